@@ -1,0 +1,425 @@
+//! The compaction housekeeper.
+//!
+//! A background thread that (1) writes hint files for segments as they are sealed
+//! and (2) merges the log when garbage passes the threshold, or at once on
+//! `BGREWRITEAOF`.
+//!
+//! # The merge
+//!
+//! 1. Roll the active segment, so that every segment up to major `M` is sealed and
+//!    written. These are the inputs; appends go on into new segments.
+//! 2. Read the inputs in log order. A set record is live when the index still points
+//!    at it ([`LiveIndex::live_expiry`]); live records are copied, with the key's
+//!    *current* expiry and their original sequence number, into outputs named
+//!    (`M`, 1), (`M`, 2)... (temporary names until complete). Deletes, expires and
+//!    flushes are dropped: every older record they could shadow is an input too.
+//! 3. After each batch reaches the output file, the index is pointed at the copies
+//!    ([`LiveIndex::relocate`]) where it still points at the originals; a key written
+//!    meanwhile keeps its newer location, and its copy counts as garbage.
+//! 4. Outputs are fsynced, their hints written, renamed to their final names, the
+//!    directory fsynced; then the inputs are removed, oldest first.
+//!
+//! A crash at any step leaves a directory that replays to the same state: before the
+//! renames, only inputs exist (temporary files are deleted at start); after them,
+//! inputs and outputs both exist and replay in name order, outputs last among them,
+//! carrying the same records; while inputs are being removed oldest first, no delete
+//! record is removed before the older records it shadows.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::hint::{HintEntry, HintWriter};
+use crate::record::{self, Kind, Rec, SEGMENT_HEADER_LEN};
+use crate::recovery::read_file;
+use crate::segment::{self, SegName, Segment};
+use crate::store::{Loc, Store};
+use crate::vfs::DataFile;
+
+/// The index, as compaction sees it.
+pub trait LiveIndex: Send + Sync {
+    /// If `key`'s latest record is the one at `loc`, the key's current expiry (0 =
+    /// none); otherwise `None`.
+    fn live_expiry(&self, key: &[u8], loc: Loc) -> Option<u64>;
+    /// Points `key` at `new` if it still points at `old`; whether it did.
+    fn relocate(&self, key: &[u8], old: Loc, new: Loc) -> bool;
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, Default)]
+pub struct CompactionReport {
+    /// Segments merged.
+    pub inputs: usize,
+    /// Segments written.
+    pub outputs: usize,
+    /// Bytes of the inputs.
+    pub bytes_before: u64,
+    /// Bytes of the outputs.
+    pub bytes_after: u64,
+    /// Records copied.
+    pub live_records: u64,
+    /// Time taken.
+    pub elapsed: Duration,
+}
+
+/// Output batches are written (and their keys relocated) at this size.
+const BATCH: usize = 1 << 20;
+
+struct Output {
+    seg: Arc<Segment>,
+    tmp: std::path::PathBuf,
+    file: Arc<dyn DataFile>,
+    len: u64,
+    buf: Vec<u8>,
+    buf_at: u64,
+    relocs: Vec<(Vec<u8>, Loc, Loc)>,
+    hint: HintWriter,
+}
+
+impl Store {
+    /// Whether garbage has passed the compaction threshold.
+    pub fn needs_compaction(&self) -> bool {
+        let s = self.stats();
+        let (threshold, min_size) = self.compaction_settings();
+        s.disk_bytes >= min_size.max(1)
+            && (s.disk_bytes.saturating_sub(s.live_bytes)) as f64 > threshold * s.disk_bytes as f64
+    }
+
+    /// Asks the housekeeper to compact now; false if a compaction is running.
+    pub fn request_compaction(&self) -> bool {
+        if self.compacting.load(Ordering::Acquire) {
+            return false;
+        }
+        self.compaction_requested.store(true, Ordering::Release);
+        self.housekeeper_cv.notify_all();
+        true
+    }
+
+    /// Starts the housekeeper thread (hints for sealed segments, automatic and
+    /// requested compaction).
+    pub fn start_housekeeper(self: &Arc<Self>, index: Arc<dyn LiveIndex>) {
+        let weak = Arc::downgrade(self);
+        let h = std::thread::Builder::new()
+            .name("emberkv-housekeeper".into())
+            .spawn(move || {
+                loop {
+                    let Some(store) = weak.upgrade() else { break };
+                    if store.is_closed() {
+                        break;
+                    }
+                    {
+                        let mut g = store.housekeeper_mx.lock();
+                        if !store.compaction_requested.load(Ordering::Acquire) {
+                            store
+                                .housekeeper_cv
+                                .wait_for(&mut g, Duration::from_millis(200));
+                        }
+                    }
+                    if store.is_closed() {
+                        break;
+                    }
+                    store.write_pending_hints();
+                    let requested = store.compaction_requested.swap(false, Ordering::AcqRel);
+                    if requested || store.needs_compaction() {
+                        match store.compact(&*index) {
+                            Ok(r) => tracing::info!(
+                                inputs = r.inputs,
+                                outputs = r.outputs,
+                                before = r.bytes_before,
+                                after = r.bytes_after,
+                                ms = r.elapsed.as_millis() as u64,
+                                "compaction done"
+                            ),
+                            Err(e) => tracing::error!("compaction failed: {e}"),
+                        }
+                    }
+                }
+            });
+        match h {
+            Ok(h) => self.register_thread(h),
+            Err(e) => tracing::error!("cannot start the housekeeper thread: {e}"),
+        }
+    }
+
+    /// Writes hint files for segments sealed since the last call.
+    pub fn write_pending_hints(&self) {
+        let segs = std::mem::take(&mut *self.to_seal.lock());
+        for seg in segs {
+            if self.is_closed() {
+                return;
+            }
+            if !self.segments.read().contains_key(&seg.id) {
+                continue; // compacted away meanwhile
+            }
+            if let Err(e) = self.write_hint_for(&seg) {
+                tracing::warn!("writing the hint file of {}: {e}", seg.path.display());
+            }
+        }
+    }
+
+    fn write_hint_for(&self, seg: &Segment) -> Result<()> {
+        let buf =
+            read_file(&*self.vfs, &seg.path).map_err(|e| Error::io("reading", &seg.path, e))?;
+        let scan = segment::scan(&buf);
+        if scan.damage.is_some() {
+            return Err(Error::Corrupt {
+                path: seg.path.clone(),
+                offset: scan.valid_len,
+                reason: "damaged sealed segment".into(),
+            });
+        }
+        let mut w = HintWriter::new();
+        for r in &scan.records {
+            let h = r.header;
+            w.push(&HintEntry {
+                kind: h.kind,
+                flags: h.flags,
+                key: &buf[r.key_at..r.key_at + h.key_len],
+                off: r.off,
+                len: h.record_len() as u32,
+                seq: h.seq,
+                expire_at: h.expire_at,
+            });
+        }
+        let n = self.write_file_atomically(&self.dir.join(seg.name.hint_name()), &w.finish())?;
+        seg.hint_bytes.store(n, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn write_file_atomically(&self, path: &std::path::Path, data: &[u8]) -> Result<u64> {
+        let tmp = path.with_extension("hint.tmp");
+        let _ = self.vfs.remove(&tmp);
+        let f = self
+            .vfs
+            .create(&tmp)
+            .map_err(|e| Error::io("creating", &tmp, e))?;
+        f.write_all_at(data, 0)
+            .and_then(|_| f.sync_data())
+            .map_err(|e| Error::io("writing", &tmp, e))?;
+        self.vfs
+            .rename(&tmp, path)
+            .map_err(|e| Error::io("renaming", &tmp, e))?;
+        self.vfs
+            .sync_dir(&self.dir)
+            .map_err(|e| Error::io("syncing", &self.dir, e))?;
+        Ok(data.len() as u64)
+    }
+
+    /// Merges every sealed segment now (see the module docs). Blocking; runs on the
+    /// housekeeper thread.
+    pub fn compact(&self, index: &dyn LiveIndex) -> Result<CompactionReport> {
+        if self.compacting.swap(true, Ordering::AcqRel) {
+            return Err(Error::WriteFailed("a compaction is already running".into()));
+        }
+        let started = Instant::now();
+        let r = self.compact_inner(index, started);
+        *self.last_compaction.lock() = if r.is_ok() { "ok".into() } else { "err".into() };
+        if r.is_ok() {
+            self.compactions.fetch_add(1, Ordering::Relaxed);
+        }
+        self.compacting.store(false, Ordering::Release);
+        r
+    }
+
+    fn compact_inner(&self, index: &dyn LiveIndex, started: Instant) -> Result<CompactionReport> {
+        let lsn = self.roll();
+        let mut inputs: Vec<Arc<Segment>> = {
+            let segs = self.segments.read();
+            segs.values()
+                .filter(|s| s.file.get().is_some())
+                .cloned()
+                .collect()
+        };
+        self.wait_durable_blocking(lsn)?;
+        inputs.sort_by_key(|s| s.name);
+        let mut report = CompactionReport {
+            inputs: inputs.len(),
+            ..Default::default()
+        };
+        let Some(major) = inputs.iter().map(|s| s.name.major).max() else {
+            return Ok(report);
+        };
+        let mut minor = inputs
+            .iter()
+            .filter(|s| s.name.major == major)
+            .map(|s| s.name.minor)
+            .max()
+            .unwrap_or(0);
+        let seg_size = self.segment_size();
+        let mut outputs: Vec<Output> = Vec::new();
+        let mut result: Result<()> = Ok(());
+        'inputs: for input in &inputs {
+            report.bytes_before +=
+                input.size.load(Ordering::Relaxed) + input.hint_bytes.load(Ordering::Relaxed);
+            let buf = match read_file(&*self.vfs, &input.path) {
+                Ok(b) => b,
+                Err(e) => {
+                    result = Err(Error::io("reading", &input.path, e));
+                    break;
+                }
+            };
+            let scan = segment::scan(&buf);
+            if let Some(d) = scan.damage {
+                result = Err(Error::Corrupt {
+                    path: input.path.clone(),
+                    offset: scan.valid_len,
+                    reason: format!("{d:?}"),
+                });
+                break;
+            }
+            for r in &scan.records {
+                let h = r.header;
+                if h.kind != Kind::Set {
+                    continue;
+                }
+                let key = &buf[r.key_at..r.key_at + h.key_len];
+                let old = Loc {
+                    seg: input.id,
+                    off: r.off,
+                    len: h.record_len() as u32,
+                };
+                let Some(expire_at) = index.live_expiry(key, old) else {
+                    continue;
+                };
+                let value = &buf[r.key_at + h.key_len..r.key_at + h.key_len + h.val_len];
+                let need_new = outputs.last().is_none_or(|o| {
+                    o.len > SEGMENT_HEADER_LEN as u64 && o.len + old.len as u64 > seg_size
+                });
+                if need_new {
+                    if let Some(o) = outputs.last_mut()
+                        && let Err(e) = self.flush_output(o, index)
+                    {
+                        result = Err(e);
+                        break 'inputs;
+                    }
+                    minor += 1;
+                    match self.new_output(SegName { major, minor }) {
+                        Ok(o) => outputs.push(o),
+                        Err(e) => {
+                            result = Err(e);
+                            break 'inputs;
+                        }
+                    }
+                }
+                let Some(o) = outputs.last_mut() else {
+                    break 'inputs;
+                };
+                let new = Loc {
+                    seg: o.seg.id,
+                    off: o.len as u32,
+                    len: old.len,
+                };
+                record::encode(&mut o.buf, &Rec::set(key, value, expire_at), h.seq, 0);
+                o.hint.push(&HintEntry {
+                    kind: Kind::Set,
+                    flags: 0,
+                    key,
+                    off: new.off,
+                    len: new.len,
+                    seq: h.seq,
+                    expire_at,
+                });
+                o.relocs.push((key.to_vec(), old, new));
+                o.len += u64::from(new.len);
+                report.live_records += 1;
+                if o.buf.len() >= BATCH
+                    && let Err(e) = self.flush_output(o, index)
+                {
+                    result = Err(e);
+                    break 'inputs;
+                }
+            }
+        }
+        // Finish the outputs even after an error: keys already point into them.
+        for o in &mut outputs {
+            if let Err(e) = self.finish_output(o, index) {
+                result = result.and(Err(e));
+            }
+            report.bytes_after += o.len + o.seg.hint_bytes.load(Ordering::Relaxed);
+        }
+        report.outputs = outputs.len();
+        self.vfs
+            .sync_dir(&self.dir)
+            .map_err(|e| Error::io("syncing", &self.dir, e))?;
+        result?;
+        // The outputs are durable under their final names: drop the inputs, oldest first.
+        {
+            let mut segs = self.segments.write();
+            for s in &inputs {
+                segs.remove(&s.id);
+            }
+        }
+        for s in &inputs {
+            for p in [s.path.clone(), self.dir.join(s.name.hint_name())] {
+                match self.vfs.remove(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => tracing::warn!("removing {}: {e}", p.display()),
+                }
+            }
+        }
+        self.vfs
+            .sync_dir(&self.dir)
+            .map_err(|e| Error::io("syncing", &self.dir, e))?;
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    fn new_output(&self, name: SegName) -> Result<Output> {
+        let path = self.dir.join(name.file_name());
+        let tmp = path.with_extension("log.tmp");
+        let _ = self.vfs.remove(&tmp);
+        let file = self
+            .vfs
+            .create(&tmp)
+            .map_err(|e| Error::io("creating", &tmp, e))?;
+        let seg = self.new_segment(name, path);
+        let _ = seg.file.set(file.clone());
+        self.segments.write().insert(seg.id, seg.clone());
+        let mut buf = Vec::with_capacity(BATCH + 4096);
+        buf.extend_from_slice(&record::segment_header());
+        Ok(Output {
+            seg,
+            tmp,
+            file,
+            len: SEGMENT_HEADER_LEN as u64,
+            buf,
+            buf_at: 0,
+            relocs: Vec::new(),
+            hint: HintWriter::new(),
+        })
+    }
+
+    /// Writes an output's buffer, then points the index at the copies.
+    fn flush_output(&self, o: &mut Output, index: &dyn LiveIndex) -> Result<()> {
+        if !o.buf.is_empty() {
+            o.file
+                .write_all_at(&o.buf, o.buf_at)
+                .map_err(|e| Error::io("writing", &o.tmp, e))?;
+            o.buf_at += o.buf.len() as u64;
+            o.seg.size.store(o.buf_at, Ordering::Relaxed);
+            o.buf.clear();
+        }
+        for (key, old, new) in o.relocs.drain(..) {
+            if index.relocate(&key, old, new) {
+                o.seg.live.fetch_add(i64::from(new.len), Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish_output(&self, o: &mut Output, index: &dyn LiveIndex) -> Result<()> {
+        self.flush_output(o, index)?;
+        o.file
+            .sync_data()
+            .map_err(|e| Error::io("fsync", &o.tmp, e))?;
+        let hint = std::mem::take(&mut o.hint).finish();
+        let n = self.write_file_atomically(&self.dir.join(o.seg.name.hint_name()), &hint)?;
+        o.seg.hint_bytes.store(n, Ordering::Relaxed);
+        self.vfs
+            .rename(&o.tmp, &o.seg.path)
+            .map_err(|e| Error::io("renaming", &o.tmp, e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,165 @@
+//! Hint files: the keys and locations of a sealed segment's records, so that
+//! start-up reads keys, not values.
+//!
+//! # Format (little-endian)
+//!
+//! ```text
+//! header   8  magic "EMBRHNT1"
+//!          4  format version (1)
+//!          4  entry count N
+//! entry    1  kind (as in records)
+//!          1  flags
+//!          4  key length K
+//!          4  record offset in the segment
+//!          4  record length
+//!          8  sequence number
+//!          8  absolute expiry (ms, 0 = none)
+//!          K  key
+//! trailer  4  crc32c of everything before it
+//! ```
+//!
+//! A hint whose checksum fails is ignored and its segment scanned instead.
+
+use crate::record::Kind;
+
+const MAGIC: &[u8; 8] = b"EMBRHNT1";
+const ENTRY_FIXED: usize = 30;
+
+/// One hint entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HintEntry<'a> {
+    /// Record kind.
+    pub kind: Kind,
+    /// Record flags.
+    pub flags: u8,
+    /// Key.
+    pub key: &'a [u8],
+    /// Record offset.
+    pub off: u32,
+    /// Record length.
+    pub len: u32,
+    /// Sequence number.
+    pub seq: u64,
+    /// Expiry.
+    pub expire_at: u64,
+}
+
+/// Builds a hint file in memory.
+#[derive(Debug, Default)]
+pub struct HintWriter {
+    buf: Vec<u8>,
+    count: u32,
+}
+
+impl HintWriter {
+    /// An empty hint.
+    pub fn new() -> Self {
+        let mut buf = Vec::with_capacity(4096);
+        buf.extend_from_slice(MAGIC);
+        buf.extend_from_slice(&1u32.to_le_bytes());
+        buf.extend_from_slice(&0u32.to_le_bytes());
+        HintWriter { buf, count: 0 }
+    }
+
+    /// Adds an entry.
+    pub fn push(&mut self, e: &HintEntry<'_>) {
+        self.buf.push(e.kind as u8);
+        self.buf.push(e.flags);
+        self.buf
+            .extend_from_slice(&(e.key.len() as u32).to_le_bytes());
+        self.buf.extend_from_slice(&e.off.to_le_bytes());
+        self.buf.extend_from_slice(&e.len.to_le_bytes());
+        self.buf.extend_from_slice(&e.seq.to_le_bytes());
+        self.buf.extend_from_slice(&e.expire_at.to_le_bytes());
+        self.buf.extend_from_slice(e.key);
+        self.count += 1;
+    }
+
+    /// The finished file contents.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.buf[12..16].copy_from_slice(&self.count.to_le_bytes());
+        let crc = crc32c::crc32c(&self.buf);
+        self.buf.extend_from_slice(&crc.to_le_bytes());
+        self.buf
+    }
+}
+
+fn take<const N: usize>(b: &[u8], pos: &mut usize) -> Option<[u8; N]> {
+    let s = b.get(*pos..*pos + N)?;
+    *pos += N;
+    let mut a = [0u8; N];
+    a.copy_from_slice(s);
+    Some(a)
+}
+
+/// Parses a hint file; `None` if it is damaged in any way.
+pub fn parse(b: &[u8]) -> Option<Vec<HintEntry<'_>>> {
+    if b.len() < 20 || &b[..8] != MAGIC {
+        return None;
+    }
+    let (body, crc) = b.split_at(b.len() - 4);
+    if crc32c::crc32c(body) != u32::from_le_bytes(crc.try_into().ok()?) {
+        return None;
+    }
+    let mut pos = 8;
+    if u32::from_le_bytes(take::<4>(body, &mut pos)?) != 1 {
+        return None;
+    }
+    let count = u32::from_le_bytes(take::<4>(body, &mut pos)?) as usize;
+    let mut out = Vec::with_capacity(count.min(body.len() / ENTRY_FIXED));
+    for _ in 0..count {
+        let [kind, flags] = take::<2>(body, &mut pos)?;
+        let key_len = u32::from_le_bytes(take::<4>(body, &mut pos)?) as usize;
+        let off = u32::from_le_bytes(take::<4>(body, &mut pos)?);
+        let len = u32::from_le_bytes(take::<4>(body, &mut pos)?);
+        let seq = u64::from_le_bytes(take::<8>(body, &mut pos)?);
+        let expire_at = u64::from_le_bytes(take::<8>(body, &mut pos)?);
+        let key = body.get(pos..pos.checked_add(key_len)?)?;
+        pos += key_len;
+        out.push(HintEntry {
+            kind: Kind::from_u8(kind)?,
+            flags,
+            key,
+            off,
+            len,
+            seq,
+            expire_at,
+        });
+    }
+    (pos == body.len()).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_damage() {
+        let mut w = HintWriter::new();
+        let e = HintEntry {
+            kind: Kind::Set,
+            flags: 0,
+            key: b"k1",
+            off: 16,
+            len: 40,
+            seq: 3,
+            expire_at: 9,
+        };
+        w.push(&e);
+        w.push(&HintEntry {
+            kind: Kind::Del,
+            key: b"k2",
+            ..e
+        });
+        let b = w.finish();
+        let got = parse(&b).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0], e);
+        for i in 0..b.len() {
+            let mut c = b.clone();
+            c[i] ^= 1;
+            assert!(parse(&c).is_none(), "byte {i}");
+        }
+        assert!(parse(&b[..b.len() - 1]).is_none());
+    }
+}

@@ -1,0 +1,460 @@
+//! Opening a data directory: locking it, replaying hint files and segments into the
+//! caller's index, cutting a torn tail, and the offline `--check` / `--repair`.
+//!
+//! Start-up reads keys, not values: every sealed segment has a hint file (written by
+//! the housekeeper when the segment is sealed, and by compaction for its outputs);
+//! only segments without a valid hint, normally just the last one, are read whole and
+//! checksummed record by record.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::hint;
+use crate::record::{Kind, SEGMENT_HEADER_LEN};
+use crate::segment::{self, Damage, SegName};
+use crate::store::{Loc, Options, Store};
+use crate::vfs::Vfs;
+
+/// One record replayed into the index at start-up.
+#[derive(Debug, Clone, Copy)]
+pub enum Recovered<'a> {
+    /// The key holds the value at `loc`.
+    Set {
+        /// The key.
+        key: &'a [u8],
+        /// Where its value is.
+        loc: Loc,
+        /// Absolute expiry in ms, 0 = none.
+        expire_at: u64,
+    },
+    /// The key was deleted.
+    Del {
+        /// The key.
+        key: &'a [u8],
+    },
+    /// The key's expiry changed (0 = persist).
+    Expire {
+        /// The key.
+        key: &'a [u8],
+        /// The new expiry.
+        expire_at: u64,
+    },
+    /// Every key was deleted.
+    Flush,
+}
+
+/// A tail cut at start-up.
+#[derive(Debug, Clone)]
+pub struct Truncation {
+    /// The file.
+    pub path: PathBuf,
+    /// Its new length.
+    pub offset: u64,
+    /// Bytes dropped.
+    pub dropped: u64,
+}
+
+/// What start-up did.
+#[derive(Debug, Clone, Default)]
+pub struct RecoveryReport {
+    /// Segment files found.
+    pub segments: usize,
+    /// Records replayed.
+    pub records: u64,
+    /// Segments replayed from their hint file.
+    pub from_hints: usize,
+    /// Segments read whole.
+    pub scanned: usize,
+    /// Torn tails cut.
+    pub truncations: Vec<Truncation>,
+    /// Files removed (empty segments, leftovers of an interrupted compaction).
+    pub removed: Vec<PathBuf>,
+    /// Time taken.
+    pub elapsed: Duration,
+}
+
+pub(crate) fn read_file(vfs: &dyn Vfs, path: &Path) -> std::io::Result<Vec<u8>> {
+    let f = vfs.open(path, false)?;
+    let len = f.len()? as usize;
+    let mut buf = vec![0u8; len];
+    f.read_exact_at(&mut buf, 0)?;
+    Ok(buf)
+}
+
+fn lock_dir(dir: &Path) -> Result<File> {
+    let path = dir.join("LOCK");
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::io("opening", &path, e))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(_) => Err(Error::Locked {
+            dir: dir.to_path_buf(),
+            lock: path,
+        }),
+    }
+}
+
+/// The segments and hints of a directory, in log order; removes `*.tmp` leftovers.
+fn list_segments(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    removed: &mut Vec<PathBuf>,
+) -> Result<Vec<(SegName, bool)>> {
+    let names = vfs.list(dir).map_err(|e| Error::io("listing", dir, e))?;
+    let mut segs = std::collections::BTreeMap::<SegName, (bool, bool)>::new();
+    for n in &names {
+        if n.ends_with(".tmp") {
+            let p = dir.join(n);
+            vfs.remove(&p).map_err(|e| Error::io("removing", &p, e))?;
+            removed.push(p);
+            continue;
+        }
+        if let Some((name, is_hint)) = SegName::parse(n) {
+            let e = segs.entry(name).or_default();
+            if is_hint {
+                e.1 = true;
+            } else {
+                e.0 = true;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (name, (log, hint)) in segs {
+        if log {
+            out.push((name, hint));
+        } else {
+            let p = dir.join(name.hint_name());
+            vfs.remove(&p).map_err(|e| Error::io("removing", &p, e))?;
+            removed.push(p);
+        }
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// Opens (creating if needed) the data directory, locks it, and replays every
+    /// record into `sink`, in log order. `sink` gets the store so that it can report
+    /// overwritten records with [`Store::note_dead`].
+    pub fn open(
+        opts: Options,
+        sink: &mut dyn FnMut(&Store, Recovered<'_>),
+    ) -> Result<(Arc<Store>, RecoveryReport)> {
+        let started = Instant::now();
+        let vfs = opts.vfs.clone();
+        let dir = opts.dir.clone();
+        vfs.create_dir_all(&dir)
+            .map_err(|e| Error::io("creating", &dir, e))?;
+        let lock = lock_dir(&dir)?;
+        let mut report = RecoveryReport::default();
+        let names = list_segments(&*vfs, &dir, &mut report.removed)?;
+        let store = Store::new_empty(&opts, Some(lock));
+        let mut max_seq = 0u64;
+        let mut max_major = 0u64;
+        let mut i = 0;
+        let mut end = names.len();
+        while i < end {
+            let (name, has_hint) = names[i];
+            let last = i + 1 == end;
+            max_major = max_major.max(name.major);
+            let path = dir.join(name.file_name());
+            let file = vfs
+                .open(&path, true)
+                .map_err(|e| Error::io("opening", &path, e))?;
+            let size = file.len().map_err(|e| Error::io("reading", &path, e))?;
+            let seg = store.new_segment(name, path.clone());
+            let _ = seg.file.set(file.clone());
+            seg.size.store(size, Ordering::Relaxed);
+            store.segments.write().insert(seg.id, seg.clone());
+            report.segments += 1;
+
+            if has_hint && !last {
+                let hpath = dir.join(name.hint_name());
+                let hbuf = read_file(&*vfs, &hpath).map_err(|e| Error::io("reading", &hpath, e))?;
+                if let Some(entries) = hint::parse(&hbuf)
+                    && entries
+                        .iter()
+                        .all(|e| u64::from(e.off) + u64::from(e.len) <= size)
+                {
+                    seg.hint_bytes.store(hbuf.len() as u64, Ordering::Relaxed);
+                    for e in &entries {
+                        max_seq = max_seq.max(e.seq);
+                        let loc = Loc {
+                            seg: seg.id,
+                            off: e.off,
+                            len: e.len,
+                        };
+                        emit(&store, sink, e.kind, e.key, loc, e.expire_at);
+                    }
+                    report.records += entries.len() as u64;
+                    report.from_hints += 1;
+                    i += 1;
+                    continue;
+                }
+                tracing::warn!(file = %hpath.display(), "hint file is damaged; reading its segment instead");
+            }
+
+            let buf = read_file(&*vfs, &path).map_err(|e| Error::io("reading", &path, e))?;
+            let scan = segment::scan(&buf);
+            report.scanned += 1;
+            let cut = match scan.damage {
+                None => None,
+                Some(Damage::Corrupt { offset }) => {
+                    return Err(Error::Corrupt {
+                        path,
+                        offset,
+                        reason: "checksum mismatch".into(),
+                    });
+                }
+                Some(Damage::BadHeader) if size >= SEGMENT_HEADER_LEN as u64 => {
+                    return Err(Error::Corrupt {
+                        path,
+                        offset: 0,
+                        reason: "not an emberkv segment (bad header)".into(),
+                    });
+                }
+                // A file cut before its header was complete: created, then a crash.
+                Some(Damage::BadHeader) => Some(0),
+                Some(Damage::TornTail { offset }) => Some(offset),
+            };
+            if let Some(offset) = cut {
+                if !last {
+                    // A torn tail before the last segment is a crash right after a
+                    // roll only if nothing valid follows; otherwise it is damage.
+                    for (later, _) in &names[i + 1..end] {
+                        let lp = dir.join(later.file_name());
+                        let lb = read_file(&*vfs, &lp).map_err(|e| Error::io("reading", &lp, e))?;
+                        if !segment::scan(&lb).records.is_empty() {
+                            return Err(Error::Corrupt {
+                                path,
+                                offset,
+                                reason: "damaged record before later valid segments".into(),
+                            });
+                        }
+                    }
+                    for (later, _) in &names[i + 1..end] {
+                        for p in [dir.join(later.file_name()), dir.join(later.hint_name())] {
+                            if vfs.remove(&p).is_ok() {
+                                tracing::warn!(file = %p.display(), "removed a segment that holds no complete record after a torn tail");
+                                report.removed.push(p);
+                            }
+                        }
+                    }
+                    end = i + 1;
+                }
+                tracing::warn!(
+                    file = %path.display(),
+                    offset,
+                    dropped = size - offset,
+                    "truncating a torn record at the tail of the log (a write interrupted by a crash)"
+                );
+                file.set_len(offset)
+                    .and_then(|_| file.sync_data())
+                    .map_err(|e| Error::io("truncating", &path, e))?;
+                seg.size.store(offset, Ordering::Relaxed);
+                report.truncations.push(Truncation {
+                    path: path.clone(),
+                    offset,
+                    dropped: size - offset,
+                });
+            }
+            for r in &scan.records {
+                let h = r.header;
+                max_seq = max_seq.max(h.seq);
+                let key = &buf[r.key_at..r.key_at + h.key_len];
+                let loc = Loc {
+                    seg: seg.id,
+                    off: r.off,
+                    len: h.record_len() as u32,
+                };
+                emit(&store, sink, h.kind, key, loc, h.expire_at);
+            }
+            report.records += scan.records.len() as u64;
+            let is_empty = seg.size.load(Ordering::Relaxed) <= SEGMENT_HEADER_LEN as u64;
+            if is_empty && i + 1 == end {
+                // Nothing in it: drop it rather than keep an empty file per restart.
+                store.segments.write().remove(&seg.id);
+                if vfs.remove(&path).is_ok() {
+                    report.removed.push(path);
+                }
+            } else {
+                store.to_seal.lock().push(seg);
+            }
+            i += 1;
+        }
+        {
+            let mut st = store.state.lock();
+            st.seq = max_seq + 1;
+            st.next_major = max_major + 1;
+        }
+        let _ = vfs.sync_dir(&dir);
+        report.elapsed = started.elapsed();
+        let store = Arc::new(store);
+        store.start_threads();
+        Ok((store, report))
+    }
+}
+
+fn emit(
+    store: &Store,
+    sink: &mut dyn FnMut(&Store, Recovered<'_>),
+    kind: Kind,
+    key: &[u8],
+    loc: Loc,
+    expire_at: u64,
+) {
+    match kind {
+        Kind::Set => {
+            store.note_live(loc);
+            sink(
+                store,
+                Recovered::Set {
+                    key,
+                    loc,
+                    expire_at,
+                },
+            );
+        }
+        Kind::Del => sink(store, Recovered::Del { key }),
+        Kind::Expire => sink(store, Recovered::Expire { key, expire_at }),
+        Kind::Flush => {
+            for s in store.segments.read().values() {
+                s.live.store(0, Ordering::Relaxed);
+            }
+            sink(store, Recovered::Flush);
+        }
+    }
+}
+
+/// The state of one segment, as `--check` reports it.
+#[derive(Debug, Clone)]
+pub struct SegmentCheck {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size.
+    pub size: u64,
+    /// Valid records.
+    pub records: usize,
+    /// Length of the valid prefix.
+    pub valid_len: u64,
+    /// What is wrong, if anything.
+    pub damage: Option<Damage>,
+    /// Whether it has a hint file and the hint is intact.
+    pub hint: Option<bool>,
+}
+
+/// The result of checking a directory.
+#[derive(Debug, Clone, Default)]
+pub struct CheckReport {
+    /// Every segment, in log order.
+    pub segments: Vec<SegmentCheck>,
+}
+
+impl CheckReport {
+    /// The first damaged segment: the one `--repair` cuts.
+    pub fn first_damage(&self) -> Option<usize> {
+        self.segments.iter().position(|s| s.damage.is_some())
+    }
+    /// Bytes `--repair` would drop: the damaged segment's tail and everything after.
+    pub fn bytes_to_drop(&self) -> u64 {
+        match self.first_damage() {
+            None => 0,
+            Some(i) => {
+                let s = &self.segments[i];
+                (s.size - s.valid_len) + self.segments[i + 1..].iter().map(|s| s.size).sum::<u64>()
+            }
+        }
+    }
+}
+
+/// Reads every segment of `dir` whole and verifies every record and hint. Takes the
+/// directory lock (refuses while a server runs on it).
+pub fn check(dir: &Path, vfs: &dyn Vfs) -> Result<CheckReport> {
+    let _lock = lock_dir(dir)?;
+    let mut removed = Vec::new();
+    let names = list_segments_readonly(vfs, dir, &mut removed)?;
+    let mut report = CheckReport::default();
+    for (name, has_hint) in names {
+        let path = dir.join(name.file_name());
+        let buf = read_file(vfs, &path).map_err(|e| Error::io("reading", &path, e))?;
+        let scan = segment::scan(&buf);
+        let hint = if has_hint {
+            let hp = dir.join(name.hint_name());
+            Some(
+                read_file(vfs, &hp)
+                    .ok()
+                    .and_then(|b| hint::parse(&b).map(|e| e.len()))
+                    == Some(scan.records.len()),
+            )
+        } else {
+            None
+        };
+        report.segments.push(SegmentCheck {
+            path,
+            size: buf.len() as u64,
+            records: scan.records.len(),
+            valid_len: scan.valid_len,
+            damage: scan.damage,
+            hint,
+        });
+    }
+    Ok(report)
+}
+
+fn list_segments_readonly(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    _removed: &mut Vec<PathBuf>,
+) -> Result<Vec<(SegName, bool)>> {
+    let names = vfs.list(dir).map_err(|e| Error::io("listing", dir, e))?;
+    let mut segs = std::collections::BTreeMap::<SegName, (bool, bool)>::new();
+    for n in &names {
+        if let Some((name, is_hint)) = SegName::parse(n) {
+            let e = segs.entry(name).or_default();
+            if is_hint { e.1 = true } else { e.0 = true }
+        }
+    }
+    Ok(segs
+        .into_iter()
+        .filter(|(_, (log, _))| *log)
+        .map(|(n, (_, h))| (n, h))
+        .collect())
+}
+
+/// Cuts the log at its first damaged record: truncates that segment to its valid
+/// prefix and removes every later segment (and the hints of all of them). Returns
+/// the check it acted on. Takes the directory lock.
+pub fn repair(dir: &Path, vfs: &dyn Vfs) -> Result<CheckReport> {
+    let report = check(dir, vfs)?;
+    let _lock = lock_dir(dir)?;
+    let Some(first) = report.first_damage() else {
+        return Ok(report);
+    };
+    for (i, s) in report.segments.iter().enumerate().skip(first) {
+        let hint = s.path.with_extension("hint");
+        let _ = vfs.remove(&hint);
+        if i == first && s.valid_len >= SEGMENT_HEADER_LEN as u64 {
+            let f = vfs
+                .open(&s.path, true)
+                .map_err(|e| Error::io("opening", &s.path, e))?;
+            f.set_len(s.valid_len)
+                .and_then(|_| f.sync_data())
+                .map_err(|e| Error::io("truncating", &s.path, e))?;
+        } else {
+            vfs.remove(&s.path)
+                .map_err(|e| Error::io("removing", &s.path, e))?;
+        }
+    }
+    vfs.sync_dir(dir)
+        .map_err(|e| Error::io("syncing", dir, e))?;
+    Ok(report)
+}
