@@ -292,6 +292,9 @@ fn text(b: &[u8]) -> String {
 
 /// Builds one frame; the caller has checked it is complete.
 fn build(c: &mut Cursor<'_>, depth: usize) -> Step<Frame> {
+    if depth > MAX_DEPTH {
+        return Err(FrameError::TooDeep);
+    }
     let Some(&t) = c.buf.get(c.pos) else {
         return Ok(None);
     };

@@ -1,0 +1,512 @@
+//! Generic key commands (DEL, EXISTS, EXPIRE, SCAN, ...), with Redis 7.0's
+//! semantics, replies and error texts.
+
+use std::collections::HashSet;
+
+use emberkv_protocol::request::parse_i64;
+use rand::Rng;
+
+use crate::exec::{CmdError, CmdResult, Cx, ERR_NOT_INT, ERR_SYNTAX};
+use crate::glob;
+use crate::keyspace::{CURSOR_SLOT_BITS, Keyspace, SHARDS};
+
+fn eq(a: &[u8], b: &str) -> bool {
+    a.eq_ignore_ascii_case(b.as_bytes())
+}
+
+/// Distinct keys, in first-seen order.
+fn distinct<'a>(keys: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    let mut seen = HashSet::with_capacity(keys.len());
+    keys.iter().copied().filter(|k| seen.insert(*k)).collect()
+}
+
+/// DEL key [key ...] (and UNLINK)
+pub fn del(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    let keys = distinct(&argv[1..]);
+    cx.lock_keys(keys.iter().copied());
+    let mut n = 0;
+    for k in keys {
+        if cx.exists(k) {
+            cx.del(k);
+            n += 1;
+        }
+    }
+    cx.commit()?;
+    cx.out.int(n);
+    Ok(())
+}
+
+/// EXISTS key [key ...]: each argument counts, repeats included.
+pub fn exists(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    cx.lock_keys(argv[1..].iter().copied());
+    let n = argv[1..]
+        .iter()
+        .filter(|k| cx.meta_read(k).is_some())
+        .count();
+    cx.out.int(n as i64);
+    Ok(())
+}
+
+/// TOUCH key [key ...]
+pub fn touch(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    cx.lock_keys(argv[1..].iter().copied());
+    let mut n = 0;
+    for k in &argv[1..] {
+        if cx.meta_read(k).is_some() {
+            cx.touch(k);
+            n += 1;
+        }
+    }
+    cx.out.int(n);
+    Ok(())
+}
+
+/// TYPE key
+pub fn type_(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    let t = if cx.meta_read(argv[1]).is_some() {
+        "string"
+    } else {
+        "none"
+    };
+    cx.out.simple(t);
+    Ok(())
+}
+
+fn rename_generic(cx: &mut Cx<'_, '_>, argv: &[&[u8]], nx: bool) -> CmdResult {
+    let (src, dst) = (argv[1], argv[2]);
+    cx.lock_keys([src, dst]);
+    let Some(meta) = cx.meta(src) else {
+        return Err(CmdError::reply("ERR no such key"));
+    };
+    if src == dst {
+        if nx {
+            cx.out.int(0);
+        } else {
+            cx.out.ok();
+        }
+        return Ok(());
+    }
+    if nx && cx.exists(dst) {
+        cx.out.int(0);
+        return Ok(());
+    }
+    let value = cx.value(src)?.unwrap_or_default();
+    cx.set(dst, value, meta.expire_at);
+    cx.del(src);
+    cx.commit()?;
+    if nx {
+        cx.out.int(1);
+    } else {
+        cx.out.ok();
+    }
+    Ok(())
+}
+
+/// RENAME key newkey
+pub fn rename(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    rename_generic(cx, argv, false)
+}
+
+/// RENAMENX key newkey
+pub fn renamenx(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    rename_generic(cx, argv, true)
+}
+
+/// COPY source destination [DB destination-db] [REPLACE]
+pub fn copy(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    let (src, dst) = (argv[1], argv[2]);
+    let mut replace = false;
+    let mut j = 3;
+    while j < argv.len() {
+        if eq(argv[j], "REPLACE") {
+            replace = true;
+        } else if eq(argv[j], "DB") && argv.len() - j > 1 {
+            let db = parse_i64(argv[j + 1]).ok_or_else(|| CmdError::reply(ERR_NOT_INT))?;
+            if db != 0 {
+                return Err(CmdError::reply("ERR DB index is out of range"));
+            }
+            j += 1;
+        } else {
+            return Err(CmdError::reply(ERR_SYNTAX));
+        }
+        j += 1;
+    }
+    if src == dst {
+        return Err(CmdError::reply(
+            "ERR source and destination objects are the same",
+        ));
+    }
+    cx.lock_keys([src, dst]);
+    let Some(meta) = cx.meta_read(src) else {
+        cx.out.int(0);
+        return Ok(());
+    };
+    if cx.exists(dst) && !replace {
+        cx.out.int(0);
+        return Ok(());
+    }
+    let value = cx.value(src)?.unwrap_or_default();
+    cx.set(dst, value, meta.expire_at);
+    cx.commit()?;
+    cx.out.int(1);
+    Ok(())
+}
+
+/// How an EXPIRE-family command reads its time argument.
+#[derive(Clone, Copy)]
+struct ExpireKind {
+    seconds: bool,
+    relative: bool,
+}
+
+fn expire_generic(cx: &mut Cx<'_, '_>, argv: &[&[u8]], kind: ExpireKind) -> CmdResult {
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for opt in &argv[3..] {
+        if eq(opt, "NX") {
+            nx = true;
+        } else if eq(opt, "XX") {
+            xx = true;
+        } else if eq(opt, "GT") {
+            gt = true;
+        } else if eq(opt, "LT") {
+            lt = true;
+        } else {
+            return Err(CmdError::reply(format!(
+                "ERR Unsupported option {}",
+                String::from_utf8_lossy(opt)
+            )));
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return Err(CmdError::reply(
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
+        ));
+    }
+    if gt && lt {
+        return Err(CmdError::reply(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
+    }
+    let mut when = parse_i64(argv[2]).ok_or_else(|| CmdError::reply(ERR_NOT_INT))?;
+    let invalid = || CmdError::reply(format!("ERR invalid expire time in '{}' command", cx.name));
+    if kind.seconds {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
+            return Err(invalid());
+        }
+        when *= 1000;
+    }
+    let base = if kind.relative { cx.now as i64 } else { 0 };
+    if when > i64::MAX - base {
+        return Err(invalid());
+    }
+    when += base;
+    let key = argv[1];
+    let Some(meta) = cx.meta(key) else {
+        cx.out.int(0);
+        return Ok(());
+    };
+    let current = (meta.expire_at != 0).then_some(meta.expire_at as i64);
+    let refuse = (nx && current.is_some())
+        || (xx && current.is_none())
+        || (gt && current.is_none_or(|c| when <= c))
+        || (lt && current.is_some_and(|c| when >= c));
+    if refuse {
+        cx.out.int(0);
+        return Ok(());
+    }
+    if when <= cx.now as i64 && cx.is_leader() {
+        cx.del(key);
+    } else {
+        cx.set_expire(key, when.max(1) as u64);
+    }
+    cx.commit()?;
+    cx.out.int(1);
+    Ok(())
+}
+
+/// EXPIRE key seconds [NX|XX|GT|LT]
+pub fn expire(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    expire_generic(
+        cx,
+        argv,
+        ExpireKind {
+            seconds: true,
+            relative: true,
+        },
+    )
+}
+
+/// PEXPIRE key milliseconds [NX|XX|GT|LT]
+pub fn pexpire(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    expire_generic(
+        cx,
+        argv,
+        ExpireKind {
+            seconds: false,
+            relative: true,
+        },
+    )
+}
+
+/// EXPIREAT key unix-time-seconds [NX|XX|GT|LT]
+pub fn expireat(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    expire_generic(
+        cx,
+        argv,
+        ExpireKind {
+            seconds: true,
+            relative: false,
+        },
+    )
+}
+
+/// PEXPIREAT key unix-time-milliseconds [NX|XX|GT|LT]
+pub fn pexpireat(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    expire_generic(
+        cx,
+        argv,
+        ExpireKind {
+            seconds: false,
+            relative: false,
+        },
+    )
+}
+
+fn ttl_generic(cx: &mut Cx<'_, '_>, argv: &[&[u8]], ms: bool, absolute: bool) -> CmdResult {
+    let Some(meta) = cx.meta_read(argv[1]) else {
+        cx.out.int(-2);
+        return Ok(());
+    };
+    if meta.expire_at == 0 {
+        cx.out.int(-1);
+        return Ok(());
+    }
+    let t = if absolute {
+        meta.expire_at as i64
+    } else {
+        (meta.expire_at as i64 - cx.now as i64).max(0)
+    };
+    cx.out.int(if ms { t } else { (t + 500) / 1000 });
+    Ok(())
+}
+
+/// TTL key
+pub fn ttl(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    ttl_generic(cx, argv, false, false)
+}
+
+/// PTTL key
+pub fn pttl(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    ttl_generic(cx, argv, true, false)
+}
+
+/// EXPIRETIME key
+pub fn expiretime(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    ttl_generic(cx, argv, false, true)
+}
+
+/// PEXPIRETIME key
+pub fn pexpiretime(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    ttl_generic(cx, argv, true, true)
+}
+
+/// PERSIST key
+pub fn persist(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    let key = argv[1];
+    match cx.meta(key) {
+        Some(m) if m.expire_at != 0 => {
+            cx.set_expire(key, 0);
+            cx.commit()?;
+            cx.out.int(1);
+        }
+        _ => cx.out.int(0),
+    }
+    Ok(())
+}
+
+/// KEYS pattern
+pub fn keys(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    let pat = argv[1];
+    let all = pat == b"*";
+    let now = cx.now;
+    let mut found: Vec<Box<[u8]>> = Vec::new();
+    for sh in 0..SHARDS {
+        cx.with_shard(sh, |g| {
+            for s in g.slots.iter().filter(|s| !s.is_free()) {
+                if s.expire_at != 0 && s.expire_at <= now {
+                    continue;
+                }
+                if all || glob::matches(pat, &s.key) {
+                    found.push(s.key.clone());
+                }
+            }
+        });
+        cx.unlock(sh);
+    }
+    cx.out.array(found.len());
+    for k in &found {
+        cx.out.bulk(k);
+    }
+    Ok(())
+}
+
+/// Redis's `string2ull` for cursors: a decimal `u64`, optionally with leading
+/// blanks and `+` (strtoull), never negative.
+fn parse_cursor(a: &[u8]) -> Option<u64> {
+    if let Some(n) = parse_i64(a) {
+        return u64::try_from(n).ok();
+    }
+    let s = std::str::from_utf8(a).ok()?;
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let t = t.strip_prefix('+').unwrap_or(t);
+    if t.is_empty() || !t.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    t.parse().ok()
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+///
+/// The cursor is `shard << 40 | slot`. Slots do not move while their key exists,
+/// so every key present for the whole iteration is returned (at least once).
+pub fn scan(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    let cursor = parse_cursor(argv[1]).ok_or_else(|| CmdError::reply("ERR invalid cursor"))?;
+    let mut count: i64 = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut type_ok = true;
+    let mut j = 2;
+    while j < argv.len() {
+        let rest = argv.len() - j - 1;
+        if eq(argv[j], "COUNT") && rest >= 1 {
+            count = parse_i64(argv[j + 1]).ok_or_else(|| CmdError::reply(ERR_NOT_INT))?;
+            if count < 1 {
+                return Err(CmdError::reply(ERR_SYNTAX));
+            }
+            j += 2;
+        } else if eq(argv[j], "MATCH") && rest >= 1 {
+            pattern = (argv[j + 1] != b"*").then_some(argv[j + 1]);
+            j += 2;
+        } else if eq(argv[j], "TYPE") && rest >= 1 {
+            type_ok = eq(argv[j + 1], "string");
+            j += 2;
+        } else {
+            return Err(CmdError::reply(ERR_SYNTAX));
+        }
+    }
+    let mut sh = (cursor >> CURSOR_SLOT_BITS) as usize;
+    let mut slot = (cursor & ((1 << CURSOR_SLOT_BITS) - 1)) as usize;
+    let now = cx.now;
+    let want = count as usize;
+    // Visit at most `want` keys, and a bounded number of empty slots, per call.
+    let mut visited = 0usize;
+    let mut examined = 0usize;
+    let budget = want.saturating_mul(10).max(100);
+    let mut found: Vec<Box<[u8]>> = Vec::new();
+    let mut next = 0u64;
+    while sh < SHARDS {
+        let done_shard = cx.with_shard(sh, |g| {
+            while slot < g.slots.len() {
+                if visited >= want || examined >= budget {
+                    return false;
+                }
+                let s = &g.slots[slot];
+                slot += 1;
+                examined += 1;
+                if s.is_free() {
+                    continue;
+                }
+                visited += 1;
+                if s.expire_at != 0 && s.expire_at <= now {
+                    continue;
+                }
+                if type_ok && pattern.is_none_or(|p| glob::matches(p, &s.key)) {
+                    found.push(s.key.clone());
+                }
+            }
+            true
+        });
+        cx.unlock(sh);
+        if !done_shard {
+            next = ((sh as u64) << CURSOR_SLOT_BITS) | slot as u64;
+            break;
+        }
+        sh += 1;
+        slot = 0;
+    }
+    cx.out.array(2);
+    let mut b = itoa::Buffer::new();
+    cx.out.bulk(b.format(next).as_bytes());
+    cx.out.array(found.len());
+    for k in &found {
+        cx.out.bulk(k);
+    }
+    Ok(())
+}
+
+/// RANDOMKEY
+pub fn randomkey(cx: &mut Cx<'_, '_>, _argv: &[&[u8]]) -> CmdResult {
+    let mut rng = rand::rng();
+    for _ in 0..100 {
+        let start = rng.random_range(0..SHARDS);
+        let mut picked: Option<Box<[u8]>> = None;
+        for i in 0..SHARDS {
+            let sh = (start + i) % SHARDS;
+            let key = cx.with_shard(sh, |g| {
+                if g.keys == 0 {
+                    return None;
+                }
+                let n = g.slots.len();
+                // Random probes, then a linear walk from a random point.
+                for _ in 0..32 {
+                    let s = &g.slots[rng.random_range(0..n)];
+                    if !s.is_free() {
+                        return Some(s.key.clone());
+                    }
+                }
+                let from = rng.random_range(0..n);
+                (0..n)
+                    .map(|k| &g.slots[(from + k) % n])
+                    .find(|s| !s.is_free())
+                    .map(|s| s.key.clone())
+            });
+            cx.unlock(sh);
+            if key.is_some() {
+                picked = key;
+                break;
+            }
+        }
+        let Some(key) = picked else {
+            cx.out.null();
+            return Ok(());
+        };
+        // An expired key is reclaimed by the lookup; try again.
+        if cx.exists(&key) {
+            cx.out.bulk(&key);
+            return Ok(());
+        }
+        cx.unlock(Keyspace::shard_of(cx.ks.hash(&key)));
+    }
+    cx.out.null();
+    Ok(())
+}
+
+/// DBSIZE
+pub fn dbsize(cx: &mut Cx<'_, '_>, _argv: &[&[u8]]) -> CmdResult {
+    let n = cx.ks.dbsize();
+    cx.out.int(n as i64);
+    Ok(())
+}
+
+/// FLUSHDB / FLUSHALL [ASYNC|SYNC]
+pub fn flushall(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    match argv.len() {
+        1 => {}
+        2 if eq(argv[1], "SYNC") || eq(argv[1], "ASYNC") => {}
+        _ => return Err(CmdError::reply(ERR_SYNTAX)),
+    }
+    cx.lock_all();
+    cx.flush();
+    cx.commit()?;
+    cx.out.ok();
+    Ok(())
+}

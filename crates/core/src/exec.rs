@@ -1,0 +1,556 @@
+//! Running one command against the keyspace.
+//!
+//! A command handler gets a [`Cx`]: it locks the shards of its keys (in shard
+//! order, so multi-key commands never deadlock), looks keys up (expired keys are
+//! deleted on the way, on a leader), reads values, queues its writes as *effects*,
+//! and [`commits`](Cx::commit) them: one atomic group of log records, appended
+//! while the shards are still locked, then applied to the index. The reply is
+//! written after the commit, so a refused write (disk full) replies with an error.
+//!
+//! A value that is cold (not in RAM) cannot be read under a lock: the handler
+//! returns [`CmdError::Need`] after listing the records it needs, the server reads
+//! them off the async threads ([`Keyspace::read_cold`]), and runs the command
+//! again with the values in a [`Prefetch`]. A value used from the prefetch is
+//! promoted into the cache (a cache miss); evictions run when the command ends, so
+//! a command never loses a value it has just checked.
+
+use std::borrow::Cow;
+
+use emberkv_persistence::{Loc, ReadError, Rec};
+use emberkv_protocol::Encoder;
+use parking_lot::MutexGuard;
+use smallvec::SmallVec;
+
+use crate::keyspace::{Keyspace, SHARDS, Shard, now_ms};
+
+/// A cold record to read before the command can run.
+#[derive(Debug, Clone)]
+pub struct ColdRead {
+    /// The key (checked against the record).
+    pub key: Box<[u8]>,
+    /// Where its value is.
+    pub loc: Loc,
+}
+
+/// Values read from the log for the next attempt of a command.
+#[derive(Debug, Default)]
+pub struct Prefetch {
+    vals: Vec<(Loc, Box<[u8]>)>,
+}
+
+impl Prefetch {
+    /// Adds a value read for `loc`.
+    pub fn insert(&mut self, loc: Loc, value: Box<[u8]>) {
+        self.vals.push((loc, value));
+    }
+    fn take(&mut self, loc: Loc) -> Option<Box<[u8]>> {
+        let i = self.vals.iter().position(|(l, _)| *l == loc)?;
+        Some(self.vals.swap_remove(i).1)
+    }
+    fn contains(&self, loc: Loc) -> bool {
+        self.vals.iter().any(|(l, _)| *l == loc)
+    }
+    /// Drops everything.
+    pub fn clear(&mut self) {
+        self.vals.clear();
+    }
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.vals.is_empty()
+    }
+}
+
+/// Why a handler stopped.
+#[derive(Debug)]
+pub enum CmdError {
+    /// Reply with this error (full text, e.g. `ERR syntax error`).
+    Reply(Cow<'static, str>),
+    /// Cold values are needed; see [`Cx`].
+    Need,
+    /// The log refused the write (text for a `-MISCONF` reply).
+    Store(String),
+}
+
+impl CmdError {
+    /// An error reply.
+    pub fn reply(msg: impl Into<Cow<'static, str>>) -> Self {
+        CmdError::Reply(msg.into())
+    }
+}
+
+/// A handler's result.
+pub type CmdResult = Result<(), CmdError>;
+
+/// `ERR syntax error`
+pub const ERR_SYNTAX: &str = "ERR syntax error";
+/// `ERR value is not an integer or out of range`
+pub const ERR_NOT_INT: &str = "ERR value is not an integer or out of range";
+
+/// What running a command produced.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The reply is written; the command's writes end at this log position (0 if
+    /// it wrote nothing).
+    Done {
+        /// Log position to wait for before replying.
+        lsn: u64,
+    },
+    /// Nothing was written or changed; read these records and run it again.
+    Need(Vec<ColdRead>),
+}
+
+/// How a command runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExecOpts {
+    /// Applying the leader's replication stream: keys are never expired locally
+    /// and absolute expiries in the past are stored as given.
+    pub from_leader: bool,
+}
+
+#[derive(Debug)]
+pub(crate) enum Effect {
+    Set {
+        key: Box<[u8]>,
+        value: Box<[u8]>,
+        expire_at: u64,
+    },
+    Del {
+        key: Box<[u8]>,
+    },
+    Expire {
+        key: Box<[u8]>,
+        at: u64,
+    },
+    Flush,
+}
+
+/// A present key, as a handler sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Meta {
+    /// Absolute expiry in ms, 0 = none.
+    pub expire_at: u64,
+    /// The value's length.
+    pub len: usize,
+}
+
+/// The context of one command. See the module docs.
+pub struct Cx<'a, 'o> {
+    pub(crate) ks: &'a Keyspace,
+    guards: [Option<MutexGuard<'a, Shard>>; SHARDS],
+    /// The reply goes here.
+    pub out: &'a mut Encoder<'o>,
+    prefetch: &'a mut Prefetch,
+    needs: Vec<ColdRead>,
+    effects: Vec<Effect>,
+    /// The time the command runs at (ms).
+    pub now: u64,
+    lsn: u64,
+    no_expire: bool,
+    from_leader: bool,
+    dirty: u32,
+    /// The command's name in lower case (for error messages).
+    pub name: &'static str,
+}
+
+macro_rules! shard {
+    ($self:ident, $sh:expr) => {{
+        let ks = $self.ks;
+        &mut **$self.guards[$sh].get_or_insert_with(|| ks.shards[$sh].0.lock())
+    }};
+}
+
+impl<'a, 'o> Cx<'a, 'o> {
+    pub(crate) fn new(
+        ks: &'a Keyspace,
+        out: &'a mut Encoder<'o>,
+        prefetch: &'a mut Prefetch,
+        opts: ExecOpts,
+        name: &'static str,
+    ) -> Self {
+        Cx {
+            ks,
+            guards: Default::default(),
+            out,
+            prefetch,
+            needs: Vec::new(),
+            effects: Vec::new(),
+            now: now_ms(),
+            lsn: 0,
+            no_expire: opts.from_leader || ks.is_replica(),
+            from_leader: opts.from_leader,
+            dirty: 0,
+            name,
+        }
+    }
+
+    /// Whether this command applies the leader's stream.
+    pub fn from_leader(&self) -> bool {
+        self.from_leader
+    }
+
+    /// Whether keys may be expired (false on followers).
+    pub fn is_leader(&self) -> bool {
+        !self.no_expire
+    }
+
+    /// The largest string a command may create (`proto-max-bulk-len`).
+    pub fn max_string_len(&self) -> u64 {
+        self.ks.max_bulk_len()
+    }
+
+    /// Locks the shards of `keys`, in shard order. Call before touching several
+    /// keys; single-key commands may skip it.
+    pub fn lock_keys<'k>(&mut self, keys: impl IntoIterator<Item = &'k [u8]>) {
+        let mut mask = 0u32;
+        for k in keys {
+            mask |= 1 << Keyspace::shard_of(self.ks.hash(k));
+        }
+        for sh in 0..SHARDS {
+            if mask & (1 << sh) != 0 {
+                let _ = shard!(self, sh);
+            }
+        }
+    }
+
+    /// Locks every shard.
+    pub fn lock_all(&mut self) {
+        for sh in 0..SHARDS {
+            let _ = shard!(self, sh);
+        }
+    }
+
+    /// Finds a present key; an expired one is deleted (on a leader) and reported
+    /// absent.
+    fn find(&mut self, key: &[u8]) -> Option<(usize, u32)> {
+        let h = self.ks.hash(key);
+        let sh = Keyspace::shard_of(h);
+        let no_expire = self.no_expire;
+        let now = self.now;
+        let ks = self.ks;
+        let g = shard!(self, sh);
+        let idx = g.find(h, key)?;
+        let exp = g.slots[idx as usize].expire_at;
+        if exp != 0 && exp <= now {
+            if !no_expire {
+                ks.expire_slot(g, idx);
+            }
+            return None;
+        }
+        Some((sh, idx))
+    }
+
+    /// Looks a key up for a write (no hit/miss counting).
+    pub fn meta(&mut self, key: &[u8]) -> Option<Meta> {
+        let (sh, idx) = self.find(key)?;
+        let s = &shard!(self, sh).slots[idx as usize];
+        Some(Meta {
+            expire_at: s.expire_at,
+            len: s.value_len(),
+        })
+    }
+
+    /// Looks a key up for a read: counts a keyspace hit or miss.
+    pub fn meta_read(&mut self, key: &[u8]) -> Option<Meta> {
+        let m = self.meta(key);
+        let sh = Keyspace::shard_of(self.ks.hash(key));
+        let c = &mut shard!(self, sh).counters;
+        if m.is_some() {
+            c.keyspace_hits += 1;
+        } else {
+            c.keyspace_misses += 1;
+        }
+        m
+    }
+
+    /// Whether `key` exists.
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        self.find(key).is_some()
+    }
+
+    /// Marks a hot key as recently used (TOUCH).
+    pub fn touch(&mut self, key: &[u8]) -> bool {
+        match self.find(key) {
+            Some((sh, idx)) => {
+                shard!(self, sh).touch(idx);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Lists the cold values among `keys` that are not prefetched yet; fails with
+    /// [`CmdError::Need`] if there are any. Lets a multi-key command ask for all
+    /// its values in one round trip.
+    pub fn need_values<'k>(&mut self, keys: impl IntoIterator<Item = &'k [u8]>) -> CmdResult {
+        for key in keys {
+            if let Some((sh, idx)) = self.find(key) {
+                let s = &shard!(self, sh).slots[idx as usize];
+                if s.value.is_none() && !self.prefetch.contains(s.loc) {
+                    let cr = ColdRead {
+                        key: s.key.clone(),
+                        loc: s.loc,
+                    };
+                    if !self.needs.iter().any(|n| n.loc == cr.loc) {
+                        self.needs.push(cr);
+                    }
+                }
+            }
+        }
+        if self.needs.is_empty() {
+            Ok(())
+        } else {
+            Err(CmdError::Need)
+        }
+    }
+
+    /// Calls `f` with the value of `key` (and the reply encoder), if the key is
+    /// present. Counts a cache hit or miss; a cold value not yet prefetched makes
+    /// the command return [`CmdError::Need`].
+    pub fn with_value<R>(
+        &mut self,
+        key: &[u8],
+        f: impl FnOnce(&[u8], &mut Encoder<'o>) -> R,
+    ) -> Result<Option<R>, CmdError> {
+        let Some((sh, idx)) = self.find(key) else {
+            return Ok(None);
+        };
+        let ks = self.ks;
+        let g = &mut **self.guards[sh].get_or_insert_with(|| ks.shards[sh].0.lock());
+        if g.slots[idx as usize].value.is_some() {
+            g.touch(idx);
+            g.counters.cache_hits += 1;
+            let v = g.slots[idx as usize].value.as_deref().unwrap_or_default();
+            return Ok(Some(f(v, self.out)));
+        }
+        let loc = g.slots[idx as usize].loc;
+        match self.prefetch.take(loc) {
+            Some(value) => {
+                g.counters.cache_misses += 1;
+                let r = f(&value, self.out);
+                g.cache_put(idx, value);
+                self.dirty |= 1 << sh;
+                Ok(Some(r))
+            }
+            None => {
+                let key = g.slots[idx as usize].key.clone();
+                self.needs.push(ColdRead { key, loc });
+                Err(CmdError::Need)
+            }
+        }
+    }
+
+    /// The value of `key`, copied.
+    pub fn value(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
+        self.with_value(key, |v, _| v.to_vec())
+    }
+
+    /// Queues: `key` holds `value` with `expire_at` (0 = none).
+    pub fn set(&mut self, key: &[u8], value: impl Into<Box<[u8]>>, expire_at: u64) {
+        self.effects.push(Effect::Set {
+            key: key.into(),
+            value: value.into(),
+            expire_at,
+        });
+    }
+
+    /// Queues the deletion of `key`.
+    pub fn del(&mut self, key: &[u8]) {
+        self.effects.push(Effect::Del { key: key.into() });
+    }
+
+    /// Queues a new expiry for `key` (0 removes it).
+    pub fn set_expire(&mut self, key: &[u8], at: u64) {
+        self.effects.push(Effect::Expire {
+            key: key.into(),
+            at,
+        });
+    }
+
+    /// Queues the deletion of every key (all shards must be locked).
+    pub fn flush(&mut self) {
+        self.effects.push(Effect::Flush);
+    }
+
+    /// Appends the queued effects to the log as one atomic group, publishes them
+    /// to the change feed, and applies them to the index.
+    pub fn commit(&mut self) -> CmdResult {
+        if self.effects.is_empty() {
+            return Ok(());
+        }
+        let ks = self.ks;
+        let appended = {
+            let recs: SmallVec<[Rec<'_>; 2]> = self
+                .effects
+                .iter()
+                .map(|e| match e {
+                    Effect::Set {
+                        key,
+                        value,
+                        expire_at,
+                    } => Rec::set(key, value, *expire_at),
+                    Effect::Del { key } => Rec::del(key),
+                    Effect::Expire { key, at } => Rec::expire(key, *at),
+                    Effect::Flush => Rec::flush(),
+                })
+                .collect();
+            let a = ks
+                .store
+                .append(&recs)
+                .map_err(|e| CmdError::Store(e.to_string()))?;
+            if let Some(feed) = &*ks.feed.read() {
+                feed.publish(&recs);
+            }
+            a
+        };
+        self.lsn = self.lsn.max(appended.lsn);
+        let effects = std::mem::take(&mut self.effects);
+        for (i, e) in effects.into_iter().enumerate() {
+            let Some(loc) = appended.locs.get(i).copied() else {
+                continue;
+            };
+            self.apply(e, loc);
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, e: Effect, loc: Loc) {
+        let ks = self.ks;
+        match e {
+            Effect::Set {
+                key,
+                value,
+                expire_at,
+            } => {
+                let h = ks.hash(&key);
+                let sh = Keyspace::shard_of(h);
+                let g = shard!(self, sh);
+                let idx = match g.find(h, &key) {
+                    Some(idx) => {
+                        let old = std::mem::replace(&mut g.slots[idx as usize].loc, loc);
+                        ks.store.note_dead(old);
+                        g.set_expire(idx, expire_at);
+                        idx
+                    }
+                    None => g.insert(&ks.hasher, h, key, loc, expire_at),
+                };
+                g.cache_put(idx, value);
+                self.dirty |= 1 << sh;
+            }
+            Effect::Del { key } => {
+                let h = ks.hash(&key);
+                let g = shard!(self, Keyspace::shard_of(h));
+                if let Some(idx) = g.find(h, &key) {
+                    let old = g.remove(h, idx);
+                    ks.store.note_dead(old);
+                }
+            }
+            Effect::Expire { key, at } => {
+                let h = ks.hash(&key);
+                let g = shard!(self, Keyspace::shard_of(h));
+                if let Some(idx) = g.find(h, &key) {
+                    g.set_expire(idx, at);
+                }
+            }
+            Effect::Flush => {
+                for g in self.guards.iter_mut().flatten() {
+                    g.clear();
+                }
+            }
+        }
+    }
+
+    /// Runs `f` over the locked shard `sh` (for commands that walk the keyspace).
+    pub(crate) fn with_shard<R>(&mut self, sh: usize, f: impl FnOnce(&mut Shard) -> R) -> R {
+        f(shard!(self, sh))
+    }
+
+    /// Releases the lock of shard `sh` (walking commands go shard by shard).
+    pub(crate) fn unlock(&mut self, sh: usize) {
+        if let Some(mut g) = self.guards[sh].take()
+            && self.dirty & (1 << sh) != 0
+        {
+            g.evict();
+            self.dirty &= !(1 << sh);
+        }
+    }
+
+    fn finish(&mut self) {
+        for sh in 0..SHARDS {
+            if self.dirty & (1 << sh) != 0
+                && let Some(g) = self.guards[sh].as_mut()
+            {
+                g.evict();
+            }
+        }
+        self.dirty = 0;
+    }
+}
+
+/// A handler: parses `argv` (the command name included) and runs the command.
+pub type Handler = for<'a, 'o> fn(&mut Cx<'a, 'o>, &[&[u8]]) -> CmdResult;
+
+impl Keyspace {
+    /// Runs one command. On [`Outcome::Need`] nothing was written to `out` and no
+    /// key changed: read the listed records into `prefetch` with
+    /// [`read_cold`](Self::read_cold) and call again.
+    pub fn execute(
+        &self,
+        handler: Handler,
+        name: &'static str,
+        argv: &[&[u8]],
+        out: &mut Encoder<'_>,
+        prefetch: &mut Prefetch,
+        opts: ExecOpts,
+    ) -> Outcome {
+        let start = out.len();
+        let mut cx = Cx::new(self, out, prefetch, opts, name);
+        let r = handler(&mut cx, argv);
+        let r = match r {
+            Ok(()) => cx.commit(),
+            Err(e) => Err(e),
+        };
+        match r {
+            Ok(()) => {
+                cx.finish();
+                Outcome::Done { lsn: cx.lsn }
+            }
+            Err(CmdError::Need) => {
+                let needs = std::mem::take(&mut cx.needs);
+                cx.finish();
+                drop(cx);
+                out.truncate(start);
+                Outcome::Need(needs)
+            }
+            Err(CmdError::Reply(msg)) => {
+                cx.finish();
+                let lsn = cx.lsn;
+                drop(cx);
+                out.truncate(start);
+                out.error(&msg);
+                Outcome::Done { lsn }
+            }
+            Err(CmdError::Store(msg)) => {
+                cx.finish();
+                let lsn = cx.lsn;
+                drop(cx);
+                out.truncate(start);
+                out.error(&format!("MISCONF {msg}"));
+                Outcome::Done { lsn }
+            }
+        }
+    }
+
+    /// Reads cold values from the log (blocking: call it off the async threads).
+    /// A record that moved meanwhile (compaction) is skipped: the command's next
+    /// attempt finds the key's new location.
+    pub fn read_cold(&self, reads: &[ColdRead], into: &mut Prefetch) -> Result<(), ReadError> {
+        for r in reads {
+            match self.store.read(r.loc, &r.key) {
+                Ok(v) => into.insert(r.loc, v.into_boxed_slice()),
+                Err(ReadError::Gone) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,661 @@
+//! The keyspace: every key, where its latest record is, its expiry, and — while it
+//! is hot — its value.
+//!
+//! # Layout
+//!
+//! [`SHARDS`] shards, each behind its own mutex, own a slice of the keys chosen by
+//! hash. A shard keeps its entries in a slab (`Vec<Slot>`) and indexes them with a
+//! `hashbrown::HashTable<u32>` of slot numbers (5 bytes a key). The slab gives
+//! entries stable numbers, which serve three purposes:
+//!
+//! - the LRU list of hot values is threaded through the slots (`prev`/`next` slot
+//!   numbers): O(1) touch and eviction without pointers or unsafe code;
+//! - the expiry index is an ordered set of `(expire_at, slot)`;
+//! - the SCAN cursor is `(shard, slot)`: a key that stays present for a whole scan
+//!   stays in its slot, so it is returned (the guarantee Redis gives).
+//!
+//! # The hot cache
+//!
+//! A value is in RAM only while it is hot. Each shard has a budget of
+//! `cache_capacity / SHARDS` bytes, charged `len + CACHE_ENTRY_OVERHEAD` per value.
+//! Evicting a value drops it and keeps the key and its location: the next read
+//! fetches it from the log. A value larger than a shard's whole budget is never
+//! cached.
+
+use std::collections::BTreeSet;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use emberkv_persistence::{LiveIndex, Loc, Rec, Recovered, Store};
+use hashbrown::HashTable;
+use parking_lot::{Mutex, MutexGuard};
+
+/// Number of shards. A power of two; fixed for the life of a process because SCAN
+/// cursors encode it.
+pub const SHARDS: usize = 16;
+
+/// Bytes charged to the cache per hot value, besides its length (allocator
+/// rounding and bookkeeping).
+pub const CACHE_ENTRY_OVERHEAD: u64 = 16;
+
+pub(crate) const NIL: u32 = u32::MAX;
+
+/// Bits of the SCAN cursor that hold the slot number.
+pub(crate) const CURSOR_SLOT_BITS: u32 = 40;
+
+/// One key's entry.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub key: Box<[u8]>,
+    pub value: Option<Box<[u8]>>,
+    /// Where the key's latest set record is; `len == 0` marks a free slot.
+    pub loc: Loc,
+    /// Absolute expiry in Unix ms; 0 = none.
+    pub expire_at: u64,
+    pub prev: u32,
+    pub next: u32,
+}
+
+impl Slot {
+    pub fn is_free(&self) -> bool {
+        self.loc.len == 0
+    }
+    /// The value's length, known without reading it (record length minus header
+    /// and key).
+    pub fn value_len(&self) -> usize {
+        (self.loc.len as usize)
+            .saturating_sub(emberkv_persistence::record::HEADER_LEN + self.key.len())
+    }
+}
+
+const FREE_LOC: Loc = Loc {
+    seg: 0,
+    off: 0,
+    len: 0,
+};
+
+/// Per-shard counters (summed for INFO).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counters {
+    /// Reads of present keys (Redis `keyspace_hits`).
+    pub keyspace_hits: u64,
+    /// Reads of absent keys (Redis `keyspace_misses`).
+    pub keyspace_misses: u64,
+    /// Values served from RAM.
+    pub cache_hits: u64,
+    /// Values read from the log and promoted.
+    pub cache_misses: u64,
+    /// Values evicted from RAM.
+    pub cache_evictions: u64,
+    /// Keys removed because their TTL passed.
+    pub expired_keys: u64,
+}
+
+impl Counters {
+    fn add(&mut self, o: &Counters) {
+        self.keyspace_hits += o.keyspace_hits;
+        self.keyspace_misses += o.keyspace_misses;
+        self.cache_hits += o.cache_hits;
+        self.cache_misses += o.cache_misses;
+        self.cache_evictions += o.cache_evictions;
+        self.expired_keys += o.expired_keys;
+    }
+}
+
+/// One shard.
+#[derive(Debug)]
+pub(crate) struct Shard {
+    table: HashTable<u32>,
+    pub slots: Vec<Slot>,
+    free: Vec<u32>,
+    head: u32,
+    tail: u32,
+    pub cache_used: u64,
+    pub cache_cap: u64,
+    pub cache_keys: u64,
+    pub expires: BTreeSet<(u64, u32)>,
+    expires_sum: u128,
+    pub keys: u64,
+    pub counters: Counters,
+}
+
+impl Shard {
+    fn new(cache_cap: u64) -> Self {
+        Shard {
+            table: HashTable::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            cache_used: 0,
+            cache_cap,
+            cache_keys: 0,
+            expires: BTreeSet::new(),
+            expires_sum: 0,
+            keys: 0,
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        let slots = &self.slots;
+        self.table
+            .find(hash, |&i| &*slots[i as usize].key == key)
+            .copied()
+    }
+
+    /// Inserts a new key (which must be absent) and returns its slot.
+    pub fn insert(
+        &mut self,
+        hasher: &Hasher,
+        hash: u64,
+        key: Box<[u8]>,
+        loc: Loc,
+        expire_at: u64,
+    ) -> u32 {
+        let slot = Slot {
+            key,
+            value: None,
+            loc,
+            expire_at: 0,
+            prev: NIL,
+            next: NIL,
+        };
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = slot;
+                i
+            }
+            None => {
+                self.slots.push(slot);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slots = &self.slots;
+        self.table
+            .insert_unique(hash, idx, |&i| hasher.hash_one(&*slots[i as usize].key));
+        self.keys += 1;
+        self.set_expire(idx, expire_at);
+        idx
+    }
+
+    /// Removes the key in `idx`; returns its last location.
+    pub fn remove(&mut self, hash: u64, idx: u32) -> Loc {
+        self.set_expire(idx, 0);
+        self.cache_drop(idx);
+        if let Ok(e) = self.table.find_entry(hash, |&i| i == idx) {
+            e.remove();
+        }
+        let s = &mut self.slots[idx as usize];
+        let loc = s.loc;
+        s.loc = FREE_LOC;
+        s.key = Box::default();
+        s.value = None;
+        self.keys -= 1;
+        if self.keys == 0 {
+            // The last key is gone: give the slab's memory back.
+            self.slots = Vec::new();
+            self.free = Vec::new();
+            self.table = HashTable::new();
+            self.head = NIL;
+            self.tail = NIL;
+        } else {
+            self.free.push(idx);
+        }
+        loc
+    }
+
+    pub fn set_expire(&mut self, idx: u32, at: u64) {
+        let old = self.slots[idx as usize].expire_at;
+        if old == at {
+            return;
+        }
+        if old != 0 {
+            self.expires.remove(&(old, idx));
+            self.expires_sum -= u128::from(old);
+        }
+        if at != 0 {
+            self.expires.insert((at, idx));
+            self.expires_sum += u128::from(at);
+        }
+        self.slots[idx as usize].expire_at = at;
+    }
+
+    fn unlink(&mut self, idx: u32) {
+        let (prev, next) = {
+            let s = &self.slots[idx as usize];
+            (s.prev, s.next)
+        };
+        if prev == NIL {
+            self.head = next;
+        } else {
+            self.slots[prev as usize].next = next;
+        }
+        if next == NIL {
+            self.tail = prev;
+        } else {
+            self.slots[next as usize].prev = prev;
+        }
+        let s = &mut self.slots[idx as usize];
+        s.prev = NIL;
+        s.next = NIL;
+    }
+
+    fn push_front(&mut self, idx: u32) {
+        let head = self.head;
+        {
+            let s = &mut self.slots[idx as usize];
+            s.prev = NIL;
+            s.next = head;
+        }
+        if head != NIL {
+            self.slots[head as usize].prev = idx;
+        } else {
+            self.tail = idx;
+        }
+        self.head = idx;
+    }
+
+    /// Marks a hot value as just used.
+    pub fn touch(&mut self, idx: u32) {
+        if self.head != idx && self.slots[idx as usize].value.is_some() {
+            self.unlink(idx);
+            self.push_front(idx);
+        }
+    }
+
+    /// Drops a value from the cache (the key stays).
+    pub fn cache_drop(&mut self, idx: u32) {
+        if let Some(v) = self.slots[idx as usize].value.take() {
+            self.cache_used -= charge(v.len());
+            self.cache_keys -= 1;
+            self.unlink(idx);
+        }
+    }
+
+    /// Makes `value` the hot value of `idx` (replacing any), unless it alone
+    /// exceeds the shard's budget. Does not evict: call [`evict`](Self::evict).
+    pub fn cache_put(&mut self, idx: u32, value: Box<[u8]>) {
+        self.cache_drop(idx);
+        let c = charge(value.len());
+        if c > self.cache_cap {
+            return;
+        }
+        self.slots[idx as usize].value = Some(value);
+        self.cache_used += c;
+        self.cache_keys += 1;
+        self.push_front(idx);
+    }
+
+    /// Evicts least recently used values until the shard is within its budget.
+    pub fn evict(&mut self) {
+        while self.cache_used > self.cache_cap && self.tail != NIL {
+            let t = self.tail;
+            self.cache_drop(t);
+            self.counters.cache_evictions += 1;
+        }
+    }
+
+    pub fn expires_count(&self) -> usize {
+        self.expires.len()
+    }
+
+    pub fn clear(&mut self) {
+        let cap = self.cache_cap;
+        let counters = self.counters;
+        *self = Shard::new(cap);
+        self.counters = counters;
+    }
+}
+
+fn charge(len: usize) -> u64 {
+    len as u64 + CACHE_ENTRY_OVERHEAD
+}
+
+/// The hash function of keys (foldhash, randomly seeded per process).
+pub(crate) type Hasher = foldhash::fast::RandomState;
+
+#[repr(align(128))]
+#[derive(Debug)]
+pub(crate) struct Padded<T>(pub T);
+
+/// A consumer of every change to the keyspace, in log order per key (the
+/// replication stream).
+pub trait ChangeFeed: Send + Sync {
+    /// Called with the records of one atomic change while the keys' shards are
+    /// locked, right after the records were appended to the log.
+    fn publish(&self, recs: &[Rec<'_>]);
+}
+
+/// Figures for INFO.
+#[derive(Debug, Clone, Default)]
+pub struct KeyspaceStats {
+    /// All keys (`db_keys`, `db0:keys`).
+    pub keys: u64,
+    /// Keys with a TTL.
+    pub expires: u64,
+    /// Average remaining TTL of keys with one, in ms.
+    pub avg_ttl: u64,
+    /// Values held in RAM.
+    pub cache_keys: u64,
+    /// Bytes charged to the cache.
+    pub cache_used: u64,
+    /// The cache budget.
+    pub cache_capacity: u64,
+    /// Summed counters.
+    pub counters: Counters,
+}
+
+/// The keyspace. See the module docs.
+pub struct Keyspace {
+    pub(crate) shards: Box<[Padded<Mutex<Shard>>]>,
+    pub(crate) hasher: Hasher,
+    pub(crate) store: Arc<Store>,
+    cache_capacity: AtomicU64,
+    max_bulk_len: AtomicU64,
+    /// A follower never expires keys itself (its leader sends the deletes).
+    replica: AtomicBool,
+    pub(crate) feed: parking_lot::RwLock<Option<Arc<dyn ChangeFeed>>>,
+}
+
+impl std::fmt::Debug for Keyspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyspace").finish_non_exhaustive()
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Keyspace {
+    /// Opens the store at `opts.dir` and rebuilds the index from it. Keys whose
+    /// TTL passed while the server was down are dropped unless `replica`.
+    pub fn open(
+        opts: emberkv_persistence::Options,
+        cache_capacity: u64,
+        replica: bool,
+    ) -> emberkv_persistence::Result<(Arc<Keyspace>, emberkv_persistence::RecoveryReport)> {
+        let per_shard = cache_capacity / SHARDS as u64;
+        let shards: Vec<Padded<Mutex<Shard>>> = (0..SHARDS)
+            .map(|_| Padded(Mutex::new(Shard::new(per_shard))))
+            .collect();
+        let hasher = Hasher::default();
+        let mut guards: Vec<MutexGuard<'_, Shard>> = shards.iter().map(|s| s.0.lock()).collect();
+        let (store, report) = Store::open(opts, &mut |store, rec| {
+            recover_one(&hasher, &mut guards, store, rec);
+        })?;
+        if !replica {
+            let now = now_ms();
+            for g in guards.iter_mut() {
+                let expired: Vec<u32> = g
+                    .expires
+                    .range(..=(now, u32::MAX))
+                    .map(|&(_, i)| i)
+                    .collect();
+                for idx in expired {
+                    let h = hasher.hash_one(&*g.slots[idx as usize].key);
+                    let loc = g.remove(h, idx);
+                    store.note_dead(loc);
+                }
+            }
+        }
+        drop(guards);
+        let ks = Arc::new(Keyspace {
+            shards: shards.into_boxed_slice(),
+            hasher,
+            store,
+            cache_capacity: AtomicU64::new(cache_capacity),
+            max_bulk_len: AtomicU64::new(512 * 1024 * 1024),
+            replica: AtomicBool::new(replica),
+            feed: parking_lot::RwLock::new(None),
+        });
+        ks.store
+            .start_housekeeper(Arc::new(IndexHandle(Arc::downgrade(&ks))));
+        Ok((ks, report))
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub(crate) fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The shard of a key hash: bits the hash table does not use for buckets or
+    /// control bytes.
+    pub(crate) fn shard_of(hash: u64) -> usize {
+        ((hash >> 40) as usize) & (SHARDS - 1)
+    }
+
+    /// Whether this keyspace is a follower's (no own expiry).
+    pub fn is_replica(&self) -> bool {
+        self.replica.load(Ordering::Relaxed)
+    }
+
+    /// Switches between leader and follower behaviour for expiry.
+    pub fn set_replica(&self, replica: bool) {
+        self.replica.store(replica, Ordering::Relaxed);
+    }
+
+    /// Installs (or removes) the change feed.
+    pub fn set_feed(&self, feed: Option<Arc<dyn ChangeFeed>>) {
+        *self.feed.write() = feed;
+    }
+
+    /// The cache budget in bytes.
+    pub fn cache_capacity(&self) -> u64 {
+        self.cache_capacity.load(Ordering::Relaxed)
+    }
+
+    /// Changes the cache budget; shrinking evicts at once.
+    pub fn set_cache_capacity(&self, bytes: u64) {
+        self.cache_capacity.store(bytes, Ordering::Relaxed);
+        let per = bytes / SHARDS as u64;
+        for s in self.shards.iter() {
+            let mut g = s.0.lock();
+            g.cache_cap = per;
+            g.evict();
+        }
+    }
+
+    /// The largest string a command may create (`proto-max-bulk-len`).
+    pub fn max_bulk_len(&self) -> u64 {
+        self.max_bulk_len.load(Ordering::Relaxed)
+    }
+
+    /// Sets `proto-max-bulk-len`.
+    pub fn set_max_bulk_len(&self, n: u64) {
+        self.max_bulk_len.store(n, Ordering::Relaxed);
+    }
+
+    /// Number of keys (expired ones not yet reclaimed included, as Redis).
+    pub fn dbsize(&self) -> u64 {
+        self.shards.iter().map(|s| s.0.lock().keys).sum()
+    }
+
+    /// Figures for INFO.
+    pub fn stats(&self) -> KeyspaceStats {
+        let now = now_ms();
+        let mut st = KeyspaceStats {
+            cache_capacity: self.cache_capacity(),
+            ..Default::default()
+        };
+        let mut sum: u128 = 0;
+        for s in self.shards.iter() {
+            let g = s.0.lock();
+            st.keys += g.keys;
+            st.expires += g.expires_count() as u64;
+            sum += g.expires_sum;
+            st.cache_keys += g.cache_keys;
+            st.cache_used += g.cache_used;
+            st.counters.add(&g.counters);
+        }
+        if st.expires > 0 {
+            let avg_at = (sum / u128::from(st.expires)) as u64;
+            st.avg_ttl = avg_at.saturating_sub(now);
+        }
+        st
+    }
+
+    /// Zeroes the counters (CONFIG RESETSTAT).
+    pub fn reset_counters(&self) {
+        for s in self.shards.iter() {
+            s.0.lock().counters = Counters::default();
+        }
+    }
+
+    /// Reclaims up to `limit` keys per shard whose TTL has passed; returns how
+    /// many. Does nothing on a follower. Each delete is logged and replicated.
+    pub fn active_expire(&self, limit: usize) -> u64 {
+        if self.is_replica() {
+            return 0;
+        }
+        let now = now_ms();
+        let mut n = 0;
+        for s in self.shards.iter() {
+            let mut g = s.0.lock();
+            let due: Vec<u32> = g
+                .expires
+                .range(..=(now, u32::MAX))
+                .take(limit)
+                .map(|&(_, i)| i)
+                .collect();
+            for idx in due {
+                if !self.expire_slot(&mut g, idx) {
+                    return n;
+                }
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Deletes an expired key: logs and replicates the delete, then drops the
+    /// entry. False if the log refused the write (the key stays, still reported
+    /// as absent by reads).
+    pub(crate) fn expire_slot(&self, g: &mut Shard, idx: u32) -> bool {
+        let key = g.slots[idx as usize].key.clone();
+        let rec = [Rec::del(&key)];
+        if self.store.append(&rec).is_err() {
+            return false;
+        }
+        if let Some(feed) = &*self.feed.read() {
+            feed.publish(&rec);
+        }
+        let h = self.hash(&key);
+        let loc = g.remove(h, idx);
+        self.store.note_dead(loc);
+        g.counters.expired_keys += 1;
+        true
+    }
+
+    /// Flushes everything to disk and closes the store.
+    pub fn close(&self) -> emberkv_persistence::Result<()> {
+        self.store.close()
+    }
+
+    /// Visits every live key with its value location and expiry, shard by shard
+    /// (a fuzzy snapshot: keys written during the walk may or may not be seen).
+    /// The callback gets the value if hot.
+    pub fn for_each_key(&self, mut f: impl FnMut(&[u8], Loc, u64, Option<&[u8]>)) {
+        let now = now_ms();
+        let replica = self.is_replica();
+        for s in self.shards.iter() {
+            let g = s.0.lock();
+            for slot in g.slots.iter().filter(|s| !s.is_free()) {
+                if !replica && slot.expire_at != 0 && slot.expire_at <= now {
+                    continue;
+                }
+                f(&slot.key, slot.loc, slot.expire_at, slot.value.as_deref());
+            }
+        }
+    }
+}
+
+fn recover_one(
+    hasher: &Hasher,
+    guards: &mut [MutexGuard<'_, Shard>],
+    store: &Store,
+    rec: Recovered<'_>,
+) {
+    match rec {
+        Recovered::Set {
+            key,
+            loc,
+            expire_at,
+        } => {
+            let h = hasher.hash_one(key);
+            let g = &mut guards[Keyspace::shard_of(h)];
+            match g.find(h, key) {
+                Some(idx) => {
+                    let old = std::mem::replace(&mut g.slots[idx as usize].loc, loc);
+                    store.note_dead(old);
+                    g.set_expire(idx, expire_at);
+                }
+                None => {
+                    g.insert(hasher, h, key.into(), loc, expire_at);
+                }
+            }
+        }
+        Recovered::Del { key } => {
+            let h = hasher.hash_one(key);
+            let g = &mut guards[Keyspace::shard_of(h)];
+            if let Some(idx) = g.find(h, key) {
+                let loc = g.remove(h, idx);
+                store.note_dead(loc);
+            }
+        }
+        Recovered::Expire { key, expire_at } => {
+            let h = hasher.hash_one(key);
+            let g = &mut guards[Keyspace::shard_of(h)];
+            if let Some(idx) = g.find(h, key) {
+                g.set_expire(idx, expire_at);
+            }
+        }
+        Recovered::Flush => {
+            for g in guards.iter_mut() {
+                g.clear();
+            }
+        }
+    }
+}
+
+/// The keyspace as compaction sees it (a weak handle: the housekeeper must not
+/// keep the keyspace alive).
+struct IndexHandle(std::sync::Weak<Keyspace>);
+
+impl LiveIndex for IndexHandle {
+    fn live_expiry(&self, key: &[u8], loc: Loc) -> Option<u64> {
+        let ks = self.0.upgrade()?;
+        let h = ks.hash(key);
+        let g = ks.shards[Keyspace::shard_of(h)].0.lock();
+        let idx = g.find(h, key)?;
+        let s = &g.slots[idx as usize];
+        (s.loc == loc).then_some(s.expire_at)
+    }
+
+    fn relocate(&self, key: &[u8], old: Loc, new: Loc) -> bool {
+        let Some(ks) = self.0.upgrade() else {
+            return false;
+        };
+        let h = ks.hash(key);
+        let mut g = ks.shards[Keyspace::shard_of(h)].0.lock();
+        let Some(idx) = g.find(h, key) else {
+            return false;
+        };
+        let s = &mut g.slots[idx as usize];
+        if s.loc != old {
+            return false;
+        }
+        s.loc = new;
+        true
+    }
+}

@@ -1,0 +1,29 @@
+//! The keyspace of emberkv and the semantics of its commands.
+//!
+//! Pure logic over the index and the persistence layer: no sockets, no async
+//! runtime. The server parses requests, finds the command, and calls
+//! [`Keyspace::execute`], which writes the reply into the connection's output
+//! buffer.
+//!
+//! - [`keyspace`]: the sharded index of every key, the LRU hot cache with its byte
+//!   budget, TTLs and active expiry, recovery from the log, and the [`LiveIndex`]
+//!   compaction uses.
+//! - [`exec`]: running one command — shard locking, lazy expiry, hot and cold value
+//!   access, and committing a command's writes to the log as one atomic group.
+//! - [`cmd`]: every string and key command, with Redis 7.0's semantics, replies and
+//!   error texts, and the metadata COMMAND INFO/DOCS publish.
+//! - [`glob`]: Redis's glob matching for KEYS and SCAN.
+//! - [`ldouble`]: an exact emulation of the 80-bit `long double` arithmetic Redis
+//!   uses for INCRBYFLOAT, so replies match byte for byte.
+//!
+//! [`LiveIndex`]: emberkv_persistence::LiveIndex
+
+pub mod cmd;
+pub mod exec;
+pub mod glob;
+pub mod keyspace;
+pub mod ldouble;
+
+pub use cmd::{COMMANDS, CommandSpec, CoreCommand};
+pub use exec::{CmdError, CmdResult, ColdRead, Cx, ExecOpts, Handler, Outcome, Prefetch};
+pub use keyspace::{ChangeFeed, Counters, Keyspace, KeyspaceStats, SHARDS, now_ms};

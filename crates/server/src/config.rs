@@ -1,0 +1,487 @@
+//! Configuration: command-line flags, an optional TOML file (`--config FILE`, keys
+//! named like the flags with `-` → `_`; a flag overrides the file), validation, and
+//! the resolved [`Config`].
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use emberkv_persistence::FsyncPolicy;
+use serde::Deserialize;
+
+/// The defaults, also used in `--help`.
+pub mod defaults {
+    /// `--bind`
+    pub const BIND: &str = "127.0.0.1";
+    /// `--port`
+    pub const PORT: u16 = 6379;
+    /// `--dir`
+    pub const DIR: &str = "./emberkv-data";
+    /// `--cache-capacity`
+    pub const CACHE_CAPACITY: &str = "256mb";
+    /// `--maxclients`
+    pub const MAXCLIENTS: u64 = 10000;
+    /// `--segment-size`
+    pub const SEGMENT_SIZE: &str = "64mb";
+    /// `--compaction-threshold`
+    pub const COMPACTION_THRESHOLD: f64 = 0.5;
+    /// `--compaction-min-size`
+    pub const COMPACTION_MIN_SIZE: &str = "4mb";
+    /// `--proto-max-bulk-len`
+    pub const PROTO_MAX_BULK_LEN: &str = "512mb";
+    /// `--hz`
+    pub const HZ: u64 = 10;
+}
+
+/// The command line of `emberkv-server`.
+#[derive(Debug, Parser, Default)]
+#[command(
+    name = "emberkv-server",
+    version,
+    about = "emberkv: a Redis-protocol key-value server whose whole dataset lives in a persistent \
+             append-only log, with the hot values cached in RAM.",
+    after_help = "Every flag can also be set in the TOML file given by --config, with '-' written '_' \
+                  (e.g. cache_capacity = \"1gb\"); a flag given on the command line wins.\n\n\
+                  Sizes accept a plain byte count or a suffix: k/m/g (powers of 1000) or kb/mb/gb \
+                  (powers of 1024), as Redis does.\n\n\
+                  Examples:\n  emberkv-server\n  emberkv-server --port 7000 --dir /var/lib/emberkv \
+                  --cache-capacity 2gb --appendfsync always\n  emberkv-server --check --dir ./emberkv-data"
+)]
+pub struct Args {
+    /// Read settings from this TOML file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1].
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// TCP port; 0 picks a free one (the log line `listening on ADDR:PORT` names it) [default: 6379].
+    #[arg(long, value_name = "N")]
+    pub port: Option<String>,
+    /// Data directory (the log segments live here) [default: ./emberkv-data].
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// When the log is fsynced: always (before each reply, group commit), everysec, or no [default: everysec].
+    #[arg(long, value_name = "POLICY")]
+    pub appendfsync: Option<String>,
+    /// Bytes of values kept hot in RAM, e.g. 64kb, 256mb, 2gb [default: 256mb].
+    #[arg(long, value_name = "SIZE")]
+    pub cache_capacity: Option<String>,
+    /// Start as a follower of the leader at HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub replicaof: Option<String>,
+    /// Require clients to AUTH with this password.
+    #[arg(long, value_name = "PASSWORD")]
+    pub requirepass: Option<String>,
+    /// Maximum number of connected clients [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub maxclients: Option<String>,
+    /// Worker threads of the async runtime [default: number of cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<String>,
+    /// Log level: error, warn, info, debug, trace (Redis's warning, notice, verbose also work) [default: info].
+    #[arg(long, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Log segments roll at this size [default: 64mb].
+    #[arg(long, value_name = "SIZE")]
+    pub segment_size: Option<String>,
+    /// Compact when dead bytes exceed this fraction of the log, 0 < f < 1 [default: 0.5].
+    #[arg(long, value_name = "FRACTION")]
+    pub compaction_threshold: Option<String>,
+    /// ...and the log is at least this large [default: 4mb].
+    #[arg(long, value_name = "SIZE")]
+    pub compaction_min_size: Option<String>,
+    /// Largest accepted bulk string / string value [default: 512mb].
+    #[arg(long, value_name = "SIZE")]
+    pub proto_max_bulk_len: Option<String>,
+    /// Background tasks (active expiry, stats) run this many times a second, 1..=500 [default: 10].
+    #[arg(long, value_name = "N")]
+    pub hz: Option<String>,
+    /// Check every segment of --dir for damage, report, and exit (0 = clean, 1 = damaged).
+    #[arg(long, conflicts_with = "repair")]
+    pub check: bool,
+    /// Truncate the log of --dir at its first damaged record (saying how much is dropped), and exit.
+    #[arg(long)]
+    pub repair: bool,
+}
+
+/// The TOML file: the same settings as the flags.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<String>,
+    port: Option<toml::Value>,
+    dir: Option<PathBuf>,
+    appendfsync: Option<String>,
+    cache_capacity: Option<toml::Value>,
+    replicaof: Option<String>,
+    requirepass: Option<String>,
+    maxclients: Option<toml::Value>,
+    threads: Option<toml::Value>,
+    log_level: Option<String>,
+    segment_size: Option<toml::Value>,
+    compaction_threshold: Option<toml::Value>,
+    compaction_min_size: Option<toml::Value>,
+    proto_max_bulk_len: Option<toml::Value>,
+    hz: Option<toml::Value>,
+}
+
+/// The resolved, validated settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub bind: String,
+    /// Listen port (0 = any).
+    pub port: u16,
+    /// Data directory.
+    pub dir: PathBuf,
+    /// fsync policy.
+    pub appendfsync: FsyncPolicy,
+    /// Cache budget in bytes.
+    pub cache_capacity: u64,
+    /// Leader to follow.
+    pub replicaof: Option<(String, u16)>,
+    /// Password of the default user.
+    pub requirepass: Option<String>,
+    /// Client limit.
+    pub maxclients: u64,
+    /// Runtime worker threads.
+    pub threads: usize,
+    /// Log level (a tracing filter).
+    pub log_level: String,
+    /// Segment size.
+    pub segment_size: u64,
+    /// Compaction garbage fraction.
+    pub compaction_threshold: f64,
+    /// Compaction minimum log size.
+    pub compaction_min_size: u64,
+    /// Largest bulk string.
+    pub proto_max_bulk_len: u64,
+    /// Background task frequency.
+    pub hz: u64,
+    /// The config file, if any.
+    pub config_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: defaults::BIND.into(),
+            port: defaults::PORT,
+            dir: defaults::DIR.into(),
+            appendfsync: FsyncPolicy::Everysec,
+            cache_capacity: 256 << 20,
+            replicaof: None,
+            requirepass: None,
+            maxclients: defaults::MAXCLIENTS,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            log_level: "info".into(),
+            segment_size: 64 << 20,
+            compaction_threshold: defaults::COMPACTION_THRESHOLD,
+            compaction_min_size: 4 << 20,
+            proto_max_bulk_len: 512 << 20,
+            hz: defaults::HZ,
+            config_file: None,
+        }
+    }
+}
+
+/// A setting that does not validate; `Display` is the one-line message.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+fn bad(name: &str, value: &str, why: impl std::fmt::Display) -> ConfigError {
+    ConfigError(format!("invalid {name} '{value}': {why}"))
+}
+
+/// Parses a size as Redis's `memtoull`: `123`, `1k` (1000), `1kb` (1024), `m`, `mb`,
+/// `g`, `gb`, case-insensitive.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let mul: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' (use a byte count, or k, kb, m, mb, g, gb)"
+            ));
+        }
+    };
+    if num.is_empty() {
+        return Err("expected a number, optionally followed by a unit such as mb".into());
+    }
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mul))
+        .ok_or_else(|| "number too large".into())
+}
+
+/// Renders a size for CONFIG GET / INFO human fields.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "K", "M", "G", "T"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n}B")
+    } else {
+        format!("{v:.2}{}", UNITS[u])
+    }
+}
+
+fn value_str(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Maps Redis log level names onto tracing's.
+pub fn parse_log_level(s: &str) -> Result<String, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "error" => Ok("error".into()),
+        "warn" | "warning" => Ok("warn".into()),
+        "info" | "notice" => Ok("info".into()),
+        "debug" | "verbose" => Ok("debug".into()),
+        "trace" => Ok("trace".into()),
+        _ => Err("expected error, warn, info, debug or trace".into()),
+    }
+}
+
+/// Parses `HOST:PORT` (or `HOST PORT`).
+pub fn parse_host_port(s: &str) -> Result<(String, u16), String> {
+    let (h, p) = s
+        .rsplit_once(':')
+        .or_else(|| s.split_once(' '))
+        .ok_or("expected HOST:PORT")?;
+    let port: u16 = p
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid port '{p}'"))?;
+    if h.is_empty() {
+        return Err("empty host".into());
+    }
+    Ok((h.trim().trim_matches(['[', ']']).to_string(), port))
+}
+
+impl Args {
+    /// Merges the file and the flags and validates everything.
+    pub fn resolve(&self) -> Result<Config, ConfigError> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError(format!("cannot read config file {}: {e}", path.display()))
+                })?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| {
+                    ConfigError(format!(
+                        "invalid config file {}: {}",
+                        path.display(),
+                        e.message().trim()
+                    ))
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let pick = |flag: &Option<String>, file: &Option<toml::Value>| -> Option<String> {
+            flag.clone().or_else(|| file.as_ref().map(value_str))
+        };
+        let mut c = Config {
+            config_file: self.config.clone(),
+            ..Config::default()
+        };
+        if let Some(b) = self.bind.clone().or(file.bind) {
+            b.parse::<std::net::IpAddr>().map_err(|_| {
+                bad(
+                    "bind",
+                    &b,
+                    "expected an IP address such as 127.0.0.1 or 0.0.0.0",
+                )
+            })?;
+            c.bind = b;
+        }
+        if let Some(p) = pick(&self.port, &file.port) {
+            c.port = p
+                .parse()
+                .map_err(|_| bad("port", &p, "expected 0..65535"))?;
+        }
+        if let Some(d) = self.dir.clone().or(file.dir) {
+            if d.as_os_str().is_empty() {
+                return Err(bad("dir", "", "empty path"));
+            }
+            c.dir = d;
+        }
+        if let Some(p) = self.appendfsync.clone().or(file.appendfsync) {
+            c.appendfsync = p.parse().map_err(|e: String| ConfigError(e))?;
+        }
+        let size = |name: &str, v: Option<String>, min: u64| -> Result<Option<u64>, ConfigError> {
+            match v {
+                None => Ok(None),
+                Some(s) => {
+                    let n = parse_size(&s).map_err(|e| bad(name, &s, e))?;
+                    if n < min {
+                        return Err(bad(name, &s, format!("must be at least {min} bytes")));
+                    }
+                    Ok(Some(n))
+                }
+            }
+        };
+        if let Some(n) = size(
+            "cache-capacity",
+            pick(&self.cache_capacity, &file.cache_capacity),
+            0,
+        )? {
+            c.cache_capacity = n;
+        }
+        if let Some(n) = size(
+            "segment-size",
+            pick(&self.segment_size, &file.segment_size),
+            4096,
+        )? {
+            if n > u32::MAX as u64 {
+                return Err(bad("segment-size", &n.to_string(), "must be below 4gb"));
+            }
+            c.segment_size = n;
+        }
+        if let Some(n) = size(
+            "compaction-min-size",
+            pick(&self.compaction_min_size, &file.compaction_min_size),
+            0,
+        )? {
+            c.compaction_min_size = n;
+        }
+        if let Some(n) = size(
+            "proto-max-bulk-len",
+            pick(&self.proto_max_bulk_len, &file.proto_max_bulk_len),
+            1024 * 1024,
+        )? {
+            c.proto_max_bulk_len = n;
+        }
+        if let Some(t) = pick(&self.compaction_threshold, &file.compaction_threshold) {
+            let f: f64 = t.parse().map_err(|_| {
+                bad(
+                    "compaction-threshold",
+                    &t,
+                    "expected a fraction such as 0.5",
+                )
+            })?;
+            if !(f > 0.0 && f < 1.0) {
+                return Err(bad(
+                    "compaction-threshold",
+                    &t,
+                    "must be between 0 and 1 (exclusive)",
+                ));
+            }
+            c.compaction_threshold = f;
+        }
+        if let Some(r) = self.replicaof.clone().or(file.replicaof) {
+            c.replicaof = Some(parse_host_port(&r).map_err(|e| bad("replicaof", &r, e))?);
+        }
+        if let Some(p) = self.requirepass.clone().or(file.requirepass) {
+            c.requirepass = (!p.is_empty()).then_some(p);
+        }
+        if let Some(m) = pick(&self.maxclients, &file.maxclients) {
+            c.maxclients = m
+                .parse()
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| bad("maxclients", &m, "expected a number of at least 1"))?;
+        }
+        if let Some(t) = pick(&self.threads, &file.threads) {
+            c.threads = t
+                .parse()
+                .ok()
+                .filter(|&n| (1..=1024).contains(&n))
+                .ok_or_else(|| bad("threads", &t, "expected 1..1024"))?;
+        }
+        if let Some(h) = pick(&self.hz, &file.hz) {
+            c.hz = h
+                .parse()
+                .ok()
+                .filter(|&n| (1..=500).contains(&n))
+                .ok_or_else(|| bad("hz", &h, "expected 1..500"))?;
+        }
+        if let Some(l) = self.log_level.clone().or(file.log_level) {
+            c.log_level = parse_log_level(&l).map_err(|e| bad("log-level", &l, e))?;
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_like_redis() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("64kb"), Ok(64 * 1024));
+        assert_eq!(parse_size("64KB"), Ok(64 * 1024));
+        assert_eq!(parse_size("1k"), Ok(1000));
+        assert_eq!(parse_size("256mb"), Ok(256 << 20));
+        assert_eq!(parse_size("2gb"), Ok(2 << 30));
+        assert!(parse_size("12xb").is_err());
+        assert!(parse_size("mb").is_err());
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("99999999999999999999gb").is_err());
+    }
+
+    #[test]
+    fn flags_override_file_and_errors_are_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(
+            &f,
+            "port = 7000\ncache_capacity = \"1mb\"\nappendfsync = \"always\"\n",
+        )
+        .unwrap();
+        let args = Args {
+            config: Some(f.clone()),
+            port: Some("7001".into()),
+            ..Default::default()
+        };
+        let c = args.resolve().unwrap();
+        assert_eq!(
+            (c.port, c.cache_capacity, c.appendfsync),
+            (7001, 1 << 20, FsyncPolicy::Always)
+        );
+        for bad in [
+            Args {
+                port: Some("70000".into()),
+                ..Default::default()
+            },
+            Args {
+                appendfsync: Some("sometimes".into()),
+                ..Default::default()
+            },
+            Args {
+                cache_capacity: Some("lots".into()),
+                ..Default::default()
+            },
+            Args {
+                threads: Some("0".into()),
+                ..Default::default()
+            },
+        ] {
+            let e = bad.resolve().unwrap_err().to_string();
+            assert!(!e.contains('\n'), "{e}");
+        }
+        std::fs::write(&f, "prot = 1\n").unwrap();
+        let e = Args {
+            config: Some(f),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("unknown field"), "{e}");
+    }
+}

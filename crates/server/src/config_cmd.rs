@@ -1,0 +1,369 @@
+//! CONFIG GET / SET / RESETSTAT / REWRITE over the settings that make sense at
+//! runtime.
+
+use crate::commands::{Action, help, lossy, sub_arity};
+use crate::config::{parse_log_level, parse_size};
+use crate::conn::Conn;
+use crate::server::Shared;
+use emberkv_core::glob;
+
+type Getter = fn(&Shared) -> String;
+type Setter = fn(&Shared, &str) -> Result<(), String>;
+
+/// One parameter: its Redis-style name, aliases, and accessors (`None` = immutable).
+struct Param {
+    name: &'static str,
+    aliases: &'static [&'static str],
+    get: Getter,
+    set: Option<Setter>,
+}
+
+fn yes(_: &Shared) -> String {
+    "yes".into()
+}
+
+fn set_size(v: &str) -> Result<u64, String> {
+    parse_size(v).map_err(|_| "argument must be a memory value".to_string())
+}
+
+const PARAMS: &[Param] = &[
+    Param {
+        name: "bind",
+        aliases: &[],
+        get: |s| s.config.bind.clone(),
+        set: None,
+    },
+    Param {
+        name: "port",
+        aliases: &[],
+        get: |s| {
+            s.addr
+                .read()
+                .map_or(s.config.port, |a| a.port())
+                .to_string()
+        },
+        set: None,
+    },
+    Param {
+        name: "dir",
+        aliases: &[],
+        get: |s| {
+            std::fs::canonicalize(&s.config.dir)
+                .unwrap_or_else(|_| s.config.dir.clone())
+                .display()
+                .to_string()
+        },
+        set: None,
+    },
+    Param {
+        name: "appendonly",
+        aliases: &[],
+        get: yes,
+        set: None,
+    },
+    Param {
+        name: "appendfsync",
+        aliases: &[],
+        get: |s| s.ks.store().fsync_policy().as_str().into(),
+        set: Some(|s, v| {
+            let p = v.parse().map_err(|_| {
+                "argument(s) must be one of the following: always, everysec, no".to_string()
+            })?;
+            s.ks.store().set_fsync_policy(p);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "save",
+        aliases: &[],
+        get: |s| s.save_param.read().clone(),
+        set: Some(|s, v| {
+            // Every write is already in the log; snapshots have nothing to add.
+            *s.save_param.write() = v.to_string();
+            Ok(())
+        }),
+    },
+    Param {
+        name: "cache-capacity",
+        aliases: &[],
+        get: |s| s.ks.cache_capacity().to_string(),
+        set: Some(|s, v| {
+            s.ks.set_cache_capacity(set_size(v)?);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "maxclients",
+        aliases: &[],
+        get: |s| s.runtime.read().maxclients.to_string(),
+        set: Some(|s, v| {
+            let n: u64 = v
+                .parse()
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or("argument couldn't be parsed into an integer")?;
+            s.runtime.write().maxclients = n;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "requirepass",
+        aliases: &[],
+        get: |s| s.runtime.read().requirepass.clone().unwrap_or_default(),
+        set: Some(|s, v| {
+            s.runtime.write().requirepass = (!v.is_empty()).then(|| v.to_string());
+            Ok(())
+        }),
+    },
+    Param {
+        name: "proto-max-bulk-len",
+        aliases: &[],
+        get: |s| s.runtime.read().proto_max_bulk_len.to_string(),
+        set: Some(|s, v| {
+            let n = set_size(v)?;
+            if n < 1024 * 1024 {
+                return Err("argument must be at least 1mb".into());
+            }
+            s.runtime.write().proto_max_bulk_len = n;
+            s.ks.set_max_bulk_len(n);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "hz",
+        aliases: &[],
+        get: |s| s.runtime.read().hz.to_string(),
+        set: Some(|s, v| {
+            let n: u64 = v
+                .parse()
+                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            s.runtime.write().hz = n.clamp(1, 500);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "loglevel",
+        aliases: &["log-level"],
+        get: |s| s.runtime.read().log_level.clone(),
+        set: Some(|s, v| {
+            let l = parse_log_level(v).map_err(|_| {
+                "argument(s) must be one of the following: error, warn, info, debug, trace"
+                    .to_string()
+            })?;
+            if let Some(f) = crate::LOG_RELOAD.get() {
+                f(&l)?;
+            }
+            s.runtime.write().log_level = l;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "segment-size",
+        aliases: &[],
+        get: |s| s.ks.store().segment_size().to_string(),
+        set: Some(|s, v| {
+            let n = set_size(v)?;
+            if !(4096..=u32::MAX as u64).contains(&n) {
+                return Err("argument must be between 4kb and 4gb".into());
+            }
+            s.ks.store().set_segment_size(n);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "compaction-threshold",
+        aliases: &[],
+        get: |s| s.ks.store().compaction_settings().0.to_string(),
+        set: Some(|s, v| {
+            let f: f64 = v
+                .parse()
+                .map_err(|_| "argument must be a fraction such as 0.5".to_string())?;
+            if !(f > 0.0 && f < 1.0) {
+                return Err("argument must be between 0 and 1".into());
+            }
+            let (_, min) = s.ks.store().compaction_settings();
+            s.ks.store().set_compaction(f, min);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "compaction-min-size",
+        aliases: &[],
+        get: |s| s.ks.store().compaction_settings().1.to_string(),
+        set: Some(|s, v| {
+            let n = set_size(v)?;
+            let (t, _) = s.ks.store().compaction_settings();
+            s.ks.store().set_compaction(t, n);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "databases",
+        aliases: &[],
+        get: |_| "1".into(),
+        set: None,
+    },
+    Param {
+        name: "maxmemory",
+        aliases: &[],
+        get: |_| "0".into(),
+        set: None,
+    },
+    Param {
+        name: "maxmemory-policy",
+        aliases: &[],
+        get: |_| "noeviction".into(),
+        set: None,
+    },
+    Param {
+        name: "replica-read-only",
+        aliases: &["slave-read-only"],
+        get: yes,
+        set: None,
+    },
+    Param {
+        name: "threads",
+        aliases: &["io-threads"],
+        get: |s| s.config.threads.to_string(),
+        set: None,
+    },
+];
+
+fn find(name: &str) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| {
+        p.name.eq_ignore_ascii_case(name) || p.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+    })
+}
+
+/// CONFIG <subcommand>
+pub fn config(conn: &mut Conn, argv: &[&[u8]]) -> Action {
+    let subs: &[(&str, i32, &str)] = &[
+        ("get", -3, ""),
+        ("set", -4, ""),
+        ("resetstat", 2, ""),
+        ("rewrite", 2, ""),
+        ("help", 2, ""),
+    ];
+    let Some(sub) = sub_arity(conn, argv, subs) else {
+        return Action::Continue;
+    };
+    match sub {
+        "get" => {
+            let mut out: Vec<(&str, String)> = Vec::new();
+            for pat in &argv[2..] {
+                for p in PARAMS {
+                    let names = std::iter::once(p.name).chain(p.aliases.iter().copied());
+                    for n in names {
+                        if glob::matches_nocase(pat, n.as_bytes())
+                            && !out.iter().any(|(m, _)| *m == n)
+                        {
+                            out.push((n, (p.get)(&conn.shared)));
+                        }
+                    }
+                }
+            }
+            let mut e = conn.enc();
+            e.map(out.len());
+            for (n, v) in out {
+                e.bulk(n.as_bytes());
+                e.bulk(v.as_bytes());
+            }
+        }
+        "set" => {
+            if !argv.len().is_multiple_of(2) {
+                conn.enc()
+                    .error("ERR wrong number of arguments for 'config|set' command");
+                return Action::Continue;
+            }
+            // Validate all first, then apply (atomic as far as validation goes).
+            let mut todo = Vec::new();
+            for pair in argv[2..].chunks(2) {
+                let name = lossy(pair[0]);
+                let Some(p) = find(&name) else {
+                    conn.enc().error(&format!(
+                        "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                    ));
+                    return Action::Continue;
+                };
+                let Some(set) = p.set else {
+                    conn.enc().error(&format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
+                    ));
+                    return Action::Continue;
+                };
+                todo.push((name, set, lossy(pair[1])));
+            }
+            for (name, set, value) in todo {
+                if let Err(why) = set(&conn.shared, &value) {
+                    conn.enc().error(&format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+                    ));
+                    return Action::Continue;
+                }
+            }
+            conn.enc().ok();
+        }
+        "resetstat" => {
+            conn.shared.stats.reset();
+            conn.shared.ks.reset_counters();
+            conn.enc().ok();
+        }
+        "rewrite" => match rewrite(&conn.shared) {
+            Ok(()) => conn.enc().ok(),
+            Err(e) => conn.enc().error(&format!("ERR {e}")),
+        },
+        _ => help(
+            conn,
+            &[
+                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET <pattern>",
+                "    Return parameters matching the glob-like <pattern> and their values.",
+                "SET <directive> <value>",
+                "    Set the configuration <directive> to <value>.",
+                "RESETSTAT",
+                "    Reset statistics reported by the INFO command.",
+                "REWRITE",
+                "    Rewrite the configuration file.",
+                "HELP",
+                "    Print this help.",
+            ],
+        ),
+    }
+    Action::Continue
+}
+
+/// CONFIG REWRITE: writes the current settings back to the `--config` file.
+fn rewrite(s: &Shared) -> Result<(), String> {
+    let Some(path) = &s.config.config_file else {
+        return Err("The server is running without a config file".into());
+    };
+    let rt = s.runtime.read().clone();
+    let store = s.ks.store();
+    let (threshold, min_size) = store.compaction_settings();
+    let mut out = String::from("# Written by CONFIG REWRITE.\n");
+    let mut kv = |k: &str, v: String| out.push_str(&format!("{k} = {v}\n"));
+    let q = |v: &str| format!("{v:?}");
+    kv("bind", q(&s.config.bind));
+    kv("port", s.config.port.to_string());
+    kv("dir", q(&s.config.dir.display().to_string()));
+    kv("appendfsync", q(store.fsync_policy().as_str()));
+    kv("cache_capacity", s.ks.cache_capacity().to_string());
+    if let Some((h, p)) = &s.config.replicaof {
+        kv("replicaof", q(&format!("{h}:{p}")));
+    }
+    if let Some(p) = &rt.requirepass {
+        kv("requirepass", q(p));
+    }
+    kv("maxclients", rt.maxclients.to_string());
+    kv("threads", s.config.threads.to_string());
+    kv("log_level", q(&rt.log_level));
+    kv("segment_size", store.segment_size().to_string());
+    kv("compaction_threshold", threshold.to_string());
+    kv("compaction_min_size", min_size.to_string());
+    kv("proto_max_bulk_len", rt.proto_max_bulk_len.to_string());
+    kv("hz", rt.hz.to_string());
+    let tmp = path.with_extension("rewrite.tmp");
+    std::fs::write(&tmp, out)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("Rewriting config file: {e}"))
+}

@@ -1,0 +1,342 @@
+//! One client connection: read, parse every complete command in the buffer,
+//! execute them, wait until their writes are as durable as the fsync policy
+//! promises, and send all the replies in one write.
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::{Buf, BytesMut};
+use emberkv_core::{CoreCommand, ExecOpts, Outcome, Prefetch};
+use emberkv_protocol::{Encoder, Limits, Proto, RequestParser};
+use smallvec::SmallVec;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::clients::{ClientInfo, ClientKind};
+use crate::commands::{self, Action, Entry};
+use crate::server::Shared;
+
+/// Replies are flushed mid-batch once the output buffer passes this size, so a
+/// long pipeline of large replies does not grow memory without bound.
+const FLUSH_AT: usize = 1 << 20;
+
+/// Refuses a connection with an error line (maxclients).
+pub async fn refuse(mut socket: TcpStream, msg: &str) {
+    let _ = socket.write_all(format!("-{msg}\r\n").as_bytes()).await;
+    let _ = socket.shutdown().await;
+}
+
+/// Serves one connection until it closes.
+pub async fn handle(shared: Arc<Shared>, socket: TcpStream, peer: SocketAddr) {
+    let _ = socket.set_nodelay(true);
+    let laddr = socket.local_addr().unwrap_or(peer);
+    let fd = socket.as_raw_fd();
+    let info = shared.clients.register(peer, laddr, fd, ClientKind::Normal);
+    let mut conn = Conn::new(shared.clone(), info.clone());
+    if let Err(e) = conn.run(socket).await {
+        tracing::debug!(client = info.id, "connection closed: {e}");
+    }
+    shared.clients.unregister(info.id);
+}
+
+/// What to do after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Close,
+}
+
+/// A connection's state.
+#[derive(Debug)]
+pub struct Conn {
+    /// Server-wide state.
+    pub shared: Arc<Shared>,
+    /// This client's registry entry.
+    pub info: Arc<ClientInfo>,
+    /// RESP version.
+    pub proto: Proto,
+    /// Whether AUTH succeeded (or none is required).
+    pub authed: bool,
+    /// Pending replies.
+    pub wbuf: BytesMut,
+    prefetch: Prefetch,
+    /// Highest log position written by this batch's commands.
+    batch_lsn: u64,
+    /// Whether this batch ran keyspace commands (its replies may reveal writes).
+    batch_read: bool,
+    /// Reply spans of commands that wrote, for MISCONF if their write fails.
+    write_spans: SmallVec<[(usize, usize); 8]>,
+    commands: u64,
+}
+
+impl Conn {
+    fn new(shared: Arc<Shared>, info: Arc<ClientInfo>) -> Self {
+        let authed = !shared.requires_auth();
+        Conn {
+            shared,
+            info,
+            proto: Proto::Resp2,
+            authed,
+            wbuf: BytesMut::with_capacity(16 * 1024),
+            prefetch: Prefetch::default(),
+            batch_lsn: 0,
+            batch_read: false,
+            write_spans: SmallVec::new(),
+            commands: 0,
+        }
+    }
+
+    /// An encoder appending to the reply buffer.
+    pub fn enc(&mut self) -> Encoder<'_> {
+        Encoder::new(&mut self.wbuf, self.proto)
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_bulk_len: self.shared.runtime.read().proto_max_bulk_len as usize,
+            ..Limits::default()
+        }
+    }
+
+    async fn run(&mut self, mut socket: TcpStream) -> std::io::Result<()> {
+        let mut rbuf = BytesMut::with_capacity(16 * 1024);
+        let mut parser = RequestParser::new(self.limits());
+        let mut stop = self.shared.shutdown_signal();
+        let info = self.info.clone();
+        loop {
+            if *stop.borrow() || info.is_killed() {
+                return Ok(());
+            }
+            let want = parser.bytes_needed().unwrap_or(0).max(rbuf.len() + 4096);
+            if rbuf.capacity() < want {
+                rbuf.reserve(want - rbuf.len());
+            }
+            let n = tokio::select! {
+                biased;
+                _ = info.kill.notified() => return Ok(()),
+                _ = stop.changed() => return Ok(()),
+                r = socket.read_buf(&mut rbuf) => r?,
+            };
+            if n == 0 {
+                return Ok(());
+            }
+            self.shared
+                .stats
+                .net_in
+                .fetch_add(n as u64, Ordering::Relaxed);
+            let mut pos = 0;
+            let mut flow = Flow::Continue;
+            loop {
+                match parser.next(&rbuf[pos..]) {
+                    Ok(Some(len)) => {
+                        let frame = &rbuf[pos..pos + len];
+                        let argv: SmallVec<[&[u8]; 8]> = parser.argv(frame).collect();
+                        pos += len;
+                        if argv.is_empty() {
+                            continue;
+                        }
+                        flow = self.execute(&argv).await;
+                        if flow != Flow::Continue {
+                            break;
+                        }
+                        if self.wbuf.len() >= FLUSH_AT {
+                            self.flush(&mut socket).await?;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        // The stream cannot be resynchronised: reply and close.
+                        tracing::debug!(client = info.id, "protocol error: {e}");
+                        self.enc().error(&format!("ERR {e}"));
+                        self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                        flow = Flow::Close;
+                        break;
+                    }
+                }
+            }
+            rbuf.advance(pos);
+            info.qbuf.store(rbuf.len(), Ordering::Relaxed);
+            self.shared
+                .stats
+                .commands
+                .fetch_add(std::mem::take(&mut self.commands), Ordering::Relaxed);
+            self.flush(&mut socket).await?;
+            if flow == Flow::Close {
+                let _ = socket.shutdown().await;
+                return Ok(());
+            }
+            if rbuf.is_empty() && rbuf.capacity() > 1 << 20 {
+                rbuf = BytesMut::with_capacity(16 * 1024);
+            }
+        }
+    }
+
+    /// Waits until the batch's writes are durable (rewriting their replies as
+    /// MISCONF errors if the log failed), then sends the replies.
+    async fn flush(&mut self, socket: &mut TcpStream) -> std::io::Result<()> {
+        self.settle().await;
+        if !self.wbuf.is_empty() {
+            self.info.omem.store(self.wbuf.len(), Ordering::Relaxed);
+            socket.write_all(&self.wbuf).await?;
+            self.shared
+                .stats
+                .net_out
+                .fetch_add(self.wbuf.len() as u64, Ordering::Relaxed);
+            self.wbuf.clear();
+            self.info.omem.store(0, Ordering::Relaxed);
+            if self.wbuf.capacity() > 4 << 20 {
+                self.wbuf = BytesMut::with_capacity(16 * 1024);
+            }
+        }
+        Ok(())
+    }
+
+    async fn settle(&mut self) {
+        if !self.batch_read && self.batch_lsn == 0 {
+            return;
+        }
+        let store = self.shared.ks.store().clone();
+        // Everything this batch could have seen: its own writes and the writes
+        // of others that its reads observed.
+        let target = store.appended_lsn().max(self.batch_lsn);
+        let result = if store.is_durable(target) {
+            Ok(())
+        } else {
+            store.wait_durable(target).await
+        };
+        if let Err(e) = result
+            && !self.write_spans.is_empty()
+        {
+            let msg = format!("-MISCONF {e}\r\n");
+            let mut fixed = BytesMut::with_capacity(self.wbuf.len());
+            let mut at = 0;
+            for &(s, end) in &self.write_spans {
+                fixed.extend_from_slice(&self.wbuf[at..s]);
+                fixed.extend_from_slice(msg.as_bytes());
+                at = end;
+            }
+            fixed.extend_from_slice(&self.wbuf[at..]);
+            self.wbuf = fixed;
+        }
+        self.batch_lsn = 0;
+        self.batch_read = false;
+        self.write_spans.clear();
+    }
+
+    async fn execute(&mut self, argv: &[&[u8]]) -> Flow {
+        self.commands += 1;
+        let Some(entry) = commands::lookup(argv[0]) else {
+            let mut msg = format!(
+                "ERR unknown command '{}', with args beginning with: ",
+                truncate(argv[0], 128)
+            );
+            for a in &argv[1..] {
+                if msg.len() >= 128 + 64 {
+                    break;
+                }
+                msg.push_str(&format!("'{}' ", truncate(a, 128)));
+            }
+            return self.error(&msg);
+        };
+        let spec = entry.spec();
+        if !spec.arity_ok(argv.len()) {
+            return self.error(&format!(
+                "ERR wrong number of arguments for '{}' command",
+                spec.name
+            ));
+        }
+        self.info.touch(spec.name);
+        if !self.authed && !entry.no_auth() {
+            return self.error("NOAUTH Authentication required.");
+        }
+        if (spec.is_write() || spec.name == "ping")
+            && let Some(e) = self.shared.ks.store().write_error()
+        {
+            return self.error(&format!("MISCONF Errors writing to the AOF file: {e}"));
+        }
+        match entry {
+            Entry::Core(c) => {
+                self.run_core(c, argv).await;
+                Flow::Continue
+            }
+            Entry::Server(s) => match (s.handler)(self, argv) {
+                Action::Continue => Flow::Continue,
+                Action::Close => Flow::Close,
+                Action::Sleep(d) => {
+                    tokio::time::sleep(d).await;
+                    self.enc().ok();
+                    Flow::Continue
+                }
+                Action::Shutdown => {
+                    self.shared.shutdown();
+                    Flow::Close
+                }
+            },
+        }
+    }
+
+    fn error(&mut self, msg: &str) -> Flow {
+        self.enc().error(msg);
+        self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+        Flow::Continue
+    }
+
+    async fn run_core(&mut self, c: &'static CoreCommand, argv: &[&[u8]]) {
+        self.batch_read = true;
+        let start = self.wbuf.len();
+        let opts = ExecOpts::default();
+        loop {
+            let outcome = {
+                let mut enc = Encoder::new(&mut self.wbuf, self.proto);
+                self.shared.ks.execute(
+                    c.handler,
+                    c.spec.name,
+                    argv,
+                    &mut enc,
+                    &mut self.prefetch,
+                    opts,
+                )
+            };
+            match outcome {
+                Outcome::Done { lsn } => {
+                    if lsn > 0 {
+                        self.batch_lsn = self.batch_lsn.max(lsn);
+                        self.write_spans.push((start, self.wbuf.len()));
+                    }
+                    if self.wbuf.get(start) == Some(&b'-') {
+                        self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    break;
+                }
+                Outcome::Need(reads) => {
+                    let ks = self.shared.ks.clone();
+                    let mut pf = std::mem::take(&mut self.prefetch);
+                    let joined = tokio::task::spawn_blocking(move || {
+                        let r = ks.read_cold(&reads, &mut pf);
+                        (r, pf)
+                    })
+                    .await;
+                    match joined {
+                        Ok((Ok(()), pf)) => self.prefetch = pf,
+                        Ok((Err(e), _)) => {
+                            tracing::error!("cold read failed: {e}");
+                            self.error(&format!("ERR {e}"));
+                            break;
+                        }
+                        Err(e) => {
+                            self.error(&format!("ERR internal error: {e}"));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        self.prefetch.clear();
+    }
+}
+
+fn truncate(b: &[u8], n: usize) -> String {
+    String::from_utf8_lossy(&b[..b.len().min(n)]).into_owned()
+}

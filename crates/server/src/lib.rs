@@ -1,0 +1,34 @@
+//! The emberkv server: the tokio listener, connections with pipelining, command
+//! dispatch, authentication, configuration, INFO, and graceful shutdown, over the
+//! keyspace of `emberkv-core`.
+//!
+//! - [`config`]: flags, the TOML file, validation.
+//! - [`server`]: shared state, the accept loop, background tasks (active expiry,
+//!   ops/sec), graceful shutdown. [`Server::open`] recovers the data directory;
+//!   [`Server::serve`] serves a bound listener.
+//! - [`conn`]: one connection — read, parse every complete command, execute,
+//!   wait for durability, one write per batch.
+//! - [`commands`]: server-level commands and the dispatch table.
+//! - [`config_cmd`], [`info`], [`clients`]: CONFIG, INFO, the client registry.
+//!
+//! The binary `emberkv-server` (`src/main.rs`) parses flags, sets up logging,
+//! builds the runtime, and calls [`Server::serve`]; tests do the same in-process
+//! when they need the fault-injecting file system.
+
+pub mod alloc;
+pub mod clients;
+pub mod commands;
+pub mod config;
+pub mod config_cmd;
+pub mod conn;
+pub mod info;
+pub mod server;
+
+pub use config::{Args, Config};
+pub use server::{Server, Shared};
+
+/// Changes the log level at runtime (installed by the binary; CONFIG SET loglevel).
+pub type LogReload = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// The log-level reload hook, if the binary installed one.
+pub static LOG_RELOAD: std::sync::OnceLock<LogReload> = std::sync::OnceLock::new();

@@ -1,0 +1,153 @@
+//! `emberkv-server`: parse flags, set up logging, recover the data directory,
+//! listen, serve until SIGINT/SIGTERM or SHUTDOWN.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use emberkv_persistence::{Damage, OsVfs};
+use emberkv_server::{Args, Config, Server};
+use tracing_subscriber::{EnvFilter, reload};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = match args.resolve() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("emberkv-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.check || args.repair {
+        return check_or_repair(&config, args.repair);
+    }
+    init_logging(&config.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.threads)
+        .thread_name("emberkv-worker")
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("emberkv-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("emberkv-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let addr = format!("{}:{}", config.bind, config.port);
+    let server = tokio::task::block_in_place(|| Server::open(config))?;
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    server.serve(listener, signal()).await
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("received SIGTERM, shutting down"),
+        _ = int.recv() => tracing::info!("received SIGINT, shutting down"),
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let (filter, handle) = reload::Layer::new(filter);
+    use tracing_subscriber::prelude::*;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stdout)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+                .with_target(false),
+        )
+        .init();
+    let _ = emberkv_server::LOG_RELOAD.set(Box::new(move |l: &str| {
+        handle
+            .modify(|f| *f = EnvFilter::new(l))
+            .map_err(|e| e.to_string())
+    }));
+}
+
+fn check_or_repair(config: &Config, repair: bool) -> ExitCode {
+    let dir = &config.dir;
+    let report = match emberkv_persistence::check(dir, &OsVfs) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("emberkv-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{} segment(s) in {}", report.segments.len(), dir.display());
+    for s in &report.segments {
+        let state = match s.damage {
+            None => "ok".to_string(),
+            Some(Damage::TornTail { offset }) => {
+                format!("torn tail at offset {offset} (a crash mid-write; cut at start-up)")
+            }
+            Some(Damage::Corrupt { offset }) => format!("CORRUPT at offset {offset}"),
+            Some(Damage::BadHeader) => "BAD HEADER".to_string(),
+        };
+        let hint = match s.hint {
+            None => "no hint",
+            Some(true) => "hint ok",
+            Some(false) => "hint damaged (rebuilt at start-up)",
+        };
+        println!(
+            "  {}: {} bytes, {} records, {hint}: {state}",
+            s.path.display(),
+            s.size,
+            s.records
+        );
+    }
+    let Some(first) = report.first_damage() else {
+        println!("no damage found");
+        return ExitCode::SUCCESS;
+    };
+    let drop = report.bytes_to_drop();
+    let s = &report.segments[first];
+    if !repair {
+        println!(
+            "first damage: {} at offset {}; `--repair` would truncate there and drop {drop} bytes ({} later segment(s))",
+            s.path.display(),
+            s.valid_len,
+            report.segments.len() - first - 1
+        );
+        return ExitCode::from(1);
+    }
+    println!(
+        "repairing: truncating {} at offset {} and removing {} later segment(s): {drop} bytes dropped",
+        s.path.display(),
+        s.valid_len,
+        report.segments.len() - first - 1
+    );
+    match emberkv_persistence::repair(dir, &OsVfs) {
+        Ok(_) => {
+            println!("repaired");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("emberkv-server: repair failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
