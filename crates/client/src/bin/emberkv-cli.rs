@@ -193,7 +193,7 @@ fn from_stdin(session: &mut Session) -> ExitCode {
         let Ok(line) = line else { break };
         match Line::parse(&line) {
             Line::Empty => {}
-            Line::Invalid => println!("Invalid argument(s)"),
+            Line::Invalid => say("Invalid argument(s)"),
             Line::Quit => break,
             Line::Command(argv) => {
                 if session.client.is_none()
@@ -244,7 +244,7 @@ fn repl(session: &mut Session) -> ExitCode {
             Line::Empty => continue,
             Line::Quit => break,
             Line::Invalid => {
-                println!("Invalid argument(s)");
+                say("Invalid argument(s)");
                 continue;
             }
             Line::Command(argv) => argv,
@@ -299,13 +299,18 @@ fn is_sensitive(argv: &[Vec<u8>]) -> bool {
             }))
 }
 
+/// Prints a line; a closed stdout (`emberkv-cli ... | head -1`) is not an error.
+fn say(line: &str) {
+    let _ = writeln!(io::stdout(), "{line}");
+}
+
 /// `help` and `help COMMAND` at the prompt.
 fn print_help(topic: &[Vec<u8>]) {
     if topic.is_empty() {
-        println!("emberkv-cli {}", env!("CARGO_PKG_VERSION"));
-        println!("To get help about a command type:");
-        println!("      \"help <command>\" for the arguments of <command>");
-        println!("      \"quit\" to exit");
+        say(&format!("emberkv-cli {}", env!("CARGO_PKG_VERSION")));
+        say("To get help about a command type:");
+        say("      \"help <command>\" for the arguments of <command>");
+        say("      \"quit\" to exit");
         return;
     }
     let wanted = topic
@@ -318,9 +323,9 @@ fn print_help(topic: &[Vec<u8>]) {
         .iter()
         .filter(|h| h.name == wanted || h.name.starts_with(&container));
     for help in topics {
-        println!("\n  {} {}", help.name, help.params);
+        say(&format!("\n  {} {}", help.name, help.params));
     }
-    println!();
+    say("");
 }
 
 /// One line typed at the prompt or read from standard input.
@@ -453,14 +458,8 @@ impl Session {
         });
         match result {
             Ok(frame) => {
-                if !matches!(frame, Frame::Error(_))
-                    && argv.len() == 2
-                    && argv[0].eq_ignore_ascii_case(b"select")
-                    && let Some(db) = std::str::from_utf8(&argv[1])
-                        .ok()
-                        .and_then(|s| s.parse().ok())
-                {
-                    self.db = db;
+                if !matches!(frame, Frame::Error(_)) {
+                    self.remember(argv);
                 }
                 Ok(frame)
             }
@@ -468,6 +467,37 @@ impl Session {
                 eprintln!("Error: {}", describe(&e));
                 self.client = None;
                 Err(())
+            }
+        }
+    }
+
+    /// Keeps what a successful `SELECT`, `AUTH` or `HELLO` changed, so that
+    /// the prompt shows it and a reconnection restores it.
+    fn remember(&mut self, argv: &[Vec<u8>]) {
+        let text = |i: usize| argv.get(i).and_then(|a| std::str::from_utf8(a).ok());
+        let is = |i: usize, word: &str| text(i).is_some_and(|a| a.eq_ignore_ascii_case(word));
+        if is(0, "select") && argv.len() == 2 {
+            if let Some(db) = text(1).and_then(|s| s.parse().ok()) {
+                self.db = db;
+            }
+        } else if is(0, "auth") && (2..=3).contains(&argv.len()) {
+            let (user, password) = match argv.len() {
+                2 => (None, text(1)),
+                _ => (text(1), text(2)),
+            };
+            if let Some(password) = password {
+                self.args.user = user.map(str::to_string);
+                self.args.password = Some(password.to_string());
+            }
+        } else if is(0, "hello") {
+            if let Some(version) = text(1) {
+                self.args.resp3 = version == "3";
+            }
+            if let Some(at) = (2..argv.len()).find(|&i| is(i, "auth"))
+                && let (Some(user), Some(password)) = (text(at + 1), text(at + 2))
+            {
+                self.args.user = Some(user.to_string());
+                self.args.password = Some(password.to_string());
             }
         }
     }
@@ -597,6 +627,43 @@ mod tests {
         assert!(prints_raw(&words("info keyspace")));
         assert!(prints_raw(&words("client list")));
         assert!(!prints_raw(&words("get info")));
+    }
+
+    #[test]
+    fn reconnection_keeps_what_the_session_changed() {
+        let mut session = Session {
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime"),
+            args: Args::try_parse_from(["emberkv-cli"]).expect("parses"),
+            db: 0,
+            mode: OutputMode::Standard,
+            client: None,
+        };
+        session.remember(&words("select 3"));
+        assert_eq!(session.db, 3);
+        session.remember(&words("AUTH pw"));
+        assert_eq!(
+            (
+                session.args.user.as_deref(),
+                session.args.password.as_deref()
+            ),
+            (None, Some("pw"))
+        );
+        session.remember(&words("auth alice pw2"));
+        assert_eq!(session.args.user.as_deref(), Some("alice"));
+        session.remember(&words("HELLO 3 AUTH bob pw3 SETNAME x"));
+        assert!(session.args.resp3);
+        assert_eq!(
+            (
+                session.args.user.as_deref(),
+                session.args.password.as_deref()
+            ),
+            (Some("bob"), Some("pw3"))
+        );
+        session.remember(&words("hello 2"));
+        assert!(!session.args.resp3);
+        assert_eq!(session.prompt(), "not connected> ");
     }
 
     #[test]
