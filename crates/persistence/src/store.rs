@@ -678,6 +678,15 @@ impl Store {
             self.retry_after_failure();
             return true;
         }
+        // Records nobody waits for (background expiry deletes) still reach the
+        // kernel within a tick.
+        if self.appended_lsn() > self.written_lsn.load(Ordering::Acquire)
+            && let Some(mut io) = self.io.try_lock()
+        {
+            let _ = self.write_out(&mut io);
+            drop(io);
+            self.written_notify.notify_waiters();
+        }
         let (requested, last) = {
             let g = self.sync.lock();
             (g.requested, g.last_sync)
