@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# redis-cli and redis-benchmark work against emberkv unchanged: replies as
+# redis-cli prints them, mass insertion with --pipe, and a benchmark run with
+# zero errors.
+set -euo pipefail
+trap 'echo "check-redis-tools: failed at line $LINENO"' ERR
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+start_emberkv "${1:-target/debug/emberkv-server}"
+cli() { redis-cli -p "$EMBERKV_PORT" "$@"; }
+fail() { echo "FAIL: $*"; cat "$EMBERKV_TMP/log" | tail -20; exit 1; }
+expect() { local want="$1"; shift; local got; got=$(cli "$@" 2>&1); [ "$got" = "$want" ] || fail "redis-cli $* -> '$got', expected '$want'"; }
+
+expect PONG ping
+expect OK set greeting hello
+expect hello get greeting
+expect OK set counter 10 ex 100
+expect 11 incr counter
+expect 100 ttl counter
+expect 1 del greeting
+expect "" get greeting
+expect "ERR value is not an integer or out of range" incrby counter abc
+# Formatted (TTY-style) output through --no-raw.
+got=$(cli --no-raw mget counter missing)
+[ "$got" = "$(printf '1) "11"\n2) (nil)')" ] || fail "formatted mget: $got"
+cli info keyspace | grep -q '^db0:keys=1,expires=1' || fail "INFO keyspace"
+cli info cache | grep -q '^cache_hits:' || fail "INFO cache"
+
+# Mass insertion with --pipe.
+n=20000
+for i in $(seq 1 $n); do printf 'SET pipe:%d value-%d\r\n' "$i" "$i"; done > "$EMBERKV_TMP/pipe.txt"
+out=$(cli --pipe < "$EMBERKV_TMP/pipe.txt" 2>&1)
+echo "$out" | grep -q "errors: 0, replies: $n" || fail "redis-cli --pipe: $out"
+expect "value-777" get pipe:777
+
+# redis-benchmark: every test runs, no error reply.
+out=$(redis-benchmark -p "$EMBERKV_PORT" -t set,get,incr,mset -n 100000 -P 16 -q 2>&1 | tr '\r' '\n')
+echo "$out" | grep -E "requests per second" | sed 's/^/  /'
+for t in SET GET INCR "MSET (10 keys)"; do
+  echo "$out" | grep -q "^$t: .*requests per second" || fail "redis-benchmark $t missing: $out"
+done
+if echo "$out" | grep -qi "error"; then fail "redis-benchmark reported errors: $out"; fi
+out=$(redis-benchmark -p "$EMBERKV_PORT" -t set,get -n 20000 -c 50 -P 1 -d 1024 -r 10000 -q 2>&1 | tr '\r' '\n')
+if echo "$out" | grep -qi "error"; then fail "redis-benchmark reported errors: $out"; fi
+echo "$out" | grep -E "requests per second" | sed 's/^/  /'
+[ "$(cli get counter:__rand_int__)" = "100000" ] || fail "INCR counter after benchmark: $(cli get counter:__rand_int__)"
+
+# SHUTDOWN: the server exits cleanly.
+cli shutdown >/dev/null 2>&1 || true
+for _ in $(seq 1 100); do kill -0 $EMBERKV_PID 2>/dev/null || break; sleep 0.1; done
+kill -0 $EMBERKV_PID 2>/dev/null && fail "server still running after SHUTDOWN"
+wait $EMBERKV_PID || fail "server exited non-zero after SHUTDOWN"
+grep -q "ready to exit" "$EMBERKV_TMP/log" || fail "no clean-exit log line"
+echo "redis-cli / redis-benchmark checks passed"

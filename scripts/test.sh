@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test: the Rust suites (unit, integration, end-to-end against the real
+# binaries), then the checks with redis-cli, redis-benchmark and the Python redis
+# client. Needs redis-server, redis-tools and the Python `redis` package
+# (.ci/run installs them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== build"
+cargo build --workspace --all-targets --locked
+
+echo "== rust tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --profile ci
+  cargo test --workspace --locked --doc
+else
+  cargo test --workspace --locked
+fi
+
+echo "== redis-cli and redis-benchmark against emberkv"
+scripts/check-redis-tools.sh target/debug/emberkv-server
+
+echo "== python redis client against emberkv"
+python3 scripts/check-python-client.py target/debug/emberkv-server
+
+echo "== all tests passed"
