@@ -331,6 +331,49 @@ impl Store {
                 }
             }
         }
+        // Carry the latest metadata records of the inputs (newer ones, in later
+        // segments, replay after the outputs anyway).
+        if result.is_ok() {
+            let input_ids: Vec<u32> = inputs.iter().map(|s| s.id).collect();
+            let metas: Vec<(Vec<u8>, Vec<u8>)> = self
+                .metas
+                .lock()
+                .iter()
+                .filter(|(_, (_, seg))| input_ids.contains(seg))
+                .map(|(k, (v, _))| (k.clone(), v.clone()))
+                .collect();
+            if !metas.is_empty() && outputs.is_empty() {
+                minor += 1;
+                match self.new_output(SegName { major, minor }) {
+                    Ok(o) => outputs.push(o),
+                    Err(e) => result = Err(e),
+                }
+            }
+            if let Some(o) = outputs.last_mut() {
+                let seq = self.state.lock().seq;
+                for (name, value) in metas {
+                    let rec = Rec::meta(&name, &value);
+                    let off = o.len as u32;
+                    record::encode(&mut o.buf, &rec, seq, 0);
+                    o.hint.push(&HintEntry {
+                        kind: Kind::Meta,
+                        flags: 0,
+                        key: &name,
+                        off,
+                        len: rec.encoded_len() as u32,
+                        seq,
+                        expire_at: 0,
+                    });
+                    o.len += rec.encoded_len() as u64;
+                    let mut m = self.metas.lock();
+                    if let Some(e) = m.get_mut(&name)
+                        && input_ids.contains(&e.1)
+                    {
+                        e.1 = o.seg.id;
+                    }
+                }
+            }
+        }
         // Finish the outputs even after an error: keys already point into them.
         for o in &mut outputs {
             if let Err(e) = self.finish_output(o, index) {

@@ -3,7 +3,7 @@
 //! ```text
 //! offset size field
 //!      0    4 crc32c of bytes [4, record length)
-//!      4    1 kind: 1 set, 2 delete, 3 expire (0 = persist), 4 flush
+//!      4    1 kind: 1 set, 2 delete, 3 expire (0 = persist), 4 flush, 5 meta
 //!      5    1 flags: bit 0 MORE = another record of the same atomic group follows
 //!      6    2 reserved, zero
 //!      8    8 sequence number (strictly increasing across the whole log)
@@ -45,6 +45,10 @@ pub enum Kind {
     Expire = 3,
     /// Every key is gone.
     Flush = 4,
+    /// Not a key: a named piece of server metadata (the key field is the name,
+    /// the value field its value), e.g. a follower's replication position, written
+    /// in the same atomic group as the changes it describes.
+    Meta = 5,
 }
 
 impl Kind {
@@ -55,6 +59,7 @@ impl Kind {
             2 => Some(Kind::Del),
             3 => Some(Kind::Expire),
             4 => Some(Kind::Flush),
+            5 => Some(Kind::Meta),
             _ => None,
         }
     }
@@ -99,6 +104,15 @@ impl<'a> Rec<'a> {
             key,
             value: &[],
             expire_at,
+        }
+    }
+    /// A metadata record: `name` holds `value` from now on.
+    pub fn meta(name: &'a [u8], value: &'a [u8]) -> Self {
+        Rec {
+            kind: Kind::Meta,
+            key: name,
+            value,
+            expire_at: 0,
         }
     }
     /// A flush record.
@@ -182,7 +196,10 @@ pub fn decode_header(b: &[u8]) -> Option<Header> {
     }
     let key_len = u32_at(b, 24) as usize;
     let val_len = u32_at(b, 28) as usize;
-    if key_len > MAX_KEY_LEN || val_len > MAX_VALUE_LEN || (kind != Kind::Set && val_len != 0) {
+    if key_len > MAX_KEY_LEN
+        || val_len > MAX_VALUE_LEN
+        || (!matches!(kind, Kind::Set | Kind::Meta) && val_len != 0)
+    {
         return None;
     }
     Some(Header {

@@ -186,6 +186,7 @@ impl Store {
                         .all(|e| u64::from(e.off) + u64::from(e.len) <= size)
                 {
                     seg.hint_bytes.store(hbuf.len() as u64, Ordering::Relaxed);
+                    let mut last_meta: Vec<(&[u8], Loc)> = Vec::new();
                     for e in &entries {
                         max_seq = max_seq.max(e.seq);
                         let loc = Loc {
@@ -193,7 +194,20 @@ impl Store {
                             off: e.off,
                             len: e.len,
                         };
+                        if e.kind == Kind::Meta {
+                            last_meta.retain(|(n, _)| *n != e.key);
+                            last_meta.push((e.key, loc));
+                            continue;
+                        }
                         emit(&store, sink, e.kind, e.key, loc, e.expire_at);
+                    }
+                    for (name, loc) in last_meta {
+                        let value = read_meta(&*file, loc, name).ok_or_else(|| Error::Corrupt {
+                            path: path.clone(),
+                            offset: u64::from(loc.off),
+                            reason: "bad metadata record".into(),
+                        })?;
+                        store.metas.lock().insert(name.to_vec(), (value, seg.id));
                     }
                     report.records += entries.len() as u64;
                     report.from_hints += 1;
@@ -271,6 +285,14 @@ impl Store {
                 let h = r.header;
                 max_seq = max_seq.max(h.seq);
                 let key = &buf[r.key_at..r.key_at + h.key_len];
+                if h.kind == Kind::Meta {
+                    let value = &buf[r.key_at + h.key_len..r.key_at + h.key_len + h.val_len];
+                    store
+                        .metas
+                        .lock()
+                        .insert(key.to_vec(), (value.to_vec(), seg.id));
+                    continue;
+                }
                 let loc = Loc {
                     seg: seg.id,
                     off: r.off,
@@ -332,7 +354,16 @@ fn emit(
             }
             sink(store, Recovered::Flush);
         }
+        Kind::Meta => {}
     }
+}
+
+/// Reads the value of the metadata record at `loc` (hint replay).
+fn read_meta(file: &dyn crate::vfs::DataFile, loc: Loc, name: &[u8]) -> Option<Vec<u8>> {
+    let mut rec = vec![0u8; loc.len as usize];
+    file.read_exact_at(&mut rec, u64::from(loc.off)).ok()?;
+    let d = crate::record::decode(&rec)?;
+    (d.header.kind == Kind::Meta && d.key == name).then(|| d.value.to_vec())
 }
 
 /// The state of one segment, as `--check` reports it.

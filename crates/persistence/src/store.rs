@@ -236,6 +236,8 @@ pub struct Store {
     disk_reads: AtomicU64,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     lock: Mutex<Option<File>>,
+    /// The latest value of each metadata record, and the segment holding it.
+    pub(crate) metas: Mutex<std::collections::HashMap<Vec<u8>, (Vec<u8>, u32)>>,
 }
 
 impl Store {
@@ -280,6 +282,7 @@ impl Store {
             disk_reads: AtomicU64::new(0),
             threads: Mutex::new(Vec::new()),
             lock: Mutex::new(lock),
+            metas: Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -439,6 +442,11 @@ impl Store {
                         s.live.store(0, Ordering::Relaxed);
                     }
                 }
+                Kind::Meta => {
+                    self.metas
+                        .lock()
+                        .insert(r.key.to_vec(), (r.value.to_vec(), seg.id));
+                }
                 Kind::Del | Kind::Expire => {}
             }
         }
@@ -448,6 +456,11 @@ impl Store {
         self.appended_bytes
             .fetch_add(total as u64, Ordering::Relaxed);
         Ok(Appended { locs, lsn: st.lsn })
+    }
+
+    /// The latest value of the metadata record `name` (see [`Rec::meta`]).
+    pub fn meta(&self, name: &[u8]) -> Option<Vec<u8>> {
+        self.metas.lock().get(name).map(|(v, _)| v.clone())
     }
 
     /// Records that the record at `loc` is no longer the latest for its key.

@@ -437,3 +437,42 @@ fn compaction_races_with_writes() {
     let (store, model, _) = open(opts(dir.path()));
     assert_eq!(model.values(&store), expected);
 }
+
+#[test]
+fn meta_records_survive_restart_hints_and_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, model, _) = open(opts(dir.path()));
+    let mut lsn = 0;
+    for i in 0..3000u32 {
+        let key = format!("k{}", i % 100);
+        let pos = format!("replid {i}");
+        let mut m = model.map.lock();
+        let a = store
+            .append(&[
+                Rec::set(key.as_bytes(), b"v", 0),
+                Rec::meta(b"repl", pos.as_bytes()),
+            ])
+            .unwrap();
+        if let Some((old, _)) = m.insert(key.into_bytes(), (a.locs[0], 0)) {
+            store.note_dead(old);
+        }
+        lsn = a.lsn;
+    }
+    store.wait_durable_blocking(lsn).unwrap();
+    assert_eq!(store.meta(b"repl").unwrap(), b"replid 2999");
+    // Hints for the sealed segments, then a restart that replays them.
+    store.write_pending_hints();
+    store.close().unwrap();
+    drop(store);
+    let (store, model, report) = open(opts(dir.path()));
+    assert!(report.from_hints > 0);
+    assert_eq!(store.meta(b"repl").unwrap(), b"replid 2999");
+    // Compaction keeps the latest value.
+    store.compact(&*model).unwrap();
+    assert_eq!(store.meta(b"repl").unwrap(), b"replid 2999");
+    store.close().unwrap();
+    drop(store);
+    let (store, _, _) = open(opts(dir.path()));
+    assert_eq!(store.meta(b"repl").unwrap(), b"replid 2999");
+    assert_eq!(store.meta(b"nothing"), None);
+}
