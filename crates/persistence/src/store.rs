@@ -200,6 +200,9 @@ pub(crate) struct SyncState {
     pub last_sync: Option<Instant>,
 }
 
+/// Metadata name → (latest value, id of the segment holding it).
+pub(crate) type MetaMap = std::collections::HashMap<Vec<u8>, (Vec<u8>, u32)>;
+
 /// The on-disk database. See the module docs.
 #[derive(Debug)]
 pub struct Store {
@@ -237,7 +240,7 @@ pub struct Store {
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     lock: Mutex<Option<File>>,
     /// The latest value of each metadata record, and the segment holding it.
-    pub(crate) metas: Mutex<std::collections::HashMap<Vec<u8>, (Vec<u8>, u32)>>,
+    pub(crate) metas: Mutex<MetaMap>,
 }
 
 impl Store {
