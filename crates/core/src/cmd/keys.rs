@@ -350,19 +350,32 @@ pub fn keys(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// Redis's `string2ull` for cursors: a decimal `u64`, optionally with leading
-/// blanks and `+` (strtoull), never negative.
+/// Redis 7.0's `parseScanCursorOrReply`: `strtoul(s, &end, 10)`, refused if the
+/// argument starts with a blank, has anything after the number, or overflows.
+/// So an empty argument is cursor 0, a sign is allowed (`-1` wraps to
+/// `u64::MAX`, as C's unsigned negation does) and the argument ends at its first
+/// NUL byte, where the C string ends.
 fn parse_cursor(a: &[u8]) -> Option<u64> {
-    if let Some(n) = parse_i64(a) {
-        return u64::try_from(n).ok();
-    }
-    let s = std::str::from_utf8(a).ok()?;
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let t = t.strip_prefix('+').unwrap_or(t);
-    if t.is_empty() || !t.bytes().all(|c| c.is_ascii_digit()) {
+    let a = a.split(|&c| c == 0).next().unwrap_or_default();
+    let Some(&first) = a.first() else {
+        return Some(0);
+    };
+    if matches!(first, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
         return None;
     }
-    t.parse().ok()
+    let (neg, digits) = match first {
+        b'-' => (true, &a[1..]),
+        b'+' => (false, &a[1..]),
+        _ => (false, a),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
 }
 
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
@@ -396,6 +409,7 @@ pub fn scan(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     let mut sh = (cursor >> CURSOR_SLOT_BITS) as usize;
     let mut slot = (cursor & ((1 << CURSOR_SLOT_BITS) - 1)) as usize;
     let now = cx.now;
+    let (ks, leader) = (cx.ks, cx.is_leader());
     let want = count as usize;
     // Visit at most `want` keys, and a bounded number of empty slots, per call.
     let mut visited = 0usize;
@@ -416,10 +430,17 @@ pub fn scan(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
                     continue;
                 }
                 visited += 1;
-                if s.expire_at != 0 && s.expire_at <= now {
+                if !pattern.is_none_or(|p| glob::matches(p, &s.key)) {
                     continue;
                 }
-                if type_ok && pattern.is_none_or(|p| glob::matches(p, &s.key)) {
+                if s.expire_at != 0 && s.expire_at <= now {
+                    // Like Redis, reclaim the expired keys the pattern selects.
+                    if leader {
+                        ks.expire_slot(g, (slot - 1) as u32);
+                    }
+                    continue;
+                }
+                if type_ok {
                     found.push(s.key.clone());
                 }
             }
@@ -509,4 +530,40 @@ pub fn flushall(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     cx.commit()?;
     cx.out.ok();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cursor;
+
+    #[test]
+    fn cursor_parses_like_strtoul_in_redis_7_0() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b"123"), Some(123));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"+7"), Some(7));
+        assert_eq!(parse_cursor(b"-0"), Some(0));
+        assert_eq!(parse_cursor(b"00"), Some(0));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"5\x00junk"), Some(5));
+        for bad in [
+            &b" 0"[..],
+            b"\t1",
+            b"0 ",
+            b"abc",
+            b"1.5",
+            b"0x0",
+            b"+",
+            b"-",
+            b"18446744073709551616",
+        ] {
+            assert_eq!(
+                parse_cursor(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
 }
