@@ -14,6 +14,10 @@ fn eq(a: &[u8], b: &str) -> bool {
     a.eq_ignore_ascii_case(b.as_bytes())
 }
 
+/// Redis's reply when a number does not fit a C `int`.
+const ERR_NOT_I32: &str =
+    "ERR value is out of range, value must between -2147483648 and 2147483647";
+
 /// Distinct keys, in first-seen order.
 fn distinct<'a>(keys: &[&'a [u8]]) -> Vec<&'a [u8]> {
     let mut seen = HashSet::with_capacity(keys.len());
@@ -121,7 +125,11 @@ pub fn copy(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
         if eq(argv[j], "REPLACE") {
             replace = true;
         } else if eq(argv[j], "DB") && argv.len() - j > 1 {
+            // getIntFromObjectOrReply, then selectDb: one database.
             let db = parse_i64(argv[j + 1]).ok_or_else(|| CmdError::reply(ERR_NOT_INT))?;
+            if i32::try_from(db).is_err() {
+                return Err(CmdError::reply(ERR_NOT_I32));
+            }
             if db != 0 {
                 return Err(CmdError::reply("ERR DB index is out of range"));
             }
