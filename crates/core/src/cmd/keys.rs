@@ -294,7 +294,13 @@ fn ttl_generic(cx: &mut Cx<'_, '_>, argv: &[&[u8]], ms: bool, absolute: bool) ->
     } else {
         (meta.expire_at as i64 - cx.now as i64).max(0)
     };
-    cx.out.int(if ms { t } else { (t + 500) / 1000 });
+    // Rounded to seconds without overflowing near i64::MAX (Redis replies
+    // 9223372036854776 for an expiry at i64::MAX ms).
+    cx.out.int(if ms {
+        t
+    } else {
+        ((i128::from(t) + 500) / 1000) as i64
+    });
     Ok(())
 }
 
