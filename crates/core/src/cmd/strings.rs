@@ -260,15 +260,16 @@ pub fn getdel(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
 pub fn getex(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     let o = parse_set_opts(argv, false)?;
     let key = argv[1];
+    // Like Redis: a missing key replies nil before the time is validated.
+    let Some(meta) = cx.meta_read(key) else {
+        cx.out.null();
+        return Ok(());
+    };
     let expire = match (o.ttl, o.ttl_arg) {
         (Ttl::Expire { seconds, relative }, Some(arg)) => {
             Some((expire_ms(cx, arg, seconds, relative)?, relative))
         }
         _ => None,
-    };
-    let Some(meta) = cx.meta_read(key) else {
-        cx.out.null();
-        return Ok(());
     };
     let v = cx.value(key)?.unwrap_or_default();
     match (expire, o.ttl) {
