@@ -1,5 +1,7 @@
 //! String commands, with Redis 7.0's semantics, replies and error texts.
 
+use std::collections::{HashMap, HashSet};
+
 use emberkv_protocol::request::parse_i64;
 
 use crate::exec::{CmdError, CmdResult, Cx, ERR_NOT_INT, ERR_SYNTAX};
@@ -294,10 +296,32 @@ pub fn mget(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     cx.lock_keys(keys.iter().copied());
     cx.need_values(keys.iter().copied())?;
     cx.out.array(keys.len());
+    let mut seen = HashSet::with_capacity(keys.len());
+    if keys.iter().all(|k| seen.insert(*k)) {
+        for key in keys {
+            cx.meta_read(key);
+            if cx.with_value(key, |v, out| out.bulk(v))?.is_none() {
+                cx.out.null();
+            }
+        }
+        return Ok(());
+    }
+    // A key asked for twice. A cold value that the cache does not take (larger
+    // than a shard's budget) can be used from the prefetch only once, so reading
+    // it again would ask for it again, forever: read each key once.
+    let mut read: HashMap<&[u8], Option<Vec<u8>>> = HashMap::with_capacity(keys.len());
     for key in keys {
         cx.meta_read(key);
-        if cx.with_value(key, |v, out| out.bulk(v))?.is_none() {
-            cx.out.null();
+        let v = match read.get(key) {
+            Some(v) => v,
+            None => {
+                let v = cx.value(key)?;
+                read.entry(key).or_insert(v)
+            }
+        };
+        match v {
+            Some(v) => cx.out.bulk(v),
+            None => cx.out.null(),
         }
     }
     Ok(())
