@@ -485,7 +485,7 @@ const COMMAND_SUBS: &[(&str, i32, &str)] = &[
     ("list", -2, "Returns a list of command names."),
     (
         "getkeys",
-        -3,
+        -4,
         "Extracts the key names from an arbitrary command.",
     ),
     (
@@ -1101,7 +1101,7 @@ fn command(conn: &mut Conn, argv: &[&[u8]]) -> Action {
             for en in &entries {
                 match en {
                     Some(c) => command_info(&mut e, c),
-                    None => e.null_array(),
+                    None => e.null(),
                 }
             }
         }
@@ -1248,10 +1248,15 @@ fn debug(conn: &mut Conn, argv: &[&[u8]]) -> Action {
                 .enc()
                 .error("ERR value is not an integer or out of range"),
         },
+        ("protocol", 3) => debug_protocol(conn, argv[2]),
         ("help", 2) => help(
             conn,
             &[
                 "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "PROTOCOL <type>",
+                "    Reply with a test value of the specified type. <type> can be: string,",
+                "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+                "    true, false.",
                 "SLEEP <seconds>",
                 "    Stop the connection for <seconds> (a float; other clients are served meanwhile).",
                 "SET-ACTIVE-EXPIRE <0|1>",
@@ -1266,6 +1271,68 @@ fn debug(conn: &mut Conn, argv: &[&[u8]]) -> Action {
         )),
     }
     Action::Continue
+}
+
+/// DEBUG PROTOCOL <type>: a sample reply of each RESP type, with Redis's values,
+/// so that clients (and our tests) can see how each is encoded in RESP2 and RESP3.
+fn debug_protocol(conn: &mut Conn, ty: &[u8]) {
+    let resp3 = conn.proto == Proto::Resp3;
+    let ty = lossy(ty).to_ascii_lowercase();
+    let mut e = conn.enc();
+    match ty.as_str() {
+        "string" => e.bulk(b"Hello World"),
+        "integer" => e.int(12345),
+        // Redis's sample value, not an approximation of pi.
+        #[allow(clippy::approx_constant)]
+        "double" => e.double(3.141),
+        "bignum" => e.big_number("1234567999999999999999999999999999999"),
+        "null" => e.null(),
+        "array" | "set" => {
+            if ty == "set" {
+                e.set(3);
+            } else {
+                e.array(3);
+            }
+            for j in 0..3 {
+                e.int(j);
+            }
+        }
+        "map" => {
+            e.map(3);
+            for j in 0..3 {
+                e.int(j);
+                e.boolean(j == 1);
+            }
+        }
+        "attrib" => {
+            // An attribute map (RESP3 only) before the real reply.
+            if resp3 {
+                e.buf().extend_from_slice(b"|1\r\n");
+                e.bulk(b"key-popularity");
+                e.array(2);
+                e.bulk(b"key:123");
+                e.int(90);
+            }
+            e.bulk(b"Some real reply following the attribute");
+        }
+        "push" => {
+            if !resp3 {
+                e.error("ERR RESP2 is not supported by this command");
+                return;
+            }
+            e.push(2);
+            e.bulk(b"server-cpu-usage");
+            e.int(42);
+            e.bulk(b"Some real reply following the push reply");
+        }
+        "verbatim" => e.verbatim("txt", b"This is a verbatim\nstring"),
+        "true" => e.boolean(true),
+        "false" => e.boolean(false),
+        _ => e.error(
+            "ERR Wrong protocol type name. Please use one of the following: \
+             string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+        ),
+    }
 }
 
 fn bgrewriteaof(conn: &mut Conn, _argv: &[&[u8]]) -> Action {

@@ -67,7 +67,7 @@ const PARAMS: &[Param] = &[
         get: |s| s.ks.store().fsync_policy().as_str().into(),
         set: Some(|s, v| {
             let p = v.parse().map_err(|_| {
-                "argument(s) must be one of the following: always, everysec, no".to_string()
+                "argument(s) must be one of the following: everysec, always, no".to_string()
             })?;
             s.ks.store().set_fsync_policy(p);
             Ok(())
@@ -79,6 +79,11 @@ const PARAMS: &[Param] = &[
         get: |s| s.save_param.read().clone(),
         set: Some(|s, v| {
             // Every write is already in the log; snapshots have nothing to add.
+            // The value is still checked as Redis does: pairs of integers.
+            let args: Vec<&str> = v.split_whitespace().collect();
+            if !args.len().is_multiple_of(2) || args.iter().any(|a| a.parse::<i64>().is_err()) {
+                return Err("Invalid save parameters".into());
+            }
             *s.save_param.write() = v.to_string();
             Ok(())
         }),
@@ -97,12 +102,13 @@ const PARAMS: &[Param] = &[
         aliases: &[],
         get: |s| s.runtime.read().maxclients.to_string(),
         set: Some(|s, v| {
-            let n: u64 = v
+            let n: i64 = v
                 .parse()
-                .ok()
-                .filter(|&n| n >= 1)
-                .ok_or("argument couldn't be parsed into an integer")?;
-            s.runtime.write().maxclients = n;
+                .map_err(|_| "argument couldn't be parsed into an integer")?;
+            if !(1..=i64::from(u32::MAX)).contains(&n) {
+                return Err("argument must be between 1 and 4294967295 inclusive".into());
+            }
+            s.runtime.write().maxclients = n as u64;
             Ok(())
         }),
     },
@@ -122,7 +128,9 @@ const PARAMS: &[Param] = &[
         set: Some(|s, v| {
             let n = set_size(v)?;
             if n < 1024 * 1024 {
-                return Err("argument must be at least 1mb".into());
+                return Err(
+                    "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
+                );
             }
             s.runtime.write().proto_max_bulk_len = n;
             s.ks.set_max_bulk_len(n);
@@ -270,13 +278,14 @@ pub fn config(conn: &mut Conn, argv: &[&[u8]]) -> Action {
             }
         }
         "set" => {
+            // As Redis 7: pairs or a syntax error; the first unknown, immutable or
+            // repeated parameter fails the whole command; then every value is set,
+            // and if one is refused the ones already set are restored.
             if !argv.len().is_multiple_of(2) {
-                conn.enc()
-                    .error("ERR wrong number of arguments for 'config|set' command");
+                conn.enc().error("ERR syntax error");
                 return Action::Continue;
             }
-            // Validate all first, then apply (atomic as far as validation goes).
-            let mut todo = Vec::new();
+            let mut todo: Vec<(&'static Param, Setter, String)> = Vec::new();
             for pair in argv[2..].chunks(2) {
                 let name = lossy(pair[0]);
                 let Some(p) = find(&name) else {
@@ -291,12 +300,25 @@ pub fn config(conn: &mut Conn, argv: &[&[u8]]) -> Action {
                     ));
                     return Action::Continue;
                 };
-                todo.push((name, set, lossy(pair[1])));
-            }
-            for (name, set, value) in todo {
-                if let Err(why) = set(&conn.shared, &value) {
+                if todo.iter().any(|(q, ..)| std::ptr::eq(*q, p)) {
                     conn.enc().error(&format!(
-                        "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+                        "ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
+                    ));
+                    return Action::Continue;
+                }
+                todo.push((p, set, lossy(pair[1])));
+            }
+            let old: Vec<String> = todo.iter().map(|(p, ..)| (p.get)(&conn.shared)).collect();
+            for (i, (p, set, value)) in todo.iter().enumerate() {
+                if let Err(why) = set(&conn.shared, value) {
+                    for ((q, set, _), v) in todo[..i].iter().zip(&old).rev() {
+                        if let Err(e) = set(&conn.shared, v) {
+                            tracing::warn!("CONFIG SET: restoring {} to '{v}' failed: {e}", q.name);
+                        }
+                    }
+                    conn.enc().error(&format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{}') - {why}",
+                        p.name
                     ));
                     return Action::Continue;
                 }

@@ -40,13 +40,9 @@ pub fn render(s: &Shared, requested: &[String]) -> String {
             }
         }
     }
-    let mut seen = Vec::new();
+    // Redis's order, whatever the order asked for.
     let mut out = String::new();
-    for sec in sections {
-        if seen.contains(&sec) {
-            continue;
-        }
-        seen.push(sec);
+    for sec in DEFAULT.iter().copied().filter(|d| sections.contains(d)) {
         if !out.is_empty() {
             out.push_str("\r\n");
         }

@@ -1,0 +1,1420 @@
+//! Connection and server commands over TCP: PING, ECHO, QUIT, RESET, HELLO and
+//! the RESP3 types, SELECT, CLIENT, COMMAND, CONFIG, INFO (every contract field),
+//! TIME, DEBUG SLEEP, unknown commands, AUTH with `--requirepass`,
+//! `--maxclients`, SHUTDOWN and SIGTERM.
+
+#![allow(clippy::unwrap_used)]
+
+// The shared harness trips clippy's newer `collapsible_if` (not ours to edit).
+#[allow(clippy::collapsible_if)]
+mod common;
+
+use std::collections::HashMap;
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Raw, TestServer};
+use emberkv_protocol::Frame;
+use redis::{Connection, FromRedisValue, Value};
+
+fn cmd(args: &[&str]) -> redis::Cmd {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c
+}
+
+fn q<T: FromRedisValue>(c: &mut Connection, args: &[&str]) -> T {
+    cmd(args)
+        .query(c)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+fn err(c: &mut Connection, args: &[&str]) -> String {
+    match cmd(args).query::<Value>(c) {
+        Ok(v) => panic!("{args:?}: expected an error, got {v:?}"),
+        Err(e) => match (e.code(), e.detail()) {
+            (Some(code), Some(d)) => format!("{code} {d}"),
+            (Some(code), None) => code.to_string(),
+            _ => panic!("{args:?}: not a server error: {e}"),
+        },
+    }
+}
+
+/// A request in RESP.
+fn resp(args: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+    }
+    out
+}
+
+/// Sends one command on a raw socket; its reply, parsed.
+fn call(raw: &mut Raw, args: &[&str]) -> Frame {
+    raw.send(&resp(args));
+    let bytes = raw.read_frames(1);
+    match Frame::parse(&bytes) {
+        Ok(Some((f, used))) => {
+            assert_eq!(used, bytes.len(), "{args:?}: more than one reply");
+            f
+        }
+        other => panic!(
+            "{args:?}: no complete reply ({other:?}): {:?}",
+            String::from_utf8_lossy(&bytes)
+        ),
+    }
+}
+
+/// Sends one command on a raw socket; its reply's exact bytes.
+fn call_bytes(raw: &mut Raw, args: &[&str]) -> String {
+    raw.send(&resp(args));
+    String::from_utf8_lossy(&raw.read_frames(1)).into_owned()
+}
+
+fn text(f: &Frame) -> String {
+    match f {
+        Frame::Simple(s) | Frame::Error(s) | Frame::BigNumber(s) => s.clone(),
+        Frame::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+        Frame::Verbatim { text, .. } => String::from_utf8_lossy(text).into_owned(),
+        Frame::Integer(n) => n.to_string(),
+        other => panic!("not a string: {other:?}"),
+    }
+}
+
+/// A RESP2 flat array of pairs or a RESP3 map, as a map of strings.
+fn pairs(f: &Frame) -> HashMap<String, Frame> {
+    match f {
+        Frame::Map(kv) => kv.iter().map(|(k, v)| (text(k), v.clone())).collect(),
+        Frame::Array(v) => v.chunks(2).map(|p| (text(&p[0]), p[1].clone())).collect(),
+        other => panic!("not a map: {other:?}"),
+    }
+}
+
+fn info_text(c: &mut Connection, sections: &[&str]) -> String {
+    let mut args = vec!["INFO"];
+    args.extend_from_slice(sections);
+    q(c, &args)
+}
+
+/// `field:value` lines of an INFO text.
+fn info_fields(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}
+
+fn section_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# "))
+        .map(|s| s.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn ping_and_echo() {
+    let s = TestServer::start(&[]);
+    let mut c = s.conn();
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+    assert_eq!(q::<String>(&mut c, &["PING", "hello world"]), "hello world");
+    assert_eq!(q::<String>(&mut c, &["ECHO", "hi"]), "hi");
+    let bin: Vec<u8> = redis::cmd("ECHO")
+        .arg(&b"a\0b\r\nc"[..])
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(bin, b"a\0b\r\nc");
+    assert_eq!(
+        err(&mut c, &["PING", "a", "b"]),
+        "ERR wrong number of arguments for 'ping' command"
+    );
+    assert_eq!(
+        err(&mut c, &["ECHO"]),
+        "ERR wrong number of arguments for 'echo' command"
+    );
+    assert_eq!(
+        err(&mut c, &["ECHO", "a", "b"]),
+        "ERR wrong number of arguments for 'echo' command"
+    );
+    // The exact bytes: a simple string and a bulk string.
+    let mut raw = s.raw();
+    assert_eq!(raw.roundtrip(b"PING\r\n"), "+PONG\r\n");
+    assert_eq!(raw.roundtrip(b"PING x\r\n"), "$1\r\nx\r\n");
+}
+
+#[test]
+fn quit_replies_ok_then_closes() {
+    let s = TestServer::start(&[]);
+    let mut raw = s.raw();
+    // Commands pipelined after QUIT are not run.
+    raw.send(b"SET a 1\r\nQUIT\r\nSET a 2\r\n");
+    let got = raw.read_frames(3);
+    assert_eq!(String::from_utf8_lossy(&got), "+OK\r\n+OK\r\n");
+    assert!(raw.is_closed());
+    let mut c = s.conn();
+    assert_eq!(q::<String>(&mut c, &["GET", "a"]), "1");
+    // QUIT ignores arguments, as Redis does.
+    let mut raw = s.raw();
+    raw.send(b"QUIT now please\r\n");
+    assert_eq!(String::from_utf8_lossy(&raw.read_frames(1)), "+OK\r\n");
+    assert!(raw.is_closed());
+}
+
+#[test]
+fn reset_restores_connection_defaults() {
+    let s = TestServer::start(&[]);
+    let mut raw = s.raw();
+    assert!(matches!(call(&mut raw, &["HELLO", "3"]), Frame::Map(_)));
+    assert_eq!(
+        call_bytes(&mut raw, &["CLIENT", "SETNAME", "conn1"]),
+        "+OK\r\n"
+    );
+    assert_eq!(call_bytes(&mut raw, &["GET", "nokey"]), "_\r\n");
+    assert_eq!(call_bytes(&mut raw, &["RESET"]), "+RESET\r\n");
+    // Back to RESP2, no name.
+    assert_eq!(call_bytes(&mut raw, &["GET", "nokey"]), "$-1\r\n");
+    assert_eq!(call_bytes(&mut raw, &["CLIENT", "GETNAME"]), "$-1\r\n");
+    let info = text(&call(&mut raw, &["CLIENT", "INFO"]));
+    assert!(info.contains(" resp=2 "), "{info}");
+    assert!(info.contains(" name= "), "{info}");
+}
+
+#[test]
+fn hello_reply_and_resp3_types() {
+    let s = TestServer::start(&[]);
+    let mut raw = s.raw();
+    let id = match call(&mut raw, &["CLIENT", "ID"]) {
+        Frame::Integer(n) => n,
+        other => panic!("{other:?}"),
+    };
+    // HELLO with no version: the RESP2 form, a flat array of 7 pairs.
+    let f = call(&mut raw, &["HELLO"]);
+    let Frame::Array(ref items) = f else {
+        panic!("{f:?}")
+    };
+    assert_eq!(items.len(), 14);
+    let m = pairs(&f);
+    assert_eq!(text(&m["server"]), "redis");
+    assert!(text(&m["version"]).starts_with('7'), "{:?}", m["version"]);
+    assert_eq!(m["proto"], Frame::Integer(2));
+    assert_eq!(m["id"], Frame::Integer(id));
+    assert_eq!(text(&m["mode"]), "standalone");
+    assert_eq!(text(&m["role"]), "master");
+    assert_eq!(m["modules"], Frame::Array(vec![]));
+
+    // HELLO 3: a map, and RESP3 replies from then on.
+    let f = call(&mut raw, &["HELLO", "3"]);
+    assert!(matches!(f, Frame::Map(ref kv) if kv.len() == 7), "{f:?}");
+    let m = pairs(&f);
+    assert_eq!(m["proto"], Frame::Integer(3));
+    assert_eq!(m["id"], Frame::Integer(id));
+    assert_eq!(call_bytes(&mut raw, &["GET", "nokey"]), "_\r\n");
+    assert_eq!(call_bytes(&mut raw, &["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(
+        call_bytes(&mut raw, &["MGET", "k", "nokey"]),
+        "*2\r\n$1\r\nv\r\n_\r\n"
+    );
+    assert_eq!(call_bytes(&mut raw, &["EXISTS", "k"]), ":1\r\n");
+    assert_eq!(
+        call_bytes(&mut raw, &["CONFIG", "GET", "appendfsync"]),
+        "%1\r\n$11\r\nappendfsync\r\n$8\r\neverysec\r\n"
+    );
+    // Doubles, booleans, maps, sets, big numbers, verbatim strings.
+    assert_eq!(
+        call_bytes(&mut raw, &["DEBUG", "PROTOCOL", "double"]),
+        ",3.141\r\n"
+    );
+    assert_eq!(
+        call_bytes(&mut raw, &["DEBUG", "PROTOCOL", "null"]),
+        "_\r\n"
+    );
+    assert_eq!(
+        call_bytes(&mut raw, &["DEBUG", "PROTOCOL", "map"]),
+        "%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n"
+    );
+    assert_eq!(
+        call_bytes(&mut raw, &["DEBUG", "PROTOCOL", "set"]),
+        "~3\r\n:0\r\n:1\r\n:2\r\n"
+    );
+    assert_eq!(
+        call_bytes(&mut raw, &["DEBUG", "PROTOCOL", "bignum"]),
+        "(1234567999999999999999999999999999999\r\n"
+    );
+    assert_eq!(
+        call_bytes(&mut raw, &["DEBUG", "PROTOCOL", "verbatim"]),
+        "=29\r\ntxt:This is a verbatim\nstring\r\n"
+    );
+    match call(&mut raw, &["INFO", "server"]) {
+        Frame::Verbatim { format, text } => {
+            assert_eq!(format, "txt");
+            assert!(text.starts_with(b"# Server\r\n"));
+        }
+        other => panic!("INFO in RESP3 is a verbatim string, got {other:?}"),
+    }
+    // A push message, then the real reply.
+    raw.send(&resp(&["DEBUG", "PROTOCOL", "push"]));
+    assert_eq!(
+        String::from_utf8_lossy(&raw.read_frames(2)),
+        ">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n\
+         $40\r\nSome real reply following the push reply\r\n"
+    );
+
+    // Back to RESP2.
+    let f = call(&mut raw, &["HELLO", "2"]);
+    assert!(matches!(f, Frame::Array(ref v) if v.len() == 14), "{f:?}");
+    assert_eq!(call_bytes(&mut raw, &["GET", "nokey"]), "$-1\r\n");
+    assert_eq!(
+        call_bytes(&mut raw, &["DEBUG", "PROTOCOL", "double"]),
+        "$5\r\n3.141\r\n"
+    );
+    assert_eq!(
+        call_bytes(&mut raw, &["DEBUG", "PROTOCOL", "true"]),
+        ":1\r\n"
+    );
+    assert_eq!(
+        call_bytes(&mut raw, &["CONFIG", "GET", "appendfsync"]),
+        "*2\r\n$11\r\nappendfsync\r\n$8\r\neverysec\r\n"
+    );
+
+    // Errors; the protocol stays RESP2.
+    for (args, want) in [
+        (
+            &["HELLO", "4"][..],
+            "-NOPROTO unsupported protocol version\r\n",
+        ),
+        (&["HELLO", "1"], "-NOPROTO unsupported protocol version\r\n"),
+        (
+            &["HELLO", "abc"],
+            "-ERR Protocol version is not an integer or out of range\r\n",
+        ),
+        (
+            &["HELLO", "3", "FOO"],
+            "-ERR Syntax error in HELLO option 'FOO'\r\n",
+        ),
+        (
+            &["HELLO", "3", "AUTH", "default"],
+            "-ERR Syntax error in HELLO option 'AUTH'\r\n",
+        ),
+        (
+            &["HELLO", "3", "SETNAME", "a b"],
+            "-ERR Client names cannot contain spaces, newlines or special characters.\r\n",
+        ),
+    ] {
+        assert_eq!(call_bytes(&mut raw, args), want, "{args:?}");
+        assert_eq!(
+            call_bytes(&mut raw, &["GET", "nokey"]),
+            "$-1\r\n",
+            "{args:?}"
+        );
+    }
+    // HELLO 3 SETNAME sets the name; without a password configured, any
+    // password of the default user is accepted (nopass), as in Redis.
+    let f = call(
+        &mut raw,
+        &[
+            "HELLO", "3", "AUTH", "default", "whatever", "SETNAME", "named",
+        ],
+    );
+    assert!(matches!(f, Frame::Map(_)), "{f:?}");
+    assert_eq!(
+        call_bytes(&mut raw, &["CLIENT", "GETNAME"]),
+        "$5\r\nnamed\r\n"
+    );
+}
+
+#[test]
+fn select_only_db0() {
+    let s = TestServer::start(&[]);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "k", "v"]);
+    assert_eq!(q::<String>(&mut c, &["SELECT", "0"]), "OK");
+    assert_eq!(
+        err(&mut c, &["SELECT", "1"]),
+        "ERR DB index is out of range"
+    );
+    assert_eq!(
+        err(&mut c, &["SELECT", "-1"]),
+        "ERR DB index is out of range"
+    );
+    assert_eq!(
+        err(&mut c, &["SELECT", "16"]),
+        "ERR DB index is out of range"
+    );
+    assert_eq!(
+        err(&mut c, &["SELECT", "x"]),
+        "ERR value is not an integer or out of range"
+    );
+    assert_eq!(
+        err(&mut c, &["SELECT"]),
+        "ERR wrong number of arguments for 'select' command"
+    );
+    // Still on db 0.
+    assert_eq!(q::<String>(&mut c, &["GET", "k"]), "v");
+}
+
+#[test]
+fn client_id_name_list_info_setinfo() {
+    let s = TestServer::start(&[]);
+    let mut a = s.conn();
+    let mut b = s.conn();
+    let ida: i64 = q(&mut a, &["CLIENT", "ID"]);
+    let idb: i64 = q(&mut b, &["CLIENT", "ID"]);
+    assert!(ida > 0 && idb > ida, "{ida} {idb}");
+    assert_eq!(q::<i64>(&mut a, &["CLIENT", "ID"]), ida);
+
+    assert_eq!(q::<Option<String>>(&mut a, &["CLIENT", "GETNAME"]), None);
+    assert_eq!(q::<String>(&mut a, &["CLIENT", "SETNAME", "alpha"]), "OK");
+    assert_eq!(
+        q::<Option<String>>(&mut a, &["CLIENT", "GETNAME"]).as_deref(),
+        Some("alpha")
+    );
+    for bad in ["a b", "a\nb", "caf\u{e9}"] {
+        assert_eq!(
+            err(&mut a, &["CLIENT", "SETNAME", bad]),
+            "ERR Client names cannot contain spaces, newlines or special characters."
+        );
+    }
+    assert_eq!(
+        q::<Option<String>>(&mut a, &["CLIENT", "GETNAME"]).as_deref(),
+        Some("alpha")
+    );
+    // An empty name clears it.
+    let _: () = q(&mut b, &["CLIENT", "SETNAME", "beta"]);
+    let _: () = q(&mut b, &["CLIENT", "SETNAME", ""]);
+    assert_eq!(q::<Option<String>>(&mut b, &["CLIENT", "GETNAME"]), None);
+    let _: () = q(&mut b, &["CLIENT", "SETNAME", "beta"]);
+
+    // CLIENT LIST: one line per client, in Redis's format.
+    let list: String = q(&mut a, &["CLIENT", "LIST"]);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    let la = lines
+        .iter()
+        .find(|l| l.starts_with(&format!("id={ida} ")))
+        .unwrap();
+    assert!(la.contains(" name=alpha "), "{la}");
+    assert!(la.contains(" addr=127.0.0.1:"), "{la}");
+    assert!(
+        la.contains(&format!(" laddr=127.0.0.1:{} ", s.port)),
+        "{la}"
+    );
+    assert!(la.contains(" db=0 "), "{la}");
+    assert!(la.contains(" flags=N "), "{la}");
+    assert!(la.contains(" resp=2 "), "{la}");
+    assert!(la.contains(" user=default "), "{la}");
+    let lb = lines
+        .iter()
+        .find(|l| l.starts_with(&format!("id={idb} ")))
+        .unwrap();
+    assert!(lb.contains(" name=beta "), "{lb}");
+    // Filters.
+    let only_b: String = q(&mut a, &["CLIENT", "LIST", "ID", &idb.to_string()]);
+    assert_eq!(only_b.lines().count(), 1);
+    assert!(only_b.starts_with(&format!("id={idb} ")));
+    let both: String = q(
+        &mut a,
+        &[
+            "CLIENT",
+            "LIST",
+            "ID",
+            &ida.to_string(),
+            &idb.to_string(),
+            "999",
+        ],
+    );
+    assert_eq!(both.lines().count(), 2);
+    let normal: String = q(&mut a, &["CLIENT", "LIST", "TYPE", "normal"]);
+    assert_eq!(normal.lines().count(), 2);
+    let replicas: String = q(&mut a, &["CLIENT", "LIST", "TYPE", "replica"]);
+    assert_eq!(replicas, "");
+    assert_eq!(
+        err(&mut a, &["CLIENT", "LIST", "TYPE", "foo"]),
+        "ERR Unknown client type 'foo'"
+    );
+    assert_eq!(
+        err(&mut a, &["CLIENT", "LIST", "ID", "abc"]),
+        "ERR Invalid client ID"
+    );
+
+    // CLIENT INFO: this connection's line; SETINFO shows in it.
+    assert_eq!(
+        q::<String>(&mut a, &["CLIENT", "SETINFO", "LIB-NAME", "mylib"]),
+        "OK"
+    );
+    assert_eq!(
+        q::<String>(&mut a, &["CLIENT", "SETINFO", "lib-ver", "1.2.3"]),
+        "OK"
+    );
+    let me: String = q(&mut a, &["CLIENT", "INFO"]);
+    assert!(me.starts_with(&format!("id={ida} ")), "{me}");
+    assert!(me.contains(" name=alpha "), "{me}");
+    assert!(me.contains(" lib-name=mylib lib-ver=1.2.3"), "{me}");
+    assert_eq!(me.lines().count(), 1);
+    assert_eq!(
+        err(&mut a, &["CLIENT", "SETINFO", "foo", "x"]),
+        "ERR Unrecognized option 'foo'"
+    );
+    assert_eq!(
+        err(&mut a, &["CLIENT", "SETINFO", "lib-name", "a b"]),
+        "ERR lib-name cannot contain spaces, newlines or special characters."
+    );
+    // Subcommand errors.
+    assert_eq!(
+        err(&mut a, &["CLIENT", "FOO"]),
+        "ERR unknown subcommand 'FOO'. Try CLIENT HELP."
+    );
+    assert_eq!(
+        err(&mut a, &["CLIENT", "ID", "x"]),
+        "ERR wrong number of arguments for 'client|id' command"
+    );
+    assert_eq!(
+        err(&mut a, &["CLIENT", "SETNAME"]),
+        "ERR wrong number of arguments for 'client|setname' command"
+    );
+    let help: Vec<String> = q(&mut a, &["CLIENT", "HELP"]);
+    assert!(help.len() > 5);
+    // INFO counts both.
+    assert_eq!(s.info_u64(&mut a, "connected_clients"), 2);
+}
+
+/// `CLIENT ID` over a raw socket.
+fn raw_id(raw: &mut Raw) -> i64 {
+    match call(raw, &["CLIENT", "ID"]) {
+        Frame::Integer(n) => n,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn local_addr(raw: &Raw) -> String {
+    raw.s.local_addr().unwrap().to_string()
+}
+
+#[test]
+fn client_kill_by_id_and_by_addr() {
+    let s = TestServer::start(&[]);
+    let mut c = s.conn();
+    let mut v1 = s.raw();
+    let mut v2 = s.raw();
+    let mut v3 = s.raw();
+    let mut bystander = s.raw();
+    let id1 = raw_id(&mut v1);
+    let _ = raw_id(&mut v2);
+    let _ = raw_id(&mut v3);
+    let _ = raw_id(&mut bystander);
+    assert_eq!(s.info_u64(&mut c, "connected_clients"), 5);
+
+    // By ID.
+    assert_eq!(
+        q::<i64>(&mut c, &["CLIENT", "KILL", "ID", &id1.to_string()]),
+        1
+    );
+    assert!(v1.is_closed(), "killed client still open");
+    // By ADDR.
+    let addr2 = local_addr(&v2);
+    assert_eq!(q::<i64>(&mut c, &["CLIENT", "KILL", "ADDR", &addr2]), 1);
+    assert!(v2.is_closed());
+    // The old form: CLIENT KILL addr:port.
+    let addr3 = local_addr(&v3);
+    assert_eq!(q::<String>(&mut c, &["CLIENT", "KILL", &addr3]), "OK");
+    assert!(v3.is_closed());
+    // Nobody matches.
+    assert_eq!(q::<i64>(&mut c, &["CLIENT", "KILL", "ID", "999999"]), 0);
+    assert_eq!(q::<i64>(&mut c, &["CLIENT", "KILL", "ADDR", &addr2]), 0);
+    assert_eq!(
+        err(&mut c, &["CLIENT", "KILL", &addr3]),
+        "ERR No such client"
+    );
+    assert_eq!(
+        err(&mut c, &["CLIENT", "KILL", "ID", "abc"]),
+        "ERR client-id should be greater than 0"
+    );
+    assert_eq!(
+        err(&mut c, &["CLIENT", "KILL", "ID", "1", "FOO", "x"]),
+        "ERR syntax error"
+    );
+    // SKIPME (default yes): killing oneself by ID is a no-op.
+    let me: i64 = q(&mut c, &["CLIENT", "ID"]);
+    assert_eq!(
+        q::<i64>(&mut c, &["CLIENT", "KILL", "ID", &me.to_string()]),
+        0
+    );
+    // The others are fine.
+    assert!(raw_id(&mut bystander) > 0);
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while s.info_u64(&mut c, "connected_clients") != 2 {
+        assert!(Instant::now() < deadline, "killed clients still registered");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SKIPME no: a client can kill itself; it gets its reply first.
+    let mut selfkill = s.raw();
+    let id = raw_id(&mut selfkill);
+    assert_eq!(
+        call_bytes(
+            &mut selfkill,
+            &["CLIENT", "KILL", "ID", &id.to_string(), "SKIPME", "no"]
+        ),
+        ":1\r\n"
+    );
+    assert!(selfkill.is_closed());
+}
+
+#[test]
+fn command_introspection() {
+    let s = TestServer::start(&[]);
+    let mut c = s.conn();
+    let count: i64 = q(&mut c, &["COMMAND", "COUNT"]);
+    let list: Vec<String> = q(&mut c, &["COMMAND", "LIST"]);
+    assert_eq!(list.len() as i64, count);
+    let all: Vec<Value> = q(&mut c, &["COMMAND"]);
+    assert_eq!(all.len() as i64, count);
+    for name in [
+        "get",
+        "set",
+        "setnx",
+        "setex",
+        "psetex",
+        "getset",
+        "getdel",
+        "getex",
+        "mget",
+        "mset",
+        "msetnx",
+        "append",
+        "strlen",
+        "getrange",
+        "setrange",
+        "incr",
+        "decr",
+        "incrby",
+        "decrby",
+        "incrbyfloat",
+        "del",
+        "unlink",
+        "exists",
+        "touch",
+        "type",
+        "rename",
+        "renamenx",
+        "copy",
+        "expire",
+        "pexpire",
+        "expireat",
+        "pexpireat",
+        "ttl",
+        "pttl",
+        "expiretime",
+        "pexpiretime",
+        "persist",
+        "keys",
+        "scan",
+        "randomkey",
+        "dbsize",
+        "flushdb",
+        "flushall",
+        "ping",
+        "echo",
+        "quit",
+        "reset",
+        "hello",
+        "auth",
+        "select",
+        "client",
+        "command",
+        "config",
+        "info",
+        "time",
+        "shutdown",
+        "debug",
+    ] {
+        assert!(list.iter().any(|n| n == name), "COMMAND LIST lacks {name}");
+    }
+    // COMMAND INFO: name, arity, flags, first key, last key, step, categories.
+    let info: Vec<Value> = q(&mut c, &["COMMAND", "INFO", "get", "nosuch", "MSET"]);
+    assert_eq!(info.len(), 3);
+    let get: (String, i64, Vec<String>, i64, i64, i64, Vec<String>) = match &info[0] {
+        Value::Array(v) => (
+            redis::from_redis_value(v[0].clone()).unwrap(),
+            redis::from_redis_value(v[1].clone()).unwrap(),
+            redis::from_redis_value(v[2].clone()).unwrap(),
+            redis::from_redis_value(v[3].clone()).unwrap(),
+            redis::from_redis_value(v[4].clone()).unwrap(),
+            redis::from_redis_value(v[5].clone()).unwrap(),
+            redis::from_redis_value(v[6].clone()).unwrap(),
+        ),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        get,
+        (
+            "get".into(),
+            2,
+            vec!["readonly".into(), "fast".into()],
+            1,
+            1,
+            1,
+            vec!["@read".into(), "@string".into(), "@fast".into()]
+        )
+    );
+    assert_eq!(info[1], Value::Nil);
+    // An unknown command is a null bulk string, as in Redis.
+    assert_eq!(
+        call_bytes(&mut s.raw(), &["COMMAND", "INFO", "nosuch"]),
+        "*1\r\n$-1\r\n"
+    );
+    match &info[2] {
+        Value::Array(v) => {
+            assert_eq!(
+                redis::from_redis_value::<String>(v[0].clone()).unwrap(),
+                "mset"
+            );
+            assert_eq!(redis::from_redis_value::<i64>(v[1].clone()).unwrap(), -3);
+            assert_eq!(redis::from_redis_value::<i64>(v[5].clone()).unwrap(), 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    // COMMAND DOCS
+    let docs: HashMap<String, HashMap<String, Value>> = q(&mut c, &["COMMAND", "DOCS", "get"]);
+    let get_docs = &docs["get"];
+    let summary: String = redis::from_redis_value(get_docs["summary"].clone()).unwrap();
+    assert_eq!(summary, "Returns the string value of a key.");
+    let group: String = redis::from_redis_value(get_docs["group"].clone()).unwrap();
+    assert_eq!(group, "string");
+    let none: HashMap<String, Value> = q(&mut c, &["COMMAND", "DOCS", "nosuch"]);
+    assert!(none.is_empty());
+    // COMMAND LIST FILTERBY
+    let mut gets: Vec<String> = q(&mut c, &["COMMAND", "LIST", "FILTERBY", "PATTERN", "get*"]);
+    gets.sort();
+    assert_eq!(gets, ["get", "getdel", "getex", "getrange", "getset"]);
+    let conn_cmds: Vec<String> = q(
+        &mut c,
+        &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "connection"],
+    );
+    assert!(conn_cmds.iter().any(|n| n == "ping"));
+    assert!(!conn_cmds.iter().any(|n| n == "get"));
+    // COMMAND GETKEYS
+    let keys: Vec<String> = q(&mut c, &["COMMAND", "GETKEYS", "SET", "a", "b", "EX", "10"]);
+    assert_eq!(keys, ["a"]);
+    let keys: Vec<String> = q(&mut c, &["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"]);
+    assert_eq!(keys, ["a", "b"]);
+    let keys: Vec<String> = q(&mut c, &["COMMAND", "GETKEYS", "DEL", "x", "y", "z"]);
+    assert_eq!(keys, ["x", "y", "z"]);
+    let keys: Vec<String> = q(&mut c, &["COMMAND", "GETKEYS", "RENAME", "x", "y"]);
+    assert_eq!(keys, ["x", "y"]);
+    for (args, want) in [
+        (
+            &["COMMAND", "GETKEYS", "nosuch", "x"][..],
+            "ERR Invalid command specified",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "GET", "a", "b"],
+            "ERR Invalid number of arguments specified for command",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "PING", "x"],
+            "ERR The command has no key arguments",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "GET"],
+            "ERR wrong number of arguments for 'command|getkeys' command",
+        ),
+        (
+            &["COMMAND", "FOO"],
+            "ERR unknown subcommand 'FOO'. Try COMMAND HELP.",
+        ),
+        (
+            &["COMMAND", "COUNT", "x"],
+            "ERR wrong number of arguments for 'command|count' command",
+        ),
+    ] {
+        assert_eq!(err(&mut c, args), want, "{args:?}");
+    }
+}
+
+#[test]
+fn config_get_and_set() {
+    let s = TestServer::start(&[]);
+    let mut c = s.conn();
+    let m: HashMap<String, String> = q(&mut c, &["CONFIG", "GET", "save"]);
+    assert_eq!(m.keys().collect::<Vec<_>>(), ["save"]);
+    let m: HashMap<String, String> = q(&mut c, &["CONFIG", "GET", "appendonly"]);
+    assert_eq!(m["appendonly"], "yes", "every write is logged");
+    let m: HashMap<String, String> = q(&mut c, &["CONFIG", "GET", "app*"]);
+    assert_eq!(m.get("appendonly").map(String::as_str), Some("yes"));
+    assert_eq!(m.get("appendfsync").map(String::as_str), Some("everysec"));
+    let m: HashMap<String, String> = q(
+        &mut c,
+        &["CONFIG", "GET", "port", "cache-capacity", "maxclients"],
+    );
+    assert_eq!(m["port"], s.port.to_string());
+    assert_eq!(m["cache-capacity"], (256u64 << 20).to_string());
+    assert_eq!(m["maxclients"], "10000");
+    let m: HashMap<String, String> = q(&mut c, &["CONFIG", "GET", "*max*"]);
+    assert!(
+        m.contains_key("maxclients") && m.contains_key("proto-max-bulk-len"),
+        "{m:?}"
+    );
+    let m: HashMap<String, String> = q(&mut c, &["CONFIG", "GET", "nosuch"]);
+    assert!(m.is_empty());
+    let m: HashMap<String, String> = q(&mut c, &["CONFIG", "GET", "dir"]);
+    assert_eq!(
+        std::path::Path::new(&m["dir"]),
+        std::fs::canonicalize(s.dir()).unwrap()
+    );
+
+    // CONFIG SET takes effect, visible in CONFIG GET and INFO.
+    assert_eq!(
+        q::<String>(&mut c, &["CONFIG", "SET", "appendfsync", "always"]),
+        "OK"
+    );
+    let m: HashMap<String, String> = q(&mut c, &["CONFIG", "GET", "appendfsync"]);
+    assert_eq!(m["appendfsync"], "always");
+    assert_eq!(s.info_field(&mut c, "aof_fsync_policy"), "always");
+    let _: () = q(&mut c, &["SET", "k", "v"]);
+    assert_eq!(
+        q::<String>(&mut c, &["CONFIG", "SET", "cache-capacity", "1mb"]),
+        "OK"
+    );
+    let m: HashMap<String, String> = q(&mut c, &["CONFIG", "GET", "cache-capacity"]);
+    assert_eq!(m["cache-capacity"], "1048576");
+    assert_eq!(s.info_u64(&mut c, "cache_capacity_bytes"), 1 << 20);
+    assert_eq!(
+        q::<String>(&mut c, &["CONFIG", "SET", "maxclients", "50", "hz", "20"]),
+        "OK"
+    );
+    assert_eq!(s.info_u64(&mut c, "maxclients"), 50);
+    assert_eq!(s.info_u64(&mut c, "hz"), 20);
+    assert_eq!(
+        q::<String>(&mut c, &["CONFIG", "SET", "save", "3600 1 300 100"]),
+        "OK"
+    );
+    let m: HashMap<String, String> = q(&mut c, &["CONFIG", "GET", "save"]);
+    assert_eq!(m["save"], "3600 1 300 100");
+    // Names are case-insensitive.
+    assert_eq!(
+        q::<String>(&mut c, &["CONFIG", "SET", "APPENDFSYNC", "no"]),
+        "OK"
+    );
+    assert_eq!(s.info_field(&mut c, "aof_fsync_policy"), "no");
+
+    // Errors leave every setting as it was, however many are given.
+    for (args, want) in [
+        (
+            &["CONFIG", "SET", "port", "1"][..],
+            "ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config",
+        ),
+        (
+            &["CONFIG", "SET", "dir", "/tmp"],
+            "ERR CONFIG SET failed (possibly related to argument 'dir') - can't set immutable config",
+        ),
+        (
+            &["CONFIG", "SET", "appendonly", "no"],
+            "ERR CONFIG SET failed (possibly related to argument 'appendonly') - can't set immutable config",
+        ),
+        (
+            &["CONFIG", "SET", "foo", "1"],
+            "ERR Unknown option or number of arguments for CONFIG SET - 'foo'",
+        ),
+        (
+            &["CONFIG", "SET", "hz", "5", "foo", "1"],
+            "ERR Unknown option or number of arguments for CONFIG SET - 'foo'",
+        ),
+        (
+            &["CONFIG", "SET", "appendfsync", "sometimes"],
+            "ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: everysec, always, no",
+        ),
+        (
+            &["CONFIG", "SET", "cache-capacity", "12xb"],
+            "ERR CONFIG SET failed (possibly related to argument 'cache-capacity') - argument must be a memory value",
+        ),
+        (
+            &["CONFIG", "SET", "maxclients", "abc"],
+            "ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer",
+        ),
+        (
+            &["CONFIG", "SET", "maxclients", "0"],
+            "ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument must be between 1 and 4294967295 inclusive",
+        ),
+        (
+            &["CONFIG", "SET", "save", "100"],
+            "ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters",
+        ),
+        (
+            &["CONFIG", "SET", "proto-max-bulk-len", "1000"],
+            "ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') - argument must be between 1048576 and 9223372036854775807 inclusive",
+        ),
+        (
+            &["CONFIG", "SET", "hz", "5", "hz", "6"],
+            "ERR CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter",
+        ),
+        (
+            &["CONFIG", "SET", "hz", "5", "maxclients"],
+            "ERR syntax error",
+        ),
+        (
+            &["CONFIG", "SET", "hz"],
+            "ERR wrong number of arguments for 'config|set' command",
+        ),
+        (
+            &["CONFIG", "GET"],
+            "ERR wrong number of arguments for 'config|get' command",
+        ),
+        // A valid value before an invalid one is rolled back.
+        (
+            &[
+                "CONFIG",
+                "SET",
+                "appendfsync",
+                "always",
+                "maxclients",
+                "abc",
+            ],
+            "ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer",
+        ),
+        (
+            &[
+                "CONFIG",
+                "SET",
+                "hz",
+                "7",
+                "cache-capacity",
+                "2mb",
+                "save",
+                "x y",
+            ],
+            "ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters",
+        ),
+    ] {
+        assert_eq!(err(&mut c, args), want, "{args:?}");
+        let m: HashMap<String, String> = q(
+            &mut c,
+            &[
+                "CONFIG",
+                "GET",
+                "appendfsync",
+                "maxclients",
+                "hz",
+                "cache-capacity",
+                "save",
+                "port",
+            ],
+        );
+        assert_eq!(m["appendfsync"], "no", "{args:?}");
+        assert_eq!(m["maxclients"], "50", "{args:?}");
+        assert_eq!(m["hz"], "20", "{args:?}");
+        assert_eq!(m["cache-capacity"], "1048576", "{args:?}");
+        assert_eq!(m["save"], "3600 1 300 100", "{args:?}");
+        assert_eq!(m["port"], s.port.to_string(), "{args:?}");
+    }
+    assert_eq!(s.info_field(&mut c, "aof_fsync_policy"), "no");
+    assert_eq!(q::<String>(&mut c, &["GET", "k"]), "v");
+}
+
+/// Every field the contract (DESIGN.md, "Interface contract") names.
+const CONTRACT: &[(&str, &[&str])] = &[
+    (
+        "Server",
+        &[
+            "redis_version",
+            "process_id",
+            "tcp_port",
+            "uptime_in_seconds",
+        ],
+    ),
+    ("Clients", &["connected_clients", "maxclients"]),
+    ("Memory", &["used_memory", "used_memory_rss"]),
+    (
+        "Persistence",
+        &[
+            "aof_dir",
+            "aof_segments",
+            "aof_disk_bytes",
+            "aof_live_bytes",
+            "aof_compactions",
+            "aof_last_compaction_status",
+            "aof_fsync_policy",
+        ],
+    ),
+    (
+        "Stats",
+        &[
+            "keyspace_hits",
+            "keyspace_misses",
+            "expired_keys",
+            "total_commands_processed",
+            "instantaneous_ops_per_sec",
+        ],
+    ),
+    (
+        "Replication",
+        &[
+            "role",
+            "connected_slaves",
+            "master_replid",
+            "master_repl_offset",
+        ],
+    ),
+    (
+        "Cache",
+        &[
+            "cache_capacity_bytes",
+            "cache_used_bytes",
+            "cache_keys",
+            "db_keys",
+            "cache_hits",
+            "cache_misses",
+            "cache_evictions",
+        ],
+    ),
+];
+
+#[test]
+fn info_has_every_contract_field() {
+    let s = TestServer::start(&["--cache-capacity", "64kb"]);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["SET", "a", "1"]);
+    let _: () = q(&mut c, &["SET", "b", "2", "EX", "1000"]);
+    let text = info_text(&mut c, &[]);
+    assert_eq!(
+        section_names(&text),
+        [
+            "Server",
+            "Clients",
+            "Memory",
+            "Persistence",
+            "Stats",
+            "Replication",
+            "CPU",
+            "Cache",
+            "Keyspace"
+        ]
+    );
+    let f = info_fields(&text);
+    for (section, fields) in CONTRACT {
+        for field in *fields {
+            assert!(f.contains_key(*field), "# {section} lacks {field}:\n{text}");
+        }
+    }
+    // Each field in its own section.
+    for (section, fields) in CONTRACT {
+        let one = info_text(&mut c, &[&section.to_ascii_lowercase()]);
+        assert_eq!(section_names(&one), [*section], "INFO {section}");
+        let f1 = info_fields(&one);
+        for field in *fields {
+            assert!(f1.contains_key(*field), "INFO {section} lacks {field}");
+        }
+    }
+    // Values that are known.
+    assert_eq!(f["tcp_port"], s.port.to_string());
+    assert_eq!(f["process_id"], s.pid().to_string());
+    assert_eq!(
+        std::path::Path::new(&f["aof_dir"]),
+        std::fs::canonicalize(s.dir()).unwrap()
+    );
+    assert_eq!(f["aof_fsync_policy"], "everysec");
+    assert!(f["aof_segments"].parse::<u64>().unwrap() >= 1);
+    assert!(f["aof_disk_bytes"].parse::<u64>().unwrap() > 0);
+    assert!(f["aof_live_bytes"].parse::<u64>().unwrap() > 0);
+    assert_eq!(f["aof_compactions"], "0");
+    assert_eq!(f["role"], "master");
+    assert_eq!(f["connected_slaves"], "0");
+    assert_eq!(f["master_replid"].len(), 40);
+    assert!(f["master_replid"].bytes().all(|b| b.is_ascii_hexdigit()));
+    f["master_repl_offset"].parse::<u64>().unwrap();
+    f["instantaneous_ops_per_sec"].parse::<u64>().unwrap();
+    assert_eq!(f["cache_capacity_bytes"], "65536");
+    assert_eq!(f["db_keys"], "2");
+    assert_eq!(f["cache_keys"], "2");
+    assert!(f["cache_used_bytes"].parse::<u64>().unwrap() >= 2);
+    assert_eq!(f["connected_clients"], "1");
+    assert!(f["used_memory"].parse::<u64>().unwrap() > 0);
+    let ks = text
+        .lines()
+        .find(|l| l.starts_with("db0:"))
+        .expect("db0 line");
+    let rest = ks
+        .strip_prefix("db0:keys=2,expires=1,avg_ttl=")
+        .unwrap_or_else(|| panic!("{ks}"));
+    let avg: u64 = rest.trim().parse().unwrap();
+    assert!((990_000..=1_000_000).contains(&avg), "{ks}");
+
+    // Several sections at once, in Redis's order whatever the order asked;
+    // unknown ones are skipped.
+    let two = info_text(&mut c, &["cache", "SERVER", "nosuch", "cache"]);
+    assert_eq!(section_names(&two), ["Server", "Cache"]);
+    assert_eq!(info_text(&mut c, &["nosuch"]), "");
+    for all in ["all", "everything", "default"] {
+        let t = info_text(&mut c, &[all]);
+        for (section, _) in CONTRACT {
+            assert!(section_names(&t).iter().any(|n| n == section), "INFO {all}");
+        }
+    }
+    // An empty keyspace has no db0 line.
+    let _: () = q(&mut c, &["FLUSHALL"]);
+    let ks = info_text(&mut c, &["keyspace"]);
+    assert_eq!(section_names(&ks), ["Keyspace"]);
+    assert!(!ks.contains("db0"), "{ks}");
+}
+
+#[test]
+fn info_counts_commands() {
+    let s = TestServer::start(&[]);
+    let mut c = s.conn();
+    let before = s.info_u64(&mut c, "total_commands_processed");
+    for _ in 0..10 {
+        let _: String = q(&mut c, &["PING"]);
+    }
+    let _ = err(&mut c, &["NOSUCHCOMMAND"]);
+    // The ten PINGs, the unknown command and the first INFO.
+    assert_eq!(s.info_u64(&mut c, "total_commands_processed"), before + 12);
+    // instantaneous_ops_per_sec follows the load.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut p = redis::pipe();
+        for _ in 0..500 {
+            p.cmd("PING").ignore();
+        }
+        let _: () = p.query(&mut c).unwrap();
+        if s.info_u64(&mut c, "instantaneous_ops_per_sec") > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "instantaneous_ops_per_sec stays 0"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // CONFIG RESETSTAT zeroes the counters.
+    let _: () = q(&mut c, &["CONFIG", "RESETSTAT"]);
+    assert!(s.info_u64(&mut c, "total_commands_processed") <= 1);
+}
+
+#[test]
+fn time_is_now() {
+    let s = TestServer::start(&[]);
+    let mut c = s.conn();
+    let (secs, micros): (String, String) = q(&mut c, &["TIME"]);
+    let secs: u64 = secs.parse().unwrap();
+    let micros: u64 = micros.parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(secs.abs_diff(now) <= 2, "{secs} vs {now}");
+    assert!(micros < 1_000_000);
+    assert_eq!(
+        err(&mut c, &["TIME", "x"]),
+        "ERR wrong number of arguments for 'time' command"
+    );
+}
+
+#[test]
+fn debug_sleep_blocks_only_its_client() {
+    let s = TestServer::start(&[]);
+    let mut sleeper = s.conn();
+    let mut other = s.conn();
+    let done = Arc::new(AtomicBool::new(false));
+    let d = done.clone();
+    let t = std::thread::spawn(move || {
+        let start = Instant::now();
+        let r: String = q(&mut sleeper, &["DEBUG", "SLEEP", "0.6"]);
+        d.store(true, Ordering::SeqCst);
+        (r, start.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    for i in 0..20 {
+        let _: () = q(&mut other, &["SET", &format!("k{i}"), "v"]);
+        let _: String = q(&mut other, &["GET", &format!("k{i}")]);
+    }
+    let took = start.elapsed();
+    assert!(
+        !done.load(Ordering::SeqCst),
+        "the sleeper finished before the other client was served"
+    );
+    assert!(
+        took < Duration::from_millis(400),
+        "other client waited {took:?}"
+    );
+    let (r, slept) = t.join().unwrap();
+    assert_eq!(r, "OK");
+    assert!(slept >= Duration::from_millis(600), "{slept:?}");
+    let mut c = s.conn();
+    assert_eq!(
+        err(&mut c, &["DEBUG", "SLEEP", "abc"]),
+        "ERR value is not a valid float"
+    );
+    assert_eq!(
+        err(&mut c, &["DEBUG", "NOSUCH"]),
+        "ERR unknown subcommand or wrong number of arguments for 'NOSUCH'. Try DEBUG HELP."
+    );
+    assert_eq!(
+        err(&mut c, &["DEBUG", "PROTOCOL", "foo"]),
+        "ERR Wrong protocol type name. Please use one of the following: \
+         string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"
+    );
+}
+
+#[test]
+fn unknown_command_error_text() {
+    let s = TestServer::start(&[]);
+    let mut raw = s.raw();
+    assert_eq!(
+        call_bytes(&mut raw, &["FOO", "a", "b"]),
+        "-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n"
+    );
+    assert_eq!(
+        call_bytes(&mut raw, &["nosuch"]),
+        "-ERR unknown command 'nosuch', with args beginning with: \r\n"
+    );
+    assert_eq!(
+        call_bytes(&mut raw, &[""]),
+        "-ERR unknown command '', with args beginning with: \r\n"
+    );
+    // Long names and arguments are cut at 128 bytes.
+    let long = "x".repeat(300);
+    let r = call_bytes(&mut raw, &[&long, &long]);
+    assert_eq!(
+        r,
+        format!(
+            "-ERR unknown command '{}', with args beginning with: '{}' \r\n",
+            "x".repeat(128),
+            "x".repeat(128)
+        )
+    );
+    // The connection carries on.
+    assert_eq!(raw.roundtrip(b"PING\r\n"), "+PONG\r\n");
+}
+
+#[test]
+fn auth_with_requirepass() {
+    let s = TestServer::start(&["--requirepass", "s3cret"]);
+    let mut raw = s.raw();
+    // Before AUTH: everything but AUTH/HELLO/QUIT/RESET is refused.
+    for args in [
+        &["GET", "a"][..],
+        &["SET", "a", "1"],
+        &["PING"],
+        &["CLIENT", "ID"],
+        &["INFO"],
+        &["CONFIG", "GET", "requirepass"],
+    ] {
+        assert_eq!(
+            call_bytes(&mut raw, args),
+            "-NOAUTH Authentication required.\r\n",
+            "{args:?}"
+        );
+    }
+    assert_eq!(
+        call_bytes(&mut raw, &["AUTH", "wrong"]),
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
+    assert_eq!(
+        call_bytes(&mut raw, &["AUTH", "nobody", "s3cret"]),
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
+    assert_eq!(
+        call_bytes(&mut raw, &["HELLO", "3"]),
+        "-NOAUTH HELLO must be called with the client already authenticated, otherwise the \
+         HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and \
+         select the RESP protocol version at the same time\r\n"
+    );
+    assert_eq!(
+        call_bytes(&mut raw, &["GET", "a"]),
+        "-NOAUTH Authentication required.\r\n"
+    );
+    assert_eq!(call_bytes(&mut raw, &["AUTH", "s3cret"]), "+OK\r\n");
+    assert_eq!(call_bytes(&mut raw, &["SET", "a", "1"]), "+OK\r\n");
+    assert_eq!(call_bytes(&mut raw, &["GET", "a"]), "$1\r\n1\r\n");
+    // RESET forgets the authentication.
+    assert_eq!(call_bytes(&mut raw, &["RESET"]), "+RESET\r\n");
+    assert_eq!(
+        call_bytes(&mut raw, &["GET", "a"]),
+        "-NOAUTH Authentication required.\r\n"
+    );
+    // AUTH default <pass>.
+    assert_eq!(
+        call_bytes(&mut raw, &["AUTH", "default", "s3cret"]),
+        "+OK\r\n"
+    );
+    assert_eq!(call_bytes(&mut raw, &["GET", "a"]), "$1\r\n1\r\n");
+    // A failed AUTH after a good one only reports: the connection stays
+    // authenticated, as in Redis.
+    assert_eq!(
+        call_bytes(&mut raw, &["AUTH", "bad"]),
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
+    assert_eq!(call_bytes(&mut raw, &["GET", "a"]), "$1\r\n1\r\n");
+
+    // HELLO AUTH: authenticate, switch protocol and name at once.
+    let mut raw = s.raw();
+    assert_eq!(
+        call_bytes(&mut raw, &["HELLO", "3", "AUTH", "default", "nope"]),
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
+    assert_eq!(
+        call_bytes(&mut raw, &["GET", "a"]),
+        "-NOAUTH Authentication required.\r\n"
+    );
+    let f = call(
+        &mut raw,
+        &[
+            "HELLO", "3", "AUTH", "default", "s3cret", "SETNAME", "helloed",
+        ],
+    );
+    let m = pairs(&f);
+    assert_eq!(m["proto"], Frame::Integer(3));
+    assert_eq!(
+        call_bytes(&mut raw, &["CLIENT", "GETNAME"]),
+        "$7\r\nhelloed\r\n"
+    );
+    assert_eq!(call_bytes(&mut raw, &["GET", "nokey"]), "_\r\n");
+
+    // QUIT works unauthenticated.
+    let mut raw = s.raw();
+    assert_eq!(call_bytes(&mut raw, &["QUIT"]), "+OK\r\n");
+    assert!(raw.is_closed());
+
+    // The redis crate with and without the password.
+    let mut c = redis::Client::open(format!("redis://:s3cret@127.0.0.1:{}/", s.port))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    assert_eq!(q::<String>(&mut c, &["GET", "a"]), "1");
+    let mut anon = s.conn();
+    assert_eq!(
+        err(&mut anon, &["GET", "a"]),
+        "NOAUTH Authentication required."
+    );
+    // No password configured: AUTH <pass> is an error.
+    let plain = TestServer::start(&[]);
+    let mut c = plain.conn();
+    assert_eq!(
+        err(&mut c, &["AUTH", "x"]),
+        "ERR AUTH <password> called without any password configured for the default user. \
+         Are you sure your configuration is correct?"
+    );
+}
+
+/// Connects and proves the server registered the connection.
+fn registered(s: &TestServer) -> Raw {
+    let mut r = s.raw();
+    assert_eq!(r.roundtrip(b"PING\r\n"), "+PONG\r\n");
+    r
+}
+
+#[test]
+fn maxclients_refuses_extra_clients() {
+    let s = TestServer::start(&["--maxclients", "2"]);
+    let mut a = registered(&s);
+    let b = registered(&s);
+    // The third gets Redis's error and is closed.
+    let mut third = s.raw();
+    let got = third.read_frames(1);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "-ERR max number of clients reached\r\n"
+    );
+    assert!(third.is_closed());
+    // The first two are still served.
+    assert_eq!(a.roundtrip(b"SET k v\r\n"), "+OK\r\n");
+    let info = a.roundtrip(b"INFO stats\r\n");
+    assert!(info.contains("rejected_connections:1\r\n"), "{info}");
+    let info = a.roundtrip(b"INFO clients\r\n");
+    assert!(info.contains("connected_clients:2\r\n"), "{info}");
+    // When one leaves, a new client gets in.
+    drop(b);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut r = s.raw();
+        r.send(b"GET k\r\n");
+        let got = String::from_utf8_lossy(&r.read_frames(1)).into_owned();
+        if got == "$1\r\nv\r\n" {
+            break;
+        }
+        assert_eq!(got, "-ERR max number of clients reached\r\n");
+        assert!(Instant::now() < deadline, "the freed slot never opened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // CONFIG SET maxclients applies to new connections.
+    assert_eq!(a.roundtrip(b"CONFIG SET maxclients 1\r\n"), "+OK\r\n");
+    let mut r = s.raw();
+    assert_eq!(
+        String::from_utf8_lossy(&r.read_frames(1)),
+        "-ERR max number of clients reached\r\n"
+    );
+}
+
+#[test]
+fn shutdown_exits_zero_and_keeps_data() {
+    // With fsync "no", only a clean shutdown makes the writes durable.
+    let mut s = TestServer::start(&["--appendfsync", "no"]);
+    let mut c = s.conn();
+    let mut p = redis::pipe();
+    for i in 0..1000 {
+        p.cmd("SET")
+            .arg(format!("k{i}"))
+            .arg(format!("v{i}"))
+            .ignore();
+    }
+    p.cmd("SET")
+        .arg("ttl")
+        .arg("v")
+        .arg("EX")
+        .arg(1000)
+        .ignore();
+    let _: () = p.query(&mut c).unwrap();
+    // Bad arguments: an error, and the server stays up.
+    assert_eq!(err(&mut c, &["SHUTDOWN", "FOO"]), "ERR syntax error");
+    assert_eq!(
+        err(&mut c, &["SHUTDOWN", "ABORT"]),
+        "ERR No shutdown in progress."
+    );
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+    // SHUTDOWN: no reply, the connection closes, the process exits 0.
+    let mut raw = s.raw();
+    raw.send(b"SHUTDOWN\r\n");
+    let got = raw.read_frames(1);
+    assert!(got.is_empty(), "{:?}", String::from_utf8_lossy(&got));
+    let st = s.wait_exit().unwrap();
+    assert!(st.success(), "exit status {st:?}\n{}", s.log());
+    assert!(TcpStream::connect(s.addr()).is_err(), "still listening");
+    s.restart();
+    let mut c = s.conn();
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 1001);
+    for i in [0, 500, 999] {
+        assert_eq!(
+            q::<String>(&mut c, &["GET", &format!("k{i}")]),
+            format!("v{i}")
+        );
+    }
+    assert!((990..=1000).contains(&q::<i64>(&mut c, &["TTL", "ttl"])));
+}
+
+#[test]
+fn sigterm_exits_zero_and_keeps_data() {
+    let mut s = TestServer::start(&["--appendfsync", "no"]);
+    let mut c = s.conn();
+    let mut p = redis::pipe();
+    for i in 0..1000 {
+        p.cmd("SET")
+            .arg(format!("k{i}"))
+            .arg(format!("v{i}"))
+            .ignore();
+    }
+    let _: () = p.query(&mut c).unwrap();
+    let _: i64 = q(&mut c, &["INCRBY", "n", "41"]);
+    let _: i64 = q(&mut c, &["INCR", "n"]);
+    // A client still connected does not hold the exit up.
+    let _idle = s.raw();
+    assert!(s.sigterm(), "exit status not 0\n{}", s.log());
+    s.restart();
+    let mut c = s.conn();
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 1001);
+    assert_eq!(q::<String>(&mut c, &["GET", "n"]), "42");
+    assert_eq!(q::<String>(&mut c, &["GET", "k999"]), "v999");
+}
