@@ -101,10 +101,14 @@ pub enum Outcome {
 
 /// How a command runs.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ExecOpts {
+pub struct ExecOpts<'m> {
     /// Applying the leader's replication stream: keys are never expired locally
     /// and absolute expiries in the past are stored as given.
     pub from_leader: bool,
+    /// A metadata record (name, value) to append in the same atomic group as the
+    /// command's changes, if it changes anything (a follower's replication
+    /// position).
+    pub meta: Option<(&'m [u8], &'m [u8])>,
 }
 
 #[derive(Debug)]
@@ -122,6 +126,10 @@ pub(crate) enum Effect {
         at: u64,
     },
     Flush,
+    Meta {
+        name: Box<[u8]>,
+        value: Box<[u8]>,
+    },
 }
 
 /// A present key, as a handler sees it.
@@ -147,6 +155,7 @@ pub struct Cx<'a, 'o> {
     lsn: u64,
     no_expire: bool,
     from_leader: bool,
+    meta: Option<(&'a [u8], &'a [u8])>,
     dirty: u32,
     /// The command's name in lower case (for error messages).
     pub name: &'static str,
@@ -164,7 +173,7 @@ impl<'a, 'o> Cx<'a, 'o> {
         ks: &'a Keyspace,
         out: &'a mut Encoder<'o>,
         prefetch: &'a mut Prefetch,
-        opts: ExecOpts,
+        opts: ExecOpts<'a>,
         name: &'static str,
     ) -> Self {
         Cx {
@@ -178,9 +187,15 @@ impl<'a, 'o> Cx<'a, 'o> {
             lsn: 0,
             no_expire: opts.from_leader || ks.is_replica(),
             from_leader: opts.from_leader,
+            meta: opts.meta,
             dirty: 0,
             name,
         }
+    }
+
+    /// The log position after this command's writes so far (0 if none).
+    pub fn lsn(&self) -> u64 {
+        self.lsn
     }
 
     /// Whether this command applies the leader's stream.
@@ -371,11 +386,22 @@ impl<'a, 'o> Cx<'a, 'o> {
         self.effects.push(Effect::Flush);
     }
 
+    /// Queues a metadata record (see `emberkv_persistence::Rec::meta`).
+    pub fn set_meta(&mut self, name: &[u8], value: &[u8]) {
+        self.effects.push(Effect::Meta {
+            name: name.into(),
+            value: value.into(),
+        });
+    }
+
     /// Appends the queued effects to the log as one atomic group, publishes them
     /// to the change feed, and applies them to the index.
     pub fn commit(&mut self) -> CmdResult {
         if self.effects.is_empty() {
             return Ok(());
+        }
+        if let Some((name, value)) = self.meta {
+            self.set_meta(name, value);
         }
         let ks = self.ks;
         let appended = {
@@ -391,6 +417,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                     Effect::Del { key } => Rec::del(key),
                     Effect::Expire { key, at } => Rec::expire(key, *at),
                     Effect::Flush => Rec::flush(),
+                    Effect::Meta { name, value } => Rec::meta(name, value),
                 })
                 .collect();
             let a = ks
@@ -456,6 +483,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                     g.clear();
                 }
             }
+            Effect::Meta { .. } => {}
         }
     }
 
@@ -500,7 +528,7 @@ impl Keyspace {
         argv: &[&[u8]],
         out: &mut Encoder<'_>,
         prefetch: &mut Prefetch,
-        opts: ExecOpts,
+        opts: ExecOpts<'_>,
     ) -> Outcome {
         let start = out.len();
         let mut cx = Cx::new(self, out, prefetch, opts, name);

@@ -12,6 +12,7 @@
 //!   access, and committing a command's writes to the log as one atomic group.
 //! - [`cmd`]: every string and key command, with Redis 7.0's semantics, replies and
 //!   error texts, and the metadata COMMAND INFO/DOCS publish.
+//! - [`sync`]: what replication needs: snapshot walks and bulk loads.
 //! - [`glob`]: Redis's glob matching for KEYS and SCAN.
 //! - [`ldouble`]: an exact emulation of the 80-bit `long double` arithmetic Redis
 //!   uses for INCRBYFLOAT, so replies match byte for byte.
@@ -23,6 +24,7 @@ pub mod exec;
 pub mod glob;
 pub mod keyspace;
 pub mod ldouble;
+pub mod sync;
 
 pub use cmd::{COMMANDS, CommandSpec, CoreCommand};
 pub use exec::{CmdError, CmdResult, ColdRead, Cx, ExecOpts, Handler, Outcome, Prefetch};

@@ -30,6 +30,10 @@ pub mod defaults {
     pub const PROTO_MAX_BULK_LEN: &str = "512mb";
     /// `--hz`
     pub const HZ: u64 = 10;
+    /// `--repl-backlog-size`
+    pub const REPL_BACKLOG_SIZE: &str = "16mb";
+    /// `--repl-output-limit`
+    pub const REPL_OUTPUT_LIMIT: &str = "256mb";
 }
 
 /// The command line of `emberkv-server`.
@@ -37,6 +41,9 @@ pub mod defaults {
 #[command(
     name = "emberkv-server",
     version,
+    // `--port -1` is a bad port (reported by `resolve` in one line), not an
+    // unknown flag `-1`.
+    allow_negative_numbers = true,
     about = "emberkv: a Redis-protocol key-value server whose whole dataset lives in a persistent \
              append-only log, with the hot values cached in RAM.",
     after_help = "Every flag can also be set in the TOML file given by --config, with '-' written '_' \
@@ -95,6 +102,15 @@ pub struct Args {
     /// Background tasks (active expiry, stats) run this many times a second, 1..=500 [default: 10].
     #[arg(long, value_name = "N")]
     pub hz: Option<String>,
+    /// Bytes of replication stream kept for followers to resume from (partial resync) [default: 16mb].
+    #[arg(long, value_name = "SIZE")]
+    pub repl_backlog_size: Option<String>,
+    /// A follower whose unsent stream passes this is disconnected (it resyncs) [default: 256mb].
+    #[arg(long, value_name = "SIZE")]
+    pub repl_output_limit: Option<String>,
+    /// Password to AUTH with at the leader (when following one that requires it).
+    #[arg(long, value_name = "PASSWORD")]
+    pub masterauth: Option<String>,
     /// Check every segment of --dir for damage, report, and exit (0 = clean, 1 = damaged).
     #[arg(long, conflicts_with = "repair")]
     pub check: bool,
@@ -122,6 +138,9 @@ struct FileConfig {
     compaction_min_size: Option<toml::Value>,
     proto_max_bulk_len: Option<toml::Value>,
     hz: Option<toml::Value>,
+    repl_backlog_size: Option<toml::Value>,
+    repl_output_limit: Option<toml::Value>,
+    masterauth: Option<String>,
 }
 
 /// The resolved, validated settings.
@@ -157,6 +176,12 @@ pub struct Config {
     pub proto_max_bulk_len: u64,
     /// Background task frequency.
     pub hz: u64,
+    /// Replication backlog size.
+    pub repl_backlog_size: u64,
+    /// Per-follower output limit.
+    pub repl_output_limit: u64,
+    /// Password for the leader.
+    pub masterauth: Option<String>,
     /// The config file, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -179,6 +204,9 @@ impl Default for Config {
             compaction_min_size: 4 << 20,
             proto_max_bulk_len: 512 << 20,
             hz: defaults::HZ,
+            repl_backlog_size: 16 << 20,
+            repl_output_limit: 256 << 20,
+            masterauth: None,
             config_file: None,
         }
     }
@@ -197,6 +225,9 @@ fn bad(name: &str, value: &str, why: impl std::fmt::Display) -> ConfigError {
 /// `g`, `gb`, case-insensitive.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim().to_ascii_lowercase();
+    if t.starts_with('-') {
+        return Err("a size cannot be negative".into());
+    }
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let mul: u64 = match unit {
@@ -364,6 +395,23 @@ impl Args {
             1024 * 1024,
         )? {
             c.proto_max_bulk_len = n;
+        }
+        if let Some(n) = size(
+            "repl-backlog-size",
+            pick(&self.repl_backlog_size, &file.repl_backlog_size),
+            16 * 1024,
+        )? {
+            c.repl_backlog_size = n;
+        }
+        if let Some(n) = size(
+            "repl-output-limit",
+            pick(&self.repl_output_limit, &file.repl_output_limit),
+            1024 * 1024,
+        )? {
+            c.repl_output_limit = n;
+        }
+        if let Some(p) = self.masterauth.clone().or(file.masterauth) {
+            c.masterauth = (!p.is_empty()).then_some(p);
         }
         if let Some(t) = pick(&self.compaction_threshold, &file.compaction_threshold) {
             let f: f64 = t.parse().map_err(|_| {

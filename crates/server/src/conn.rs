@@ -35,8 +35,21 @@ pub async fn handle(shared: Arc<Shared>, socket: TcpStream, peer: SocketAddr) {
     let fd = socket.as_raw_fd();
     let info = shared.clients.register(peer, laddr, fd, ClientKind::Normal);
     let mut conn = Conn::new(shared.clone(), info.clone());
-    if let Err(e) = conn.run(socket).await {
-        tracing::debug!(client = info.id, "connection closed: {e}");
+    match conn.run(socket).await {
+        Ok(Some((socket, replid, offset))) => {
+            let hello = conn.replica_hello.clone();
+            crate::replication::leader::serve(
+                shared.clone(),
+                socket,
+                info.clone(),
+                replid,
+                offset,
+                hello,
+            )
+            .await;
+        }
+        Ok(None) => {}
+        Err(e) => tracing::debug!(client = info.id, "connection closed: {e}"),
     }
     shared.clients.unregister(info.id);
 }
@@ -46,6 +59,8 @@ pub async fn handle(shared: Arc<Shared>, socket: TcpStream, peer: SocketAddr) {
 enum Flow {
     Continue,
     Close,
+    /// The connection becomes a follower's replication link.
+    Handoff,
 }
 
 /// A connection's state.
@@ -69,6 +84,9 @@ pub struct Conn {
     /// Reply spans of commands that wrote, for MISCONF if their write fails.
     write_spans: SmallVec<[(usize, usize); 8]>,
     commands: u64,
+    /// What a follower said with REPLCONF before PSYNC.
+    pub replica_hello: crate::replication::leader::ReplicaHello,
+    psync: Option<(String, i64)>,
 }
 
 impl Conn {
@@ -85,6 +103,8 @@ impl Conn {
             batch_read: false,
             write_spans: SmallVec::new(),
             commands: 0,
+            replica_hello: Default::default(),
+            psync: None,
         }
     }
 
@@ -100,14 +120,19 @@ impl Conn {
         }
     }
 
-    async fn run(&mut self, mut socket: TcpStream) -> std::io::Result<()> {
+    /// Serves the connection; returns the socket and the PSYNC arguments when it
+    /// becomes a follower's replication link.
+    async fn run(
+        &mut self,
+        mut socket: TcpStream,
+    ) -> std::io::Result<Option<(TcpStream, String, i64)>> {
         let mut rbuf = BytesMut::with_capacity(16 * 1024);
         let mut parser = RequestParser::new(self.limits());
         let mut stop = self.shared.shutdown_signal();
         let info = self.info.clone();
         loop {
             if *stop.borrow() || info.is_killed() {
-                return Ok(());
+                return Ok(None);
             }
             let want = parser.bytes_needed().unwrap_or(0).max(rbuf.len() + 4096);
             if rbuf.capacity() < want {
@@ -115,12 +140,12 @@ impl Conn {
             }
             let n = tokio::select! {
                 biased;
-                _ = info.kill.notified() => return Ok(()),
-                _ = stop.changed() => return Ok(()),
+                _ = info.kill.notified() => return Ok(None),
+                _ = stop.changed() => return Ok(None),
                 r = socket.read_buf(&mut rbuf) => r?,
             };
             if n == 0 {
-                return Ok(());
+                return Ok(None);
             }
             self.shared
                 .stats
@@ -165,7 +190,12 @@ impl Conn {
             self.flush(&mut socket).await?;
             if flow == Flow::Close {
                 let _ = socket.shutdown().await;
-                return Ok(());
+                return Ok(None);
+            }
+            if flow == Flow::Handoff
+                && let Some((replid, offset)) = self.psync.take()
+            {
+                return Ok(Some((socket, replid, offset)));
             }
             if rbuf.is_empty() && rbuf.capacity() > 1 << 20 {
                 rbuf = BytesMut::with_capacity(16 * 1024);
@@ -256,6 +286,9 @@ impl Conn {
         {
             return self.error(&format!("MISCONF Errors writing to the AOF file: {e}"));
         }
+        if spec.is_write() && self.shared.ks.is_replica() {
+            return self.error("READONLY You can't write against a read only replica.");
+        }
         match entry {
             Entry::Core(c) => {
                 self.run_core(c, argv).await;
@@ -273,8 +306,51 @@ impl Conn {
                     self.shared.shutdown();
                     Flow::Close
                 }
+                Action::Psync => {
+                    let replid = String::from_utf8_lossy(argv[1]).into_owned();
+                    let offset = emberkv_protocol::request::parse_i64(argv[2]).unwrap_or(-1);
+                    self.psync = Some((replid, offset));
+                    Flow::Handoff
+                }
+                Action::Wait(n, timeout_ms) => {
+                    let acked = self.wait_replicas(n, timeout_ms).await;
+                    self.enc().int(acked as i64);
+                    Flow::Continue
+                }
             },
         }
+    }
+
+    /// WAIT: until `n` followers acknowledged everything written so far, or the
+    /// timeout (0 = none); returns how many did.
+    async fn wait_replicas(&mut self, n: i64, timeout_ms: u64) -> usize {
+        let repl = self.shared.repl.clone();
+        let target = repl.offset();
+        let deadline = (timeout_ms > 0)
+            .then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(timeout_ms));
+        let mut acked = repl.acked(target);
+        if (acked as i64) < n {
+            repl.request_acks();
+        }
+        while (acked as i64) < n {
+            let notified = repl.ack_notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            acked = repl.acked(target);
+            if acked as i64 >= n {
+                break;
+            }
+            match deadline {
+                Some(d) => {
+                    if tokio::time::timeout_at(d, notified).await.is_err() {
+                        break;
+                    }
+                }
+                None => notified.await,
+            }
+            acked = repl.acked(target);
+        }
+        repl.acked(target)
     }
 
     fn error(&mut self, msg: &str) -> Flow {

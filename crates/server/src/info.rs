@@ -277,9 +277,21 @@ fn stats(s: &Shared, out: &mut String) {
         "rejected_connections",
         st.rejected.load(Ordering::Relaxed)
     );
-    field!(out, "sync_full", 0);
-    field!(out, "sync_partial_ok", 0);
-    field!(out, "sync_partial_err", 0);
+    field!(
+        out,
+        "sync_full",
+        s.repl.stats.sync_full.load(Ordering::Relaxed)
+    );
+    field!(
+        out,
+        "sync_partial_ok",
+        s.repl.stats.sync_partial_ok.load(Ordering::Relaxed)
+    );
+    field!(
+        out,
+        "sync_partial_err",
+        s.repl.stats.sync_partial_err.load(Ordering::Relaxed)
+    );
     field!(out, "expired_keys", ks.counters.expired_keys);
     field!(out, "evicted_keys", 0);
     field!(out, "keyspace_hits", ks.counters.keyspace_hits);
@@ -292,26 +304,78 @@ fn stats(s: &Shared, out: &mut String) {
 }
 
 fn replication(s: &Shared, out: &mut String) {
+    let repl = &s.repl;
+    let g = repl.inner.lock();
     out.push_str("# Replication\r\n");
-    field!(out, "role", "master");
-    field!(
-        out,
-        "connected_slaves",
-        s.clients.count(ClientKind::Replica)
-    );
+    match &g.following {
+        None => {
+            field!(out, "role", "master");
+        }
+        Some(f) => {
+            field!(out, "role", "slave");
+            field!(out, "master_host", f.host);
+            field!(out, "master_port", f.port);
+            let up = f.link == crate::replication::LinkState::Connected;
+            field!(out, "master_link_status", if up { "up" } else { "down" });
+            field!(
+                out,
+                "master_last_io_seconds_ago",
+                f.last_io.elapsed().as_secs()
+            );
+            field!(
+                out,
+                "master_sync_in_progress",
+                u8::from(f.link == crate::replication::LinkState::Sync)
+            );
+            field!(out, "slave_read_repl_offset", g.offset);
+            field!(out, "slave_repl_offset", g.offset);
+            field!(out, "slave_priority", 100);
+            field!(out, "slave_read_only", 1);
+            field!(out, "replica_announced", 1);
+            field!(
+                out,
+                "master_sync_skipped_keys",
+                repl.stats.skipped_keys.load(Ordering::Relaxed)
+            );
+            field!(
+                out,
+                "master_stream_errors",
+                repl.stats.stream_errors.load(Ordering::Relaxed)
+            );
+            field!(out, "master_last_error", f.last_error);
+        }
+    }
+    field!(out, "connected_slaves", g.replicas.len());
+    let now = repl.now_ms();
+    for (i, r) in g.replicas.iter().enumerate() {
+        let lag = now.saturating_sub(r.ack_at.load(Ordering::Relaxed)) / 1000;
+        let _ = write!(
+            out,
+            "slave{i}:ip={},port={},state={},offset={},lag={}\r\n",
+            r.addr.ip(),
+            r.listening_port,
+            r.state(),
+            r.ack.load(Ordering::Relaxed),
+            lag
+        );
+    }
     field!(out, "master_failover_state", "no-failover");
-    field!(out, "master_replid", s.run_id);
+    field!(out, "master_replid", g.replid);
+    field!(out, "master_replid2", g.replid2);
+    field!(out, "master_repl_offset", g.offset);
+    field!(out, "second_repl_offset", g.second_offset);
+    field!(out, "repl_backlog_active", u8::from(g.backlog.is_some()));
     field!(
         out,
-        "master_replid2",
-        "0000000000000000000000000000000000000000"
+        "repl_backlog_size",
+        repl.backlog_size.load(Ordering::Relaxed)
     );
-    field!(out, "master_repl_offset", 0);
-    field!(out, "second_repl_offset", -1);
-    field!(out, "repl_backlog_active", 0);
-    field!(out, "repl_backlog_size", 16 * 1024 * 1024);
-    field!(out, "repl_backlog_first_byte_offset", 0);
-    field!(out, "repl_backlog_histlen", 0);
+    let (first, len) = g
+        .backlog
+        .as_ref()
+        .map_or((0, 0), |b| (b.first_offset(), b.len()));
+    field!(out, "repl_backlog_first_byte_offset", first);
+    field!(out, "repl_backlog_histlen", len);
 }
 
 fn cpu(out: &mut String) {

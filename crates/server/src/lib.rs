@@ -9,6 +9,7 @@
 //! - [`conn`]: one connection — read, parse every complete command, execute,
 //!   wait for durability, one write per batch.
 //! - [`commands`]: server-level commands and the dispatch table.
+//! - [`replication`]: leader and follower sides of Redis's PSYNC protocol.
 //! - [`config_cmd`], [`info`], [`clients`]: CONFIG, INFO, the client registry.
 //!
 //! The binary `emberkv-server` (`src/main.rs`) parses flags, sets up logging,
@@ -22,6 +23,7 @@ pub mod config;
 pub mod config_cmd;
 pub mod conn;
 pub mod info;
+pub mod replication;
 pub mod server;
 
 pub use config::{Args, Config};

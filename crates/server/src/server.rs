@@ -96,6 +96,8 @@ impl Stats {
 pub struct Shared {
     /// The keyspace.
     pub ks: Arc<Keyspace>,
+    /// Replication state.
+    pub repl: Arc<crate::replication::Repl>,
     /// The start-up configuration.
     pub config: Config,
     /// Runtime-changeable settings.
@@ -204,6 +206,29 @@ impl Server {
             "data loaded from {}",
             config.dir.display()
         );
+        let repl = Arc::new(crate::replication::Repl::new(
+            config.repl_backlog_size,
+            config.repl_output_limit,
+        ));
+        *repl.masterauth.lock() = config.masterauth.clone();
+        // A follower resumes from the position logged with its data.
+        if let Some(meta) = ks.store().meta(crate::replication::META_REPL)
+            && let Some((id, off)) = std::str::from_utf8(&meta)
+                .ok()
+                .and_then(|m| m.split_once(' '))
+            && let Ok(off) = off.parse::<u64>()
+            && config.replicaof.is_some()
+        {
+            repl.reset_to(id, off);
+            tracing::info!(
+                replid = id,
+                offset = off,
+                "replication position restored from the log"
+            );
+        }
+        if config.replicaof.is_none() {
+            ks.set_feed(Some(Arc::new(crate::replication::LeaderFeed(repl.clone()))));
+        }
         let (shutdown_tx, _) = watch::channel(false);
         let runtime = Runtime {
             requirepass: config.requirepass.clone(),
@@ -215,6 +240,7 @@ impl Server {
         Ok(Server {
             shared: Arc::new(Shared {
                 ks,
+                repl,
                 config,
                 runtime: RwLock::new(runtime),
                 clients: Clients::default(),
@@ -248,6 +274,9 @@ impl Server {
         let addr = listener.local_addr()?;
         *shared.addr.write() = Some(addr);
         tracing::info!("listening on {addr}");
+        if let Some((host, port)) = shared.config.replicaof.clone() {
+            crate::replication::follow(&shared, host, port);
+        }
         let background = tokio::spawn(background(shared.clone()));
         let mut stop = shared.shutdown_signal();
         let tracker = tokio_util_lite::TaskTracker::default();
@@ -298,12 +327,20 @@ impl Server {
 /// Active expiry and the ops/sec sampler, `hz` times a second.
 async fn background(shared: Arc<Shared>) {
     let mut tick = Instant::now();
+    let mut last_ping = Instant::now();
     loop {
         let hz = shared.runtime.read().hz.max(1);
         let period = Duration::from_millis(1000 / hz);
         tick += period;
         tokio::time::sleep_until(tick.into()).await;
         shared.stats.sample();
+        // Followers expect a PING on an idle link every 10 s (as Redis sends).
+        if last_ping.elapsed() >= Duration::from_secs(10) {
+            last_ping = Instant::now();
+            if !shared.repl.is_follower() && !shared.repl.inner.lock().replicas.is_empty() {
+                shared.repl.feed(b"*1\r\n$4\r\nPING\r\n");
+            }
+        }
         if shared.active_expire.load(Ordering::Relaxed) {
             // Reclaim in slices so that no lock is held long; stop after ~25% of
             // the period, as Redis's active cycle does.

@@ -21,6 +21,7 @@ pub struct TestServer {
     _tmp: Option<tempfile::TempDir>,
     args: Vec<String>,
     log: Arc<Mutex<String>>,
+    fixed_port: Option<u16>,
 }
 
 pub fn server_bin() -> &'static str {
@@ -46,6 +47,23 @@ impl TestServer {
             _tmp: None,
             args: args.iter().map(|a| a.to_string()).collect(),
             log: Arc::new(Mutex::new(String::new())),
+            fixed_port: None,
+        };
+        s.launch();
+        s
+    }
+
+    /// Starts a server on a fixed port (restarts keep it), in a fresh directory.
+    pub fn start_on_port(port: u16, args: &[&str]) -> TestServer {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut s = TestServer {
+            child: None,
+            port: 0,
+            dir: tmp.path().join("data"),
+            _tmp: Some(tmp),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            log: Arc::new(Mutex::new(String::new())),
+            fixed_port: Some(port),
         };
         s.launch();
         s
@@ -55,7 +73,7 @@ impl TestServer {
     fn launch(&mut self) {
         let mut cmd = Command::new(server_bin());
         cmd.arg("--port")
-            .arg("0")
+            .arg(self.fixed_port.unwrap_or(0).to_string())
             .arg("--dir")
             .arg(&self.dir)
             .args(&self.args)
@@ -78,15 +96,14 @@ impl TestServer {
             let tx = tx.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let Some(rest) = line.split("listening on ").nth(1) {
-                        if let Some(p) = rest
+                    if let Some(rest) = line.split("listening on ").nth(1)
+                        && let Some(p) = rest
                             .trim()
                             .rsplit(':')
                             .next()
                             .and_then(|p| p.parse::<u16>().ok())
-                        {
-                            let _ = tx.send(p);
-                        }
+                    {
+                        let _ = tx.send(p);
                     }
                     let mut l = log.lock().unwrap();
                     l.push_str(name);
@@ -96,7 +113,7 @@ impl TestServer {
                 }
             });
         }
-        match rx.recv_timeout(Duration::from_secs(60)) {
+        match rx.recv_timeout(Duration::from_secs(120)) {
             Ok(p) => self.port = p,
             Err(_) => {
                 let status = child.try_wait().ok().flatten();

@@ -1,0 +1,562 @@
+//! The follower's link to its leader: connect, handshake, PSYNC, load a full
+//! sync or continue, then apply the stream — reconnecting (and resuming with a
+//! partial resync where the leader's backlog allows) whenever the link drops.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BytesMut};
+use emberkv_core::sync::LoadEntry;
+use emberkv_core::{ExecOpts, Outcome, Prefetch};
+use emberkv_protocol::{Encoder, Frame, Limits, Proto, RequestParser, encode_command};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::rdb::{self, RdbItem};
+use super::{LinkState, META_REPL};
+use crate::commands::{self, Entry};
+use crate::server::Shared;
+
+/// The leader is considered gone after this long without a byte.
+const LINK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs until `stop` turns true (REPLICAOF NO ONE / another leader / shutdown).
+pub async fn run(shared: Arc<Shared>, host: String, port: u16, mut stop: watch::Receiver<bool>) {
+    let mut server_stop = shared.shutdown_signal();
+    loop {
+        if *stop.borrow() || *server_stop.borrow() {
+            return;
+        }
+        set_link(&shared, LinkState::Connecting, None);
+        let r = tokio::select! {
+            r = session(&shared, &host, port) => r,
+            _ = stop.changed() => return,
+            _ = server_stop.changed() => return,
+        };
+        let e = match r {
+            Ok(()) => "the leader closed the connection".to_string(),
+            Err(e) => e,
+        };
+        tracing::warn!("replication link to {host}:{port} down: {e}");
+        set_link(&shared, LinkState::Connecting, Some(e));
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+            _ = server_stop.changed() => return,
+        }
+    }
+}
+
+fn set_link(shared: &Shared, link: LinkState, error: Option<String>) {
+    let mut g = shared.repl.inner.lock();
+    if let Some(f) = g.following.as_mut() {
+        f.link = link;
+        if let Some(e) = error {
+            f.last_error = e;
+        }
+    }
+}
+
+fn touch_io(shared: &Shared) {
+    if let Some(f) = shared.repl.inner.lock().following.as_mut() {
+        f.last_io = Instant::now();
+    }
+}
+
+/// The connection to the leader with its read buffer.
+struct Link {
+    stream: TcpStream,
+    buf: BytesMut,
+}
+
+impl Link {
+    async fn send(&mut self, args: &[&[u8]]) -> Result<(), String> {
+        let mut out = BytesMut::new();
+        encode_command(&mut out, args);
+        self.stream
+            .write_all(&out)
+            .await
+            .map_err(|e| format!("writing to the leader: {e}"))
+    }
+
+    async fn fill(&mut self) -> Result<(), String> {
+        let n = tokio::time::timeout(LINK_TIMEOUT, self.stream.read_buf(&mut self.buf))
+            .await
+            .map_err(|_| "timeout reading from the leader".to_string())?
+            .map_err(|e| format!("reading from the leader: {e}"))?;
+        if n == 0 {
+            return Err("the leader closed the connection".into());
+        }
+        Ok(())
+    }
+
+    /// One reply frame (skipping the newlines a leader sends as keepalives).
+    async fn reply(&mut self) -> Result<Frame, String> {
+        loop {
+            while self.buf.first() == Some(&b'\n') {
+                self.buf.advance(1);
+            }
+            match Frame::parse_from(&mut self.buf) {
+                Ok(Some(f)) => return Ok(f),
+                Ok(None) => self.fill().await?,
+                Err(e) => return Err(format!("bad reply from the leader: {e}")),
+            }
+        }
+    }
+
+    async fn command(&mut self, args: &[&[u8]]) -> Result<Frame, String> {
+        self.send(args).await?;
+        self.reply().await
+    }
+
+    /// One CRLF-terminated line (keepalive newlines skipped).
+    async fn line(&mut self) -> Result<String, String> {
+        loop {
+            while self.buf.first() == Some(&b'\n') {
+                self.buf.advance(1);
+            }
+            if let Some(i) = memchr_crlf(&self.buf) {
+                let line = String::from_utf8_lossy(&self.buf[..i]).into_owned();
+                self.buf.advance(i + 2);
+                return Ok(line);
+            }
+            if self.buf.len() > 64 * 1024 {
+                return Err("the leader sent an overlong line".into());
+            }
+            self.fill().await?;
+        }
+    }
+}
+
+fn memchr_crlf(b: &[u8]) -> Option<usize> {
+    b.windows(2).position(|w| w == b"\r\n")
+}
+
+fn expect_ok(what: &str, f: Frame) -> Result<(), String> {
+    match f {
+        Frame::Simple(_) => Ok(()),
+        Frame::Error(e) => Err(format!("{what}: {e}")),
+        other => Err(format!("{what}: unexpected reply {}", other.describe())),
+    }
+}
+
+async fn session(shared: &Arc<Shared>, host: &str, port: u16) -> Result<(), String> {
+    let stream = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect((host, port)))
+        .await
+        .map_err(|_| format!("timeout connecting to {host}:{port}"))?
+        .map_err(|e| format!("connecting to {host}:{port}: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let mut link = Link {
+        stream,
+        buf: BytesMut::with_capacity(64 * 1024),
+    };
+    set_link(shared, LinkState::Handshake, None);
+    touch_io(shared);
+    let auth = shared.repl.masterauth.lock().clone();
+    if let Some(pass) = auth {
+        expect_ok("AUTH", link.command(&[b"AUTH", pass.as_bytes()]).await?)?;
+    }
+    if let Frame::Error(e) = link.command(&[b"PING"]).await? {
+        return Err(format!("PING: {e}"));
+    }
+    let our_port = shared.addr.read().map_or(0, |a| a.port()).to_string();
+    expect_ok(
+        "REPLCONF listening-port",
+        link.command(&[b"REPLCONF", b"listening-port", our_port.as_bytes()])
+            .await?,
+    )?;
+    expect_ok(
+        "REPLCONF capa",
+        link.command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
+            .await?,
+    )?;
+    let (replid, offset) = shared.repl.position();
+    let has_history = offset > 0
+        || shared
+            .ks
+            .store()
+            .meta(META_REPL)
+            .is_some_and(|m| !m.is_empty());
+    let (ask_id, ask_off) = if has_history {
+        (replid.clone(), (offset + 1).to_string())
+    } else {
+        ("?".to_string(), "-1".to_string())
+    };
+    link.send(&[b"PSYNC", ask_id.as_bytes(), ask_off.as_bytes()])
+        .await?;
+    let reply = link.line().await?;
+    if let Some(rest) = reply.strip_prefix("+FULLRESYNC ") {
+        let mut it = rest.split_whitespace();
+        let id = it.next().ok_or("FULLRESYNC without an ID")?.to_string();
+        let off: u64 = it
+            .next()
+            .and_then(|o| o.parse().ok())
+            .ok_or("FULLRESYNC without an offset")?;
+        full_sync(shared, &mut link, &id, off).await?;
+    } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
+        let new_id = rest.trim();
+        if !new_id.is_empty() {
+            shared.repl.switch_id(new_id);
+            // Our own followers learn the new ID by reconnecting.
+            shared.repl.drop_replicas(&shared.clients);
+        }
+        tracing::info!(offset, "partial resync with the leader accepted");
+    } else {
+        return Err(format!("PSYNC refused: {reply}"));
+    }
+    set_link(shared, LinkState::Connected, Some(String::new()));
+    apply_stream(shared, link).await
+}
+
+/// Receives the snapshot into a temporary file, then loads it.
+async fn full_sync(
+    shared: &Arc<Shared>,
+    link: &mut Link,
+    id: &str,
+    off: u64,
+) -> Result<(), String> {
+    set_link(shared, LinkState::Sync, None);
+    shared.repl.drop_replicas(&shared.clients);
+    let header = link.line().await?;
+    let path: PathBuf = shared.ks.store().dir().join("replica-sync.rdb.tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| format!("creating {}: {e}", path.display()))?;
+    let werr = |e: std::io::Error| format!("writing {}: {e}", path.display());
+    let started = Instant::now();
+    let mut received = 0u64;
+    if let Some(mark) = header.strip_prefix("$EOF:") {
+        let mark = mark.as_bytes().to_vec();
+        if mark.len() != 40 {
+            return Err("bad EOF marker from the leader".into());
+        }
+        // Everything up to the marker is the snapshot; keep the last 40 bytes back
+        // until we know they are not the marker.
+        loop {
+            if let Some(i) = find(&link.buf, &mark) {
+                file.write_all(&link.buf[..i]).map_err(werr)?;
+                received += i as u64;
+                link.buf.advance(i + 40);
+                break;
+            }
+            let keep = link.buf.len().saturating_sub(39);
+            file.write_all(&link.buf[..keep]).map_err(werr)?;
+            received += keep as u64;
+            link.buf.advance(keep);
+            link.fill().await?;
+            touch_io(shared);
+        }
+    } else if let Some(len) = header.strip_prefix('$').and_then(|l| l.parse::<u64>().ok()) {
+        let mut left = len;
+        while left > 0 {
+            if link.buf.is_empty() {
+                link.fill().await?;
+                touch_io(shared);
+            }
+            let n = (link.buf.len() as u64).min(left) as usize;
+            file.write_all(&link.buf[..n]).map_err(werr)?;
+            link.buf.advance(n);
+            left -= n as u64;
+        }
+        received = len;
+    } else {
+        return Err(format!(
+            "unexpected snapshot header from the leader: {header}"
+        ));
+    }
+    file.sync_all().map_err(werr)?;
+    drop(file);
+    tracing::info!(
+        bytes = received,
+        ms = started.elapsed().as_millis() as u64,
+        "snapshot received; loading"
+    );
+    let ks = shared.ks.clone();
+    let repl = shared.repl.clone();
+    let (id2, path2) = (id.to_string(), path.clone());
+    let loaded = tokio::task::spawn_blocking(move || load(&ks, &repl, &path2, &id2, off))
+        .await
+        .map_err(|e| format!("loading the snapshot: {e}"))?;
+    let _ = std::fs::remove_file(&path);
+    let keys = loaded?;
+    shared.repl.reset_to(id, off);
+    tracing::info!(
+        keys,
+        ms = started.elapsed().as_millis() as u64,
+        "full sync done"
+    );
+    Ok(())
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Replaces the keyspace with the snapshot in `path`. The replication position
+/// is cleared in the same atomic group as the flush and set with the last batch,
+/// so a crash mid-load makes the next start ask for a full sync again.
+fn load(
+    ks: &emberkv_core::Keyspace,
+    repl: &super::Repl,
+    path: &std::path::Path,
+    id: &str,
+    off: u64,
+) -> Result<u64, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
+    ks.flush_with_meta(META_REPL, b"")?;
+    let mut batch: Vec<LoadEntry> = Vec::new();
+    let mut batch_bytes = 0usize;
+    let mut keys = 0u64;
+    let mut skipped = 0u64;
+    let mut lsn = 0;
+    let mut visit = |item: RdbItem<'_>| -> Result<(), rdb::RdbError> {
+        match item {
+            RdbItem::String {
+                db: 0,
+                key,
+                value,
+                expire_at_ms,
+            } => {
+                batch_bytes += key.len() + value.len();
+                batch.push((key.to_vec(), value.to_vec(), expire_at_ms.unwrap_or(0)));
+                keys += 1;
+                if batch.len() >= 1024 || batch_bytes >= 4 << 20 {
+                    lsn = ks
+                        .load_batch(&batch, None)
+                        .map_err(rdb::RdbError::rejected)?;
+                    batch.clear();
+                    batch_bytes = 0;
+                }
+            }
+            RdbItem::String { db, key, .. } => {
+                skipped += 1;
+                tracing::error!(
+                    "replication: key {:?} is in database {db}; emberkv has only database 0: not loaded",
+                    String::from_utf8_lossy(key)
+                );
+            }
+            RdbItem::Skipped {
+                db, key, type_name, ..
+            } => {
+                skipped += 1;
+                tracing::error!(
+                    "replication: key {:?} (db {db}) is a {type_name}; emberkv stores strings only: not loaded",
+                    String::from_utf8_lossy(key)
+                );
+            }
+            _ => {}
+        }
+        Ok(())
+    };
+    let r = rdb::read_rdb(std::io::BufReader::with_capacity(1 << 20, file), &mut visit);
+    r.map_err(|e| format!("loading the leader's snapshot: {e}"))?;
+    let meta = format!("{id} {off}");
+    lsn = lsn.max(ks.load_batch(&batch, Some((META_REPL, meta.as_bytes())))?);
+    if batch.is_empty() {
+        lsn = lsn.max(ks.write_meta(META_REPL, meta.as_bytes())?);
+    }
+    ks.store()
+        .wait_durable_blocking(lsn)
+        .map_err(|e| format!("writing the snapshot: {e}"))?;
+    if skipped > 0 {
+        repl.stats
+            .skipped_keys
+            .fetch_add(skipped, Ordering::Relaxed);
+        let msg = format!(
+            "{skipped} key(s) of the leader's snapshot were not loaded (non-string types or databases other than 0); see the log"
+        );
+        tracing::error!("replication: {msg}");
+        if let Some(f) = repl.inner.lock().following.as_mut() {
+            f.last_error = msg;
+        }
+    }
+    Ok(keys)
+}
+
+/// Applies the stream until the link fails.
+async fn apply_stream(shared: &Arc<Shared>, mut link: Link) -> Result<(), String> {
+    let mut parser = RequestParser::new(Limits {
+        max_bulk_len: usize::MAX >> 1,
+        ..Limits::default()
+    });
+    let mut apply = Applier {
+        shared: shared.clone(),
+        db: 0,
+        out: BytesMut::new(),
+        prefetch: Prefetch::default(),
+    };
+    let mut ack = tokio::time::interval(Duration::from_secs(1));
+    ack.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        // Apply every complete command already buffered.
+        let mut pos = 0;
+        let mut ack_now = false;
+        loop {
+            match parser.next(&link.buf[pos..]) {
+                Ok(Some(n)) => {
+                    let frame = &link.buf[pos..pos + n];
+                    let argv: Vec<&[u8]> = parser.argv(frame).collect();
+                    if !argv.is_empty() && apply.apply(&argv, n).await {
+                        ack_now = true;
+                    }
+                    shared.repl.applied(frame);
+                    pos += n;
+                }
+                Ok(None) => break,
+                Err(e) => return Err(format!("bad command in the leader's stream: {e}")),
+            }
+        }
+        link.buf.advance(pos);
+        if ack_now {
+            send_ack(shared, &mut link).await?;
+        }
+        tokio::select! {
+            r = tokio::time::timeout(LINK_TIMEOUT, link.stream.read_buf(&mut link.buf)) => {
+                let n = r.map_err(|_| "no data from the leader for 60 s".to_string())?
+                    .map_err(|e| format!("reading from the leader: {e}"))?;
+                if n == 0 {
+                    return Err("the leader closed the connection".into());
+                }
+                touch_io(shared);
+            }
+            _ = ack.tick() => send_ack(shared, &mut link).await?,
+        }
+    }
+}
+
+/// `REPLCONF ACK <offset>`, once what was applied is written to our log.
+async fn send_ack(shared: &Arc<Shared>, link: &mut Link) -> Result<(), String> {
+    let store = shared.ks.store();
+    let lsn = store.appended_lsn();
+    if let Err(e) = store.wait_durable(lsn).await {
+        tracing::error!("replication: cannot write what the leader sent: {e}");
+        return Ok(());
+    }
+    let off = shared.repl.offset().to_string();
+    link.send(&[b"REPLCONF", b"ACK", off.as_bytes()]).await
+}
+
+struct Applier {
+    shared: Arc<Shared>,
+    db: i64,
+    out: BytesMut,
+    prefetch: Prefetch,
+}
+
+impl Applier {
+    /// Applies one command of `len` stream bytes. Returns whether the leader
+    /// asked for an acknowledgement.
+    async fn apply(&mut self, argv: &[&[u8]], len: usize) -> bool {
+        let name = String::from_utf8_lossy(argv[0]).to_ascii_lowercase();
+        match name.as_str() {
+            "ping" | "multi" | "exec" | "discard" => return false,
+            "replconf" => {
+                return argv.len() >= 2 && argv[1].eq_ignore_ascii_case(b"GETACK");
+            }
+            "select" => {
+                self.db = argv
+                    .get(1)
+                    .and_then(|d| std::str::from_utf8(d).ok())
+                    .and_then(|d| d.parse().ok())
+                    .unwrap_or(-1);
+                if self.db != 0 {
+                    self.error(format!(
+                        "the leader selected database {}; emberkv has only database 0: its commands are ignored",
+                        String::from_utf8_lossy(argv.get(1).copied().unwrap_or_default())
+                    ));
+                }
+                return false;
+            }
+            _ => {}
+        }
+        if self.db != 0 {
+            self.shared
+                .repl
+                .stats
+                .stream_errors
+                .fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        let Some(Entry::Core(c)) = commands::lookup(argv[0]) else {
+            self.error(format!(
+                "command {:?} from the leader is not supported (emberkv stores strings only): not applied",
+                name
+            ));
+            return false;
+        };
+        if !c.spec.arity_ok(argv.len()) {
+            self.error(format!("malformed {name} from the leader: not applied"));
+            return false;
+        }
+        let (replid, offset) = self.shared.repl.position();
+        let meta = format!("{replid} {}", offset + len as u64);
+        let ks = self.shared.ks.clone();
+        loop {
+            self.out.clear();
+            let outcome = {
+                let mut enc = Encoder::new(&mut self.out, Proto::Resp2);
+                ks.execute(
+                    c.handler,
+                    c.spec.name,
+                    argv,
+                    &mut enc,
+                    &mut self.prefetch,
+                    ExecOpts {
+                        from_leader: true,
+                        meta: Some((META_REPL, meta.as_bytes())),
+                    },
+                )
+            };
+            match outcome {
+                Outcome::Done { .. } => break,
+                Outcome::Need(reads) => {
+                    let ks2 = ks.clone();
+                    let mut pf = std::mem::take(&mut self.prefetch);
+                    match tokio::task::spawn_blocking(move || {
+                        let r = ks2.read_cold(&reads, &mut pf);
+                        (r, pf)
+                    })
+                    .await
+                    {
+                        Ok((Ok(()), pf)) => self.prefetch = pf,
+                        Ok((Err(e), _)) => {
+                            self.error(format!("{name} from the leader failed: {e}"));
+                            return false;
+                        }
+                        Err(e) => {
+                            self.error(format!("{name} from the leader failed: {e}"));
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+        self.prefetch.clear();
+        if self.out.first() == Some(&b'-') {
+            let msg = String::from_utf8_lossy(&self.out[1..]).trim().to_string();
+            self.error(format!("{name} from the leader failed: {msg}"));
+        }
+        false
+    }
+
+    fn error(&self, msg: String) {
+        self.shared
+            .repl
+            .stats
+            .stream_errors
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::error!("replication: {msg}");
+        if let Some(f) = self.shared.repl.inner.lock().following.as_mut() {
+            f.last_error = msg;
+        }
+    }
+}

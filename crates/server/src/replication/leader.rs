@@ -1,0 +1,281 @@
+//! The leader's side of one follower connection, after its `PSYNC`: partial or
+//! full resync, then the live stream, while reading its `REPLCONF ACK`s.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::BytesMut;
+use emberkv_protocol::{Limits, RequestParser};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::mpsc;
+
+use super::rdb::{RdbHeader, RdbWriter};
+use super::{ReplicaConn, SyncPlan};
+use crate::clients::{ClientInfo, ClientKind};
+use crate::server::{Shared, random_hex_id};
+
+const OVERFLOW: &str = "output buffer limit reached; the follower will resync";
+
+/// Writes to the follower unless its queue overflows meanwhile (a follower that
+/// stopped reading must not hold the leader's memory).
+async fn send(wr: &mut OwnedWriteHalf, rc: &ReplicaConn, data: &[u8]) -> Result<(), String> {
+    tokio::select! {
+        r = wr.write_all(data) => r.map_err(|e| e.to_string()),
+        _ = rc.overflowed.notified() => Err(OVERFLOW.to_string()),
+    }
+}
+
+/// What the follower said before PSYNC.
+#[derive(Debug, Clone, Default)]
+pub struct ReplicaHello {
+    /// `REPLCONF listening-port`.
+    pub listening_port: u16,
+    /// `REPLCONF capa eof`: it accepts a snapshot of unknown length.
+    pub capa_eof: bool,
+}
+
+/// Serves a follower until it disconnects, falls behind its output limit, or the
+/// server stops.
+pub async fn serve(
+    shared: Arc<Shared>,
+    socket: TcpStream,
+    info: Arc<ClientInfo>,
+    replid: String,
+    offset: i64,
+    hello: ReplicaHello,
+) {
+    info.set_kind(ClientKind::Replica);
+    let repl = shared.repl.clone();
+    let rc = repl.new_replica(info.id, info.addr, hello.listening_port);
+    let plan = repl.plan(&replid, offset, rc.clone());
+    let r = run(&shared, socket, &info, &rc, plan, &replid, &hello).await;
+    repl.remove_replica(rc.id);
+    match r {
+        Ok(()) => tracing::info!(replica = %info.addr, "follower disconnected"),
+        Err(e) => tracing::warn!(replica = %info.addr, "follower link closed: {e}"),
+    }
+}
+
+async fn run(
+    shared: &Arc<Shared>,
+    socket: TcpStream,
+    info: &Arc<ClientInfo>,
+    rc: &Arc<ReplicaConn>,
+    plan: SyncPlan,
+    asked: &str,
+    hello: &ReplicaHello,
+) -> Result<(), String> {
+    let repl = &shared.repl;
+    let (mut rd, mut wr) = socket.into_split();
+    // Acknowledgements arrive on the same socket.
+    let acks = {
+        let rc = rc.clone();
+        let repl = repl.clone();
+        tokio::spawn(async move {
+            let mut buf = BytesMut::with_capacity(1024);
+            let mut parser = RequestParser::new(Limits::default());
+            loop {
+                match rd.read_buf(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                let mut pos = 0;
+                while let Ok(Some(n)) = parser.next(&buf[pos..]) {
+                    let argv: Vec<&[u8]> = parser.argv(&buf[pos..pos + n]).collect();
+                    if argv.len() >= 3
+                        && argv[0].eq_ignore_ascii_case(b"REPLCONF")
+                        && argv[1].eq_ignore_ascii_case(b"ACK")
+                        && let Some(off) = std::str::from_utf8(argv[2])
+                            .ok()
+                            .and_then(|s| s.parse().ok())
+                    {
+                        rc.ack.fetch_max(off, Ordering::AcqRel);
+                        rc.ack_at.store(repl.now_ms(), Ordering::Relaxed);
+                        repl.ack_notify.notify_waiters();
+                    }
+                    pos += n;
+                }
+                let _ = buf.split_to(pos);
+            }
+            rc.notify.notify_one();
+        })
+    };
+    let result = async {
+        match plan {
+            SyncPlan::Partial { replid, bytes } => {
+                repl.stats.sync_partial_ok.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(replica = %info.addr, bytes = bytes.len(), "partial resync accepted");
+                send(&mut wr, rc, format!("+CONTINUE {replid}\r\n").as_bytes()).await?;
+                send(&mut wr, rc, &bytes).await?;
+            }
+            SyncPlan::Full { replid, offset } => {
+                if asked != "?" {
+                    repl.stats.sync_partial_err.fetch_add(1, Ordering::Relaxed);
+                }
+                repl.stats.sync_full.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(replica = %info.addr, offset, "full resync");
+                send(&mut wr, rc, format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes()).await?;
+                send_snapshot(shared, &mut wr, rc, &replid, offset, hello.capa_eof).await?;
+                tracing::info!(replica = %info.addr, "snapshot sent, streaming");
+            }
+        }
+        rc.online.store(true, Ordering::Relaxed);
+        let mut stop = shared.shutdown_signal();
+        loop {
+            let (chunks, overflow) = rc.take();
+            if overflow {
+                return Err(OVERFLOW.to_string());
+            }
+            if info.is_killed() || acks.is_finished() {
+                return Ok(());
+            }
+            if chunks.is_empty() {
+                tokio::select! {
+                    _ = rc.notify.notified() => {}
+                    _ = info.kill.notified() => return Ok(()),
+                    _ = stop.changed() => return Ok(()),
+                }
+                continue;
+            }
+            for c in chunks {
+                send(&mut wr, rc, &c).await?;
+            }
+        }
+    }
+    .await;
+    acks.abort();
+    result
+}
+
+/// An `io::Write` that ships 64 KB chunks to the async side.
+struct ChannelWriter {
+    tx: mpsc::Sender<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= 64 * 1024 {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(64 * 1024));
+            self.tx.blocking_send(chunk).map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::BrokenPipe, "follower gone")
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Walks the keyspace into an RDB on a blocking thread and streams it: with an
+/// EOF marker when the follower supports it (no need to know the length), else
+/// buffered and sent with its length.
+async fn send_snapshot(
+    shared: &Arc<Shared>,
+    wr: &mut OwnedWriteHalf,
+    rc: &ReplicaConn,
+    replid: &str,
+    offset: u64,
+    capa_eof: bool,
+) -> Result<(), String> {
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(16);
+    let ks = shared.ks.clone();
+    let replid = replid.to_string();
+    let producer = tokio::task::spawn_blocking(move || -> Result<u64, String> {
+        let sink = ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(64 * 1024),
+        };
+        write_snapshot(&ks, sink, &replid, offset)
+    });
+    if capa_eof {
+        let mark = random_hex_id();
+        wr.write_all(format!("$EOF:{mark}\r\n").as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        while let Some(chunk) = rx.recv().await {
+            wr.write_all(&chunk).await.map_err(|e| e.to_string())?;
+        }
+        producer.await.map_err(|e| e.to_string())??;
+        wr.write_all(mark.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+    } else {
+        let mut all = Vec::new();
+        while let Some(chunk) = rx.recv().await {
+            all.extend_from_slice(&chunk);
+        }
+        producer.await.map_err(|e| e.to_string())??;
+        send(wr, rc, format!("${}\r\n", all.len()).as_bytes()).await?;
+        send(wr, rc, &all).await?;
+    }
+    Ok(())
+}
+
+/// Writes the snapshot; returns the number of keys.
+pub fn write_snapshot<W: Write>(
+    ks: &emberkv_core::Keyspace,
+    sink: W,
+    replid: &str,
+    offset: u64,
+) -> Result<u64, String> {
+    let stats = ks.stats();
+    let mut header = RdbHeader::new(replid, offset as i64);
+    header.db_size = stats.keys;
+    header.expires_size = stats.expires;
+    let mut w = RdbWriter::new(sink, &header).map_err(|e| format!("writing snapshot: {e}"))?;
+    let mut n = 0u64;
+    for sh in 0..ks.shard_count() {
+        let mut entries = ks.snapshot_shard(sh);
+        // Cold values in log order: sequential reads.
+        entries.sort_by_key(|e| (e.value.is_some(), e.loc.seg, e.loc.off));
+        for e in entries {
+            let value = match e.value {
+                Some(v) => v.into_vec(),
+                None => match read_cold(ks, &e.key, e.loc) {
+                    Some(v) => v,
+                    None => continue, // deleted meanwhile: the stream carries it
+                },
+            };
+            let exp = (e.expire_at != 0).then_some(e.expire_at);
+            w.string(&e.key, &value, exp)
+                .map_err(|e| format!("writing snapshot: {e}"))?;
+            n += 1;
+        }
+    }
+    w.finish().map_err(|e| format!("writing snapshot: {e}"))?;
+    Ok(n)
+}
+
+/// Reads a cold value, following the key if compaction moved it.
+fn read_cold(
+    ks: &emberkv_core::Keyspace,
+    key: &[u8],
+    loc: emberkv_persistence::Loc,
+) -> Option<Vec<u8>> {
+    match ks.read_value(key, loc) {
+        Ok(v) => Some(v),
+        Err(emberkv_persistence::ReadError::Gone) => {
+            let e = ks.snapshot_key(key)?;
+            match e.value {
+                Some(v) => Some(v.into_vec()),
+                None => ks.read_value(key, e.loc).ok(),
+            }
+        }
+        Err(e) => {
+            tracing::error!(
+                "snapshot: cannot read {}: {e}",
+                String::from_utf8_lossy(key)
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,607 @@
+//! Leader-follower replication over Redis's PSYNC protocol.
+//!
+//! - **Leader side** ([`leader`]): every change is encoded as a RESP write command
+//!   (`SET k v PXAT t`, `DEL k`, `PEXPIREAT k t`, `PERSIST k`, `FLUSHALL`, several
+//!   in `MULTI`/`EXEC` when one command changed several keys) by [`LeaderFeed`],
+//!   appended to the **backlog** (a ring of the last `repl-backlog-size` bytes of
+//!   the stream, addressed by replication offset) and queued to every connected
+//!   follower. A follower that asks `PSYNC <replid> <offset>` for an offset still in
+//!   the backlog gets `+CONTINUE` and the bytes from there; otherwise `+FULLRESYNC
+//!   <replid> <offset>`, an RDB snapshot walked from the keyspace while writes go
+//!   on, then the stream from `offset`.
+//! - **Follower side** ([`follower`]): a task that connects to the leader,
+//!   handshakes (`PING`, `REPLCONF listening-port`, `REPLCONF capa eof capa
+//!   psync2`, `PSYNC`), loads a full sync, and applies the stream through the same
+//!   command handlers clients use, each change logged together with the
+//!   follower's replication position (a metadata record in the same atomic
+//!   group), so a restarted follower resumes exactly where its log ends. The
+//!   stream bytes it applied go into its own backlog, so its followers, and a
+//!   promotion (`REPLICAOF NO ONE`, which keeps the old replication ID as the
+//!   secondary ID), work as in Redis's PSYNC2.
+//! - [`rdb`]: the RDB codec for full syncs.
+
+pub mod follower;
+pub mod leader;
+pub mod rdb;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use emberkv_core::ChangeFeed;
+use emberkv_persistence::{Kind, Rec};
+use parking_lot::Mutex;
+use tokio::sync::{Notify, watch};
+
+use crate::server::random_hex_id;
+
+/// The metadata record holding a follower's `"<replid> <offset>"`.
+pub const META_REPL: &[u8] = b"repl";
+
+/// The replication stream's most recent bytes, addressed by offset.
+#[derive(Debug)]
+pub struct Backlog {
+    buf: VecDeque<u8>,
+    cap: usize,
+    /// Offset of `buf[0]` (offsets count from 1).
+    first: u64,
+}
+
+impl Backlog {
+    fn new(cap: usize, first: u64) -> Self {
+        Backlog {
+            buf: VecDeque::new(),
+            cap: cap.max(1024),
+            first,
+        }
+    }
+
+    fn push(&mut self, data: &[u8]) {
+        self.buf.extend(data);
+        if self.buf.len() > self.cap {
+            let excess = self.buf.len() - self.cap;
+            self.buf.drain(..excess);
+            self.first += excess as u64;
+        }
+    }
+
+    /// The bytes from offset `from` to the end, if they are all here.
+    fn since(&self, from: u64) -> Option<Vec<u8>> {
+        let end = self.first + self.buf.len() as u64;
+        if from < self.first || from > end {
+            return None;
+        }
+        let skip = (from - self.first) as usize;
+        Some(self.buf.iter().skip(skip).copied().collect())
+    }
+
+    /// Offset of the first byte held.
+    pub fn first_offset(&self) -> u64 {
+        self.first
+    }
+
+    /// Bytes held.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+}
+
+/// A connected follower, as the leader sees it.
+#[derive(Debug)]
+pub struct ReplicaConn {
+    /// Its client id.
+    pub id: u64,
+    /// Its address.
+    pub addr: SocketAddr,
+    /// The port it listens on (REPLCONF listening-port).
+    pub listening_port: u16,
+    queue: Mutex<(VecDeque<Bytes>, usize)>,
+    limit: usize,
+    overflow: AtomicBool,
+    /// Wakes its sender task.
+    pub notify: Notify,
+    /// Signalled when its queue passes the limit: the sender drops the link
+    /// even if it is blocked writing to a follower that stopped reading.
+    pub overflowed: Notify,
+    /// Offset it acknowledged (REPLCONF ACK).
+    pub ack: AtomicU64,
+    /// When it last acknowledged (ms since the leader started).
+    pub ack_at: AtomicU64,
+    online: AtomicBool,
+}
+
+impl ReplicaConn {
+    fn push(&self, chunk: Bytes) {
+        let mut q = self.queue.lock();
+        q.1 += chunk.len();
+        q.0.push_back(chunk);
+        if q.1 > self.limit && !self.overflow.swap(true, Ordering::AcqRel) {
+            self.overflowed.notify_one();
+        }
+        drop(q);
+        self.notify.notify_one();
+    }
+
+    /// Everything queued, and whether the queue passed its limit.
+    pub fn take(&self) -> (Vec<Bytes>, bool) {
+        let mut q = self.queue.lock();
+        q.1 = 0;
+        (
+            q.0.drain(..).collect(),
+            self.overflow.load(Ordering::Acquire),
+        )
+    }
+
+    /// `wait_bgsave` / `send_bulk` / `online` for INFO.
+    pub fn state(&self) -> &'static str {
+        if self.online.load(Ordering::Relaxed) {
+            "online"
+        } else {
+            "send_bulk"
+        }
+    }
+}
+
+/// The link of a follower to its leader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Trying to connect.
+    Connecting,
+    /// Connected, handshaking.
+    Handshake,
+    /// Receiving a full sync.
+    Sync,
+    /// Streaming.
+    Connected,
+}
+
+/// A follower's view of its leader.
+#[derive(Debug, Clone)]
+pub struct Following {
+    /// Leader host.
+    pub host: String,
+    /// Leader port.
+    pub port: u16,
+    /// Link state.
+    pub link: LinkState,
+    /// Last time anything arrived from the leader.
+    pub last_io: Instant,
+    /// The last error of the link.
+    pub last_error: String,
+}
+
+/// Mutable replication state.
+#[derive(Debug)]
+pub struct ReplInner {
+    /// Our replication ID.
+    pub replid: String,
+    /// The previous ID (after a promotion), else forty zeros.
+    pub replid2: String,
+    /// The offset up to which `replid2` is valid, plus one; -1 when none.
+    pub second_offset: i64,
+    /// Bytes of replication stream produced (leader) or applied (follower).
+    pub offset: u64,
+    /// The backlog, created when the first follower connects.
+    pub backlog: Option<Backlog>,
+    /// Connected followers.
+    pub replicas: Vec<Arc<ReplicaConn>>,
+    /// `Some` when we follow a leader.
+    pub following: Option<Following>,
+}
+
+/// Replication counters.
+#[derive(Debug, Default)]
+pub struct ReplStats {
+    /// Full resyncs served.
+    pub sync_full: AtomicU64,
+    /// Partial resyncs accepted.
+    pub sync_partial_ok: AtomicU64,
+    /// Partial resyncs refused (a full one followed).
+    pub sync_partial_err: AtomicU64,
+    /// Keys of non-string types skipped when loading a leader's snapshot.
+    pub skipped_keys: AtomicU64,
+    /// Commands from the leader that could not be applied.
+    pub stream_errors: AtomicU64,
+}
+
+/// What a PSYNC gets.
+#[derive(Debug)]
+pub enum SyncPlan {
+    /// `+CONTINUE replid` then these backlog bytes.
+    Partial {
+        /// Our ID (the follower adopts it).
+        replid: String,
+        /// Backlog bytes from the requested offset.
+        bytes: Vec<u8>,
+    },
+    /// `+FULLRESYNC replid offset` then a snapshot.
+    Full {
+        /// Our ID.
+        replid: String,
+        /// The offset the snapshot corresponds to.
+        offset: u64,
+    },
+}
+
+/// Replication state shared by the server.
+#[derive(Debug)]
+pub struct Repl {
+    /// The state.
+    pub inner: Mutex<ReplInner>,
+    /// Signalled when a follower acknowledges.
+    pub ack_notify: Notify,
+    /// Counters.
+    pub stats: ReplStats,
+    /// `--repl-backlog-size`.
+    pub backlog_size: AtomicU64,
+    /// Per-follower output buffer limit.
+    pub output_limit: AtomicU64,
+    /// Password to send to the leader (`--masterauth`).
+    pub masterauth: Mutex<Option<String>>,
+    active: AtomicBool,
+    started: Instant,
+    /// Stops the running follower task.
+    pub(crate) follower_stop: Mutex<Option<watch::Sender<bool>>>,
+}
+
+const ZERO_ID: &str = "0000000000000000000000000000000000000000";
+
+fn select0() -> &'static [u8] {
+    b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n"
+}
+
+impl Repl {
+    /// Fresh state: a new random replication ID at offset 0.
+    pub fn new(backlog_size: u64, output_limit: u64) -> Self {
+        Repl {
+            inner: Mutex::new(ReplInner {
+                replid: random_hex_id(),
+                replid2: ZERO_ID.into(),
+                second_offset: -1,
+                offset: 0,
+                backlog: None,
+                replicas: Vec::new(),
+                following: None,
+            }),
+            ack_notify: Notify::new(),
+            stats: ReplStats::default(),
+            backlog_size: AtomicU64::new(backlog_size),
+            output_limit: AtomicU64::new(output_limit),
+            masterauth: Mutex::new(None),
+            active: AtomicBool::new(false),
+            started: Instant::now(),
+            follower_stop: Mutex::new(None),
+        }
+    }
+
+    /// Milliseconds since the server started (for ACK times).
+    pub fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// The current replication offset.
+    pub fn offset(&self) -> u64 {
+        self.inner.lock().offset
+    }
+
+    /// Whether we follow a leader.
+    pub fn is_follower(&self) -> bool {
+        self.inner.lock().following.is_some()
+    }
+
+    /// Appends bytes to the stream: the backlog and every follower's queue.
+    /// Nothing happens before the first follower connected (no backlog), as in
+    /// Redis.
+    pub fn feed(&self, bytes: &[u8]) {
+        if !self.active.load(Ordering::Acquire) {
+            return;
+        }
+        let mut g = self.inner.lock();
+        let Some(b) = g.backlog.as_mut() else { return };
+        b.push(bytes);
+        g.offset += bytes.len() as u64;
+        if !g.replicas.is_empty() {
+            let chunk = Bytes::copy_from_slice(bytes);
+            for r in &g.replicas {
+                r.push(chunk.clone());
+            }
+        }
+    }
+
+    fn ensure_backlog(&self, g: &mut ReplInner) {
+        if g.backlog.is_none() {
+            let cap = self.backlog_size.load(Ordering::Relaxed) as usize;
+            let mut b = Backlog::new(cap, g.offset + 1);
+            if g.following.is_none() {
+                // A leader's stream starts by selecting db 0, as Redis's does.
+                b.push(select0());
+                g.offset += select0().len() as u64;
+            }
+            g.backlog = Some(b);
+            self.active.store(true, Ordering::Release);
+        }
+    }
+
+    /// Decides between partial and full resync for `PSYNC replid offset`, and
+    /// registers the follower so that it misses nothing written from now on.
+    pub fn plan(&self, replid: &str, offset: i64, replica: Arc<ReplicaConn>) -> SyncPlan {
+        let mut g = self.inner.lock();
+        self.ensure_backlog(&mut g);
+        let same_history = replid == g.replid || (replid == g.replid2 && offset <= g.second_offset);
+        let partial = if same_history && offset > 0 {
+            g.backlog.as_ref().and_then(|b| b.since(offset as u64))
+        } else {
+            None
+        };
+        g.replicas.push(replica);
+        match partial {
+            Some(bytes) => SyncPlan::Partial {
+                replid: g.replid.clone(),
+                bytes,
+            },
+            None => SyncPlan::Full {
+                replid: g.replid.clone(),
+                offset: g.offset,
+            },
+        }
+    }
+
+    /// A new follower entry.
+    pub fn new_replica(&self, id: u64, addr: SocketAddr, listening_port: u16) -> Arc<ReplicaConn> {
+        Arc::new(ReplicaConn {
+            id,
+            addr,
+            listening_port,
+            queue: Mutex::new((VecDeque::new(), 0)),
+            limit: self.output_limit.load(Ordering::Relaxed) as usize,
+            overflow: AtomicBool::new(false),
+            notify: Notify::new(),
+            overflowed: Notify::new(),
+            ack: AtomicU64::new(0),
+            ack_at: AtomicU64::new(self.now_ms()),
+            online: AtomicBool::new(false),
+        })
+    }
+
+    /// Forgets a follower.
+    pub fn remove_replica(&self, id: u64) {
+        self.inner.lock().replicas.retain(|r| r.id != id);
+        self.ack_notify.notify_waiters();
+    }
+
+    /// Disconnects every follower (they reconnect and resync).
+    pub fn drop_replicas(&self, clients: &crate::clients::Clients) {
+        let ids: Vec<u64> = self.inner.lock().replicas.iter().map(|r| r.id).collect();
+        for c in clients.all() {
+            if ids.contains(&c.id) {
+                c.kill();
+            }
+        }
+    }
+
+    /// Followers whose acknowledged offset is at least `offset`.
+    pub fn acked(&self, offset: u64) -> usize {
+        self.inner
+            .lock()
+            .replicas
+            .iter()
+            .filter(|r| r.ack.load(Ordering::Acquire) >= offset)
+            .count()
+    }
+
+    /// Asks every follower to acknowledge now (`REPLCONF GETACK *`).
+    pub fn request_acks(&self) {
+        self.feed(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n");
+    }
+
+    /// Follower side: the stream bytes just applied move our offset and feed our
+    /// own backlog and followers.
+    pub fn applied(&self, bytes: &[u8]) {
+        let mut g = self.inner.lock();
+        g.offset += bytes.len() as u64;
+        if let Some(b) = g.backlog.as_mut() {
+            b.push(bytes);
+        }
+        if !g.replicas.is_empty() {
+            let chunk = Bytes::copy_from_slice(bytes);
+            for r in &g.replicas {
+                r.push(chunk.clone());
+            }
+        }
+    }
+
+    /// Follower side: after a full sync, adopt the leader's history.
+    pub fn reset_to(&self, replid: &str, offset: u64) {
+        let mut g = self.inner.lock();
+        g.replid = replid.to_string();
+        g.replid2 = ZERO_ID.into();
+        g.second_offset = -1;
+        g.offset = offset;
+        let cap = self.backlog_size.load(Ordering::Relaxed) as usize;
+        g.backlog = Some(Backlog::new(cap, offset + 1));
+        self.active.store(true, Ordering::Release);
+    }
+
+    /// Follower side: `+CONTINUE <newid>`: the leader's ID changed (it was
+    /// promoted); keep the old one as secondary.
+    pub fn switch_id(&self, new_id: &str) {
+        let mut g = self.inner.lock();
+        if g.replid != new_id {
+            g.replid2 = std::mem::replace(&mut g.replid, new_id.to_string());
+            g.second_offset = g.offset as i64 + 1;
+        }
+    }
+
+    /// `REPLICAOF NO ONE`: a new history that remembers the old one.
+    pub fn promote(&self) {
+        let mut g = self.inner.lock();
+        g.replid2 = std::mem::replace(&mut g.replid, random_hex_id());
+        g.second_offset = g.offset as i64 + 1;
+        g.following = None;
+        self.ensure_backlog(&mut g);
+    }
+
+    /// Our replication ID and offset.
+    pub fn position(&self) -> (String, u64) {
+        let g = self.inner.lock();
+        (g.replid.clone(), g.offset)
+    }
+}
+
+/// Encodes keyspace changes as RESP commands into the stream (leader side).
+#[derive(Debug)]
+pub struct LeaderFeed(pub Arc<Repl>);
+
+fn put_cmd(out: &mut BytesMut, args: &[&[u8]]) {
+    emberkv_protocol::encode_command(out, args);
+}
+
+impl ChangeFeed for LeaderFeed {
+    fn publish(&self, recs: &[Rec<'_>]) {
+        if !self.0.active.load(Ordering::Acquire) {
+            return;
+        }
+        let data: Vec<&Rec<'_>> = recs.iter().filter(|r| r.kind != Kind::Meta).collect();
+        if data.is_empty() {
+            return;
+        }
+        let mut out =
+            BytesMut::with_capacity(64 + data.iter().map(|r| r.encoded_len()).sum::<usize>());
+        let multi = data.len() > 1;
+        if multi {
+            put_cmd(&mut out, &[b"MULTI"]);
+        }
+        let mut num = itoa::Buffer::new();
+        for r in data {
+            match r.kind {
+                Kind::Set if r.expire_at == 0 => put_cmd(&mut out, &[b"SET", r.key, r.value]),
+                Kind::Set => put_cmd(
+                    &mut out,
+                    &[
+                        b"SET",
+                        r.key,
+                        r.value,
+                        b"PXAT",
+                        num.format(r.expire_at).as_bytes(),
+                    ],
+                ),
+                Kind::Del => put_cmd(&mut out, &[b"DEL", r.key]),
+                Kind::Expire if r.expire_at == 0 => put_cmd(&mut out, &[b"PERSIST", r.key]),
+                Kind::Expire => put_cmd(
+                    &mut out,
+                    &[b"PEXPIREAT", r.key, num.format(r.expire_at).as_bytes()],
+                ),
+                Kind::Flush => put_cmd(&mut out, &[b"FLUSHALL"]),
+                Kind::Meta => {}
+            }
+        }
+        if multi {
+            put_cmd(&mut out, &[b"EXEC"]);
+        }
+        self.0.feed(&out);
+    }
+}
+
+/// Starts following `host:port` (stopping any current link): the keyspace turns
+/// read-only for clients and stops expiring keys itself.
+pub fn follow(shared: &Arc<crate::server::Shared>, host: String, port: u16) {
+    if let Some(tx) = shared.repl.follower_stop.lock().take() {
+        let _ = tx.send(true);
+    }
+    shared.repl.inner.lock().following = Some(Following {
+        host: host.clone(),
+        port,
+        link: LinkState::Connecting,
+        last_io: Instant::now(),
+        last_error: String::new(),
+    });
+    shared.ks.set_replica(true);
+    shared.ks.set_feed(None);
+    shared.repl.drop_replicas(&shared.clients);
+    let (tx, rx) = watch::channel(false);
+    *shared.repl.follower_stop.lock() = Some(tx);
+    tracing::info!("following {host}:{port}");
+    tokio::spawn(follower::run(shared.clone(), host, port, rx));
+}
+
+/// `REPLICAOF NO ONE`: stops following and becomes a leader, keeping the old
+/// replication ID as the secondary one so that the other followers resume.
+pub fn unfollow(shared: &Arc<crate::server::Shared>) {
+    if let Some(tx) = shared.repl.follower_stop.lock().take() {
+        let _ = tx.send(true);
+    }
+    if !shared.repl.is_follower() {
+        return;
+    }
+    shared.repl.promote();
+    shared.ks.set_replica(false);
+    shared
+        .ks
+        .set_feed(Some(Arc::new(LeaderFeed(shared.repl.clone()))));
+    shared.repl.drop_replicas(&shared.clients);
+    tracing::info!("promoted to leader");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backlog_keeps_the_tail() {
+        let mut b = Backlog::new(1024, 1);
+        b.push(&[1u8; 1000]);
+        assert_eq!(b.since(1).map(|v| v.len()), Some(1000));
+        assert_eq!(b.since(1001).map(|v| v.len()), Some(0));
+        assert_eq!(b.since(1002), None);
+        b.push(&[2u8; 100]);
+        assert_eq!(b.first_offset(), 77);
+        assert_eq!(b.since(76), None);
+        assert_eq!(b.since(77).map(|v| v.len()), Some(1024));
+        assert_eq!(b.since(1001).unwrap(), vec![2u8; 100]);
+    }
+
+    #[test]
+    fn psync_plans() {
+        let r = Repl::new(1 << 20, 1 << 20);
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let (id, _) = r.position();
+        // First follower: full, at the offset after SELECT 0.
+        let SyncPlan::Full { offset, .. } = r.plan("?", -1, r.new_replica(1, addr, 1)) else {
+            panic!()
+        };
+        assert_eq!(offset, select0().len() as u64);
+        r.feed(b"*1\r\n$4\r\nPING\r\n");
+        // Known history, offset in the backlog: partial, from there.
+        let SyncPlan::Partial { bytes, .. } =
+            r.plan(&id, offset as i64 + 1, r.new_replica(2, addr, 1))
+        else {
+            panic!()
+        };
+        assert_eq!(bytes, b"*1\r\n$4\r\nPING\r\n");
+        // Unknown ID: full.
+        assert!(matches!(
+            r.plan("x", 5, r.new_replica(3, addr, 1)),
+            SyncPlan::Full { .. }
+        ));
+        // After a promotion, the old ID still works up to the switch point.
+        let end = r.offset();
+        r.promote();
+        assert!(matches!(
+            r.plan(&id, end as i64 + 1, r.new_replica(4, addr, 1)),
+            SyncPlan::Partial { .. }
+        ));
+        r.feed(b"more");
+        assert!(matches!(
+            r.plan(&id, end as i64 + 5, r.new_replica(5, addr, 1)),
+            SyncPlan::Full { .. }
+        ));
+    }
+}

@@ -1,0 +1,595 @@
+//! Replication: a leader and followers on loopback under concurrent write load
+//! with TTLs; follower and leader crashes; link cuts; promotion; a follower that
+//! stops reading; interoperation with a real redis-server in both directions.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{RedisServer, TestServer, free_port};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
+/// Key → (value, absolute expiry in ms or -1).
+type Dump = BTreeMap<Vec<u8>, (Vec<u8>, i64)>;
+
+fn dump(con: &mut redis::Connection) -> Dump {
+    let mut out = BTreeMap::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(1000)
+            .query(con)
+            .unwrap();
+        for k in keys {
+            // Strings only (a Redis leader may hold other types).
+            let Ok(v) = redis::cmd("GET").arg(&k).query::<Option<Vec<u8>>>(con) else {
+                continue;
+            };
+            let exp: i64 = redis::cmd("PEXPIRETIME").arg(&k).query(con).unwrap();
+            if let Some(v) = v {
+                out.insert(k, (v, exp));
+            }
+        }
+        if next == 0 {
+            return out;
+        }
+        cursor = next;
+    }
+}
+
+/// Waits until every follower holds exactly the leader's keys, values and
+/// expiry times (keys that expire during the comparison are ignored).
+fn converge(
+    leader: &mut redis::Connection,
+    followers: &mut [&mut redis::Connection],
+    what: &str,
+) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let want = dump(leader);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let stable = |d: &Dump| -> Dump {
+            d.iter()
+                .filter(|(_, (_, e))| *e < 0 || *e > now + 2000)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        let want_s = stable(&want);
+        let mut all_equal = true;
+        let mut diff = String::new();
+        for (i, f) in followers.iter_mut().enumerate() {
+            let got = stable(&dump(f));
+            if got != want_s {
+                all_equal = false;
+                let missing = want_s.keys().filter(|k| !got.contains_key(*k)).count();
+                let extra = got.keys().filter(|k| !want_s.contains_key(*k)).count();
+                let differ = want_s
+                    .iter()
+                    .filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v))
+                    .count();
+                diff = format!(
+                    "follower {i}: {missing} missing, {extra} extra, {differ} different of {}",
+                    want_s.len()
+                );
+            }
+        }
+        if all_equal {
+            return want_s.len();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: followers did not converge: {diff}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Concurrent writers (SET with and without TTLs, INCR, DEL, EXPIRE, MSET) until
+/// `stop` is set; errors (while a server restarts) are ignored.
+fn load(
+    addr_of: Arc<parking_lot::Mutex<String>>,
+    stop: Arc<AtomicBool>,
+    seed: u64,
+) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut done = 0u64;
+        let mut con: Option<redis::Connection> = None;
+        while !stop.load(Ordering::Relaxed) {
+            if con.is_none() {
+                let addr = addr_of.lock().clone();
+                con = redis::Client::open(format!("redis://{addr}/"))
+                    .ok()
+                    .and_then(|c| c.get_connection().ok());
+                if con.is_none() {
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            }
+            let c = con.as_mut().unwrap();
+            let k = format!("k{}", rng.random_range(0..2000));
+            let mut cmd = match rng.random_range(0..10) {
+                0..=3 => redis::cmd("SET")
+                    .arg(&k)
+                    .arg(format!("v{done}-{seed}"))
+                    .clone(),
+                4 => redis::cmd("SET")
+                    .arg(&k)
+                    .arg("t")
+                    .arg("PX")
+                    .arg(rng.random_range(20_000..60_000))
+                    .clone(),
+                5 => redis::cmd("INCR")
+                    .arg(format!("ctr{}", rng.random_range(0..20)))
+                    .clone(),
+                6 => redis::cmd("DEL").arg(&k).clone(),
+                7 => redis::cmd("PEXPIRE")
+                    .arg(&k)
+                    .arg(rng.random_range(20_000..60_000))
+                    .clone(),
+                8 => redis::cmd("MSET")
+                    .arg(&k)
+                    .arg("m1")
+                    .arg(format!("k{}", rng.random_range(0..2000)))
+                    .arg("m2")
+                    .clone(),
+                _ => redis::cmd("APPEND")
+                    .arg(format!("log{}", rng.random_range(0..10)))
+                    .arg("x")
+                    .clone(),
+            };
+            let _ = &mut cmd;
+            if cmd.query::<redis::Value>(c).is_err() {
+                con = None;
+            } else {
+                done += 1;
+            }
+        }
+        done
+    })
+}
+
+struct Load {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<u64>>,
+}
+
+impl Load {
+    fn start(addr: String, writers: usize) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let addr = Arc::new(parking_lot::Mutex::new(addr));
+        let threads = (0..writers)
+            .map(|i| load(addr.clone(), stop.clone(), i as u64 + 1))
+            .collect();
+        Load { stop, threads }
+    }
+    fn finish(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.threads.into_iter().map(|t| t.join().unwrap()).sum()
+    }
+}
+
+fn info_u64(con: &mut redis::Connection, field: &str) -> u64 {
+    let info: String = redis::cmd("INFO").arg("everything").query(con).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn info_str(con: &mut redis::Connection, field: &str) -> String {
+    let info: String = redis::cmd("INFO").arg("everything").query(con).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field}"))
+        .trim()
+        .to_string()
+}
+
+fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn follower_of(leader: &TestServer) -> TestServer {
+    TestServer::start(&["--replicaof", &leader.addr()])
+}
+
+fn link_up(f: &TestServer) -> bool {
+    let mut c = f.conn();
+    info_str(&mut c, "master_link_status") == "up"
+}
+
+#[test]
+fn leader_and_two_followers_converge_under_load_and_wait_counts_them() {
+    let leader = TestServer::start(&[]);
+    let f1 = follower_of(&leader);
+    let f2 = follower_of(&leader);
+    wait_until("links up", 20, || link_up(&f1) && link_up(&f2));
+    let load = Load::start(leader.addr(), 4);
+    std::thread::sleep(Duration::from_millis(1500));
+    let writes = load.finish();
+    let mut l = leader.conn();
+    let n: i64 = redis::cmd("WAIT").arg(2).arg(1000).query(&mut l).unwrap();
+    assert_eq!(n, 2, "WAIT 2 1000");
+    let keys = converge(
+        &mut l,
+        &mut [&mut f1.conn(), &mut f2.conn()],
+        "two followers",
+    );
+    println!("{writes} writes, {keys} keys identical on the leader and both followers");
+    assert!(keys > 100);
+    // Followers refuse writes.
+    let err = redis::cmd("SET")
+        .arg("x")
+        .arg("1")
+        .query::<()>(&mut f1.conn())
+        .unwrap_err();
+    assert_eq!(err.code(), Some("READONLY"));
+    assert_eq!(info_u64(&mut l, "connected_slaves"), 2);
+    let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut f1.conn()).unwrap();
+    assert_eq!(role[0], redis::Value::BulkString(b"slave".to_vec()));
+}
+
+#[test]
+fn follower_sigkill_and_link_cut_resume_with_partial_resync() {
+    let leader = TestServer::start(&[]);
+    let mut f = follower_of(&leader);
+    wait_until("link up", 20, || link_up(&f));
+    let mut l = leader.conn();
+    assert_eq!(info_u64(&mut l, "sync_full"), 1);
+    let load = Load::start(leader.addr(), 3);
+    std::thread::sleep(Duration::from_millis(500));
+    f.kill9();
+    std::thread::sleep(Duration::from_millis(300));
+    f.restart();
+    wait_until("link up after restart", 20, || link_up(&f));
+    std::thread::sleep(Duration::from_millis(300));
+    // The link cut by the leader.
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("replica")
+        .query(&mut l)
+        .unwrap();
+    assert_eq!(killed, 1);
+    std::thread::sleep(Duration::from_millis(500));
+    load.finish();
+    let keys = converge(
+        &mut l,
+        &mut [&mut f.conn()],
+        "after follower restart and link cut",
+    );
+    assert!(keys > 100);
+    assert_eq!(
+        info_u64(&mut l, "sync_full"),
+        1,
+        "no full resync: {}",
+        f.log()
+    );
+    assert_eq!(
+        info_u64(&mut l, "sync_partial_ok"),
+        2,
+        "restart and link cut resumed partially"
+    );
+    assert_eq!(info_u64(&mut l, "sync_partial_err"), 0);
+}
+
+#[test]
+fn followers_reconnect_after_the_leader_is_killed_and_restarted() {
+    let port = free_port();
+    let mut leader = TestServer::start_on_port(port, &[]);
+    let f1 = follower_of(&leader);
+    let f2 = follower_of(&leader);
+    wait_until("links up", 20, || link_up(&f1) && link_up(&f2));
+    let load = Load::start(leader.addr(), 3);
+    std::thread::sleep(Duration::from_millis(700));
+    leader.kill9();
+    std::thread::sleep(Duration::from_millis(500));
+    leader.restart();
+    std::thread::sleep(Duration::from_millis(700));
+    load.finish();
+    let keys = converge(
+        &mut leader.conn(),
+        &mut [&mut f1.conn(), &mut f2.conn()],
+        "after leader restart",
+    );
+    assert!(keys > 100);
+}
+
+#[test]
+fn promotion_lets_the_other_follower_continue_and_the_old_leader_follow() {
+    let leader = TestServer::start(&[]);
+    let f1 = follower_of(&leader);
+    let f2 = follower_of(&leader);
+    wait_until("links up", 20, || link_up(&f1) && link_up(&f2));
+    let load = Load::start(leader.addr(), 3);
+    std::thread::sleep(Duration::from_millis(800));
+    load.finish();
+    let mut l = leader.conn();
+    converge(
+        &mut l,
+        &mut [&mut f1.conn(), &mut f2.conn()],
+        "before promotion",
+    );
+    // Promote f1.
+    let mut c1 = f1.conn();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query(&mut c1)
+        .unwrap();
+    assert_eq!(info_str(&mut c1, "role"), "master");
+    let _: () = redis::cmd("SET")
+        .arg("after-promotion")
+        .arg("1")
+        .query(&mut c1)
+        .unwrap();
+    // f2 re-pointed at f1 resumes from f1's backlog (+CONTINUE).
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(f1.port)
+        .query(&mut f2.conn())
+        .unwrap();
+    wait_until("f2 following f1", 20, || link_up(&f2));
+    assert_eq!(
+        info_u64(&mut c1, "sync_partial_ok"),
+        1,
+        "f2 resumed with +CONTINUE"
+    );
+    assert_eq!(info_u64(&mut c1, "sync_full"), 0);
+    // The old leader follows the new one and converges.
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(f1.port)
+        .query(&mut l)
+        .unwrap();
+    wait_until("old leader following f1", 20, || link_up(&leader));
+    let load = Load::start(f1.addr(), 2);
+    std::thread::sleep(Duration::from_millis(500));
+    load.finish();
+    let keys = converge(
+        &mut c1,
+        &mut [&mut f2.conn(), &mut leader.conn()],
+        "after promotion",
+    );
+    assert!(keys > 100);
+    let v: String = redis::cmd("GET")
+        .arg("after-promotion")
+        .query(&mut leader.conn())
+        .unwrap();
+    assert_eq!(v, "1");
+}
+
+#[test]
+fn full_sync_of_many_keys_with_values_on_disk() {
+    let n: usize = std::env::var("FULLSYNC_KEYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    // A small cache: most values are cold and the snapshot reads them from the log.
+    let leader = TestServer::start(&["--cache-capacity", "1mb"]);
+    let mut l = leader.conn();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(5000) {
+        let mut p = redis::pipe();
+        for &i in chunk {
+            p.cmd("SET")
+                .arg(format!("key:{i:09}"))
+                .arg(format!("{i:064}"))
+                .ignore();
+        }
+        let _: () = p.query(&mut l).unwrap();
+    }
+    let t = Instant::now();
+    let f = follower_of(&leader);
+    wait_until("full sync", 300, || link_up(&f));
+    let secs = t.elapsed().as_secs_f64();
+    let mut fc = f.conn();
+    let keys: u64 = redis::cmd("DBSIZE").query(&mut fc).unwrap();
+    assert_eq!(keys, n as u64);
+    let v: String = redis::cmd("GET")
+        .arg("key:000000042")
+        .query(&mut fc)
+        .unwrap();
+    assert_eq!(v, format!("{:064}", 42));
+    println!("full sync of {n} keys (64-byte values, 1 MB cache on the leader): {secs:.2} s");
+}
+
+#[test]
+fn a_follower_that_stops_reading_is_dropped_without_slowing_the_leader() {
+    let leader = TestServer::start(&["--repl-output-limit", "1mb"]);
+    let mut raw = leader.raw();
+    raw.send(b"*3\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\neof\r\n");
+    let _ = raw.read_frames(1);
+    raw.send(b"*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n");
+    std::thread::sleep(Duration::from_millis(300));
+    let mut l = leader.conn();
+    assert_eq!(info_u64(&mut l, "connected_slaves"), 1);
+    // Never read; write far more than the limit.
+    let t = Instant::now();
+    let big = vec![b'x'; 100_000];
+    for i in 0..200 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("big{i}"))
+            .arg(&big[..])
+            .query(&mut l)
+            .unwrap();
+    }
+    wait_until("the stuck follower is dropped", 20, || {
+        info_u64(&mut l, "connected_slaves") == 0
+    });
+    assert!(t.elapsed() < Duration::from_secs(20));
+    assert!(
+        leader.log().contains("output buffer limit"),
+        "{}",
+        leader.log()
+    );
+}
+
+fn require_redis() -> bool {
+    if common::which("redis-server").is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var("EMBERKV_REQUIRE_REDIS").is_err(),
+        "redis-server is required (EMBERKV_REQUIRE_REDIS is set) but not installed"
+    );
+    eprintln!("redis-server not installed: interop test skipped");
+    false
+}
+
+#[test]
+fn redis_server_follows_emberkv() {
+    if !require_redis() {
+        return;
+    }
+    let leader = TestServer::start(&[]);
+    let mut l = leader.conn();
+    for i in 0..500 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("pre{i}"))
+            .arg(format!("v{i}"))
+            .query(&mut l)
+            .unwrap();
+    }
+    let _: () = redis::cmd("SET")
+        .arg("ttl")
+        .arg("x")
+        .arg("EX")
+        .arg(500)
+        .query(&mut l)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("big")
+        .arg(vec![b'z'; 50_000])
+        .query(&mut l)
+        .unwrap();
+    let redis =
+        RedisServer::start(&["--replicaof", "127.0.0.1", &leader.port.to_string()]).unwrap();
+    let mut r = redis.conn();
+    wait_until("redis replica linked", 30, || {
+        info_str(&mut r, "master_link_status") == "up"
+    });
+    let load = Load::start(leader.addr(), 2);
+    std::thread::sleep(Duration::from_millis(700));
+    load.finish();
+    let keys = converge(&mut l, &mut [&mut r], "redis-server following emberkv");
+    assert!(keys > 500);
+    let n: i64 = redis::cmd("WAIT").arg(1).arg(2000).query(&mut l).unwrap();
+    assert_eq!(n, 1, "redis-server acknowledges the stream");
+}
+
+#[test]
+fn emberkv_follows_redis_server() {
+    if !require_redis() {
+        return;
+    }
+    let redis = RedisServer::start(&["--repl-diskless-sync-delay", "0"]).unwrap();
+    let mut r = redis.conn();
+    let _: () = redis::cmd("SET")
+        .arg("small-int")
+        .arg("42")
+        .query(&mut r)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("large-int")
+        .arg("1234567890123")
+        .query(&mut r)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("compressible")
+        .arg("q".repeat(20_000))
+        .query(&mut r)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("binary")
+        .arg(&b"a\0b\r\n"[..])
+        .query(&mut r)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("ttl")
+        .arg("x")
+        .arg("EX")
+        .arg(500)
+        .query(&mut r)
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg("a-hash")
+        .arg("f")
+        .arg("v")
+        .query(&mut r)
+        .unwrap();
+    let f = TestServer::start(&["--replicaof", &format!("127.0.0.1:{}", redis.port)]);
+    wait_until("linked to redis-server", 30, || link_up(&f));
+    let mut fc = f.conn();
+    // Stream: commands Redis propagates as they are (INCR, APPEND, EXPIRE...).
+    let _: () = redis::cmd("INCR").arg("small-int").query(&mut r).unwrap();
+    let _: () = redis::cmd("APPEND")
+        .arg("binary")
+        .arg("!")
+        .query(&mut r)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("new")
+        .arg("1")
+        .arg("PX")
+        .arg(400_000)
+        .query(&mut r)
+        .unwrap();
+    let _: () = redis::cmd("LPUSH")
+        .arg("a-list")
+        .arg("x")
+        .query(&mut r)
+        .unwrap();
+    let _: () = redis::cmd("DEL").arg("large-int").query(&mut r).unwrap();
+    let _: () = redis::cmd("INCRBYFLOAT")
+        .arg("float")
+        .arg("1.5")
+        .query(&mut r)
+        .unwrap();
+    let n: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut r).unwrap();
+    assert_eq!(n, 1);
+    let keys = converge_strings(&mut r, &mut fc);
+    assert_eq!(keys, 6, "small-int, compressible, binary, ttl, new, float");
+    // The non-string keys are reported, not silently dropped.
+    assert_eq!(info_u64(&mut fc, "master_sync_skipped_keys"), 1);
+    assert!(info_u64(&mut fc, "master_stream_errors") >= 1);
+    assert!(info_str(&mut fc, "master_last_error").contains("lpush"));
+    assert!(
+        f.log().contains("a-hash") && f.log().contains("is a hash"),
+        "{}",
+        f.log()
+    );
+}
+
+/// Converges the string keys of a Redis leader with an emberkv follower.
+fn converge_strings(redis: &mut redis::Connection, f: &mut redis::Connection) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let want = dump(redis);
+        let got = dump(f);
+        if want == got {
+            return want.len();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "emberkv did not converge with redis: want {want:?}, got {got:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
