@@ -342,8 +342,15 @@ impl<'a, 'o> Cx<'a, 'o> {
             Some(value) => {
                 g.counters.cache_misses += 1;
                 let r = f(&value, self.out);
-                g.cache_put(idx, value);
-                self.dirty |= 1 << sh;
+                if g.fits(value.len()) {
+                    // Promoted; evictions wait for the end of the command, so a
+                    // second read in this command finds it hot.
+                    g.cache_put(idx, value);
+                    self.dirty |= 1 << sh;
+                } else {
+                    // Too big for the cache: keep it for another read of the key.
+                    self.prefetch.insert(loc, value);
+                }
                 Ok(Some(r))
             }
             None => {

@@ -288,6 +288,11 @@ impl Shard {
         self.push_front(idx);
     }
 
+    /// Whether a value of `len` bytes can be cached at all in this shard.
+    pub fn fits(&self, len: usize) -> bool {
+        charge(len) <= self.cache_cap
+    }
+
     /// Evicts least recently used values until the shard is within its budget.
     pub fn evict(&mut self) {
         while self.cache_used > self.cache_cap && self.tail != NIL {

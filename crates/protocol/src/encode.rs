@@ -84,6 +84,12 @@ impl<'a> Encoder<'a> {
         self.line_sanitized(b'-', msg.as_bytes());
     }
 
+    /// An error reply from raw bytes (which may not be UTF-8, e.g. an unknown
+    /// command's name echoed back); CR and LF become spaces.
+    pub fn error_bytes(&mut self, msg: &[u8]) {
+        self.line_sanitized(b'-', msg);
+    }
+
     fn line_sanitized(&mut self, prefix: u8, body: &[u8]) {
         if memchr::memchr2(b'\r', b'\n', body).is_none() {
             self.line(prefix, body);

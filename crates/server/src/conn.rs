@@ -258,17 +258,9 @@ impl Conn {
     async fn execute(&mut self, argv: &[&[u8]]) -> Flow {
         self.commands += 1;
         let Some(entry) = commands::lookup(argv[0]) else {
-            let mut msg = format!(
-                "ERR unknown command '{}', with args beginning with: ",
-                truncate(argv[0], 128)
-            );
-            for a in &argv[1..] {
-                if msg.len() >= 128 + 64 {
-                    break;
-                }
-                msg.push_str(&format!("'{}' ", truncate(a, 128)));
-            }
-            return self.error(&msg);
+            self.enc().error_bytes(&unknown_command(argv));
+            self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+            return Flow::Continue;
         };
         let spec = entry.spec();
         if !spec.arity_ok(argv.len()) {
@@ -413,6 +405,28 @@ impl Conn {
     }
 }
 
-fn truncate(b: &[u8], n: usize) -> String {
-    String::from_utf8_lossy(&b[..b.len().min(n)]).into_owned()
+/// Redis's reply to an unknown command, byte for byte: the name cut at 128
+/// bytes, then `'arg' ` for each argument while the list is under 128 bytes, each
+/// cut to the room left; C strings, so everything stops at a NUL byte.
+fn unknown_command(argv: &[&[u8]]) -> Vec<u8> {
+    fn c_str(b: &[u8]) -> &[u8] {
+        b.iter().position(|&c| c == 0).map_or(b, |i| &b[..i])
+    }
+    let name = c_str(argv[0]);
+    let mut args: Vec<u8> = Vec::new();
+    for a in &argv[1..] {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        let a = c_str(a);
+        args.push(b'\'');
+        args.extend_from_slice(&a[..a.len().min(room)]);
+        args.extend_from_slice(b"' ");
+    }
+    let mut msg = b"ERR unknown command '".to_vec();
+    msg.extend_from_slice(&name[..name.len().min(128)]);
+    msg.extend_from_slice(b"', with args beginning with: ");
+    msg.extend_from_slice(&args);
+    msg
 }
