@@ -848,9 +848,9 @@ fn select(conn: &mut Conn, argv: &[&[u8]]) -> Action {
         None => conn
             .enc()
             .error("ERR value is not an integer or out of range"),
-        Some(n) if i32::try_from(n).is_err() => conn.enc().error(
-            "ERR value is out of range, value must between -2147483648 and 2147483647",
-        ),
+        Some(n) if i32::try_from(n).is_err() => conn
+            .enc()
+            .error("ERR value is out of range, value must between -2147483648 and 2147483647"),
         Some(0) => conn.enc().ok(),
         Some(_) => conn.enc().error("ERR DB index is out of range"),
     }
