@@ -74,6 +74,10 @@ struct Args {
     /// Key prefix.
     #[arg(long, default_value = "key:")]
     key_prefix: String,
+    /// Digits of the zero-padded key index (0 = as many as the largest index
+    /// has; 12 gives redis-benchmark's `key:000000000042`).
+    #[arg(long, default_value_t = 0)]
+    key_width: usize,
     /// SET value size in bytes.
     #[arg(short = 'v', long, default_value_t = 64)]
     value_size: usize,
@@ -89,6 +93,14 @@ struct Args {
     /// Only load (implies --load); measure nothing else.
     #[arg(long)]
     load_only: bool,
+    /// For the ideal-LRU simulation: the key space was loaded in order before
+    /// this run (by an earlier `--load-only`), as if `--load` had been given.
+    #[arg(long)]
+    assume_loaded: bool,
+    /// Run the workload this many seconds before measuring (it warms the
+    /// server's cache and the simulated one; its counters are not reported).
+    #[arg(long, default_value_t = 0.0)]
+    warmup: f64,
     /// Worker threads of the load generator (1 = a single-threaded event loop,
     /// like redis-benchmark's default).
     #[arg(long, default_value_t = 1)]
@@ -216,6 +228,7 @@ async fn bench(args: &Args) -> anyhow::Result<u64> {
         keys: dist.clone(),
         keyspace: args.keyspace,
         key_prefix: args.key_prefix.clone(),
+        key_width: args.key_width,
         value_size: args.value_size,
         ttl: args.ttl,
         seed: args.seed,
@@ -282,6 +295,28 @@ async fn bench(args: &Args) -> anyhow::Result<u64> {
         return Ok(errors);
     }
 
+    let warmup = if args.warmup > 0.0 && args.warmup.is_finite() {
+        let phase = Phase {
+            stop: Stop::Duration(Duration::from_secs_f64(args.warmup)),
+            seed: base.seed.wrapping_add(0x5eed),
+            ..base.clone()
+        };
+        let r = run_with_progress(phase, args, "warmup").await?;
+        errors += r.errors();
+        if !args.json {
+            println!(
+                "warmup: {} requests in {:.2} s, {} errors",
+                r.requests(),
+                r.elapsed.as_secs_f64(),
+                r.errors()
+            );
+            print_errors(&r);
+        }
+        report["warmup"] = json!({"requests": r.requests(), "elapsed_s": r.elapsed.as_secs_f64(), "errors": r.errors()});
+        Some(r)
+    } else {
+        None
+    };
     let info_start = read_info(&addr, password.as_deref()).await;
     let r = run_with_progress(base.clone(), args, "run").await?;
     let info_end = read_info(&addr, password.as_deref()).await;
@@ -327,7 +362,14 @@ async fn bench(args: &Args) -> anyhow::Result<u64> {
     }
 
     let ideal = match (simulate, capacity) {
-        (true, Some(cap)) => Some(simulate_lru(&r, args, load, cap, overhead)?),
+        (true, Some(cap)) => Some(simulate_lru(
+            &r,
+            warmup.as_ref(),
+            args,
+            load || args.assume_loaded,
+            cap,
+            overhead,
+        )?),
         _ => None,
     };
 
@@ -395,6 +437,7 @@ async fn read_info(addr: &str, password: Option<&str>) -> Option<Info> {
 
 fn simulate_lru(
     r: &PhaseResult,
+    warmup: Option<&PhaseResult>,
     args: &Args,
     loaded: bool,
     capacity: u64,
@@ -410,16 +453,22 @@ fn simulate_lru(
             sim.access(k, Access::Write(value));
         }
     }
-    sim.reset_stats();
-    let trace = r.interleaved_trace(args.pipeline);
-    for &(k, c) in &trace {
-        match c {
-            Cmd::Get => sim.access(k, Access::Read),
-            Cmd::Set => sim.access(k, Access::Write(value)),
-            Cmd::Del => sim.access(k, Access::Delete),
-            Cmd::Incr | Cmd::Ping => {}
+    let replay = |sim: &mut LruSim, trace: &[(u32, Cmd)]| {
+        for &(k, c) in trace {
+            match c {
+                Cmd::Get => sim.access(k, Access::Read),
+                Cmd::Set => sim.access(k, Access::Write(value)),
+                Cmd::Del => sim.access(k, Access::Delete),
+                Cmd::Incr | Cmd::Ping => {}
+            }
         }
+    };
+    if let Some(w) = warmup {
+        replay(&mut sim, &w.interleaved_trace(args.pipeline));
     }
+    let trace = r.interleaved_trace(args.pipeline);
+    sim.reset_stats();
+    replay(&mut sim, &trace);
     Ok(json!({
         "capacity_bytes": capacity,
         "entry_overhead": overhead,
@@ -428,7 +477,11 @@ fn simulate_lru(
         "hits": sim.stats.hits,
         "misses": sim.stats.misses,
         "hit_ratio": sim.stats.hit_ratio(),
-        "assumes": if loaded { "every key loaded first (--load), one global LRU" } else { "keys exist once the trace writes them, one global LRU" },
+        "assumes": format!(
+            "{}{}, one global LRU",
+            if loaded { "every key loaded in order first" } else { "keys exist once the trace writes them" },
+            if warmup.is_some() { ", then the warm-up trace" } else { "" }
+        ),
     }))
 }
 

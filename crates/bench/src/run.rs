@@ -48,6 +48,8 @@ pub struct Phase {
     pub keyspace: u64,
     /// Key prefix.
     pub key_prefix: String,
+    /// Digits of the key index (0 = as many as `keyspace - 1` has).
+    pub key_width: usize,
     /// Bytes per SET value.
     pub value_size: usize,
     /// `EX` seconds on SETs.
@@ -309,6 +311,7 @@ async fn drive(
     );
     let mut enc = Encoder::new(
         &phase.key_prefix,
+        phase.key_width,
         phase.keyspace,
         phase.value_size,
         phase.ttl,

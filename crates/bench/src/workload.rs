@@ -212,11 +212,22 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// Keys are `prefix` + the index zero-padded to the width of `keyspace - 1`
-    /// (fixed-length keys, as `redis-benchmark -r` makes them); values are
-    /// `value_size` bytes; SETs carry `EX ttl` when given.
-    pub fn new(prefix: &str, keyspace: u64, value_size: usize, ttl: Option<u64>) -> Encoder {
-        let width = keyspace.saturating_sub(1).max(1).to_string().len();
+    /// Keys are `prefix` + the index zero-padded to `key_width` digits, or to the
+    /// width of `keyspace - 1` if that is 0 (fixed-length keys, as
+    /// `redis-benchmark -r` makes them with 12 digits); values are `value_size`
+    /// bytes; SETs carry `EX ttl` when given.
+    pub fn new(
+        prefix: &str,
+        key_width: usize,
+        keyspace: u64,
+        value_size: usize,
+        ttl: Option<u64>,
+    ) -> Encoder {
+        let width = if key_width > 0 {
+            key_width
+        } else {
+            keyspace.saturating_sub(1).max(1).to_string().len()
+        };
         let value = (0..value_size).map(|i| b'a' + (i % 26) as u8).collect();
         Encoder {
             prefix: prefix.as_bytes().to_vec(),
@@ -301,7 +312,7 @@ mod tests {
 
     #[test]
     fn requests_parse_as_redis_commands() {
-        let mut e = Encoder::new("key:", 1_000_000, 5, Some(30));
+        let mut e = Encoder::new("key:", 0, 1_000_000, 5, Some(30));
         let mut out = BytesMut::new();
         e.encode(&mut out, Cmd::Set, 42);
         e.encode(&mut out, Cmd::Get, 999_999);
@@ -331,6 +342,8 @@ mod tests {
                 "PING"
             ]
         );
+        let mut e = Encoder::new("key:", 12, 10, 1, None);
+        assert_eq!(e.key(42, false), b"key:000000000042");
     }
 
     #[test]
