@@ -305,8 +305,30 @@ pub fn parse_host_port(s: &str) -> Result<(String, u16), String> {
 }
 
 impl Args {
-    /// Merges the file and the flags and validates everything.
+    /// Merges the file and the flags and validates everything, the file's
+    /// values included where a flag overrides them (a broken file is an error
+    /// whatever the command line says).
     pub fn resolve(&self) -> Result<Config, ConfigError> {
+        if let Some(path) = &self.config {
+            Args {
+                config: Some(path.clone()),
+                ..Args::default()
+            }
+            .merge()
+            .map_err(|ConfigError(e)| {
+                let path = path.display().to_string();
+                if e.contains(&path) {
+                    ConfigError(e)
+                } else {
+                    ConfigError(format!("{e} (in config file {path})"))
+                }
+            })?;
+        }
+        self.merge()
+    }
+
+    /// Merges the file and the flags and validates the result.
+    fn merge(&self) -> Result<Config, ConfigError> {
         let file = match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
@@ -524,12 +546,23 @@ mod tests {
         }
         std::fs::write(&f, "prot = 1\n").unwrap();
         let e = Args {
-            config: Some(f),
+            config: Some(f.clone()),
             ..Default::default()
         }
         .resolve()
         .unwrap_err()
         .to_string();
         assert!(e.contains("unknown field"), "{e}");
+        // A bad value in the file is refused even where a flag overrides it.
+        std::fs::write(&f, "appendfsync = \"sometimes\"\n").unwrap();
+        let e = Args {
+            config: Some(f),
+            appendfsync: Some("always".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("sometimes"), "{e}");
     }
 }
