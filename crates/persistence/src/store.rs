@@ -509,7 +509,12 @@ impl Store {
             if self.written_lsn.load(Ordering::Acquire) >= lsn {
                 break;
             }
-            self.write_out(&mut io)?;
+            let r = self.write_out(&mut io);
+            // Waiters that saw the writer lock held are parked on this
+            // notification: every path that writes must wake them.
+            drop(io);
+            self.written_notify.notify_waiters();
+            r?;
         }
         if self.fsync_policy() == FsyncPolicy::Always {
             self.sync_now(lsn)?;
@@ -828,6 +833,7 @@ impl Store {
             let mut io = self.io.lock();
             self.write_out(&mut io)
         };
+        self.written_notify.notify_waiters();
         let r = r.and_then(|_| self.do_sync());
         self.closed.store(true, Ordering::Relaxed);
         self.sync_cv.notify_all();

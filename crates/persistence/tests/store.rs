@@ -476,3 +476,44 @@ fn meta_records_survive_restart_hints_and_compaction() {
     assert_eq!(store.meta(b"repl").unwrap(), b"replid 2999");
     assert_eq!(store.meta(b"nothing"), None);
 }
+
+/// Regression: a waiter that parks because another thread holds the writer lock
+/// (compaction's `wait_durable_blocking`) must be woken when that thread writes
+/// its records, even if no other waiter comes along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiters_are_woken_by_blocking_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _, _) = open(opts(dir.path()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let blocking = {
+        let (store, stop) = (store.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let lsn = store.appended_lsn();
+                store.wait_durable_blocking(lsn).unwrap();
+            }
+        })
+    };
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..300 {
+                let k = format!("t{t}-{i}");
+                let a = store.append(&[Rec::set(k.as_bytes(), b"v", 0)]).unwrap();
+                tokio::time::timeout(
+                    std::time::Duration::from_secs(10),
+                    store.wait_durable(a.lsn),
+                )
+                .await
+                .expect("a durability waiter was never woken")
+                .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    blocking.join().unwrap();
+}
