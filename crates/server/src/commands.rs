@@ -1060,7 +1060,15 @@ fn client_kill(conn: &mut Conn, argv: &[&[u8]]) {
                     return;
                 }
             },
-            "user" => user = Some(lossy(v)),
+            "user" => {
+                // The only user is `default`; Redis refuses unknown users.
+                if *v != b"default" {
+                    conn.enc()
+                        .error(&format!("ERR No such user '{}'", lossy(v)));
+                    return;
+                }
+                user = Some(lossy(v));
+            }
             "skipme" => {
                 if eq(v, "yes") {
                     skipme = true;

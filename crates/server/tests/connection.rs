@@ -536,6 +536,10 @@ fn client_kill_by_id_and_by_addr() {
         err(&mut c, &["CLIENT", "KILL", "ID", "1", "FOO", "x"]),
         "ERR syntax error"
     );
+    assert_eq!(
+        err(&mut c, &["CLIENT", "KILL", "USER", "nobody"]),
+        "ERR No such user 'nobody'"
+    );
     // SKIPME (default yes): killing oneself by ID is a no-op.
     let me: i64 = q(&mut c, &["CLIENT", "ID"]);
     assert_eq!(
