@@ -1422,3 +1422,20 @@ fn sigterm_exits_zero_and_keeps_data() {
     assert_eq!(q::<String>(&mut c, &["GET", "n"]), "42");
     assert_eq!(q::<String>(&mut c, &["GET", "k999"]), "v999");
 }
+
+/// CLIENT LIST / CLIENT INFO name the last command as Redis does, with its
+/// subcommand: `cmd=client|info`.
+#[test]
+#[ignore = "the connection records only the container name (ClientInfo::touch(spec.name) in \
+            crates/server/src/conn.rs): cmd=client instead of cmd=client|info"]
+fn client_info_names_the_subcommand() {
+    let s = TestServer::start(&[]);
+    let mut c = s.conn();
+    let me: String = q(&mut c, &["CLIENT", "INFO"]);
+    assert!(me.contains(" cmd=client|info "), "{me}");
+    let mut other = s.conn();
+    let _: () = q(&mut other, &["CONFIG", "SET", "hz", "10"]);
+    let list: String = q(&mut c, &["CLIENT", "LIST"]);
+    assert!(list.contains(" cmd=config|set "), "{list}");
+    assert!(list.contains(" cmd=client|list "), "{list}");
+}
