@@ -7,8 +7,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-// The shared harness trips clippy's newer `collapsible_if` (not ours to edit).
-#[allow(clippy::collapsible_if)]
 mod common;
 
 use common::{RedisServer, TestServer};
