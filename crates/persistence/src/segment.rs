@@ -165,21 +165,26 @@ pub fn scan(buf: &[u8]) -> Scan {
     }
     let mut end = pos;
     if let Some((start, idx)) = group_start {
-        // An atomic group never completed: none of it happened.
+        // An atomic group never completed: none of it happened. The valid prefix
+        // ends before its first record even when a damaged record follows it:
+        // cutting the file after the group's records would leave them open, and
+        // the next record appended would complete the group and apply them.
         out.records.truncate(idx);
         end = start;
-        if out.damage.is_none() {
-            out.damage = Some(Damage::TornTail {
-                offset: start as u64,
-            });
+        match &mut out.damage {
+            None => {
+                out.damage = Some(Damage::TornTail {
+                    offset: start as u64,
+                });
+            }
+            Some(Damage::TornTail { offset }) => *offset = start as u64,
+            // Reported where the bad record is; the valid prefix still ends at
+            // the group's start.
+            Some(Damage::Corrupt { .. } | Damage::BadHeader) => {}
         }
         out.max_seq = out.records.iter().map(|r| r.header.seq).max().unwrap_or(0);
     }
-    out.valid_len = match out.damage {
-        Some(Damage::TornTail { offset }) => offset,
-        Some(Damage::Corrupt { offset }) => offset,
-        _ => end as u64,
-    };
+    out.valid_len = end as u64;
     out
 }
 
@@ -242,6 +247,50 @@ mod tests {
                 offset: SEGMENT_HEADER_LEN as u64
             })
         );
+    }
+
+    #[test]
+    fn torn_record_inside_an_open_group_cuts_before_the_group() {
+        // Found by the segment_scan fuzz target: a group's last record torn by a
+        // crash was cut at the torn record, keeping the group's first records
+        // (flagged MORE) in the file; the next record appended after recovery
+        // would then have completed the group and applied them on the next start.
+        let b = seg(&[
+            (Rec::set(b"a", b"1", 0), 0),
+            (Rec::set(b"b", b"2", 0), FLAG_MORE),
+            (Rec::set(b"c", b"3", 0), FLAG_MORE),
+            (Rec::set(b"d", b"4", 0), 0),
+        ]);
+        let full = scan(&b);
+        assert_eq!(full.records.len(), 4);
+        let group = full.records[1].off as u64;
+        for cut in full.records[3].off as usize + 1..b.len() {
+            let s = scan(&b[..cut]);
+            assert_eq!(s.records.len(), 1, "cut {cut}");
+            assert_eq!(
+                s.damage,
+                Some(Damage::TornTail { offset: group }),
+                "cut {cut}"
+            );
+            assert_eq!(s.valid_len, group, "cut {cut}");
+            // What recovery keeps is a clean segment.
+            let kept = scan(&b[..s.valid_len as usize]);
+            assert_eq!((kept.records.len(), kept.damage), (1, None));
+        }
+        // A corrupt record inside an open group: reported where it is, but the
+        // valid prefix (what --repair keeps) ends before the group.
+        let mut c = b.clone();
+        let last = full.records[3].off as usize;
+        c[last + 33] ^= 0xff;
+        encode(&mut c, &Rec::set(b"e", b"5", 0), 9, 0);
+        let s = scan(&c);
+        assert_eq!(
+            s.damage,
+            Some(Damage::Corrupt {
+                offset: last as u64
+            })
+        );
+        assert_eq!(s.valid_len, group);
     }
 
     #[test]
