@@ -44,7 +44,7 @@ pub struct ServerCommand {
     /// Runs without authentication (AUTH, HELLO, QUIT, RESET).
     pub no_auth: bool,
     /// Subcommands (name, arity, summary), for COMMAND INFO/DOCS.
-    pub subcommands: &'static [(&'static str, i32, &'static str)],
+    pub subcommands: &'static [SubCommand],
     /// Implementation.
     pub handler: ServerHandler,
 }
@@ -70,7 +70,8 @@ impl Entry {
     pub fn no_auth(&self) -> bool {
         matches!(self, Entry::Server(s) if s.no_auth)
     }
-    fn subcommands(&self) -> &'static [(&'static str, i32, &'static str)] {
+    /// Its subcommands (empty for plain commands).
+    pub fn subcommands(&self) -> &'static [SubCommand] {
         match self {
             Entry::Core(_) => &[],
             Entry::Server(s) => s.subcommands,
@@ -318,6 +319,21 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
     },
     ServerCommand {
         spec: spec(
+            "acl",
+            -2,
+            &[],
+            &["@slow"],
+            "server",
+            "6.0.0",
+            "A container for Access List Control commands.",
+            "subcommand [arguments]",
+        ),
+        no_auth: false,
+        subcommands: ACL_SUBS,
+        handler: crate::acl::acl_command,
+    },
+    ServerCommand {
+        spec: spec(
             "info",
             -1,
             &["loading", "stale"],
@@ -535,77 +551,209 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
     },
 ];
 
-const CLIENT_SUBS: &[(&str, i32, &str)] = &[
-    ("id", 2, "Returns the unique client ID of the connection."),
-    ("setname", 3, "Sets the connection name."),
-    ("getname", 2, "Returns the name of the connection."),
-    ("list", -2, "Lists open connections."),
-    ("info", 2, "Returns information about the connection."),
-    (
+/// A subcommand of a container command (CLIENT, CONFIG, COMMAND, ACL).
+#[derive(Debug)]
+pub struct SubCommand {
+    /// Lower-case name.
+    pub name: &'static str,
+    /// Arity, counting the container and the subcommand.
+    pub arity: i32,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// ACL categories (Redis's, per subcommand).
+    pub categories: &'static [&'static str],
+}
+
+const fn sub(
+    name: &'static str,
+    arity: i32,
+    summary: &'static str,
+    categories: &'static [&'static str],
+) -> SubCommand {
+    SubCommand {
+        name,
+        arity,
+        summary,
+        categories,
+    }
+}
+
+const SLOW: &[&str] = &["@slow"];
+const SLOW_CONN: &[&str] = &["@slow", "@connection"];
+const ADMIN_CONN: &[&str] = &["@admin", "@slow", "@dangerous", "@connection"];
+
+/// CLIENT's subcommands.
+pub static CLIENT_SUBS: &[SubCommand] = &[
+    sub(
+        "id",
+        2,
+        "Returns the unique client ID of the connection.",
+        SLOW_CONN,
+    ),
+    sub("setname", 3, "Sets the connection name.", SLOW_CONN),
+    sub(
+        "getname",
+        2,
+        "Returns the name of the connection.",
+        SLOW_CONN,
+    ),
+    sub("list", -2, "Lists open connections.", ADMIN_CONN),
+    sub(
+        "info",
+        2,
+        "Returns information about the connection.",
+        SLOW_CONN,
+    ),
+    sub(
         "setinfo",
         4,
         "Sets information specific to the client or connection.",
+        SLOW_CONN,
     ),
-    ("kill", -3, "Terminates open connections."),
-    (
+    sub("kill", -3, "Terminates open connections.", ADMIN_CONN),
+    sub(
         "no-evict",
         3,
         "Sets the client eviction mode of the connection.",
+        ADMIN_CONN,
     ),
-    (
+    sub(
         "no-touch",
         3,
         "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
+        &["@slow", "@connection"],
     ),
-    (
+    sub(
         "help",
         2,
         "Returns helpful text about the different subcommands.",
+        SLOW_CONN,
     ),
 ];
 
-const COMMAND_SUBS: &[(&str, i32, &str)] = &[
-    ("count", 2, "Returns a count of commands."),
-    (
+/// COMMAND's subcommands.
+pub static COMMAND_SUBS: &[SubCommand] = &[
+    sub("count", 2, "Returns a count of commands.", SLOW_CONN),
+    sub(
         "info",
         -2,
         "Returns information about one, multiple or all commands.",
+        SLOW_CONN,
     ),
-    (
+    sub(
         "docs",
         -2,
         "Returns documentary information about one, multiple or all commands.",
+        SLOW_CONN,
     ),
-    ("list", -2, "Returns a list of command names."),
-    (
+    sub("list", -2, "Returns a list of command names.", SLOW_CONN),
+    sub(
         "getkeys",
         -4,
         "Extracts the key names from an arbitrary command.",
+        SLOW_CONN,
     ),
-    (
+    sub(
         "help",
         2,
         "Returns helpful text about the different subcommands.",
+        SLOW_CONN,
     ),
 ];
 
-const CONFIG_SUBS: &[(&str, i32, &str)] = &[
-    (
+/// CONFIG's subcommands.
+pub static CONFIG_SUBS: &[SubCommand] = &[
+    sub(
         "get",
         -3,
         "Returns the effective values of configuration parameters.",
+        ADMIN,
     ),
-    ("set", -4, "Sets configuration parameters in-flight."),
-    ("resetstat", 2, "Resets the server's statistics."),
-    (
+    sub("set", -4, "Sets configuration parameters in-flight.", ADMIN),
+    sub("resetstat", 2, "Resets the server's statistics.", ADMIN),
+    sub(
         "rewrite",
         2,
         "Persists the effective configuration to file.",
+        ADMIN,
     ),
-    (
+    sub(
         "help",
         2,
         "Returns helpful text about the different subcommands.",
+        SLOW,
+    ),
+];
+
+/// ACL's subcommands.
+pub static ACL_SUBS: &[SubCommand] = &[
+    sub(
+        "cat",
+        -2,
+        "Lists the ACL categories, or the commands inside a category.",
+        SLOW,
+    ),
+    sub(
+        "deluser",
+        -3,
+        "Deletes ACL users, and terminates their connections.",
+        ADMIN,
+    ),
+    sub(
+        "dryrun",
+        -4,
+        "Simulates the execution of a command by a user, without executing the command.",
+        ADMIN,
+    ),
+    sub(
+        "genpass",
+        -2,
+        "Generates a pseudorandom, secure password that can be used to identify ACL users.",
+        SLOW,
+    ),
+    sub("getuser", 3, "Lists the ACL rules of a user.", ADMIN),
+    sub(
+        "list",
+        2,
+        "Dumps the effective rules in ACL file format.",
+        ADMIN,
+    ),
+    sub(
+        "load",
+        2,
+        "Reloads the rules from the configured ACL file.",
+        ADMIN,
+    ),
+    sub(
+        "log",
+        -2,
+        "Lists recent security events generated due to ACL rules.",
+        ADMIN,
+    ),
+    sub(
+        "save",
+        2,
+        "Saves the effective ACL rules in the configured ACL file.",
+        ADMIN,
+    ),
+    sub(
+        "setuser",
+        -3,
+        "Creates and modifies an ACL user and its rules.",
+        ADMIN,
+    ),
+    sub("users", 2, "Lists all ACL users.", ADMIN),
+    sub(
+        "whoami",
+        2,
+        "Returns the authenticated username of the current connection.",
+        SLOW,
+    ),
+    sub(
+        "help",
+        2,
+        "Returns helpful text about the different subcommands.",
+        SLOW,
     ),
 ];
 
@@ -621,11 +769,11 @@ pub(crate) fn lossy(b: &[u8]) -> String {
 pub(crate) fn sub_arity(
     conn: &mut Conn,
     argv: &[&[u8]],
-    subs: &[(&str, i32, &str)],
+    subs: &'static [SubCommand],
 ) -> Option<&'static str> {
     let container = lossy(argv[0]).to_ascii_lowercase();
     let sub = lossy(argv[1]);
-    let Some(&(name, arity, _)) = subs.iter().find(|(n, ..)| sub.eq_ignore_ascii_case(n)) else {
+    let Some(found) = subs.iter().find(|s| sub.eq_ignore_ascii_case(s.name)) else {
         conn.enc().error(&format!(
             "ERR unknown subcommand '{}'. Try {} HELP.",
             sub.chars().take(128).collect::<String>(),
@@ -634,38 +782,15 @@ pub(crate) fn sub_arity(
         return None;
     };
     let n = argv.len() as i32;
-    if (arity >= 0 && n != arity) || (arity < 0 && n < -arity) {
+    if (found.arity >= 0 && n != found.arity) || (found.arity < 0 && n < -found.arity) {
         conn.enc().error(&format!(
-            "ERR wrong number of arguments for '{container}|{name}' command"
+            "ERR wrong number of arguments for '{container}|{}' command",
+            found.name
         ));
         return None;
     }
-    // The table lives in a static: give back a 'static name.
-    subs.iter()
-        .find(|(n, ..)| *n == name)
-        .map(|(n, ..)| *n)
-        .and_then(|n| STATIC_NAMES.iter().find(|s| **s == n).copied())
+    Some(found.name)
 }
-
-static STATIC_NAMES: &[&str] = &[
-    "id",
-    "setname",
-    "getname",
-    "list",
-    "info",
-    "setinfo",
-    "kill",
-    "no-evict",
-    "no-touch",
-    "help",
-    "count",
-    "docs",
-    "getkeys",
-    "get",
-    "set",
-    "resetstat",
-    "rewrite",
-];
 
 pub(crate) fn help(conn: &mut Conn, lines: &[&str]) {
     let mut e = conn.enc();
@@ -702,38 +827,39 @@ fn reset(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
     conn.info.name.lock().clear();
     conn.authed = !conn.shared.requires_auth();
     *conn.info.user.lock() = "default".into();
+    conn.user = conn.shared.acl.default_user().clone();
     conn.enc().simple("RESET");
     Action::Continue
 }
 
-/// Constant-time comparison (no early exit on the first differing byte).
-pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0xff);
-        diff |= usize::from(x ^ y);
+/// Checks credentials; `Err` is the full error reply. A failure is recorded in
+/// `ACL LOG`.
+fn check_credentials(
+    conn: &Conn,
+    user: Option<&[u8]>,
+    pass: &[u8],
+) -> Result<std::sync::Arc<crate::acl::UserSlot>, &'static str> {
+    let acl = &conn.shared.acl;
+    if user.is_none() && acl.default_user().read().nopass {
+        return Err(
+            "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+        );
     }
-    diff == 0
+    let name = user.unwrap_or(b"default");
+    match acl.authenticate(name, pass) {
+        Some(slot) => Ok(slot),
+        None => {
+            acl.log("auth", "auth".into(), lossy(name), conn.info.line());
+            Err("WRONGPASS invalid username-password pair or user is disabled.")
+        }
+    }
 }
 
-/// Checks credentials; `Err` is the full error reply.
-fn check_credentials(conn: &Conn, user: Option<&[u8]>, pass: &[u8]) -> Result<(), &'static str> {
-    let required = conn.shared.runtime.read().requirepass.clone();
-    const WRONG: &str = "WRONGPASS invalid username-password pair or user is disabled.";
-    if let Some(u) = user
-        && u != b"default"
-    {
-        return Err(WRONG);
-    }
-    match required {
-        None if user.is_none() => Err(
-            "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
-        ),
-        None => Ok(()),
-        Some(p) if ct_eq(p.as_bytes(), pass) => Ok(()),
-        Some(_) => Err(WRONG),
-    }
+/// Makes the connection run as `user`.
+fn login(conn: &mut Conn, user: std::sync::Arc<crate::acl::UserSlot>) {
+    conn.authed = true;
+    *conn.info.user.lock() = user.name.clone();
+    conn.user = user;
 }
 
 fn auth(conn: &mut Conn, argv: &[&[u8]]) -> Action {
@@ -743,8 +869,8 @@ fn auth(conn: &mut Conn, argv: &[&[u8]]) -> Action {
         _ => Err("ERR syntax error"),
     };
     match r {
-        Ok(()) => {
-            conn.authed = true;
+        Ok(user) => {
+            login(conn, user);
             conn.enc().ok();
         }
         Err(e) => conn.enc().error(e),
@@ -794,7 +920,7 @@ fn hello(conn: &mut Conn, argv: &[&[u8]]) -> Action {
     }
     if let Some((u, p)) = creds {
         match check_credentials(conn, Some(u), p) {
-            Ok(()) => conn.authed = true,
+            Ok(user) => login(conn, user),
             Err(e) => {
                 conn.enc().error(e);
                 return Action::Continue;
@@ -1133,15 +1259,18 @@ fn command_info(e: &mut emberkv_protocol::Encoder<'_>, entry: &Entry) {
     e.array(0);
     let subs = entry.subcommands();
     e.array(subs.len());
-    for (name, arity, _) in subs {
+    for sc in subs {
         e.array(10);
-        e.bulk(format!("{}|{}", s.name, name).as_bytes());
-        e.int(i64::from(*arity));
+        e.bulk(format!("{}|{}", s.name, sc.name).as_bytes());
+        e.int(i64::from(sc.arity));
         e.set(0);
         e.int(0);
         e.int(0);
         e.int(0);
-        e.set(0);
+        e.set(sc.categories.len());
+        for c in sc.categories {
+            e.simple(c);
+        }
         e.set(0);
         e.array(0);
         e.array(0);
@@ -1164,11 +1293,11 @@ fn command_docs(e: &mut emberkv_protocol::Encoder<'_>, entry: &Entry) {
     if !subs.is_empty() {
         e.bulk(b"subcommands");
         e.map(subs.len());
-        for (name, _, summary) in subs {
-            e.bulk(format!("{}|{}", s.name, name).as_bytes());
+        for sc in subs {
+            e.bulk(format!("{}|{}", s.name, sc.name).as_bytes());
             e.map(3);
             e.bulk(b"summary");
-            e.bulk(summary.as_bytes());
+            e.bulk(sc.summary.as_bytes());
             e.bulk(b"since");
             e.bulk(s.since.as_bytes());
             e.bulk(b"group");

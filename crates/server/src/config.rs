@@ -34,6 +34,15 @@ pub mod defaults {
     pub const REPL_BACKLOG_SIZE: &str = "16mb";
     /// `--repl-output-limit`
     pub const REPL_OUTPUT_LIMIT: &str = "256mb";
+    /// `--client-query-buffer-limit`
+    pub const CLIENT_QUERY_BUFFER_LIMIT: u64 = 1 << 30;
+    /// `--proto-max-multibulk-len` (Redis's fixed limit: a C int)
+    pub const PROTO_MAX_MULTIBULK_LEN: u64 = i32::MAX as u64;
+    /// `--tcp-keepalive`
+    pub const TCP_KEEPALIVE: u64 = 300;
+    /// `--client-output-buffer-limit`
+    pub const CLIENT_OUTPUT_BUFFER_LIMIT: &str =
+        "normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60";
 }
 
 /// The command line of `emberkv-server`.
@@ -111,6 +120,48 @@ pub struct Args {
     /// Password to AUTH with at the leader (when following one that requires it).
     #[arg(long, value_name = "PASSWORD")]
     pub masterauth: Option<String>,
+    /// Define an ACL user, as Redis's `user` directive: "NAME RULES..." (e.g. "alice on #<sha256> ~cache:* +@read"); repeatable.
+    #[arg(long = "user", value_name = "RULES")]
+    pub user: Vec<String>,
+    /// Refuse clients from other hosts while the default user has no password: yes or no [default: yes].
+    #[arg(long, value_name = "yes|no")]
+    pub protected_mode: Option<String>,
+    /// Close a client idle for this many seconds; 0 = never [default: 0].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<String>,
+    /// TCP keepalive probes on client sockets after this many idle seconds; 0 = off [default: 300].
+    #[arg(long, value_name = "SECONDS")]
+    pub tcp_keepalive: Option<String>,
+    /// Refuse writes that may grow memory (-OOM) once the allocator holds more than this; 0 = no limit [default: 0].
+    #[arg(long, value_name = "SIZE")]
+    pub maxmemory: Option<String>,
+    /// Close a client whose unparsed input passes this size [default: 1gb].
+    #[arg(long, value_name = "SIZE")]
+    pub client_query_buffer_limit: Option<String>,
+    /// Largest accepted number of arguments in one request [default: 2147483647].
+    #[arg(long, value_name = "N")]
+    pub proto_max_multibulk_len: Option<String>,
+    /// Output limits per class: "CLASS HARD SOFT SOFT-SECONDS ..." with CLASS normal, replica or pubsub [default: "normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60"].
+    #[arg(long, value_name = "LIMITS")]
+    pub client_output_buffer_limit: Option<String>,
+    /// Also serve TLS clients on this port (0 picks a free one) [default: off].
+    #[arg(long, value_name = "N")]
+    pub tls_port: Option<String>,
+    /// The server's certificate chain (PEM), for the TLS port and as the client certificate of --tls-replication.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// The private key of --tls-cert-file (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key_file: Option<PathBuf>,
+    /// CA certificates (PEM) that client certificates, and a TLS leader's certificate, must chain to.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca_cert_file: Option<PathBuf>,
+    /// Client certificates on the TLS port: yes (required), optional (verified if sent), no [default: yes].
+    #[arg(long, value_name = "yes|no|optional")]
+    pub tls_auth_clients: Option<String>,
+    /// A follower connects to its leader with TLS: yes or no [default: no].
+    #[arg(long, value_name = "yes|no")]
+    pub tls_replication: Option<String>,
     /// Check every segment of --dir for damage, report, and exit (0 = clean, 1 = damaged).
     #[arg(long, conflicts_with = "repair")]
     pub check: bool,
@@ -141,6 +192,169 @@ struct FileConfig {
     repl_backlog_size: Option<toml::Value>,
     repl_output_limit: Option<toml::Value>,
     masterauth: Option<String>,
+    user: Option<Vec<String>>,
+    protected_mode: Option<toml::Value>,
+    timeout: Option<toml::Value>,
+    tcp_keepalive: Option<toml::Value>,
+    maxmemory: Option<toml::Value>,
+    client_query_buffer_limit: Option<toml::Value>,
+    proto_max_multibulk_len: Option<toml::Value>,
+    client_output_buffer_limit: Option<String>,
+    tls_port: Option<toml::Value>,
+    tls_cert_file: Option<PathBuf>,
+    tls_key_file: Option<PathBuf>,
+    tls_ca_cert_file: Option<PathBuf>,
+    tls_auth_clients: Option<toml::Value>,
+    tls_replication: Option<toml::Value>,
+}
+
+/// One class of `client-output-buffer-limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutputLimit {
+    /// Disconnect at once past this many pending bytes (0 = none).
+    pub hard: u64,
+    /// Disconnect when pending bytes stay above this...
+    pub soft: u64,
+    /// ...for this many seconds (0 with a soft limit: at once).
+    pub soft_seconds: u64,
+}
+
+/// `client-output-buffer-limit`: the three classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputLimits {
+    /// Ordinary clients.
+    pub normal: OutputLimit,
+    /// Followers.
+    pub replica: OutputLimit,
+    /// Pub/sub clients (kept for CONFIG; emberkv has no pub/sub).
+    pub pubsub: OutputLimit,
+}
+
+impl Default for OutputLimits {
+    fn default() -> Self {
+        OutputLimits {
+            normal: OutputLimit::default(),
+            replica: OutputLimit {
+                hard: 256 << 20,
+                soft: 64 << 20,
+                soft_seconds: 60,
+            },
+            pubsub: OutputLimit {
+                hard: 32 << 20,
+                soft: 8 << 20,
+                soft_seconds: 60,
+            },
+        }
+    }
+}
+
+impl OutputLimits {
+    /// Applies `CLASS HARD SOFT SECONDS ...` (Redis's syntax and error texts).
+    pub fn apply(&mut self, spec: &str) -> Result<(), String> {
+        let words: Vec<&str> = spec.split_whitespace().collect();
+        if !words.len().is_multiple_of(4) {
+            return Err("Wrong number of arguments in buffer limit configuration.".into());
+        }
+        let mut next = *self;
+        for w in words.chunks(4) {
+            let class = match w[0].to_ascii_lowercase().as_str() {
+                "normal" => &mut next.normal,
+                "replica" | "slave" => &mut next.replica,
+                "pubsub" => &mut next.pubsub,
+                _ => {
+                    return Err(
+                        "Invalid client class specified in buffer limit configuration.".into(),
+                    );
+                }
+            };
+            let bad = || {
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                    .to_string()
+            };
+            let hard = parse_size(w[1]).map_err(|_| bad())?;
+            let soft = parse_size(w[2]).map_err(|_| bad())?;
+            let soft_seconds: u64 = w[3].parse().map_err(|_| bad())?;
+            *class = OutputLimit {
+                hard,
+                soft,
+                soft_seconds,
+            };
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// As CONFIG GET shows it.
+    pub fn render(&self) -> String {
+        let f = |n: &str, l: &OutputLimit| format!("{n} {} {} {}", l.hard, l.soft, l.soft_seconds);
+        format!(
+            "{} {} {}",
+            f("normal", &self.normal),
+            f("slave", &self.replica),
+            f("pubsub", &self.pubsub)
+        )
+    }
+}
+
+/// `tls-auth-clients`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsAuthClients {
+    /// A client certificate is required.
+    Yes,
+    /// A client certificate is verified if the client sends one.
+    Optional,
+    /// Client certificates are not asked for.
+    No,
+}
+
+impl TlsAuthClients {
+    /// As CONFIG GET shows it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TlsAuthClients::Yes => "yes",
+            TlsAuthClients::Optional => "optional",
+            TlsAuthClients::No => "no",
+        }
+    }
+}
+
+/// The TLS settings.
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    /// `--tls-port` (None = no TLS port; 0 = any).
+    pub port: Option<u16>,
+    /// Certificate chain.
+    pub cert_file: Option<PathBuf>,
+    /// Private key.
+    pub key_file: Option<PathBuf>,
+    /// CA bundle.
+    pub ca_cert_file: Option<PathBuf>,
+    /// Client certificate policy.
+    pub auth_clients: TlsAuthClients,
+    /// Followers connect to their leader with TLS.
+    pub replication: bool,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            port: None,
+            cert_file: None,
+            key_file: None,
+            ca_cert_file: None,
+            auth_clients: TlsAuthClients::Yes,
+            replication: false,
+        }
+    }
+}
+
+/// Parses Redis's booleans (`yes`/`no`; TOML booleans too).
+pub fn parse_yes_no(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" | "true" => Ok(true),
+        "no" | "false" => Ok(false),
+        _ => Err("expected yes or no".into()),
+    }
 }
 
 /// The resolved, validated settings.
@@ -182,6 +396,24 @@ pub struct Config {
     pub repl_output_limit: u64,
     /// Password for the leader.
     pub masterauth: Option<String>,
+    /// ACL user lines (`NAME RULES...`).
+    pub users: Vec<String>,
+    /// Protected mode.
+    pub protected_mode: bool,
+    /// Idle client timeout in seconds (0 = none).
+    pub timeout: u64,
+    /// TCP keepalive in seconds (0 = off).
+    pub tcp_keepalive: u64,
+    /// Memory limit in bytes (0 = none).
+    pub maxmemory: u64,
+    /// Largest unparsed input per client.
+    pub client_query_buffer_limit: u64,
+    /// Largest argument count per request.
+    pub proto_max_multibulk_len: u64,
+    /// Output buffer limits.
+    pub output_limits: OutputLimits,
+    /// TLS.
+    pub tls: TlsConfig,
     /// The config file, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -207,6 +439,15 @@ impl Default for Config {
             repl_backlog_size: 16 << 20,
             repl_output_limit: 256 << 20,
             masterauth: None,
+            users: Vec::new(),
+            protected_mode: true,
+            timeout: 0,
+            tcp_keepalive: defaults::TCP_KEEPALIVE,
+            maxmemory: 0,
+            client_query_buffer_limit: defaults::CLIENT_QUERY_BUFFER_LIMIT,
+            proto_max_multibulk_len: defaults::PROTO_MAX_MULTIBULK_LEN,
+            output_limits: OutputLimits::default(),
+            tls: TlsConfig::default(),
             config_file: None,
         }
     }
@@ -351,7 +592,7 @@ impl Args {
             config_file: self.config.clone(),
             ..Config::default()
         };
-        if let Some(b) = self.bind.clone().or(file.bind) {
+        if let Some(b) = self.bind.clone().or(file.bind.clone()) {
             b.parse::<std::net::IpAddr>().map_err(|_| {
                 bad(
                     "bind",
@@ -366,13 +607,13 @@ impl Args {
                 .parse()
                 .map_err(|_| bad("port", &p, "expected 0..65535"))?;
         }
-        if let Some(d) = self.dir.clone().or(file.dir) {
+        if let Some(d) = self.dir.clone().or(file.dir.clone()) {
             if d.as_os_str().is_empty() {
                 return Err(bad("dir", "", "empty path"));
             }
             c.dir = d;
         }
-        if let Some(p) = self.appendfsync.clone().or(file.appendfsync) {
+        if let Some(p) = self.appendfsync.clone().or(file.appendfsync.clone()) {
             c.appendfsync = p.parse().map_err(|e: String| ConfigError(e))?;
         }
         let size = |name: &str, v: Option<String>, min: u64| -> Result<Option<u64>, ConfigError> {
@@ -432,7 +673,7 @@ impl Args {
         )? {
             c.repl_output_limit = n;
         }
-        if let Some(p) = self.masterauth.clone().or(file.masterauth) {
+        if let Some(p) = self.masterauth.clone().or(file.masterauth.clone()) {
             c.masterauth = (!p.is_empty()).then_some(p);
         }
         if let Some(t) = pick(&self.compaction_threshold, &file.compaction_threshold) {
@@ -452,10 +693,10 @@ impl Args {
             }
             c.compaction_threshold = f;
         }
-        if let Some(r) = self.replicaof.clone().or(file.replicaof) {
+        if let Some(r) = self.replicaof.clone().or(file.replicaof.clone()) {
             c.replicaof = Some(parse_host_port(&r).map_err(|e| bad("replicaof", &r, e))?);
         }
-        if let Some(p) = self.requirepass.clone().or(file.requirepass) {
+        if let Some(p) = self.requirepass.clone().or(file.requirepass.clone()) {
             c.requirepass = (!p.is_empty()).then_some(p);
         }
         if let Some(m) = pick(&self.maxclients, &file.maxclients) {
@@ -479,10 +720,170 @@ impl Args {
                 .filter(|&n| (1..=500).contains(&n))
                 .ok_or_else(|| bad("hz", &h, "expected 1..500"))?;
         }
-        if let Some(l) = self.log_level.clone().or(file.log_level) {
+        if let Some(l) = self.log_level.clone().or(file.log_level.clone()) {
             c.log_level = parse_log_level(&l).map_err(|e| bad("log-level", &l, e))?;
         }
+        self.merge_security(&mut c, &file)?;
         Ok(c)
+    }
+
+    /// ACL users, protected mode, limits and TLS.
+    fn merge_security(&self, c: &mut Config, file: &FileConfig) -> Result<(), ConfigError> {
+        let pick = |flag: &Option<String>, file: &Option<toml::Value>| -> Option<String> {
+            flag.clone().or_else(|| file.as_ref().map(value_str))
+        };
+        let yes_no = |name: &str, v: Option<String>| -> Result<Option<bool>, ConfigError> {
+            v.map(|v| parse_yes_no(&v).map_err(|e| bad(name, &v, e)))
+                .transpose()
+        };
+        let num = |name: &str, v: Option<String>, max: u64| -> Result<Option<u64>, ConfigError> {
+            v.map(|v| {
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|&n| n <= max)
+                    .ok_or_else(|| bad(name, &v, format!("expected 0..{max}")))
+            })
+            .transpose()
+        };
+        // Users: the file's, then the flags' (a flag's user replaces the file's
+        // user of the same name).
+        let mut users: Vec<String> = file.user.clone().unwrap_or_default();
+        for u in &self.user {
+            let name = crate::acl::split_line(u)
+                .ok()
+                .and_then(|w| w.first().cloned())
+                .unwrap_or_default();
+            users.retain(|f| {
+                crate::acl::split_line(f)
+                    .ok()
+                    .and_then(|w| w.first().cloned())
+                    .is_none_or(|n| n != name)
+            });
+            users.push(u.clone());
+        }
+        crate::acl::Acl::from_config(None, &users)
+            .map_err(|e| ConfigError(format!("invalid user: {e}")))?;
+        c.users = users;
+        if let Some(b) = yes_no(
+            "protected-mode",
+            pick(&self.protected_mode, &file.protected_mode),
+        )? {
+            c.protected_mode = b;
+        }
+        if let Some(n) = num(
+            "timeout",
+            pick(&self.timeout, &file.timeout),
+            i32::MAX as u64,
+        )? {
+            c.timeout = n;
+        }
+        if let Some(n) = num(
+            "tcp-keepalive",
+            pick(&self.tcp_keepalive, &file.tcp_keepalive),
+            i32::MAX as u64,
+        )? {
+            c.tcp_keepalive = n;
+        }
+        let size = |name: &str, v: Option<String>, min: u64| -> Result<Option<u64>, ConfigError> {
+            v.map(|s| {
+                let n = parse_size(&s).map_err(|e| bad(name, &s, e))?;
+                if n < min {
+                    return Err(bad(name, &s, format!("must be at least {min} bytes")));
+                }
+                Ok(n)
+            })
+            .transpose()
+        };
+        if let Some(n) = size("maxmemory", pick(&self.maxmemory, &file.maxmemory), 0)? {
+            c.maxmemory = n;
+        }
+        if let Some(n) = size(
+            "client-query-buffer-limit",
+            pick(
+                &self.client_query_buffer_limit,
+                &file.client_query_buffer_limit,
+            ),
+            1024 * 1024,
+        )? {
+            c.client_query_buffer_limit = n;
+        }
+        if let Some(n) = pick(&self.proto_max_multibulk_len, &file.proto_max_multibulk_len) {
+            c.proto_max_multibulk_len = n
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=i32::MAX as u64).contains(n))
+                .ok_or_else(|| bad("proto-max-multibulk-len", &n, "expected 1..2147483647"))?;
+        }
+        // The replica class starts from --repl-output-limit (its older name).
+        c.output_limits.replica.hard = c.repl_output_limit;
+        if let Some(v) = self
+            .client_output_buffer_limit
+            .clone()
+            .or_else(|| file.client_output_buffer_limit.clone())
+        {
+            c.output_limits
+                .apply(&v)
+                .map_err(|e| bad("client-output-buffer-limit", &v, e))?;
+            c.repl_output_limit = c.output_limits.replica.hard;
+        }
+        let t = &mut c.tls;
+        if let Some(p) = pick(&self.tls_port, &file.tls_port) {
+            t.port = Some(
+                p.parse()
+                    .map_err(|_| bad("tls-port", &p, "expected 0..65535"))?,
+            );
+        }
+        t.cert_file = self
+            .tls_cert_file
+            .clone()
+            .or_else(|| file.tls_cert_file.clone());
+        t.key_file = self
+            .tls_key_file
+            .clone()
+            .or_else(|| file.tls_key_file.clone());
+        t.ca_cert_file = self
+            .tls_ca_cert_file
+            .clone()
+            .or_else(|| file.tls_ca_cert_file.clone());
+        if let Some(v) = pick(&self.tls_auth_clients, &file.tls_auth_clients) {
+            t.auth_clients = match v.to_ascii_lowercase().as_str() {
+                "yes" | "true" => TlsAuthClients::Yes,
+                "no" | "false" => TlsAuthClients::No,
+                "optional" => TlsAuthClients::Optional,
+                _ => return Err(bad("tls-auth-clients", &v, "expected yes, no or optional")),
+            };
+        }
+        if let Some(b) = yes_no(
+            "tls-replication",
+            pick(&self.tls_replication, &file.tls_replication),
+        )? {
+            t.replication = b;
+        }
+        if t.port.is_some() || t.replication {
+            let what = if t.port.is_some() {
+                "tls-port"
+            } else {
+                "tls-replication"
+            };
+            if t.cert_file.is_none() || t.key_file.is_none() {
+                return Err(ConfigError(format!(
+                    "{what} needs tls-cert-file and tls-key-file"
+                )));
+            }
+            if t.ca_cert_file.is_none()
+                && (t.replication || (t.port.is_some() && t.auth_clients != TlsAuthClients::No))
+            {
+                return Err(ConfigError(format!(
+                    "{what} needs tls-ca-cert-file (to verify {}); or set tls-auth-clients no",
+                    if t.replication {
+                        "the leader"
+                    } else {
+                        "client certificates"
+                    }
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

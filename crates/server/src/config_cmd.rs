@@ -2,7 +2,9 @@
 //! runtime.
 
 use crate::commands::{Action, help, lossy, sub_arity};
-use crate::config::{parse_log_level, parse_size};
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::config::{parse_log_level, parse_size, parse_yes_no};
 use crate::conn::Conn;
 use crate::server::Shared;
 use emberkv_core::glob;
@@ -20,6 +22,28 @@ struct Param {
 
 fn yes(_: &Shared) -> String {
     "yes".into()
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.into()
+}
+
+fn path_str(p: &Option<std::path::PathBuf>) -> String {
+    p.as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+fn int_range(v: &str, min: i64, max: i64) -> Result<u64, String> {
+    let n: i64 = v
+        .parse()
+        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+    if !(min..=max).contains(&n) {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(n as u64)
 }
 
 fn set_size(v: &str) -> Result<u64, String> {
@@ -117,7 +141,9 @@ const PARAMS: &[Param] = &[
         aliases: &[],
         get: |s| s.runtime.read().requirepass.clone().unwrap_or_default(),
         set: Some(|s, v| {
-            s.runtime.write().requirepass = (!v.is_empty()).then(|| v.to_string());
+            let pass = (!v.is_empty()).then(|| v.to_string());
+            s.acl.set_default_password(pass.as_deref());
+            s.runtime.write().requirepass = pass;
             Ok(())
         }),
     },
@@ -133,6 +159,7 @@ const PARAMS: &[Param] = &[
                 );
             }
             s.runtime.write().proto_max_bulk_len = n;
+            s.limits.bulk.store(n, Relaxed);
             s.ks.set_max_bulk_len(n);
             Ok(())
         }),
@@ -214,13 +241,137 @@ const PARAMS: &[Param] = &[
     Param {
         name: "maxmemory",
         aliases: &[],
-        get: |_| "0".into(),
-        set: None,
+        get: |s| s.limits.maxmemory.load(Relaxed).to_string(),
+        set: Some(|s, v| {
+            let n = set_size(v)?;
+            s.limits.maxmemory.store(n, Relaxed);
+            s.limits
+                .used_memory
+                .store(crate::alloc::allocated(), Relaxed);
+            Ok(())
+        }),
     },
     Param {
         name: "maxmemory-policy",
         aliases: &[],
         get: |_| "noeviction".into(),
+        set: Some(|_, v| {
+            if v.eq_ignore_ascii_case("noeviction") {
+                Ok(())
+            } else {
+                Err("emberkv supports only noeviction (cold values are already evicted to disk by the cache)".into())
+            }
+        }),
+    },
+    Param {
+        name: "protected-mode",
+        aliases: &[],
+        get: |s| yes_no(s.limits.protected_mode.load(Relaxed)),
+        set: Some(|s, v| {
+            let b = parse_yes_no(v).map_err(|_| "argument must be 'yes' or 'no'".to_string())?;
+            s.limits.protected_mode.store(b, Relaxed);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "timeout",
+        aliases: &[],
+        get: |s| s.limits.timeout.load(Relaxed).to_string(),
+        set: Some(|s, v| {
+            s.limits
+                .timeout
+                .store(int_range(v, 0, i32::MAX as i64)?, Relaxed);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "tcp-keepalive",
+        aliases: &[],
+        get: |s| s.limits.tcp_keepalive.load(Relaxed).to_string(),
+        set: Some(|s, v| {
+            s.limits
+                .tcp_keepalive
+                .store(int_range(v, 0, i32::MAX as i64)?, Relaxed);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "client-query-buffer-limit",
+        aliases: &[],
+        get: |s| s.limits.query_buffer.load(Relaxed).to_string(),
+        set: Some(|s, v| {
+            let n = set_size(v)?;
+            if n < 1024 * 1024 {
+                return Err(
+                    "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
+                );
+            }
+            s.limits.query_buffer.store(n, Relaxed);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "proto-max-multibulk-len",
+        aliases: &[],
+        get: |s| s.limits.multibulk.load(Relaxed).to_string(),
+        set: Some(|s, v| {
+            s.limits
+                .multibulk
+                .store(int_range(v, 1, i32::MAX as i64)?, Relaxed);
+            Ok(())
+        }),
+    },
+    Param {
+        name: "client-output-buffer-limit",
+        aliases: &[],
+        get: |s| {
+            let mut l = *s.limits.output.read();
+            l.replica.hard = s.repl.output_limit.load(Relaxed);
+            l.render()
+        },
+        set: Some(|s, v| {
+            let mut l = *s.limits.output.read();
+            l.replica.hard = s.repl.output_limit.load(Relaxed);
+            l.apply(v)?;
+            s.repl.output_limit.store(l.replica.hard, Relaxed);
+            *s.limits.output.write() = l;
+            Ok(())
+        }),
+    },
+    Param {
+        name: "tls-port",
+        aliases: &[],
+        get: |s| s.tls_addr.read().map_or(0, |a| a.port()).to_string(),
+        set: None,
+    },
+    Param {
+        name: "tls-cert-file",
+        aliases: &[],
+        get: |s| path_str(&s.config.tls.cert_file),
+        set: None,
+    },
+    Param {
+        name: "tls-key-file",
+        aliases: &[],
+        get: |s| path_str(&s.config.tls.key_file),
+        set: None,
+    },
+    Param {
+        name: "tls-ca-cert-file",
+        aliases: &[],
+        get: |s| path_str(&s.config.tls.ca_cert_file),
+        set: None,
+    },
+    Param {
+        name: "tls-auth-clients",
+        aliases: &[],
+        get: |s| s.config.tls.auth_clients.as_str().into(),
+        set: None,
+    },
+    Param {
+        name: "tls-replication",
+        aliases: &[],
+        get: |s| yes_no(s.config.tls.replication),
         set: None,
     },
     Param {
@@ -245,14 +396,7 @@ fn find(name: &str) -> Option<&'static Param> {
 
 /// CONFIG <subcommand>
 pub fn config(conn: &mut Conn, argv: &[&[u8]]) -> Action {
-    let subs: &[(&str, i32, &str)] = &[
-        ("get", -3, ""),
-        ("set", -4, ""),
-        ("resetstat", 2, ""),
-        ("rewrite", 2, ""),
-        ("help", 2, ""),
-    ];
-    let Some(sub) = sub_arity(conn, argv, subs) else {
+    let Some(sub) = sub_arity(conn, argv, crate::commands::CONFIG_SUBS) else {
         return Action::Continue;
     };
     match sub {
@@ -384,6 +528,47 @@ fn rewrite(s: &Shared) -> Result<(), String> {
     kv("compaction_min_size", min_size.to_string());
     kv("proto_max_bulk_len", rt.proto_max_bulk_len.to_string());
     kv("hz", rt.hz.to_string());
+    let l = &s.limits;
+    kv("protected_mode", q(&yes_no(l.protected_mode.load(Relaxed))));
+    kv("timeout", l.timeout.load(Relaxed).to_string());
+    kv("tcp_keepalive", l.tcp_keepalive.load(Relaxed).to_string());
+    kv("maxmemory", l.maxmemory.load(Relaxed).to_string());
+    kv(
+        "client_query_buffer_limit",
+        l.query_buffer.load(Relaxed).to_string(),
+    );
+    kv(
+        "proto_max_multibulk_len",
+        l.multibulk.load(Relaxed).to_string(),
+    );
+    let mut obl = *l.output.read();
+    obl.replica.hard = s.repl.output_limit.load(Relaxed);
+    kv("client_output_buffer_limit", q(&obl.render()));
+    kv(
+        "repl_backlog_size",
+        s.repl.backlog_size.load(Relaxed).to_string(),
+    );
+    if let Some(m) = s.repl.masterauth.lock().clone() {
+        kv("masterauth", q(&m));
+    }
+    let t = &s.config.tls;
+    if let Some(p) = t.port {
+        kv("tls_port", p.to_string());
+    }
+    for (k, v) in [
+        ("tls_cert_file", &t.cert_file),
+        ("tls_key_file", &t.key_file),
+        ("tls_ca_cert_file", &t.ca_cert_file),
+    ] {
+        if let Some(p) = v {
+            kv(k, q(&p.display().to_string()));
+        }
+    }
+    kv("tls_auth_clients", q(t.auth_clients.as_str()));
+    kv("tls_replication", q(&yes_no(t.replication)));
+    // Users, with passwords as SHA-256 hashes only.
+    let users: Vec<String> = s.acl.config_lines().iter().map(|u| q(u)).collect();
+    out.push_str(&format!("user = [\n  {},\n]\n", users.join(",\n  ")));
     let tmp = path.with_extension("rewrite.tmp");
     std::fs::write(&tmp, out)
         .and_then(|_| std::fs::rename(&tmp, path))

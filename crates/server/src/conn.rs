@@ -2,19 +2,20 @@
 //! execute them, wait until their writes are as durable as the fsync policy
 //! promises, and send all the replies in one write.
 
-use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
+use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use emberkv_core::{CoreCommand, ExecOpts, Outcome, Prefetch};
-use emberkv_protocol::{Encoder, Limits, Proto, RequestParser};
+use emberkv_protocol::{Encoder, Limits, Proto, ProtocolError, RequestParser};
 use smallvec::SmallVec;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::clients::{ClientInfo, ClientKind};
+use crate::clients::ClientInfo;
 use crate::commands::{self, Action, Entry};
 use crate::server::Shared;
 
@@ -22,18 +23,35 @@ use crate::server::Shared;
 /// long pipeline of large replies does not grow memory without bound.
 const FLUSH_AT: usize = 1 << 20;
 
-/// Refuses a connection with an error line (maxclients).
-pub async fn refuse(mut socket: TcpStream, msg: &str) {
+/// How far ahead of the bytes received the read buffer may be grown for a
+/// declared bulk string: a client that announces `$500000000` and sends
+/// nothing makes the server allocate at most this (then twice what it sent).
+const READ_AHEAD: usize = 1 << 20;
+
+/// Before authentication, requests are limited as in Redis 7: at most 10
+/// arguments, each at most 16 KB (`unauthenticated multibulk/bulk length`).
+const UNAUTH_LIMITS: Limits = Limits {
+    max_bulk_len: 16 * 1024,
+    max_multibulk_len: 10,
+};
+
+/// What the query buffer limit charges for each parsed argument of a request
+/// still incomplete (its slot in the argument list).
+const ARG_OVERHEAD: usize = 16;
+
+/// A stream a client connection runs over (plain TCP or TLS).
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for S {}
+
+/// Refuses a connection with an error line (maxclients, protected mode).
+pub async fn refuse<S: Stream>(mut socket: S, msg: &str) {
     let _ = socket.write_all(format!("-{msg}\r\n").as_bytes()).await;
+    let _ = socket.flush().await;
     let _ = socket.shutdown().await;
 }
 
-/// Serves one connection until it closes.
-pub async fn handle(shared: Arc<Shared>, socket: TcpStream, peer: SocketAddr) {
-    let _ = socket.set_nodelay(true);
-    let laddr = socket.local_addr().unwrap_or(peer);
-    let fd = socket.as_raw_fd();
-    let info = shared.clients.register(peer, laddr, fd, ClientKind::Normal);
+/// Serves one registered connection until it closes.
+pub async fn handle<S: Stream>(shared: Arc<Shared>, socket: S, info: Arc<ClientInfo>) {
     let mut conn = Conn::new(shared.clone(), info.clone());
     match conn.run(socket).await {
         Ok(Some((socket, replid, offset))) => {
@@ -51,7 +69,11 @@ pub async fn handle(shared: Arc<Shared>, socket: TcpStream, peer: SocketAddr) {
         Ok(None) => {}
         Err(e) => tracing::debug!(client = info.id, "connection closed: {e}"),
     }
-    shared.clients.unregister(info.id);
+}
+
+/// Why a connection was closed by a limit (an `io::Error` of kind `Other`).
+fn closed(why: &str) -> std::io::Error {
+    std::io::Error::other(why.to_string())
 }
 
 /// What to do after a command.
@@ -74,6 +96,8 @@ pub struct Conn {
     pub proto: Proto,
     /// Whether AUTH succeeded (or none is required).
     pub authed: bool,
+    /// The user the connection runs as (`default` until AUTH).
+    pub user: Arc<crate::acl::UserSlot>,
     /// Pending replies.
     pub wbuf: BytesMut,
     prefetch: Prefetch,
@@ -92,7 +116,9 @@ pub struct Conn {
 impl Conn {
     fn new(shared: Arc<Shared>, info: Arc<ClientInfo>) -> Self {
         let authed = !shared.requires_auth();
+        let user = shared.acl.default_user().clone();
         Conn {
+            user,
             shared,
             info,
             proto: Proto::Resp2,
@@ -113,36 +139,90 @@ impl Conn {
         Encoder::new(&mut self.wbuf, self.proto)
     }
 
+    /// The request limits in force: Redis's tight ones until the client
+    /// authenticated, else the configured ones.
     fn limits(&self) -> Limits {
-        Limits {
-            max_bulk_len: self.shared.runtime.read().proto_max_bulk_len as usize,
-            ..Limits::default()
+        if !self.authed {
+            return UNAUTH_LIMITS;
         }
+        self.full_limits()
+    }
+
+    fn full_limits(&self) -> Limits {
+        let l = &self.shared.limits;
+        Limits {
+            max_bulk_len: l.bulk.load(Ordering::Relaxed) as usize,
+            max_multibulk_len: l.multibulk.load(Ordering::Relaxed) as usize,
+        }
+    }
+
+    /// The error text for a malformed request at the start of `frame`: Redis's
+    /// `unauthenticated ... length` when only the pre-authentication limits
+    /// refused it.
+    fn protocol_error(&self, e: ProtocolError, frame: &[u8]) -> String {
+        if !self.authed {
+            let mut full = RequestParser::new(self.full_limits());
+            if full.next(frame) != Err(e) {
+                match e {
+                    ProtocolError::InvalidMultibulkLength => {
+                        return "Protocol error: unauthenticated multibulk length".into();
+                    }
+                    ProtocolError::InvalidBulkLength => {
+                        return "Protocol error: unauthenticated bulk length".into();
+                    }
+                    _ => {}
+                }
+            }
+        }
+        e.to_string()
     }
 
     /// Serves the connection; returns the socket and the PSYNC arguments when it
     /// becomes a follower's replication link.
-    async fn run(
-        &mut self,
-        mut socket: TcpStream,
-    ) -> std::io::Result<Option<(TcpStream, String, i64)>> {
+    async fn run<S: Stream>(&mut self, mut socket: S) -> std::io::Result<Option<(S, String, i64)>> {
         let mut rbuf = BytesMut::with_capacity(16 * 1024);
         let mut parser = RequestParser::new(self.limits());
+        let mut parser_authed = self.authed;
         let mut stop = self.shared.shutdown_signal();
         let info = self.info.clone();
+        let idle = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(idle);
         loop {
             if *stop.borrow() || info.is_killed() {
                 return Ok(None);
             }
-            let want = parser.bytes_needed().unwrap_or(0).max(rbuf.len() + 4096);
+            // Grow the buffer for a declared bulk string, but never far ahead of
+            // what has arrived.
+            let mut want = rbuf.len() + 4096;
+            if let Some(need) = parser.bytes_needed()
+                && need > want
+            {
+                want = need.min(rbuf.len() * 2 + READ_AHEAD);
+            }
             if rbuf.capacity() < want {
                 rbuf.reserve(want - rbuf.len());
             }
-            let n = tokio::select! {
-                biased;
-                _ = info.kill.notified() => return Ok(None),
-                _ = stop.changed() => return Ok(None),
-                r = socket.read_buf(&mut rbuf) => r?,
+            let timeout = self.shared.limits.timeout.load(Ordering::Relaxed);
+            let n = if timeout == 0 {
+                tokio::select! {
+                    biased;
+                    _ = info.kill.notified() => return Ok(None),
+                    _ = stop.changed() => return Ok(None),
+                    r = socket.read_buf(&mut rbuf) => r?,
+                }
+            } else {
+                idle.as_mut()
+                    .reset((Instant::now() + Duration::from_secs(timeout)).into());
+                tokio::select! {
+                    biased;
+                    _ = info.kill.notified() => return Ok(None),
+                    _ = stop.changed() => return Ok(None),
+                    r = socket.read_buf(&mut rbuf) => r?,
+                    _ = &mut idle => {
+                        tracing::debug!(client = info.id, "closing idle client (timeout {timeout}s)");
+                        return Ok(None);
+                    }
+                }
             };
             if n == 0 {
                 return Ok(None);
@@ -163,6 +243,11 @@ impl Conn {
                             continue;
                         }
                         flow = self.execute(&argv).await;
+                        drop(argv);
+                        if self.authed != parser_authed {
+                            parser_authed = self.authed;
+                            parser.set_limits(self.limits());
+                        }
                         if flow != Flow::Continue {
                             break;
                         }
@@ -173,8 +258,9 @@ impl Conn {
                     Ok(None) => break,
                     Err(e) => {
                         // The stream cannot be resynchronised: reply and close.
-                        tracing::debug!(client = info.id, "protocol error: {e}");
-                        self.enc().error(&format!("ERR {e}"));
+                        let msg = self.protocol_error(e, &rbuf[pos..]);
+                        tracing::debug!(client = info.id, "protocol error: {msg}");
+                        self.enc().error(&format!("ERR {msg}"));
                         self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
                         flow = Flow::Close;
                         break;
@@ -182,11 +268,26 @@ impl Conn {
                 }
             }
             rbuf.advance(pos);
-            info.qbuf.store(rbuf.len(), Ordering::Relaxed);
+            let qbuf = rbuf.len() + parser.argc() * ARG_OVERHEAD;
+            info.qbuf.store(qbuf, Ordering::Relaxed);
             self.shared
                 .stats
                 .commands
                 .fetch_add(std::mem::take(&mut self.commands), Ordering::Relaxed);
+            if qbuf as u64 > self.shared.limits.query_buffer.load(Ordering::Relaxed) {
+                let head = &rbuf[..rbuf.len().min(64)];
+                tracing::warn!(
+                    "Closing client that reached max query buffer length: {} (qbuf initial bytes: {:?})",
+                    info.line(),
+                    String::from_utf8_lossy(head)
+                );
+                self.shared
+                    .stats
+                    .qbuf_closed
+                    .fetch_add(1, Ordering::Relaxed);
+                self.flush(&mut socket).await?;
+                return Ok(None);
+            }
             self.flush(&mut socket).await?;
             if flow == Flow::Close {
                 let _ = socket.shutdown().await;
@@ -205,20 +306,46 @@ impl Conn {
 
     /// Waits until the batch's writes are durable (rewriting their replies as
     /// MISCONF errors if the log failed), then sends the replies.
-    async fn flush(&mut self, socket: &mut TcpStream) -> std::io::Result<()> {
+    ///
+    /// While the client does not read, the replies wait here and the
+    /// connection reads nothing more: a client's pending replies never exceed
+    /// about `FLUSH_AT` plus one reply. `client-output-buffer-limit normal`
+    /// closes a client whose unsent replies stay above the soft limit for its
+    /// seconds, or pass the hard limit, while it is not reading; `timeout`
+    /// closes one that makes no progress for that long.
+    async fn flush<S: Stream>(&mut self, socket: &mut S) -> std::io::Result<()> {
         self.settle().await;
-        if !self.wbuf.is_empty() {
-            self.info.omem.store(self.wbuf.len(), Ordering::Relaxed);
-            socket.write_all(&self.wbuf).await?;
-            self.shared
-                .stats
-                .net_out
-                .fetch_add(self.wbuf.len() as u64, Ordering::Relaxed);
-            self.wbuf.clear();
-            self.info.omem.store(0, Ordering::Relaxed);
-            if self.wbuf.capacity() > 4 << 20 {
-                self.wbuf = BytesMut::with_capacity(16 * 1024);
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        let len = self.wbuf.len();
+        self.info.omem.store(len, Ordering::Relaxed);
+        let mut off = 0;
+        let mut soft_since: Option<Instant> = None;
+        while off < len {
+            let buf = &self.wbuf[off..];
+            // Most writes complete at once: try before arming any timer.
+            let now = poll_fn(|cx| Poll::Ready(Pin::new(&mut *socket).poll_write(cx, buf))).await;
+            let n = match now {
+                Poll::Ready(r) => r?,
+                Poll::Pending => {
+                    blocked_write(&self.shared, &self.info, socket, buf, &mut soft_since).await?
+                }
+            };
+            if n == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
             }
+            off += n;
+            self.info.omem.store(len - off, Ordering::Relaxed);
+        }
+        socket.flush().await?;
+        self.shared
+            .stats
+            .net_out
+            .fetch_add(len as u64, Ordering::Relaxed);
+        self.wbuf.clear();
+        if self.wbuf.capacity() > 4 << 20 {
+            self.wbuf = BytesMut::with_capacity(16 * 1024);
         }
         Ok(())
     }
@@ -272,6 +399,27 @@ impl Conn {
         self.info.touch(spec.name);
         if !self.authed && !entry.no_auth() {
             return self.error("NOAUTH Authentication required.");
+        }
+        if !self.user.unrestricted() {
+            let denied = crate::acl::check(&self.user.read(), &entry, argv);
+            if let Err(d) = denied {
+                let (reason, object) = match &d {
+                    crate::acl::Denied::Command(name) => ("command", name.clone()),
+                    crate::acl::Denied::Key(p) => {
+                        ("key", String::from_utf8_lossy(argv[*p]).into_owned())
+                    }
+                };
+                self.shared
+                    .acl
+                    .log(reason, object, self.user.name.clone(), self.info.line());
+                return self.error(&d.reply());
+            }
+        }
+        if self.shared.limits.maxmemory.load(Ordering::Relaxed) > 0
+            && spec.flags.contains(&"denyoom")
+            && self.shared.limits.over_maxmemory()
+        {
+            return self.error("OOM command not allowed when used memory > 'maxmemory'.");
         }
         if (spec.is_write() || spec.name == "ping")
             && let Some(e) = self.shared.ks.store().write_error()
@@ -402,6 +550,53 @@ impl Conn {
             }
         }
         self.prefetch.clear();
+    }
+}
+
+/// Writes to a client that is not reading, enforcing the output limits and
+/// the idle timeout while it waits.
+async fn blocked_write<S: Stream>(
+    shared: &Shared,
+    info: &ClientInfo,
+    socket: &mut S,
+    buf: &[u8],
+    soft_since: &mut Option<Instant>,
+) -> std::io::Result<usize> {
+    let pending = buf.len() as u64;
+    let limit = shared.limits.output.read().normal;
+    let over = |why: &str| {
+        tracing::warn!(
+            "Client {} scheduled to be closed ASAP for overcoming of output buffer limits ({why}).",
+            info.line()
+        );
+        shared.stats.obuf_closed.fetch_add(1, Ordering::Relaxed);
+        closed("output buffer limit reached")
+    };
+    if limit.hard > 0 && pending > limit.hard {
+        return Err(over("hard limit"));
+    }
+    let far = Instant::now() + Duration::from_secs(86400 * 365);
+    let soft_deadline = if limit.soft > 0 && pending > limit.soft {
+        let since = *soft_since.get_or_insert_with(Instant::now);
+        since + Duration::from_secs(limit.soft_seconds) + Duration::from_millis(1)
+    } else {
+        *soft_since = None;
+        far
+    };
+    let timeout = shared.limits.timeout.load(Ordering::Relaxed);
+    let idle_deadline = if timeout > 0 {
+        Instant::now() + Duration::from_secs(timeout)
+    } else {
+        far
+    };
+    tokio::select! {
+        r = socket.write(buf) => r,
+        _ = tokio::time::sleep_until(soft_deadline.into()) => Err(over("soft limit")),
+        _ = tokio::time::sleep_until(idle_deadline.into()) => {
+            tracing::debug!(client = info.id, "closing idle client (timeout {timeout}s, not reading)");
+            Err(closed("idle timeout"))
+        }
+        _ = info.kill.notified() => Err(closed("killed")),
     }
 }
 

@@ -10,12 +10,14 @@
 //!   wait for durability, one write per batch.
 //! - [`commands`]: server-level commands and the dispatch table.
 //! - [`replication`]: leader and follower sides of Redis's PSYNC protocol.
+//! - [`acl`]: ACL users, the permission check, the ACL command.
 //! - [`config_cmd`], [`info`], [`clients`]: CONFIG, INFO, the client registry.
 //!
 //! The binary `emberkv-server` (`src/main.rs`) parses flags, sets up logging,
 //! builds the runtime, and calls [`Server::serve`]; tests do the same in-process
 //! when they need the fault-injecting file system.
 
+pub mod acl;
 pub mod alloc;
 pub mod clients;
 pub mod commands;
@@ -25,6 +27,7 @@ pub mod conn;
 pub mod info;
 pub mod replication;
 pub mod server;
+pub mod tls;
 
 pub use config::{Args, Config};
 pub use server::{Server, Shared};

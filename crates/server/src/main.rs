@@ -45,11 +45,22 @@ fn main() -> ExitCode {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     let addr = format!("{}:{}", config.bind, config.port);
+    let tls_addr = config.tls.port.map(|p| format!("{}:{p}", config.bind));
     let server = tokio::task::block_in_place(|| Server::open(config))?;
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    server.serve(listener, signal()).await
+    let tls_listener = match tls_addr {
+        Some(a) => Some(
+            tokio::net::TcpListener::bind(&a)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {a} (TLS): {e}"))?,
+        ),
+        None => None,
+    };
+    server
+        .serve_with_tls(listener, tls_listener, signal())
+        .await
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use emberkv_core::Keyspace;
 use emberkv_persistence::{Options, Vfs};
 use parking_lot::{Mutex, RwLock};
-use tokio::net::TcpListener;
+use std::os::fd::AsRawFd;
+
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::clients::{ClientKind, Clients};
@@ -32,6 +34,64 @@ pub struct Runtime {
     pub log_level: String,
 }
 
+/// The client limits, read on hot paths (atomics; CONFIG SET changes them).
+#[derive(Debug)]
+pub struct Limits {
+    /// `timeout`: idle seconds before a client is closed (0 = never).
+    pub timeout: AtomicU64,
+    /// `tcp-keepalive` seconds (0 = off), for new connections.
+    pub tcp_keepalive: AtomicU64,
+    /// `client-query-buffer-limit`.
+    pub query_buffer: AtomicU64,
+    /// `proto-max-multibulk-len`.
+    pub multibulk: AtomicU64,
+    /// `proto-max-bulk-len`.
+    pub bulk: AtomicU64,
+    /// `maxmemory` (0 = none).
+    pub maxmemory: AtomicU64,
+    /// `protected-mode`.
+    pub protected_mode: AtomicBool,
+    /// `client-output-buffer-limit` (the replica hard limit lives in
+    /// `Repl::output_limit`).
+    pub output: RwLock<crate::config::OutputLimits>,
+    /// The allocator's figure, refreshed by the background task and near the
+    /// limit.
+    pub used_memory: AtomicU64,
+}
+
+impl Limits {
+    fn new(c: &Config) -> Self {
+        Limits {
+            timeout: AtomicU64::new(c.timeout),
+            tcp_keepalive: AtomicU64::new(c.tcp_keepalive),
+            query_buffer: AtomicU64::new(c.client_query_buffer_limit),
+            multibulk: AtomicU64::new(c.proto_max_multibulk_len),
+            bulk: AtomicU64::new(c.proto_max_bulk_len),
+            maxmemory: AtomicU64::new(c.maxmemory),
+            protected_mode: AtomicBool::new(c.protected_mode),
+            output: RwLock::new(c.output_limits),
+            used_memory: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether memory is above `maxmemory` (writes that may grow it are
+    /// refused). Far below the limit the cached figure is used; within 10% of it
+    /// (or above) the allocator is asked.
+    pub fn over_maxmemory(&self) -> bool {
+        let max = self.maxmemory.load(Ordering::Relaxed);
+        if max == 0 {
+            return false;
+        }
+        let cached = self.used_memory.load(Ordering::Relaxed);
+        if cached < max - max / 10 {
+            return false;
+        }
+        let used = crate::alloc::allocated();
+        self.used_memory.store(used, Ordering::Relaxed);
+        used > max
+    }
+}
+
 /// Server-wide counters for INFO.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -47,6 +107,10 @@ pub struct Stats {
     pub net_out: AtomicU64,
     /// Error replies sent.
     pub errors: AtomicU64,
+    /// Clients closed for passing the query buffer limit.
+    pub qbuf_closed: AtomicU64,
+    /// Clients closed for passing an output buffer limit.
+    pub obuf_closed: AtomicU64,
     /// The ops/sec estimate, recomputed by the stats task.
     pub instantaneous_ops: AtomicU64,
     samples: Mutex<OpsSamples>,
@@ -102,6 +166,12 @@ pub struct Shared {
     pub config: Config,
     /// Runtime-changeable settings.
     pub runtime: RwLock<Runtime>,
+    /// ACL users.
+    pub acl: Arc<crate::acl::Acl>,
+    /// Client limits.
+    pub limits: Limits,
+    /// The TLS client side for replication (`--tls-replication yes`).
+    pub tls_connector: Option<crate::tls::Connector>,
     /// Connected clients.
     pub clients: Clients,
     /// Counters.
@@ -112,6 +182,8 @@ pub struct Shared {
     pub run_id: String,
     /// The address we listen on.
     pub addr: RwLock<Option<SocketAddr>>,
+    /// The TLS address we listen on, if any.
+    pub tls_addr: RwLock<Option<SocketAddr>>,
     shutdown_tx: watch::Sender<bool>,
     /// Whether the active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: AtomicBool,
@@ -144,9 +216,10 @@ impl Shared {
         self.last_save.load(Ordering::Relaxed)
     }
 
-    /// Whether a password is required.
+    /// Whether new connections must authenticate (the default user has a
+    /// password, or is off).
     pub fn requires_auth(&self) -> bool {
-        self.runtime.read().requirepass.is_some()
+        self.acl.requires_auth()
     }
 }
 
@@ -229,6 +302,25 @@ impl Server {
         if config.replicaof.is_none() {
             ks.set_feed(Some(Arc::new(crate::replication::LeaderFeed(repl.clone()))));
         }
+        let acl = crate::acl::Acl::from_config(config.requirepass.as_deref(), &config.users)
+            .map_err(|e| anyhow::anyhow!("invalid user: {e}"))?;
+        let limits = Limits::new(&config);
+        let tls_connector = if config.tls.replication {
+            Some(crate::tls::connector(&config.tls).map_err(|e| anyhow::anyhow!(e))?)
+        } else {
+            None
+        };
+        if config.tls.port.is_some() {
+            // Refuse bad certificate files at start, not at the first client.
+            crate::tls::acceptor(&config.tls).map_err(|e| anyhow::anyhow!(e))?;
+        }
+        if config.maxmemory > 0 && config.cache_capacity >= config.maxmemory {
+            tracing::warn!(
+                "cache-capacity ({}) is not below maxmemory ({}): the value cache alone can fill maxmemory and writes will be refused with -OOM",
+                config.cache_capacity,
+                config.maxmemory
+            );
+        }
         let (shutdown_tx, _) = watch::channel(false);
         let runtime = Runtime {
             requirepass: config.requirepass.clone(),
@@ -243,11 +335,15 @@ impl Server {
                 repl,
                 config,
                 runtime: RwLock::new(runtime),
+                acl: Arc::new(acl),
+                limits,
+                tls_connector,
                 clients: Clients::default(),
                 stats: Stats::default(),
                 started: Instant::now(),
                 run_id: random_hex_id(),
                 addr: RwLock::new(None),
+                tls_addr: RwLock::new(None),
                 shutdown_tx,
                 active_expire: AtomicBool::new(true),
                 peak_memory: AtomicU64::new(0),
@@ -270,10 +366,31 @@ impl Server {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> anyhow::Result<()> {
+        self.serve_with_tls(listener, None, shutdown).await
+    }
+
+    /// As [`serve`](Self::serve), also serving TLS clients on `tls_listener`
+    /// (with the certificates of the configuration).
+    pub async fn serve_with_tls(
+        self,
+        listener: TcpListener,
+        tls_listener: Option<TcpListener>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         let shared = self.shared;
         let addr = listener.local_addr()?;
         *shared.addr.write() = Some(addr);
         tracing::info!("listening on {addr}");
+        let acceptor = match &tls_listener {
+            Some(l) => {
+                let a = crate::tls::acceptor(&shared.config.tls).map_err(|e| anyhow::anyhow!(e))?;
+                let taddr = l.local_addr()?;
+                *shared.tls_addr.write() = Some(taddr);
+                tracing::info!("TLS listening on {taddr}");
+                Some(a)
+            }
+            None => None,
+        };
         if let Some((host, port)) = shared.config.replicaof.clone() {
             crate::replication::follow(&shared, host, port);
         }
@@ -282,34 +399,27 @@ impl Server {
         let tracker = tokio_util_lite::TaskTracker::default();
         tokio::pin!(shutdown);
         loop {
-            tokio::select! {
+            let (r, tls) = tokio::select! {
                 _ = &mut shutdown => break,
                 _ = stop.changed() => break,
-                r = listener.accept() => {
-                    let (socket, peer) = match r {
-                        Ok(x) => x,
-                        Err(e) => {
-                            // EMFILE and friends: back off instead of spinning.
-                            tracing::warn!("accept failed: {e}");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    };
-                    shared.stats.connections.fetch_add(1, Ordering::Relaxed);
-                    let max = shared.runtime.read().maxclients as usize;
-                    if shared.clients.count(ClientKind::Normal) >= max {
-                        shared.stats.rejected.fetch_add(1, Ordering::Relaxed);
-                        tokio::spawn(conn::refuse(socket, "ERR max number of clients reached"));
-                        continue;
-                    }
-                    let s = shared.clone();
-                    tracker.spawn(async move { conn::handle(s, socket, peer).await });
+                r = listener.accept() => (r, None),
+                r = accept_opt(tls_listener.as_ref()) => (r, acceptor.clone()),
+            };
+            let (socket, peer) = match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
                 }
-            }
+            };
+            accept(&shared, &tracker, socket, peer, tls);
         }
         tracing::info!("shutting down: closing connections");
         shared.shutdown();
         drop(listener);
+        drop(tls_listener);
         if tokio::time::timeout(Duration::from_secs(10), tracker.wait())
             .await
             .is_err()
@@ -324,6 +434,104 @@ impl Server {
     }
 }
 
+/// Accepts on the listener if there is one (accepting is cancel-safe).
+async fn accept_opt(l: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match l {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Redis 7's reply to a client from another host while protected mode is on and
+/// the default user has no password.
+pub const PROTECTED_MODE_ERROR: &str = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
+
+/// Whether `ip` is the loopback interface (127.0.0.0/8, ::1, or either mapped
+/// into IPv6).
+pub fn is_loopback(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback(),
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+/// Sets up an accepted socket and starts its connection task (or refuses it).
+fn accept(
+    shared: &Arc<Shared>,
+    tracker: &tokio_util_lite::TaskTracker,
+    socket: TcpStream,
+    peer: SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
+    shared.stats.connections.fetch_add(1, Ordering::Relaxed);
+    let _ = socket.set_nodelay(true);
+    let keepalive = shared.limits.tcp_keepalive.load(Ordering::Relaxed);
+    if keepalive > 0 {
+        let ka = socket2::TcpKeepalive::new()
+            .with_time(Duration::from_secs(keepalive))
+            .with_interval(Duration::from_secs((keepalive / 3).max(1)));
+        let _ = socket2::SockRef::from(&socket).set_tcp_keepalive(&ka);
+    }
+    let max = shared.runtime.read().maxclients as usize;
+    let refusal = if shared.clients.count(ClientKind::Normal) >= max {
+        Some("ERR max number of clients reached")
+    } else if shared.limits.protected_mode.load(Ordering::Relaxed)
+        && !shared.requires_auth()
+        && !is_loopback(peer.ip())
+    {
+        Some(PROTECTED_MODE_ERROR)
+    } else {
+        None
+    };
+    if let Some(msg) = refusal {
+        shared.stats.rejected.fetch_add(1, Ordering::Relaxed);
+        if msg == PROTECTED_MODE_ERROR {
+            tracing::debug!(%peer, "refused by protected mode");
+        }
+        tokio::spawn(async move {
+            match tls {
+                None => conn::refuse(socket, msg).await,
+                Some(acc) => {
+                    if let Ok(Ok(s)) =
+                        tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, acc.accept(socket))
+                            .await
+                    {
+                        conn::refuse(s, msg).await;
+                    }
+                }
+            }
+        });
+        return;
+    }
+    let laddr = socket.local_addr().unwrap_or(peer);
+    let fd = socket.as_raw_fd();
+    let info = shared.clients.register(peer, laddr, fd, ClientKind::Normal);
+    let s = shared.clone();
+    tracker.spawn(async move {
+        match tls {
+            None => conn::handle(s.clone(), socket, info.clone()).await,
+            Some(acc) => {
+                let hs = tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, acc.accept(socket));
+                let r = tokio::select! {
+                    r = hs => Some(r),
+                    _ = info.kill.notified() => None,
+                };
+                match r {
+                    Some(Ok(Ok(stream))) => conn::handle(s.clone(), stream, info.clone()).await,
+                    Some(Ok(Err(e))) => {
+                        tracing::info!(%peer, "TLS handshake failed: {e}");
+                    }
+                    Some(Err(_)) => tracing::info!(%peer, "TLS handshake timed out"),
+                    None => {}
+                }
+            }
+        }
+        s.clients.unregister(info.id);
+    });
+}
+
 /// Active expiry and the ops/sec sampler, `hz` times a second.
 async fn background(shared: Arc<Shared>) {
     let mut tick = Instant::now();
@@ -334,6 +542,12 @@ async fn background(shared: Arc<Shared>) {
         tick += period;
         tokio::time::sleep_until(tick.into()).await;
         shared.stats.sample();
+        if shared.limits.maxmemory.load(Ordering::Relaxed) > 0 {
+            shared
+                .limits
+                .used_memory
+                .store(crate::alloc::allocated(), Ordering::Relaxed);
+        }
         // Followers expect a PING on an idle link every 10 s (as Redis sends).
         if last_ping.elapsed() >= Duration::from_secs(10) {
             last_ping = Instant::now();

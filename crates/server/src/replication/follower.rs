@@ -70,7 +70,7 @@ fn touch_io(shared: &Shared) {
 
 /// The connection to the leader with its read buffer.
 struct Link {
-    stream: TcpStream,
+    stream: crate::tls::Link,
     buf: BytesMut,
 }
 
@@ -78,8 +78,11 @@ impl Link {
     async fn send(&mut self, args: &[&[u8]]) -> Result<(), String> {
         let mut out = BytesMut::new();
         encode_command(&mut out, args);
-        self.stream
-            .write_all(&out)
+        let write = async {
+            self.stream.write_all(&out).await?;
+            self.stream.flush().await
+        };
+        write
             .await
             .map_err(|e| format!("writing to the leader: {e}"))
     }
@@ -151,6 +154,17 @@ async fn session(shared: &Arc<Shared>, host: &str, port: u16) -> Result<(), Stri
         .map_err(|_| format!("timeout connecting to {host}:{port}"))?
         .map_err(|e| format!("connecting to {host}:{port}: {e}"))?;
     let _ = stream.set_nodelay(true);
+    // --tls-replication: the leader's certificate must chain to our CA and
+    // name the host; ours is offered for client authentication.
+    let stream = match &shared.tls_connector {
+        Some(c) => tokio::time::timeout(
+            Duration::from_secs(10),
+            crate::tls::Link::tls(c, host, stream),
+        )
+        .await
+        .map_err(|_| format!("timeout in the TLS handshake with {host}:{port}"))??,
+        None => crate::tls::Link::Plain(stream),
+    };
     let mut link = Link {
         stream,
         buf: BytesMut::with_capacity(64 * 1024),

@@ -7,23 +7,30 @@ use std::sync::atomic::Ordering;
 
 use bytes::BytesMut;
 use emberkv_protocol::{Limits, RequestParser};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, WriteHalf};
 use tokio::sync::mpsc;
 
 use super::rdb::{RdbHeader, RdbWriter};
 use super::{ReplicaConn, SyncPlan};
 use crate::clients::{ClientInfo, ClientKind};
+use crate::conn::Stream;
 use crate::server::{Shared, random_hex_id};
 
 const OVERFLOW: &str = "output buffer limit reached; the follower will resync";
 
 /// Writes to the follower unless its queue overflows meanwhile (a follower that
 /// stopped reading must not hold the leader's memory).
-async fn send(wr: &mut OwnedWriteHalf, rc: &ReplicaConn, data: &[u8]) -> Result<(), String> {
+async fn send<S: Stream>(
+    wr: &mut WriteHalf<S>,
+    rc: &ReplicaConn,
+    data: &[u8],
+) -> Result<(), String> {
+    let write = async {
+        wr.write_all(data).await?;
+        wr.flush().await
+    };
     tokio::select! {
-        r = wr.write_all(data) => r.map_err(|e| e.to_string()),
+        r = write => r.map_err(|e| e.to_string()),
         _ = rc.overflowed.notified() => Err(OVERFLOW.to_string()),
     }
 }
@@ -39,9 +46,9 @@ pub struct ReplicaHello {
 
 /// Serves a follower until it disconnects, falls behind its output limit, or the
 /// server stops.
-pub async fn serve(
+pub async fn serve<S: Stream>(
     shared: Arc<Shared>,
-    socket: TcpStream,
+    socket: S,
     info: Arc<ClientInfo>,
     replid: String,
     offset: i64,
@@ -59,9 +66,9 @@ pub async fn serve(
     }
 }
 
-async fn run(
+async fn run<S: Stream>(
     shared: &Arc<Shared>,
-    socket: TcpStream,
+    socket: S,
     info: &Arc<ClientInfo>,
     rc: &Arc<ReplicaConn>,
     plan: SyncPlan,
@@ -69,7 +76,7 @@ async fn run(
     hello: &ReplicaHello,
 ) -> Result<(), String> {
     let repl = &shared.repl;
-    let (mut rd, mut wr) = socket.into_split();
+    let (mut rd, mut wr) = tokio::io::split(socket);
     // Acknowledgements arrive on the same socket.
     let acks = {
         let rc = rc.clone();
@@ -178,9 +185,9 @@ impl Write for ChannelWriter {
 /// Walks the keyspace into an RDB on a blocking thread and streams it: with an
 /// EOF marker when the follower supports it (no need to know the length), else
 /// buffered and sent with its length.
-async fn send_snapshot(
+async fn send_snapshot<S: Stream>(
     shared: &Arc<Shared>,
-    wr: &mut OwnedWriteHalf,
+    wr: &mut WriteHalf<S>,
     rc: &ReplicaConn,
     replid: &str,
     offset: u64,
@@ -208,6 +215,7 @@ async fn send_snapshot(
         wr.write_all(mark.as_bytes())
             .await
             .map_err(|e| e.to_string())?;
+        wr.flush().await.map_err(|e| e.to_string())?;
     } else {
         let mut all = Vec::new();
         while let Some(chunk) = rx.recv().await {

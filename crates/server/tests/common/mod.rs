@@ -22,6 +22,7 @@ pub struct TestServer {
     args: Vec<String>,
     log: Arc<Mutex<String>>,
     fixed_port: Option<u16>,
+    tls_port: Arc<Mutex<Option<u16>>>,
 }
 
 pub fn server_bin() -> &'static str {
@@ -48,8 +49,23 @@ impl TestServer {
             args: args.iter().map(|a| a.to_string()).collect(),
             log: Arc::new(Mutex::new(String::new())),
             fixed_port: None,
+            tls_port: Arc::new(Mutex::new(None)),
         };
         s.launch();
+        s
+    }
+
+    /// Starts a server with a `--config` file holding `toml` (written beside the
+    /// data directory of a fresh temporary directory), plus `args`.
+    pub fn start_with_config(toml: &str, args: &[&str]) -> TestServer {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("emberkv.toml");
+        std::fs::write(&file, toml).unwrap();
+        let file = file.display().to_string();
+        let mut all = vec!["--config", file.as_str()];
+        all.extend_from_slice(args);
+        let mut s = TestServer::start_in(&tmp.path().join("data"), &all);
+        s._tmp = Some(tmp);
         s
     }
 
@@ -64,6 +80,7 @@ impl TestServer {
             args: args.iter().map(|a| a.to_string()).collect(),
             log: Arc::new(Mutex::new(String::new())),
             fixed_port: Some(port),
+            tls_port: Arc::new(Mutex::new(None)),
         };
         s.launch();
         s
@@ -94,9 +111,13 @@ impl TestServer {
         ] {
             let log = self.log.clone();
             let tx = tx.clone();
+            let tls_port = self.tls_port.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let Some(rest) = line.split("listening on ").nth(1)
+                    if let Some(rest) = line.split("TLS listening on ").nth(1) {
+                        *tls_port.lock().unwrap() =
+                            rest.trim().rsplit(':').next().and_then(|p| p.parse().ok());
+                    } else if let Some(rest) = line.split("listening on ").nth(1)
                         && let Some(p) = rest
                             .trim()
                             .rsplit(':')
@@ -128,6 +149,47 @@ impl TestServer {
             }
         }
         self.child = Some(child);
+    }
+
+    /// The TLS port (the server must have been started with `--tls-port`).
+    pub fn tls_port(&self) -> u16 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(p) = *self.tls_port.lock().unwrap() {
+                return p;
+            }
+            if Instant::now() > deadline {
+                panic!("no 'TLS listening on' line\nlog:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The server's resident set size in KB (VmRSS of /proc/PID/status).
+    pub fn rss_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    /// A client connection authenticated as `user` with `pass`.
+    pub fn conn_as(&self, user: &str, pass: &str) -> redis::Connection {
+        let url = format!("redis://{user}:{pass}@127.0.0.1:{}/", self.port);
+        redis::Client::open(url)
+            .unwrap()
+            .get_connection()
+            .unwrap_or_else(|e| panic!("AUTH as {user}: {e}\nlog:\n{}", self.log()))
     }
 
     /// The data directory.
