@@ -195,7 +195,7 @@ impl<'a> Encoder<'a> {
             Proto::Resp2 => self.bulk(text),
             Proto::Resp3 => {
                 let mut b = itoa::Buffer::new();
-                let n = b.format(text.len() + 4);
+                let n = b.format(format.len() + 1 + text.len());
                 self.buf.put_u8(b'=');
                 self.buf.put_slice(n.as_bytes());
                 self.buf.put_slice(b"\r\n");
@@ -332,6 +332,15 @@ mod tests {
         assert_eq!(
             enc(Proto::Resp2, |e| e.error("ERR a\r\nb")),
             "-ERR a  b\r\n"
+        );
+    }
+
+    #[test]
+    fn verbatim_declares_its_real_length() {
+        // A format that is not three bytes still gives a well-formed frame.
+        assert_eq!(
+            enc(Proto::Resp3, |e| e.verbatim("markdown", b"hi")),
+            "=11\r\nmarkdown:hi\r\n"
         );
     }
 

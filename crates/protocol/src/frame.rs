@@ -330,10 +330,16 @@ fn build(c: &mut Cursor<'_>, depth: usize) -> Step<Frame> {
                 b'$' => Frame::Bulk(Bytes::copy_from_slice(body)),
                 b'!' => Frame::Error(text(body)),
                 _ => {
-                    let (format, rest) = if body.len() >= 4 && body[3] == b':' {
-                        (text(&body[..3]), &body[4..])
-                    } else {
-                        ("txt".to_string(), body)
+                    // `fmt:text` with a three-byte format; a format that is not
+                    // UTF-8 would not survive as a `String`, so such a body is
+                    // kept whole as the text.
+                    let format = body
+                        .get(..4)
+                        .filter(|h| h[3] == b':')
+                        .and_then(|h| std::str::from_utf8(&h[..3]).ok());
+                    let (format, rest) = match format {
+                        Some(f) => (f.to_string(), &body[4..]),
+                        None => ("txt".to_string(), body),
                     };
                     Frame::Verbatim {
                         format,
@@ -429,6 +435,25 @@ mod tests {
         for i in 0..input.len() {
             assert_eq!(Frame::parse(&input[..i]).unwrap(), None, "prefix {i}");
         }
+    }
+
+    #[test]
+    fn verbatim_with_a_non_utf8_format_round_trips() {
+        // Found by the frame_parse fuzz target: the format was decoded lossily
+        // into a 7-byte string, and re-encoding it declared a length 4 bytes short.
+        let input = b"=7\r\nt\x88\x8b:abc\r\n";
+        let (f, n) = Frame::parse(input).unwrap().unwrap();
+        assert_eq!(n, input.len());
+        assert_eq!(
+            f,
+            Frame::Verbatim {
+                format: "txt".into(),
+                text: Bytes::from_static(b"t\x88\x8b:abc")
+            }
+        );
+        let mut b = BytesMut::new();
+        f.encode(&mut Encoder::new(&mut b, Proto::Resp3));
+        assert_eq!(Frame::parse(&b).unwrap(), Some((f, b.len())));
     }
 
     #[test]
