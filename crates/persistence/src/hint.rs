@@ -132,6 +132,7 @@ pub fn parse(b: &[u8]) -> Option<Vec<HintEntry<'_>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn round_trip_and_damage() {
@@ -161,5 +162,55 @@ mod tests {
             assert!(parse(&c).is_none(), "byte {i}");
         }
         assert!(parse(&b[..b.len() - 1]).is_none());
+    }
+
+    proptest! {
+        /// Any entries written read back, and any bytes (with or without a valid
+        /// checksum) either fail or parse to entries that write back the same file.
+        #[test]
+        fn entries_round_trip_and_garbage_is_refused(
+            entries in proptest::collection::vec(
+                (1u8..=5, any::<u8>(), proptest::collection::vec(any::<u8>(), 0..16),
+                 any::<(u32, u32, u64, u64)>()),
+                0..8,
+            ),
+            garbage in proptest::collection::vec(any::<u8>(), 0..128),
+        ) {
+            let mut w = HintWriter::new();
+            let want: Vec<HintEntry<'_>> = entries
+                .iter()
+                .map(|(kind, flags, key, (off, len, seq, expire_at))| HintEntry {
+                    kind: Kind::from_u8(*kind).expect("1..=5"),
+                    flags: *flags,
+                    key,
+                    off: *off,
+                    len: *len,
+                    seq: *seq,
+                    expire_at: *expire_at,
+                })
+                .collect();
+            for e in &want {
+                w.push(e);
+            }
+            let b = w.finish();
+            prop_assert_eq!(parse(&b), Some(want));
+
+            let mut g = b[..16].to_vec();
+            g.extend_from_slice(&garbage);
+            for fix in [false, true] {
+                if fix && g.len() >= 4 {
+                    let n = g.len() - 4;
+                    let crc = crc32c::crc32c(&g[..n]);
+                    g[n..].copy_from_slice(&crc.to_le_bytes());
+                }
+                if let Some(got) = parse(&g) {
+                    let mut w = HintWriter::new();
+                    for e in &got {
+                        w.push(e);
+                    }
+                    prop_assert_eq!(w.finish(), g.clone());
+                }
+            }
+        }
     }
 }

@@ -482,6 +482,58 @@ mod tests {
         })
     }
 
+    fn finite_or_infinite() -> impl Strategy<Value = f64> {
+        use proptest::num::f64::{INFINITE, NEGATIVE, NORMAL, POSITIVE, SUBNORMAL, ZERO};
+        POSITIVE | NEGATIVE | NORMAL | SUBNORMAL | ZERO | INFINITE
+    }
+
+    /// Every RESP3 type, nested.
+    fn arb_frame3() -> impl Strategy<Value = Frame> {
+        let leaf = prop_oneof![
+            "[a-zA-Z0-9 ]{0,10}".prop_map(Frame::Simple),
+            "ERR [a-z ]{0,10}".prop_map(Frame::Error),
+            any::<i64>().prop_map(Frame::Integer),
+            proptest::collection::vec(any::<u8>(), 0..16).prop_map(|v| Frame::Bulk(v.into())),
+            Just(Frame::Null),
+            any::<bool>().prop_map(Frame::Boolean),
+            finite_or_infinite().prop_map(Frame::Double),
+            "-?[1-9][0-9]{0,40}".prop_map(Frame::BigNumber),
+            ("[a-z]{3}", proptest::collection::vec(any::<u8>(), 0..16)).prop_map(|(format, t)| {
+                Frame::Verbatim {
+                    format,
+                    text: t.into(),
+                }
+            }),
+        ];
+        leaf.prop_recursive(3, 32, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Frame::Array),
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Frame::Set),
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Frame::Push),
+                proptest::collection::vec((inner.clone(), inner), 0..3).prop_map(Frame::Map),
+            ]
+        })
+    }
+
+    /// What a RESP2 client reads back: RESP3 types downgraded as Redis does.
+    fn downgraded(f: &Frame) -> Frame {
+        match f {
+            Frame::Array(v) | Frame::Set(v) | Frame::Push(v) => {
+                Frame::Array(v.iter().map(downgraded).collect())
+            }
+            Frame::Map(v) => Frame::Array(
+                v.iter()
+                    .flat_map(|(k, x)| [downgraded(k), downgraded(x)])
+                    .collect(),
+            ),
+            Frame::Double(d) => Frame::bulk(format_double(*d)),
+            Frame::Boolean(b) => Frame::Integer(i64::from(*b)),
+            Frame::BigNumber(s) => Frame::bulk(s),
+            Frame::Verbatim { text, .. } => Frame::Bulk(text.clone()),
+            other => other.clone(),
+        }
+    }
+
     proptest! {
         #[test]
         fn resp3_round_trips(f in arb_frame()) {
@@ -495,6 +547,42 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..256)) {
             let _ = Frame::parse(&data);
+        }
+
+        /// Every type round-trips on RESP3 and comes back downgraded on RESP2; no
+        /// prefix of an encoded frame parses as complete.
+        #[test]
+        fn every_type_round_trips_and_downgrades(f in arb_frame3()) {
+            let mut b = BytesMut::new();
+            f.encode(&mut Encoder::new(&mut b, Proto::Resp3));
+            prop_assert_eq!(Frame::parse(&b).unwrap(), Some((f.clone(), b.len())));
+            for cut in 0..b.len() {
+                prop_assert_eq!(Frame::parse(&b[..cut]).unwrap(), None);
+            }
+            let mut b2 = BytesMut::new();
+            f.encode(&mut Encoder::new(&mut b2, Proto::Resp2));
+            prop_assert_eq!(Frame::parse(&b2).unwrap(), Some((downgraded(&f), b2.len())));
+        }
+
+        /// Doubles are written in a form that parses back to the same value.
+        #[test]
+        fn doubles_round_trip(d in finite_or_infinite()) {
+            let s = format_double(d);
+            prop_assert_eq!(s.parse::<f64>().unwrap(), d, "{}", s);
+        }
+
+        /// A frame parses the same from its own bytes as from a buffer with more
+        /// after it, and arbitrary garbage after it changes nothing.
+        #[test]
+        fn trailing_bytes_do_not_matter(
+            f in arb_frame3(),
+            tail in proptest::collection::vec(any::<u8>(), 0..32),
+        ) {
+            let mut b = BytesMut::new();
+            f.encode(&mut Encoder::new(&mut b, Proto::Resp3));
+            let n = b.len();
+            b.extend_from_slice(&tail);
+            prop_assert_eq!(Frame::parse(&b).unwrap(), Some((f, n)));
         }
     }
 }

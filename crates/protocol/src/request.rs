@@ -550,5 +550,89 @@ mod tests {
             }
             prop_assert_eq!(got, cmds);
         }
+
+        /// Any bytes, under small limits: every multibulk request respects them,
+        /// the parser's own buffers stay proportional to the input however large
+        /// the lengths it declares, and `bytes_needed` stays within the bulk limit.
+        #[test]
+        fn limits_hold_and_memory_follows_the_input(
+            data in proptest::collection::vec(any::<u8>(), 0..512),
+            hostile in proptest::sample::select(vec![
+                &b"*2147483647\r\n"[..], b"*10000000\r\n$536870912\r\n", b"*1\r\n$999\r\n",
+                b"*3\r\n$3\r\nSET\r\n", b"",
+            ]),
+            bulk in 0usize..40,
+            multi in 0usize..6,
+        ) {
+            let lim = Limits { max_bulk_len: bulk, max_multibulk_len: multi };
+            let mut buf = hostile.to_vec();
+            buf.extend_from_slice(&data);
+            let mut p = RequestParser::new(lim);
+            let mut pos = 0;
+            while let Ok(Some(n)) = p.next(&buf[pos..]) {
+                prop_assert!(n >= 1);
+                if buf[pos] == b'*' {
+                    prop_assert!(p.argc() <= multi);
+                    for a in p.argv(&buf[pos..pos + n]) { prop_assert!(a.len() <= bulk); }
+                }
+                pos += n;
+            }
+            prop_assert!(p.args.capacity() <= 8.max(buf.len()));
+            prop_assert!(p.scratch.capacity() <= 2 * buf.len());
+            if let Some(need) = p.bytes_needed() {
+                prop_assert!(need <= buf.len() - pos + bulk + 2);
+            }
+        }
+
+        /// Any bytes fed in two pieces give the commands and the error that the
+        /// whole buffer gives (below the 64 KiB line limit, which Redis also
+        /// applies to what has arrived so far).
+        #[test]
+        fn arbitrary_bytes_split_anywhere_parse_the_same(
+            data in proptest::collection::vec(
+                proptest::sample::select(b"*$\r\n0123-ab \"'\\x".to_vec()), 0..200),
+            split in any::<prop::sample::Index>(),
+        ) {
+            let run = |cut: usize| {
+                let mut p = RequestParser::new(Limits { max_bulk_len: 20, max_multibulk_len: 5 });
+                let mut out = Vec::new();
+                let (mut start, mut avail) = (0, cut);
+                loop {
+                    match p.next(&data[start..avail]) {
+                        Ok(Some(n)) => {
+                            out.push(p.argv(&data[start..start + n]).map(<[u8]>::to_vec).collect::<Vec<_>>());
+                            start += n;
+                        }
+                        Ok(None) if avail < data.len() => avail = data.len(),
+                        Ok(None) => return (out, Ok(start)),
+                        Err(e) => return (out, Err(e)),
+                    }
+                }
+            };
+            prop_assert_eq!(run(split.index(data.len() + 1)), run(data.len()));
+        }
+
+        /// Inline commands with double-quoted arguments (every byte written as
+        /// `\xHH` or itself) parse back to the same arguments.
+        #[test]
+        fn inline_quoted_round_trips(
+            args in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..12), 0..6),
+        ) {
+            let mut line = Vec::new();
+            for a in &args {
+                line.extend_from_slice(b" \"");
+                for &b in a {
+                    if b.is_ascii_alphanumeric() {
+                        line.push(b);
+                    } else {
+                        line.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+                    }
+                }
+                line.push(b'"');
+            }
+            line.extend_from_slice(b"\r\n");
+            let mut p = RequestParser::new(Limits::default());
+            prop_assert_eq!(parse_all(&mut p, &line).unwrap(), vec![args]);
+        }
     }
 }
