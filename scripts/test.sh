@@ -27,4 +27,7 @@ echo "== benchmark smoke (criterion benches in test mode, bench/compare.sh --qui
 cargo test --workspace --locked --bench '*'
 bench/compare.sh --quick --no-build --profile debug
 
+echo "== fuzz smoke (every libFuzzer target 10 s on its committed corpus; fuzz/README.md)"
+fuzz/run.sh smoke 10
+
 echo "== all tests passed"
