@@ -94,6 +94,13 @@ impl ClientInfo {
         now.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000
     }
 
+    /// Marks I/O activity now (for the idle timeout).
+    #[inline]
+    pub fn mark_active(&self) {
+        self.last_active_ms
+            .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
     /// Marks activity now.
     pub fn touch(&self, cmd: &'static str) {
         self.last_active_ms

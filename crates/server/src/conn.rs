@@ -185,8 +185,6 @@ impl Conn {
         let mut parser_authed = self.authed;
         let mut stop = self.shared.shutdown_signal();
         let info = self.info.clone();
-        let idle = tokio::time::sleep(Duration::from_secs(3600));
-        tokio::pin!(idle);
         loop {
             if *stop.borrow() || info.is_killed() {
                 return Ok(None);
@@ -202,28 +200,14 @@ impl Conn {
             if rbuf.capacity() < want {
                 rbuf.reserve(want - rbuf.len());
             }
-            let timeout = self.shared.limits.timeout.load(Ordering::Relaxed);
-            let n = if timeout == 0 {
-                tokio::select! {
-                    biased;
-                    _ = info.kill.notified() => return Ok(None),
-                    _ = stop.changed() => return Ok(None),
-                    r = socket.read_buf(&mut rbuf) => r?,
-                }
-            } else {
-                idle.as_mut()
-                    .reset((Instant::now() + Duration::from_secs(timeout)).into());
-                tokio::select! {
-                    biased;
-                    _ = info.kill.notified() => return Ok(None),
-                    _ = stop.changed() => return Ok(None),
-                    r = socket.read_buf(&mut rbuf) => r?,
-                    _ = &mut idle => {
-                        tracing::debug!(client = info.id, "closing idle client (timeout {timeout}s)");
-                        return Ok(None);
-                    }
-                }
+            let n = tokio::select! {
+                biased;
+                _ = info.kill.notified() => return Ok(None),
+                _ = stop.changed() => return Ok(None),
+                r = socket.read_buf(&mut rbuf) => r?,
             };
+            // For the idle `timeout` (enforced by the background sweep).
+            info.mark_active();
             if n == 0 {
                 return Ok(None);
             }
@@ -583,21 +567,15 @@ async fn blocked_write<S: Stream>(
         *soft_since = None;
         far
     };
-    let timeout = shared.limits.timeout.load(Ordering::Relaxed);
-    let idle_deadline = if timeout > 0 {
-        Instant::now() + Duration::from_secs(timeout)
-    } else {
-        far
-    };
-    tokio::select! {
+    // The idle `timeout` sweep closes a client that makes no progress here
+    // (through `kill`), as Redis closes one it cannot write to.
+    let r = tokio::select! {
         r = socket.write(buf) => r,
         _ = tokio::time::sleep_until(soft_deadline.into()) => Err(over("soft limit")),
-        _ = tokio::time::sleep_until(idle_deadline.into()) => {
-            tracing::debug!(client = info.id, "closing idle client (timeout {timeout}s, not reading)");
-            Err(closed("idle timeout"))
-        }
         _ = info.kill.notified() => Err(closed("killed")),
-    }
+    };
+    info.mark_active();
+    r
 }
 
 /// Redis's reply to an unknown command, byte for byte: the name cut at 128

@@ -542,6 +542,18 @@ async fn background(shared: Arc<Shared>) {
         tick += period;
         tokio::time::sleep_until(tick.into()).await;
         shared.stats.sample();
+        // The idle timeout, as Redis's clientsCron: ordinary clients with no
+        // I/O for `timeout` seconds are closed (followers and the leader link
+        // are not).
+        let timeout = shared.limits.timeout.load(Ordering::Relaxed);
+        if timeout > 0 {
+            for c in shared.clients.all() {
+                if c.kind() == ClientKind::Normal && c.idle() >= timeout && !c.is_killed() {
+                    tracing::debug!(client = c.id, "closing idle client (timeout {timeout}s)");
+                    c.kill();
+                }
+            }
+        }
         if shared.limits.maxmemory.load(Ordering::Relaxed) > 0 {
             shared
                 .limits
