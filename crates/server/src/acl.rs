@@ -647,6 +647,8 @@ pub struct Acl {
     users: RwLock<BTreeMap<String, Arc<UserSlot>>>,
     default: Arc<UserSlot>,
     log: Mutex<VecDeque<LogEntry>>,
+    /// Refusals counted for INFO: authentication, command, key.
+    denied: [std::sync::atomic::AtomicU64; 3],
 }
 
 impl Default for Acl {
@@ -685,6 +687,7 @@ impl Acl {
             users: RwLock::new(users),
             default,
             log: Mutex::new(VecDeque::new()),
+            denied: Default::default(),
         }
     }
 
@@ -820,9 +823,21 @@ impl Acl {
             .collect()
     }
 
+    /// INFO's `acl_access_denied_auth`, `_cmd`, `_key`.
+    pub fn denied(&self) -> (u64, u64, u64) {
+        let d = |i: usize| self.denied[i].load(Ordering::Relaxed);
+        (d(0), d(1), d(2))
+    }
+
     /// Records a refused command, key or authentication in `ACL LOG`; entries
     /// that repeat within 60 s are counted in one.
     pub fn log(&self, reason: &'static str, object: String, username: String, client_info: String) {
+        let i = match reason {
+            "auth" => 0,
+            "command" => 1,
+            _ => 2,
+        };
+        self.denied[i].fetch_add(1, Ordering::Relaxed);
         let mut log = self.log.lock();
         let now = Instant::now();
         if let Some(e) = log.iter_mut().find(|e| {

@@ -182,8 +182,9 @@ fn memory(s: &Shared, out: &mut String) {
     field!(out, "used_memory_rss_human", human_bytes(rss));
     field!(out, "used_memory_peak", peak);
     field!(out, "used_memory_peak_human", human_bytes(peak));
-    field!(out, "maxmemory", 0);
-    field!(out, "maxmemory_human", "0B");
+    let max = s.limits.maxmemory.load(Ordering::Relaxed);
+    field!(out, "maxmemory", max);
+    field!(out, "maxmemory_human", human_bytes(max));
     field!(out, "maxmemory_policy", "noeviction");
     field!(
         out,
@@ -277,6 +278,21 @@ fn stats(s: &Shared, out: &mut String) {
         "rejected_connections",
         st.rejected.load(Ordering::Relaxed)
     );
+    field!(
+        out,
+        "client_query_buffer_limit_disconnections",
+        st.qbuf_closed.load(Ordering::Relaxed)
+    );
+    field!(
+        out,
+        "client_output_buffer_limit_disconnections",
+        st.obuf_closed.load(Ordering::Relaxed)
+    );
+    let (auth, cmd, key) = s.acl.denied();
+    field!(out, "acl_access_denied_auth", auth);
+    field!(out, "acl_access_denied_cmd", cmd);
+    field!(out, "acl_access_denied_key", key);
+    field!(out, "acl_access_denied_channel", 0);
     field!(
         out,
         "sync_full",
