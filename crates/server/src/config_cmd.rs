@@ -569,8 +569,21 @@ fn rewrite(s: &Shared) -> Result<(), String> {
     // Users, with passwords as SHA-256 hashes only.
     let users: Vec<String> = s.acl.config_lines().iter().map(|u| q(u)).collect();
     out.push_str(&format!("user = [\n  {},\n]\n", users.join(",\n  ")));
+    // Beside the file, then renamed over it; readable by the owner only (it
+    // may hold requirepass and masterauth).
     let tmp = path.with_extension("rewrite.tmp");
-    std::fs::write(&tmp, out)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| format!("Rewriting config file: {e}"))
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(out.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| format!("Rewriting config file: {e}"))
 }
