@@ -703,3 +703,72 @@ fn a_client_that_never_reads() {
         .unwrap();
     assert_intact(&s);
 }
+
+/// A follower that completes PSYNC and then reads nothing more.
+fn stalled_follower(s: &TestServer) -> TcpStream {
+    let mut t = TcpStream::connect(s.addr()).unwrap();
+    t.write_all(b"*3\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\neof\r\n*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
+        .unwrap();
+    t
+}
+
+fn wait_replicas(s: &TestServer, c: &mut redis::Connection, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.info_u64(c, "connected_slaves") != n {
+        assert!(
+            Instant::now() < deadline,
+            "connected_slaves never reached {n}\n{}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_follower_that_stops_reading() {
+    let s = loaded(&["--client-output-buffer-limit", "replica 64mb 1mb 1"]);
+    let base = s.rss_kb();
+    let dog = Watchdog::start(&s);
+    let mut c = s.conn();
+    let value = vec![b'f'; 1 << 20];
+    // Soft limit: more than 1 MB queued for more than a second.
+    let f = stalled_follower(&s);
+    wait_replicas(&s, &mut c, 1);
+    let t0 = Instant::now();
+    for i in 0..24 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("flood:{i}"))
+            .arg(&value)
+            .query(&mut c)
+            .unwrap();
+    }
+    wait_log(&s, "output buffer above the soft limit for too long");
+    assert!(t0.elapsed() >= Duration::from_secs(1), "{:?}", t0.elapsed());
+    wait_replicas(&s, &mut c, 0);
+    drop(f);
+    let keys: Vec<String> = (0..24).map(|i| format!("flood:{i}")).collect();
+    let _: () = redis::cmd("DEL").arg(&keys).query(&mut c).unwrap();
+    // Hard limit: closed as soon as the queue passes it.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("client-output-buffer-limit")
+        .arg("replica 4mb 0 0")
+        .query(&mut c)
+        .unwrap();
+    let f = stalled_follower(&s);
+    wait_replicas(&s, &mut c, 1);
+    for i in 0..24 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("flood:{i}"))
+            .arg(&value)
+            .query(&mut c)
+            .unwrap();
+    }
+    wait_log(&s, "output buffer limit reached; the follower will resync");
+    wait_replicas(&s, &mut c, 0);
+    drop(f);
+    let peak = dog.finish();
+    assert_rss_within(peak, base, 150, "a follower that stops reading");
+    let _: () = redis::cmd("DEL").arg(&keys).query(&mut c).unwrap();
+    assert_intact(&s);
+}

@@ -35,6 +35,48 @@ async fn send<S: Stream>(
     }
 }
 
+/// Streams to the follower, closing the link if its queue passes the hard
+/// limit, or stays above the soft limit of `client-output-buffer-limit
+/// replica` for its seconds (`soft_since` carries that across calls).
+async fn send_stream<S: Stream>(
+    shared: &Shared,
+    wr: &mut WriteHalf<S>,
+    rc: &ReplicaConn,
+    data: &[u8],
+    soft_since: &mut Option<std::time::Instant>,
+) -> Result<(), String> {
+    let over_soft = |soft_since: &mut Option<std::time::Instant>| {
+        let l = shared.limits.output.read().replica;
+        if l.soft > 0 && rc.queued() as u64 > l.soft {
+            let since = *soft_since.get_or_insert_with(std::time::Instant::now);
+            since.elapsed() > std::time::Duration::from_secs(l.soft_seconds)
+        } else {
+            *soft_since = None;
+            false
+        }
+    };
+    const SOFT: &str = "output buffer above the soft limit for too long; the follower will resync";
+    if over_soft(soft_since) {
+        return Err(SOFT.into());
+    }
+    let write = async {
+        wr.write_all(data).await?;
+        wr.flush().await
+    };
+    tokio::pin!(write);
+    loop {
+        tokio::select! {
+            r = &mut write => return r.map_err(|e| e.to_string()),
+            _ = rc.overflowed.notified() => return Err(OVERFLOW.to_string()),
+            _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {
+                if over_soft(soft_since) {
+                    return Err(SOFT.into());
+                }
+            }
+        }
+    }
+}
+
 /// What the follower said before PSYNC.
 #[derive(Debug, Clone, Default)]
 pub struct ReplicaHello {
@@ -131,6 +173,7 @@ async fn run<S: Stream>(
         }
         rc.online.store(true, Ordering::Relaxed);
         let mut stop = shared.shutdown_signal();
+        let mut soft_since = None;
         loop {
             let (chunks, overflow) = rc.take();
             if overflow {
@@ -148,7 +191,7 @@ async fn run<S: Stream>(
                 continue;
             }
             for c in chunks {
-                send(&mut wr, rc, &c).await?;
+                send_stream(shared, &mut wr, rc, &c, &mut soft_since).await?;
             }
         }
     }
@@ -204,18 +247,15 @@ async fn send_snapshot<S: Stream>(
         write_snapshot(&ks, sink, &replid, offset)
     });
     if capa_eof {
+        // Through `send`, so that a follower that stops reading mid-snapshot
+        // is cut at the output limit like one that stops mid-stream.
         let mark = random_hex_id();
-        wr.write_all(format!("$EOF:{mark}\r\n").as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
+        send(wr, rc, format!("$EOF:{mark}\r\n").as_bytes()).await?;
         while let Some(chunk) = rx.recv().await {
-            wr.write_all(&chunk).await.map_err(|e| e.to_string())?;
+            send(wr, rc, &chunk).await?;
         }
         producer.await.map_err(|e| e.to_string())??;
-        wr.write_all(mark.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        wr.flush().await.map_err(|e| e.to_string())?;
+        send(wr, rc, mark.as_bytes()).await?;
     } else {
         let mut all = Vec::new();
         while let Some(chunk) = rx.recv().await {

@@ -130,6 +130,11 @@ impl ReplicaConn {
         self.notify.notify_one();
     }
 
+    /// Bytes queued and not yet taken by the sender.
+    pub fn queued(&self) -> usize {
+        self.queue.lock().1
+    }
+
     /// Everything queued, and whether the queue passed its limit.
     pub fn take(&self) -> (Vec<Bytes>, bool) {
         let mut q = self.queue.lock();
