@@ -120,6 +120,9 @@ pub struct Args {
     /// Password to AUTH with at the leader (when following one that requires it).
     #[arg(long, value_name = "PASSWORD")]
     pub masterauth: Option<String>,
+    /// ACL user to AUTH as at the leader (with --masterauth) [default: the default user].
+    #[arg(long, value_name = "USER")]
+    pub masteruser: Option<String>,
     /// Define an ACL user, as Redis's `user` directive: "NAME RULES..." (e.g. "alice on #<sha256> ~cache:* +@read"); repeatable.
     #[arg(long = "user", value_name = "RULES")]
     pub user: Vec<String>,
@@ -192,6 +195,7 @@ struct FileConfig {
     repl_backlog_size: Option<toml::Value>,
     repl_output_limit: Option<toml::Value>,
     masterauth: Option<String>,
+    masteruser: Option<String>,
     user: Option<Vec<String>>,
     protected_mode: Option<toml::Value>,
     timeout: Option<toml::Value>,
@@ -396,6 +400,8 @@ pub struct Config {
     pub repl_output_limit: u64,
     /// Password for the leader.
     pub masterauth: Option<String>,
+    /// User for the leader.
+    pub masteruser: Option<String>,
     /// ACL user lines (`NAME RULES...`).
     pub users: Vec<String>,
     /// Protected mode.
@@ -439,6 +445,7 @@ impl Default for Config {
             repl_backlog_size: 16 << 20,
             repl_output_limit: 256 << 20,
             masterauth: None,
+            masteruser: None,
             users: Vec::new(),
             protected_mode: true,
             timeout: 0,
@@ -675,6 +682,9 @@ impl Args {
         }
         if let Some(p) = self.masterauth.clone().or(file.masterauth.clone()) {
             c.masterauth = (!p.is_empty()).then_some(p);
+        }
+        if let Some(u) = self.masteruser.clone().or(file.masteruser.clone()) {
+            c.masteruser = (!u.is_empty()).then_some(u);
         }
         if let Some(t) = pick(&self.compaction_threshold, &file.compaction_threshold) {
             let f: f64 = t.parse().map_err(|_| {

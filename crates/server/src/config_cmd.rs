@@ -339,6 +339,12 @@ const PARAMS: &[Param] = &[
         }),
     },
     Param {
+        name: "masteruser",
+        aliases: &[],
+        get: |s| s.config.masteruser.clone().unwrap_or_default(),
+        set: None,
+    },
+    Param {
         name: "tls-port",
         aliases: &[],
         get: |s| s.tls_addr.read().map_or(0, |a| a.port()).to_string(),
@@ -550,6 +556,9 @@ fn rewrite(s: &Shared) -> Result<(), String> {
     );
     if let Some(m) = s.repl.masterauth.lock().clone() {
         kv("masterauth", q(&m));
+    }
+    if let Some(u) = &s.config.masteruser {
+        kv("masteruser", q(u));
     }
     let t = &s.config.tls;
     if let Some(p) = t.port {

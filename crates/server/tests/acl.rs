@@ -591,3 +591,43 @@ fn bad_user_definitions_stop_the_start() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn a_follower_authenticates_as_a_replication_user() {
+    let leader = TestServer::start(&[
+        "--requirepass",
+        "adminpw",
+        "--user",
+        "repl on >rp +psync +replconf +ping",
+    ]);
+    let mut l = leader.conn_as("default", "adminpw");
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut l).unwrap();
+    let target = format!("127.0.0.1:{}", leader.port);
+    let follower = TestServer::start(&[
+        "--replicaof",
+        &target,
+        "--masteruser",
+        "repl",
+        "--masterauth",
+        "rp",
+    ]);
+    let mut f = follower.conn();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let v: Option<String> = redis::cmd("GET").arg("k").query(&mut f).unwrap();
+        if v.as_deref() == Some("v") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", follower.log());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let user: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("masteruser")
+        .query(&mut f)
+        .unwrap();
+    assert_eq!(user[1], "repl");
+    // The replication user can do nothing else on the leader.
+    let mut r = raw_as(&leader, "repl", "rp");
+    assert_eq!(cmd(&mut r, &["GET", "k"]), noperm_cmd("get"));
+}

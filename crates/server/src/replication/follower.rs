@@ -173,7 +173,14 @@ async fn session(shared: &Arc<Shared>, host: &str, port: u16) -> Result<(), Stri
     touch_io(shared);
     let auth = shared.repl.masterauth.lock().clone();
     if let Some(pass) = auth {
-        expect_ok("AUTH", link.command(&[b"AUTH", pass.as_bytes()]).await?)?;
+        let reply = match &shared.config.masteruser {
+            Some(user) => {
+                link.command(&[b"AUTH", user.as_bytes(), pass.as_bytes()])
+                    .await?
+            }
+            None => link.command(&[b"AUTH", pass.as_bytes()]).await?,
+        };
+        expect_ok("AUTH", reply)?;
     }
     if let Frame::Error(e) = link.command(&[b"PING"]).await? {
         return Err(format!("PING: {e}"));
