@@ -382,7 +382,12 @@ impl Conn {
         }
         self.info.touch(spec.name);
         if !self.authed && !entry.no_auth() {
-            return self.error("NOAUTH Authentication required.");
+            // As Redis's authRequired(): a password removed meanwhile lets the
+            // connection in.
+            if self.shared.requires_auth() {
+                return self.error("NOAUTH Authentication required.");
+            }
+            self.authed = true;
         }
         if !self.user.unrestricted() {
             let denied = crate::acl::check(&self.user.read(), &entry, argv);

@@ -99,11 +99,18 @@ fn requirepass_auth_hello_and_noauth() {
     let mut r4 = s.raw();
     assert!(cmd(&mut r4, &["AUTH", "s3cret"]).starts_with("-WRONGPASS"));
     assert_eq!(cmd(&mut r4, &["AUTH", "n3w"]), "+OK\r\n");
-    // Back to no password: new connections need no AUTH.
+    // Back to no password: new connections need no AUTH, and nor do waiting
+    // unauthenticated ones (as Redis's authRequired()).
+    let mut waiting = s.raw();
+    assert_eq!(
+        cmd(&mut waiting, &["PING"]),
+        "-NOAUTH Authentication required.\r\n"
+    );
     assert_eq!(
         cmd(&mut r, &["CONFIG", "SET", "requirepass", ""]),
         "+OK\r\n"
     );
+    assert_eq!(cmd(&mut waiting, &["PING"]), "+PONG\r\n");
     let mut r5 = s.raw();
     assert_eq!(cmd(&mut r5, &["PING"]), "+PONG\r\n");
     assert_eq!(
