@@ -129,6 +129,11 @@ fn rss_kb(pid: u32) -> Option<u64> {
 /// Asserts the server's RSS grew by less than `mb` over `base_kb`.
 fn assert_rss_within(peak_kb: u64, base_kb: u64, mb: u64, what: &str) {
     let grown = peak_kb.saturating_sub(base_kb) / 1024;
+    eprintln!(
+        "{what}: RSS {} MB -> peak {} MB",
+        base_kb / 1024,
+        peak_kb / 1024
+    );
     assert!(
         grown < mb,
         "{what}: RSS grew by {grown} MB (from {} MB), limit {mb} MB",
@@ -637,6 +642,7 @@ fn a_client_that_never_reads() {
     // threshold and the socket buffers (the rest are the watchdog's).
     let processed = s.info_u64(&mut c, "total_commands_processed") - before;
     let flooded = processed.saturating_sub(dog.ops.load(Ordering::Relaxed) + 2);
+    eprintln!("never-reading client: {flooded} GETs executed, {omem} bytes of replies held");
     assert!(
         flooded < 500,
         "{flooded} commands run for a client that reads nothing"
