@@ -118,14 +118,14 @@ pub struct Options {
 
 impl Options {
     /// Defaults for `dir`: everysec, 64 MiB segments, compaction at 50% garbage
-    /// once the log holds 4 MiB.
+    /// once the log holds 64 MiB (as Redis's `auto-aof-rewrite-min-size`).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Options {
             dir: dir.into(),
             fsync: FsyncPolicy::Everysec,
             segment_size: 64 * 1024 * 1024,
             compaction_threshold: 0.5,
-            compaction_min_size: 4 * 1024 * 1024,
+            compaction_min_size: 64 * 1024 * 1024,
             vfs: Arc::new(OsVfs),
         }
     }

@@ -25,7 +25,7 @@ pub mod defaults {
     /// `--compaction-threshold`
     pub const COMPACTION_THRESHOLD: f64 = 0.5;
     /// `--compaction-min-size`
-    pub const COMPACTION_MIN_SIZE: &str = "4mb";
+    pub const COMPACTION_MIN_SIZE: &str = "64mb";
     /// `--proto-max-bulk-len`
     pub const PROTO_MAX_BULK_LEN: &str = "512mb";
     /// `--hz`
@@ -90,7 +90,7 @@ pub struct Args {
     /// Maximum number of connected clients [default: 10000].
     #[arg(long, value_name = "N")]
     pub maxclients: Option<String>,
-    /// Worker threads of the async runtime [default: number of cores].
+    /// Connection threads, each a single-threaded runtime owning its connections [default: number of cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<String>,
     /// Log level: error, warn, info, debug, trace (Redis's warning, notice, verbose also work) [default: info].
@@ -102,7 +102,7 @@ pub struct Args {
     /// Compact when dead bytes exceed this fraction of the log, 0 < f < 1 [default: 0.5].
     #[arg(long, value_name = "FRACTION")]
     pub compaction_threshold: Option<String>,
-    /// ...and the log is at least this large [default: 4mb].
+    /// ...and the log is at least this large [default: 64mb].
     #[arg(long, value_name = "SIZE")]
     pub compaction_min_size: Option<String>,
     /// Largest accepted bulk string / string value [default: 512mb].
@@ -380,7 +380,7 @@ pub struct Config {
     pub requirepass: Option<String>,
     /// Client limit.
     pub maxclients: u64,
-    /// Runtime worker threads.
+    /// Connection threads.
     pub threads: usize,
     /// Log level (a tracing filter).
     pub log_level: String,
@@ -439,7 +439,7 @@ impl Default for Config {
             log_level: "info".into(),
             segment_size: 64 << 20,
             compaction_threshold: defaults::COMPACTION_THRESHOLD,
-            compaction_min_size: 4 << 20,
+            compaction_min_size: 64 << 20,
             proto_max_bulk_len: 512 << 20,
             hz: defaults::HZ,
             repl_backlog_size: 16 << 20,

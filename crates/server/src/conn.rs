@@ -183,10 +183,23 @@ impl Conn {
         let mut rbuf = BytesMut::with_capacity(16 * 1024);
         let mut parser = RequestParser::new(self.limits());
         let mut parser_authed = self.authed;
-        let mut stop = self.shared.shutdown_signal();
         let info = self.info.clone();
+        // Resolves when the client is killed or the server shuts down. Built
+        // once: a `Notified` registered anew for every read cost more than the
+        // rest of a GET's bookkeeping.
+        let closing = {
+            let info = info.clone();
+            let mut stop = self.shared.shutdown_signal();
+            async move {
+                tokio::select! {
+                    _ = info.kill.notified() => {}
+                    _ = stop.wait_for(|s| *s) => {}
+                }
+            }
+        };
+        tokio::pin!(closing);
         loop {
-            if *stop.borrow() || info.is_killed() {
+            if self.shared.is_shutting_down() || info.is_killed() {
                 return Ok(None);
             }
             // Grow the buffer for a declared bulk string, but never far ahead of
@@ -200,11 +213,13 @@ impl Conn {
             if rbuf.capacity() < want {
                 rbuf.reserve(want - rbuf.len());
             }
+            // The read first: while requests keep arriving, `closing` is not
+            // polled (the checks above see a kill or a shutdown); once the
+            // read waits, both wake the task.
             let n = tokio::select! {
                 biased;
-                _ = info.kill.notified() => return Ok(None),
-                _ = stop.changed() => return Ok(None),
                 r = socket.read_buf(&mut rbuf) => r?,
+                _ = &mut closing => return Ok(None),
             };
             // For the idle `timeout` (enforced by the background sweep).
             info.mark_active();
@@ -345,7 +360,17 @@ impl Conn {
         let result = if store.is_durable(target) {
             Ok(())
         } else {
-            store.wait_durable(target).await
+            // Let the other connections that are ready in this round of the
+            // runtime (and those the next poll of the sockets finds) run their
+            // commands first: whoever resumes first then writes all their
+            // records with one `pwrite`, as Redis writes its AOF buffer once
+            // per event-loop iteration.
+            tokio::task::yield_now().await;
+            if store.is_durable(target) {
+                Ok(())
+            } else {
+                store.wait_durable(target).await
+            }
         };
         if let Err(e) = result
             && !self.write_spans.is_empty()

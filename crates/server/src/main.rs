@@ -21,9 +21,12 @@ fn main() -> ExitCode {
         return check_or_repair(&config, args.repair);
     }
     init_logging(&config.log_level);
+    // Connections run on `--threads` connection threads of their own (see
+    // `Workers` in server.rs); this runtime accepts them and runs the
+    // background tasks and replication.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.threads)
-        .thread_name("emberkv-worker")
+        .worker_threads(1)
+        .thread_name("emberkv-main")
         .enable_all()
         .build()
     {

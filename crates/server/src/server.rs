@@ -201,6 +201,11 @@ impl Shared {
         let _ = self.shutdown_tx.send(true);
     }
 
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown_tx.borrow()
+    }
+
     /// A receiver that turns true at shutdown.
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown_tx.subscribe()
@@ -397,6 +402,7 @@ impl Server {
         let background = tokio::spawn(background(shared.clone()));
         let mut stop = shared.shutdown_signal();
         let tracker = tokio_util_lite::TaskTracker::default();
+        let workers = Workers::start(shared.config.threads.max(1))?;
         tokio::pin!(shutdown);
         loop {
             let (r, tls) = tokio::select! {
@@ -414,7 +420,7 @@ impl Server {
                     continue;
                 }
             };
-            accept(&shared, &tracker, socket, peer, tls);
+            accept(&shared, &tracker, &workers, socket, peer, tls);
         }
         tracing::info!("shutting down: closing connections");
         shared.shutdown();
@@ -426,6 +432,7 @@ impl Server {
         {
             tracing::warn!("connections still busy after 10s; closing anyway");
         }
+        tokio::task::spawn_blocking(move || workers.stop()).await?;
         background.abort();
         let ks = shared.ks.clone();
         tokio::task::spawn_blocking(move || ks.close()).await??;
@@ -457,10 +464,67 @@ pub fn is_loopback(ip: std::net::IpAddr) -> bool {
     }
 }
 
-/// Sets up an accepted socket and starts its connection task (or refuses it).
+/// The connection threads: each runs a single-threaded tokio runtime that
+/// owns the connections handed to it for their whole life, with its own
+/// epoll. Nothing migrates between threads, so a request costs no cross-thread
+/// wake-up or work stealing; the threads share only the keyspace and the log
+/// (see docs/ARCHITECTURE.md, "Threads").
+struct Workers {
+    handles: Vec<tokio::runtime::Handle>,
+    next: std::sync::atomic::AtomicUsize,
+    stops: Vec<tokio::sync::oneshot::Sender<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Workers {
+    fn start(n: usize) -> std::io::Result<Workers> {
+        let mut w = Workers {
+            handles: Vec::with_capacity(n),
+            next: std::sync::atomic::AtomicUsize::new(0),
+            stops: Vec::with_capacity(n),
+            threads: Vec::with_capacity(n),
+        };
+        for i in 0..n {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            w.handles.push(rt.handle().clone());
+            let t = std::thread::Builder::new()
+                .name(format!("emberkv-conn-{i}"))
+                .spawn(move || {
+                    rt.block_on(async {
+                        let _ = rx.await;
+                    });
+                    rt.shutdown_timeout(Duration::from_secs(1));
+                })?;
+            w.stops.push(tx);
+            w.threads.push(t);
+        }
+        Ok(w)
+    }
+
+    /// The runtime for the next connection (round robin).
+    fn pick(&self) -> &tokio::runtime::Handle {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.handles.len();
+        &self.handles[i]
+    }
+
+    /// Stops the threads (their connections are dropped) and joins them.
+    fn stop(mut self) {
+        self.stops.clear();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Sets up an accepted socket and starts its connection task on a connection
+/// thread (or refuses it).
 fn accept(
     shared: &Arc<Shared>,
     tracker: &tokio_util_lite::TaskTracker,
+    workers: &Workers,
     socket: TcpStream,
     peer: SocketAddr,
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -507,9 +571,25 @@ fn accept(
     }
     let laddr = socket.local_addr().unwrap_or(peer);
     let fd = socket.as_raw_fd();
+    // Leaves this runtime's reactor; registered again on the connection thread.
+    let socket = match socket.into_std() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(%peer, "cannot hand the connection over: {e}");
+            return;
+        }
+    };
     let info = shared.clients.register(peer, laddr, fd, ClientKind::Normal);
     let s = shared.clone();
-    tracker.spawn(async move {
+    tracker.spawn_on(workers.pick(), async move {
+        let socket = match TcpStream::from_std(socket) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(%peer, "cannot register the connection: {e}");
+                s.clients.unregister(info.id);
+                return;
+            }
+        };
         match tls {
             None => conn::handle(s.clone(), socket, info.clone()).await,
             Some(acc) => {
@@ -607,13 +687,14 @@ mod tokio_util_lite {
     }
 
     impl TaskTracker {
-        pub fn spawn<F>(&self, f: F)
+        /// Runs `f` on the runtime of `handle`, counted until it ends.
+        pub fn spawn_on<F>(&self, handle: &tokio::runtime::Handle, f: F)
         where
             F: std::future::Future<Output = ()> + Send + 'static,
         {
             self.inner.0.fetch_add(1, Ordering::AcqRel);
             let g = Guard(self.inner.clone());
-            tokio::spawn(async move {
+            handle.spawn(async move {
                 let _g = g;
                 f.await;
             });
