@@ -44,7 +44,8 @@ pub struct ClientInfo {
     /// Milliseconds since `created` of the last command.
     pub last_active_ms: AtomicU64,
     /// Name of the last command (index into the command table).
-    pub last_cmd: Mutex<&'static str>,
+    /// The last command and its subcommand (`""` if none), for `cmd=`.
+    pub last_cmd: Mutex<(&'static str, &'static str)>,
     /// RESP version.
     pub resp: AtomicU8,
     kind: AtomicU8,
@@ -101,11 +102,19 @@ impl ClientInfo {
             .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
-    /// Marks activity now.
-    pub fn touch(&self, cmd: &'static str) {
+    /// Marks activity now, by `cmd` (with its subcommand, or `""`).
+    pub fn touch(&self, cmd: &'static str, sub: &'static str) {
         self.last_active_ms
             .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
-        *self.last_cmd.lock() = cmd;
+        *self.last_cmd.lock() = (cmd, sub);
+    }
+
+    /// The last command as CLIENT LIST shows it: `get`, `client|info`.
+    fn last_cmd_name(&self) -> String {
+        match *self.last_cmd.lock() {
+            (cmd, "") => cmd.to_string(),
+            (cmd, sub) => format!("{cmd}|{sub}"),
+        }
     }
 
     /// One line of CLIENT LIST / CLIENT INFO, in Redis's format.
@@ -135,7 +144,7 @@ impl ClientInfo {
             qbuf.max(16384),
             omem,
             qbuf + omem + 16384,
-            self.last_cmd.lock(),
+            self.last_cmd_name(),
             self.user.lock(),
             self.resp.load(Ordering::Relaxed),
             lib_name,
@@ -171,7 +180,7 @@ impl Clients {
             lib: Mutex::new((String::new(), String::new())),
             user: Mutex::new("default".into()),
             last_active_ms: AtomicU64::new(0),
-            last_cmd: Mutex::new("NULL"),
+            last_cmd: Mutex::new(("NULL", "")),
             resp: AtomicU8::new(2),
             kind: AtomicU8::new(kind as u8),
             qbuf: AtomicUsize::new(0),

@@ -405,7 +405,15 @@ impl Conn {
                 spec.name
             ));
         }
-        self.info.touch(spec.name);
+        let sub = match entry.subcommands() {
+            [] => "",
+            subs => argv.get(1).map_or("", |a| {
+                subs.iter()
+                    .find(|s| s.name.as_bytes().eq_ignore_ascii_case(a))
+                    .map_or("", |s| s.name)
+            }),
+        };
+        self.info.touch(spec.name, sub);
         if !self.authed && !entry.no_auth() {
             // As Redis's authRequired(): a password removed meanwhile lets the
             // connection in.

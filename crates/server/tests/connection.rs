@@ -1424,8 +1424,6 @@ fn sigterm_exits_zero_and_keeps_data() {
 /// CLIENT LIST / CLIENT INFO name the last command as Redis does, with its
 /// subcommand: `cmd=client|info`.
 #[test]
-#[ignore = "the connection records only the container name (ClientInfo::touch(spec.name) in \
-            crates/server/src/conn.rs): cmd=client instead of cmd=client|info"]
 fn client_info_names_the_subcommand() {
     let s = TestServer::start(&[]);
     let mut c = s.conn();

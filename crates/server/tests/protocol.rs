@@ -508,8 +508,6 @@ fn bulk_length_limit_follows_proto_max_bulk_len() {
 /// Redis caps what an unauthenticated client may send: more than 10 arguments
 /// or a bulk string over 16 KB before AUTH is a protocol error.
 #[test]
-#[ignore = "emberkv has no unauthenticated request limits (the parser's Limits are set \
-            once per connection in crates/server/src/conn.rs; crates/protocol has no such limit)"]
 fn unauthenticated_clients_get_small_request_limits() {
     let s = TestServer::start(&["--requirepass", "pw"]);
     let mut raw = s.raw();
