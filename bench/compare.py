@@ -22,7 +22,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SECTIONS = ["main", "always", "zipf", "rss", "cold", "threads"]
+SECTIONS = ["main", "always", "zipf", "rss", "cold", "hotget", "threads"]
 
 
 T0 = time.time()
@@ -345,6 +345,53 @@ class Runner:
                  f"cold hit ratio {fmt_list(hr, 3)} vs ideal LRU {fmt_list(ideal, 3)}; "
                  f"hot {fmt_list(hot_hr, 3)}")
 
+    def section_hotget(self):
+        """GETs of a hot set that fits the cache, on a server whose cache holds a
+        fifth of the data set, vs the same server holding everything in RAM."""
+        keys, hot = self.o.hotget_keys, self.o.hotget_hot
+        data = keys * (64 + 16)
+        cap = max(2 * hot * (64 + 16), 1 << 20)
+        log(f"hotget: {keys} keys × 64 B, GETs over {hot} of them; cache {cap} B vs all in RAM")
+        small, full = self.pair([("emberkv", "emberkv-cache-small", ["--cache-capacity", str(cap)]),
+                                 ("emberkv", "emberkv-cache-all", ["--cache-capacity", str(max(4 * data, 1 << 26))])])
+        try:
+            for s in (small, full):
+                self.ember_bench(s, ["--load-only", "--keyspace", keys, "--key-width", 12,
+                                     "--value-size", 64, "-c", 20, "-P", 32], "hotget-load")
+                # Warm the hot set (promotes it on the small server).
+                self.redis_benchmark(s, "get", 50, 16, 64, max(10 * hot, 2000), hot)
+            configs = [("get", 1, 64), ("get", 16, 64)]
+            res = {c: {"small": [], "full": []} for c in configs}
+            for rnd in range(self.o.rounds):
+                log(f"hotget: round {rnd + 1}/{self.o.rounds}")
+                for c in configs:
+                    test, pl, sz = c
+                    n = self.requests_for(("hotget", c), lambda: self.redis_benchmark(
+                        full, test, 50, pl, sz, self.o.probe_requests * pl, hot)["rps"])
+                    for s, name in ((small, "small"), (full, "full")):
+                        res[c][name].append(self.redis_benchmark(s, test, 50, pl, sz, n, hot))
+            info = self.info(small)
+            hits, misses = int(info.get("cache_hits", 0)), int(info.get("cache_misses", 0))
+            for (test, pl, size), by in res.items():
+                self.row(f"hot GETs: emberkv with a cache of {cap / data:.0%} of the data vs everything in RAM",
+                         f"GET 64 B over {hot:,} of {keys:,} keys, 50 clients, -P {pl} (redis-benchmark)",
+                         "req/s", {"all in RAM": [r["rps"] for r in by["full"]],
+                                   f"cache {cap // (1 << 20)} MB": [r["rps"] for r in by["small"]]},
+                         "≈ 1.0", f"small cache: {hits:,} hits, {misses:,} misses since start "
+                                  f"(misses = the warm-up's promotions)")
+        finally:
+            small.stop()
+            full.stop()
+
+    def info(self, srv):
+        p = subprocess.run(["redis-cli", "-p", str(srv.port), "INFO"], capture_output=True, text=True, timeout=30)
+        out = {}
+        for line in p.stdout.splitlines():
+            if ":" in line:
+                k, v = line.split(":", 1)
+                out[k] = v.strip()
+        return out
+
     def section_threads(self):
         log("threads: emberkv --threads 1 vs --threads 2")
         t1, t2 = self.pair([("emberkv", "threads1", ["--threads", "1"]),
@@ -418,10 +465,12 @@ def main():
         o.rounds = o.rounds or 1
         o.quick_requests = 2000
         o.keyspace, o.rss_keys, o.cold_keys, o.cold_value = 1000, 20_000, 5_000, 200
+        o.hotget_keys, o.hotget_hot = 20_000, 2_000
         o.eb_secs, o.warmup_secs = 0.3, 0.2
     else:
         o.rounds = o.rounds or 3
         o.keyspace, o.rss_keys, o.cold_keys, o.cold_value = 100_000, 1_000_000, 500_000, 200
+        o.hotget_keys, o.hotget_hot = 1_000_000, 100_000
         o.eb_secs, o.warmup_secs = 3, 1
     o.probe_requests = 20_000
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ("-quick" if o.quick else "")
@@ -448,6 +497,8 @@ def main():
             r.section_rss()
         if "cold" in o.sections:
             r.section_cold()
+        if "hotget" in o.sections:
+            r.section_hotget()
         if "threads" in o.sections:
             r.section_threads()
     except Exception as e:  # noqa: BLE001 - report and fail, after writing what we have
