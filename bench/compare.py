@@ -289,7 +289,9 @@ class Runner:
                 base = s.rss()
                 v = self.ember_bench(s, ["--load-only", "--keyspace", keys, "--key-width", 12,
                                          "--value-size", 64, "-c", 50, "-P", 32], "rss-load")
-                time.sleep(1.0)
+                # Settled RSS: both allocators return freed pages from a
+                # background thread within seconds.
+                time.sleep(5.0)
                 rss = s.rss()
                 out[name] = {"rss": rss, "base": base, "per_key": rss / keys,
                              "per_key_net": (rss - base) / keys,
