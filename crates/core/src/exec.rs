@@ -509,7 +509,8 @@ impl<'a, 'o> Cx<'a, 'o> {
         }
     }
 
-    fn finish(&mut self) {
+    /// Evicts in every shard this command added hot values to.
+    pub(crate) fn finish(&mut self) {
         for sh in 0..SHARDS {
             if self.dirty & (1 << sh) != 0
                 && let Some(g) = self.guards[sh].as_mut()

@@ -113,7 +113,10 @@ impl Keyspace {
         };
         let mut cx = Cx::new(self, &mut out, &mut prefetch, opts, "sync");
         f(&mut cx);
-        match cx.commit() {
+        let r = cx.commit();
+        // Keep the cache within its budget: a full sync loads far more than fits.
+        cx.finish();
+        match r {
             Ok(()) => Ok(cx.lsn()),
             Err(CmdError::Store(e)) => Err(e),
             Err(CmdError::Reply(e)) => Err(e.into_owned()),

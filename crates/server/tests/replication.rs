@@ -396,12 +396,19 @@ fn full_sync_of_many_keys_with_values_on_disk() {
         let _: () = p.query(&mut l).unwrap();
     }
     let t = Instant::now();
-    let f = follower_of(&leader);
+    // The follower's cache is small too: loading the snapshot must keep it within
+    // its budget (values stay on the follower's disk).
+    let f = TestServer::start(&["--replicaof", &leader.addr(), "--cache-capacity", "1mb"]);
     wait_until("full sync", 300, || link_up(&f));
     let secs = t.elapsed().as_secs_f64();
     let mut fc = f.conn();
     let keys: u64 = redis::cmd("DBSIZE").query(&mut fc).unwrap();
     assert_eq!(keys, n as u64);
+    let used = info_u64(&mut fc, "cache_used_bytes");
+    let cap = info_u64(&mut fc, "cache_capacity_bytes");
+    assert_eq!(cap, 1 << 20);
+    assert!(used <= cap, "follower cache {used} B over its {cap} B budget");
+    assert!(info_u64(&mut fc, "cache_evictions") > 0);
     let v: String = redis::cmd("GET")
         .arg("key:000000042")
         .query(&mut fc)
