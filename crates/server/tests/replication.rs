@@ -407,7 +407,10 @@ fn full_sync_of_many_keys_with_values_on_disk() {
     let used = info_u64(&mut fc, "cache_used_bytes");
     let cap = info_u64(&mut fc, "cache_capacity_bytes");
     assert_eq!(cap, 1 << 20);
-    assert!(used <= cap, "follower cache {used} B over its {cap} B budget");
+    assert!(
+        used <= cap,
+        "follower cache {used} B over its {cap} B budget"
+    );
     assert!(info_u64(&mut fc, "cache_evictions") > 0);
     let v: String = redis::cmd("GET")
         .arg("key:000000042")
