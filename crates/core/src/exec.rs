@@ -302,7 +302,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                 let s = &shard!(self, sh).slots[idx as usize];
                 if s.value.is_none() && !self.prefetch.contains(s.loc) {
                     let cr = ColdRead {
-                        key: s.key.clone(),
+                        key: s.key.to_boxed(),
                         loc: s.loc,
                     };
                     if !self.needs.iter().any(|n| n.loc == cr.loc) {
@@ -354,7 +354,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                 Ok(Some(r))
             }
             None => {
-                let key = g.slots[idx as usize].key.clone();
+                let key = g.slots[idx as usize].key.to_boxed();
                 self.needs.push(ColdRead { key, loc });
                 Err(CmdError::Need)
             }
@@ -465,7 +465,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                         g.set_expire(idx, expire_at);
                         idx
                     }
-                    None => g.insert(&ks.hasher, h, key, loc, expire_at),
+                    None => g.insert(&ks.hasher, h, key.into(), loc, expire_at),
                 };
                 g.cache_put(idx, value);
                 self.dirty |= 1 << sh;

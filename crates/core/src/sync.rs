@@ -37,7 +37,7 @@ impl Keyspace {
             .iter()
             .filter(|s| !s.is_free() && (s.expire_at == 0 || s.expire_at > now))
             .map(|s| SnapshotEntry {
-                key: s.key.clone(),
+                key: s.key.to_boxed(),
                 value: s.value.clone(),
                 loc: s.loc,
                 expire_at: s.expire_at,
@@ -52,7 +52,7 @@ impl Keyspace {
         let idx = g.find(h, key)?;
         let s = &g.slots[idx as usize];
         Some(SnapshotEntry {
-            key: s.key.clone(),
+            key: s.key.to_boxed(),
             value: s.value.clone(),
             loc: s.loc,
             expire_at: s.expire_at,

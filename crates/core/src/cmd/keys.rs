@@ -351,7 +351,7 @@ pub fn keys(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
                     continue;
                 }
                 if all || glob::matches(pat, &s.key) {
-                    found.push(s.key.clone());
+                    found.push(s.key.to_boxed());
                 }
             }
         });
@@ -455,7 +455,7 @@ pub fn scan(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
                     continue;
                 }
                 if type_ok {
-                    found.push(s.key.clone());
+                    found.push(s.key.to_boxed());
                 }
             }
             true
@@ -495,14 +495,14 @@ pub fn randomkey(cx: &mut Cx<'_, '_>, _argv: &[&[u8]]) -> CmdResult {
                 for _ in 0..32 {
                     let s = &g.slots[rng.random_range(0..n)];
                     if !s.is_free() {
-                        return Some(s.key.clone());
+                        return Some(s.key.to_boxed());
                     }
                 }
                 let from = rng.random_range(0..n);
                 (0..n)
                     .map(|k| &g.slots[(from + k) % n])
                     .find(|s| !s.is_free())
-                    .map(|s| s.key.clone())
+                    .map(|s| s.key.to_boxed())
             });
             cx.unlock(sh);
             if key.is_some() {
