@@ -114,7 +114,16 @@ pub struct Options {
     pub compaction_min_size: u64,
     /// The file system.
     pub vfs: Arc<dyn Vfs>,
+    /// With `always`: the first waiter fsyncs on its own thread (while fsyncs
+    /// take under [`INLINE_SYNC_MAX`]) instead of handing the fsync to the
+    /// syncer thread. Saves two thread wake-ups per group commit; right when one
+    /// event loop serves every connection, as in Redis.
+    pub inline_sync: bool,
 }
+
+/// An fsync that took longer than this sends the next ones back to the syncer
+/// thread, so that a slow disk does not stall the waiters' threads.
+pub const INLINE_SYNC_MAX: Duration = Duration::from_millis(2);
 
 impl Options {
     /// Defaults for `dir`: everysec, 64 MiB segments, compaction at 50% garbage
@@ -127,6 +136,7 @@ impl Options {
             compaction_threshold: 0.5,
             compaction_min_size: 64 * 1024 * 1024,
             vfs: Arc::new(OsVfs),
+            inline_sync: false,
         }
     }
 }
@@ -223,6 +233,12 @@ pub struct Store {
     pub(crate) segments: RwLock<BTreeMap<u32, Arc<Segment>>>,
     pub(crate) next_id: AtomicU32,
     dirty: Mutex<Vec<Arc<Segment>>>,
+    /// Held across a whole fsync round, so that a round never reports as synced
+    /// what another round's fsync has taken but not finished.
+    syncing: Mutex<()>,
+    inline_sync: bool,
+    /// How long the last fsync round took, in µs.
+    last_sync_us: AtomicU64,
     /// Sealed segments that need a hint file.
     pub(crate) to_seal: Mutex<Vec<Arc<Segment>>>,
     sync: Mutex<SyncState>,
@@ -270,6 +286,9 @@ impl Store {
             segments: RwLock::new(BTreeMap::new()),
             next_id: AtomicU32::new(1),
             dirty: Mutex::new(Vec::new()),
+            syncing: Mutex::new(()),
+            inline_sync: opts.inline_sync,
+            last_sync_us: AtomicU64::new(0),
             to_seal: Mutex::new(Vec::new()),
             sync: Mutex::new(SyncState::default()),
             sync_cv: Condvar::new(),
@@ -566,6 +585,19 @@ impl Store {
             if let Some(e) = self.write_error() {
                 return Err(Error::WriteFailed(e));
             }
+            if self.inline_sync
+                && self.last_sync_us.load(Ordering::Relaxed) < INLINE_SYNC_MAX.as_micros() as u64
+                && let Some(_round) = self.syncing.try_lock()
+            {
+                // Blocks this thread for one fsync: its other connections wait
+                // as they would in Redis's event loop (and most wait for this
+                // fsync anyway).
+
+                if self.synced_lsn.load(Ordering::Acquire) < lsn {
+                    self.do_sync_locked()?;
+                }
+                continue;
+            }
             let notified = self.synced_notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
@@ -661,6 +693,13 @@ impl Store {
     }
 
     fn do_sync(&self) -> Result<()> {
+        let _round = self.syncing.lock();
+        self.do_sync_locked()
+    }
+
+    /// One fsync round; the caller holds `syncing`.
+    fn do_sync_locked(&self) -> Result<()> {
+        let started = Instant::now();
         let target = self.written_lsn.load(Ordering::Acquire);
         let files: Vec<Arc<Segment>> = std::mem::take(&mut *self.dirty.lock());
         for (i, s) in files.iter().enumerate() {
@@ -678,6 +717,8 @@ impl Store {
             }
         }
         self.synced_lsn.fetch_max(target, Ordering::AcqRel);
+        self.last_sync_us
+            .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         self.sync.lock().last_sync = Some(Instant::now());
         self.synced_notify.notify_waiters();
         Ok(())

@@ -326,9 +326,25 @@ async fn disk_full_refuses_writes_then_recovers_without_loss() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fsync_always_group_commits() {
+    always_group_commits(false).await;
+}
+
+/// The single-event-loop mode: the first waiter fsyncs on its own thread.
+#[tokio::test(flavor = "current_thread")]
+async fn fsync_always_group_commits_inline() {
+    always_group_commits(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fsync_always_group_commits_inline_on_several_threads() {
+    always_group_commits(true).await;
+}
+
+async fn always_group_commits(inline_sync: bool) {
     let dir = tempfile::tempdir().unwrap();
     let mut o = opts(dir.path());
     o.fsync = FsyncPolicy::Always;
+    o.inline_sync = inline_sync;
     let (store, model, _) = open(o);
     let mut tasks = Vec::new();
     for t in 0..16 {
@@ -345,6 +361,13 @@ async fn fsync_always_group_commits() {
         t.await.unwrap();
     }
     assert_eq!(model.map.lock().len(), 800);
+    let expected = model.values(&store);
+    store.close().unwrap();
+    drop(store);
+    let mut o = opts(dir.path());
+    o.fsync = FsyncPolicy::Always;
+    let (store, reopened, _) = open(o);
+    assert_eq!(reopened.values(&store), expected);
 }
 
 #[test]
