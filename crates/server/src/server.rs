@@ -263,6 +263,9 @@ impl Server {
         opts.compaction_threshold = config.compaction_threshold;
         opts.compaction_min_size = config.compaction_min_size;
         opts.vfs = vfs;
+        // One event loop for every connection: it fsyncs itself (`always`), as
+        // Redis does, instead of waking the syncer thread and being woken back.
+        opts.inline_sync = config.threads == 1;
         let started = Instant::now();
         let (ks, report) = Keyspace::open(opts, config.cache_capacity, config.replicaof.is_some())?;
         ks.set_max_bulk_len(config.proto_max_bulk_len);

@@ -227,9 +227,20 @@ async fn observe(con: &mut redis::aio::MultiplexedConnection, key: &str) -> KeyS
     }
 }
 
+/// One connection thread: the event loop fsyncs itself (inline group commit).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_under_load_loses_no_acknowledged_write() {
-    let mut s = TestServer::start(&["--appendfsync", "always"]);
+    crash_test(&["--appendfsync", "always", "--threads", "1"]).await;
+}
+
+/// Two connection threads: group commits go through the syncer thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_load_loses_no_acknowledged_write_two_threads() {
+    crash_test(&["--appendfsync", "always", "--threads", "2"]).await;
+}
+
+async fn crash_test(args: &[&str]) {
+    let mut s = TestServer::start(args);
     let mut models: Vec<ClientModel> = (0..CLIENTS)
         .map(|id| ClientModel {
             id,
