@@ -149,7 +149,7 @@ pub struct Cx<'a, 'o> {
     pub out: &'a mut Encoder<'o>,
     prefetch: &'a mut Prefetch,
     needs: Vec<ColdRead>,
-    effects: Vec<Effect>,
+    effects: SmallVec<[Effect; 1]>,
     /// The time the command runs at (ms).
     pub now: u64,
     lsn: u64,
@@ -182,7 +182,7 @@ impl<'a, 'o> Cx<'a, 'o> {
             out,
             prefetch,
             needs: Vec::new(),
-            effects: Vec::new(),
+            effects: SmallVec::new(),
             now: now_ms(),
             lsn: 0,
             no_expire: opts.from_leader || ks.is_replica(),

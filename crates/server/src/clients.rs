@@ -102,10 +102,10 @@ impl ClientInfo {
             .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
-    /// Marks activity now, by `cmd` (with its subcommand, or `""`).
+    /// Records `cmd` (with its subcommand, or `""`) as the last command. The
+    /// activity time is the batch's read ([`mark_active`](Self::mark_active)), as
+    /// Redis sets `lastinteraction` per read: no clock read per command.
     pub fn touch(&self, cmd: &'static str, sub: &'static str) {
-        self.last_active_ms
-            .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
         *self.last_cmd.lock() = (cmd, sub);
     }
 
