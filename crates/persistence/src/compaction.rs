@@ -159,30 +159,14 @@ impl Store {
     }
 
     fn write_hint_for(&self, seg: &Segment) -> Result<()> {
-        let buf =
-            read_file(&*self.vfs, &seg.path).map_err(|e| Error::io("reading", &seg.path, e))?;
-        let scan = segment::scan(&buf);
-        if scan.damage.is_some() {
-            return Err(Error::Corrupt {
-                path: seg.path.clone(),
-                offset: scan.valid_len,
-                reason: "damaged sealed segment".into(),
-            });
-        }
-        let mut w = HintWriter::new();
-        for r in &scan.records {
-            let h = r.header;
-            w.push(&HintEntry {
-                kind: h.kind,
-                flags: h.flags,
-                key: &buf[r.key_at..r.key_at + h.key_len],
-                off: r.off,
-                len: h.record_len() as u32,
-                seq: h.seq,
-                expire_at: h.expire_at,
-            });
-        }
-        let n = self.write_file_atomically(&self.dir.join(seg.name.hint_name()), &w.finish())?;
+        let io = |e| Error::io("reading", &seg.path, e);
+        let file = self.vfs.open(&seg.path, false).map_err(io)?;
+        let hint = match hint_by_blocks(&*file, HINT_READ_BLOCK).map_err(io)? {
+            Some(h) => h,
+            // Something unexpected: the whole-file scan names the damage.
+            None => hint_from_scan(&seg.path, &read_file(&*self.vfs, &seg.path).map_err(io)?)?,
+        };
+        let n = self.write_file_atomically(&self.dir.join(seg.name.hint_name()), &hint)?;
         seg.hint_bytes.store(n, Ordering::Relaxed);
         Ok(())
     }
@@ -249,40 +233,32 @@ impl Store {
         let seg_size = self.segment_size();
         let mut outputs: Vec<Output> = Vec::new();
         let mut result: Result<()> = Ok(());
-        'inputs: for input in &inputs {
+        for input in &inputs {
             report.bytes_before +=
                 input.size.load(Ordering::Relaxed) + input.hint_bytes.load(Ordering::Relaxed);
-            let buf = match read_file(&*self.vfs, &input.path) {
-                Ok(b) => b,
+            let file = match self.vfs.open(&input.path, false) {
+                Ok(f) => f,
                 Err(e) => {
                     result = Err(Error::io("reading", &input.path, e));
                     break;
                 }
             };
-            let scan = segment::scan(&buf);
-            if let Some(d) = scan.damage {
-                result = Err(Error::Corrupt {
-                    path: input.path.clone(),
-                    offset: scan.valid_len,
-                    reason: format!("{d:?}"),
-                });
-                break;
-            }
-            for r in &scan.records {
-                let h = r.header;
+            let streamed = records_by_blocks(&*file, COMPACTION_READ_BLOCK, |h, off, rec| {
                 if h.kind != Kind::Set {
-                    continue;
+                    return true;
                 }
-                let key = &buf[r.key_at..r.key_at + h.key_len];
+                let key = &rec[record::HEADER_LEN..record::HEADER_LEN + h.key_len];
                 let old = Loc {
                     seg: input.id,
-                    off: r.off,
-                    len: h.record_len() as u32,
+                    off,
+                    len: rec.len() as u32,
                 };
+                // Only records the index points at are copied: never one of a
+                // group that did not complete.
                 let Some(expire_at) = index.live_expiry(key, old) else {
-                    continue;
+                    return true;
                 };
-                let value = &buf[r.key_at + h.key_len..r.key_at + h.key_len + h.val_len];
+                let value = &rec[record::HEADER_LEN + h.key_len..];
                 let need_new = outputs.last().is_none_or(|o| {
                     o.len > SEGMENT_HEADER_LEN as u64 && o.len + old.len as u64 > seg_size
                 });
@@ -291,19 +267,19 @@ impl Store {
                         && let Err(e) = self.flush_output(o, index)
                     {
                         result = Err(e);
-                        break 'inputs;
+                        return false;
                     }
                     minor += 1;
                     match self.new_output(SegName { major, minor }) {
                         Ok(o) => outputs.push(o),
                         Err(e) => {
                             result = Err(e);
-                            break 'inputs;
+                            return false;
                         }
                     }
                 }
                 let Some(o) = outputs.last_mut() else {
-                    break 'inputs;
+                    return false;
                 };
                 let new = Loc {
                     seg: o.seg.id,
@@ -327,8 +303,37 @@ impl Store {
                     && let Err(e) = self.flush_output(o, index)
                 {
                     result = Err(e);
-                    break 'inputs;
+                    return false;
                 }
+                true
+            });
+            match streamed {
+                Ok(Streamed::Clean) => {}
+                Ok(Streamed::Stopped) => break,
+                Ok(Streamed::Damaged) => {
+                    // Scan it whole to name the damage.
+                    result = Err(match read_file(&*self.vfs, &input.path) {
+                        Ok(buf) => {
+                            let scan = segment::scan(&buf);
+                            Error::Corrupt {
+                                path: input.path.clone(),
+                                offset: scan.valid_len,
+                                reason: scan
+                                    .damage
+                                    .map_or_else(|| "damaged".to_string(), |d| format!("{d:?}")),
+                            }
+                        }
+                        Err(e) => Error::io("reading", &input.path, e),
+                    });
+                    break;
+                }
+                Err(e) => {
+                    result = Err(Error::io("reading", &input.path, e));
+                    break;
+                }
+            }
+            if result.is_err() {
+                break;
             }
         }
         // Carry the latest metadata records of the inputs (newer ones, in later
@@ -464,5 +469,210 @@ impl Store {
             .rename(&o.tmp, &o.seg.path)
             .map_err(|e| Error::io("renaming", &o.tmp, e))?;
         Ok(())
+    }
+}
+
+/// Sealed segments are read in blocks of this size to write their hints.
+const HINT_READ_BLOCK: usize = 1 << 20;
+
+/// Compaction reads its inputs in blocks of this size.
+const COMPACTION_READ_BLOCK: usize = 1 << 20;
+
+/// The hint of a whole segment held in `buf`; an error names the damage.
+fn hint_from_scan(path: &std::path::Path, buf: &[u8]) -> Result<Vec<u8>> {
+    let scan = segment::scan(buf);
+    if scan.damage.is_some() {
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            offset: scan.valid_len,
+            reason: "damaged sealed segment".into(),
+        });
+    }
+    let mut w = HintWriter::new();
+    for r in &scan.records {
+        let h = r.header;
+        w.push(&HintEntry {
+            kind: h.kind,
+            flags: h.flags,
+            key: &buf[r.key_at..r.key_at + h.key_len],
+            off: r.off,
+            len: h.record_len() as u32,
+            seq: h.seq,
+            expire_at: h.expire_at,
+        });
+    }
+    Ok(w.finish())
+}
+
+/// What [`records_by_blocks`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Streamed {
+    /// Every record, in complete groups, to the end of the file.
+    Clean,
+    /// The callback asked to stop.
+    Stopped,
+    /// Not a clean sequence of complete groups of valid records: scan the
+    /// file whole to learn exactly what is wrong (the callback has seen the
+    /// records before the damage).
+    Damaged,
+}
+
+/// Calls `f(header, offset, record)` for every record of the segment in `file`,
+/// reading `block` bytes at a time, so a segment is never held in memory whole
+/// (a 64 MB segment used to cost 64 MB of fresh pages plus a list of its
+/// records, for every hint and every compaction input). `f` returns false to
+/// stop.
+fn records_by_blocks(
+    file: &dyn DataFile,
+    block: usize,
+    mut f: impl FnMut(&record::Header, u32, &[u8]) -> bool,
+) -> std::io::Result<Streamed> {
+    let len = file.len()?;
+    let mut head = [0u8; SEGMENT_HEADER_LEN];
+    if len < SEGMENT_HEADER_LEN as u64 {
+        return Ok(Streamed::Damaged);
+    }
+    file.read_exact_at(&mut head, 0)?;
+    if !record::check_segment_header(&head) {
+        return Ok(Streamed::Damaged);
+    }
+    // `buf` holds the file's bytes from `buf_off` to `read_to`.
+    let mut buf: Vec<u8> = Vec::new();
+    let mut buf_off = SEGMENT_HEADER_LEN as u64;
+    let mut read_to = buf_off;
+    let mut in_group = false;
+    loop {
+        let mut pos = 0;
+        let mut need = block;
+        while buf.len() - pos >= record::HEADER_LEN {
+            let Some(h) = record::decode_header(&buf[pos..]) else {
+                return Ok(Streamed::Damaged);
+            };
+            let n = h.record_len();
+            if buf.len() - pos < n {
+                need = need.max(n);
+                break;
+            }
+            let rec = &buf[pos..pos + n];
+            let Ok(off) = u32::try_from(buf_off + pos as u64) else {
+                return Ok(Streamed::Damaged);
+            };
+            if !record::verify(rec, &h) {
+                return Ok(Streamed::Damaged);
+            }
+            if !f(&h, off, rec) {
+                return Ok(Streamed::Stopped);
+            }
+            in_group = h.flags & record::FLAG_MORE != 0;
+            pos += n;
+        }
+        buf.drain(..pos);
+        buf_off += pos as u64;
+        if read_to == len {
+            return Ok(if buf.is_empty() && !in_group {
+                Streamed::Clean
+            } else {
+                Streamed::Damaged
+            });
+        }
+        let want = need.saturating_sub(buf.len()).max(block);
+        let n = want.min((len - read_to) as usize);
+        let at = buf.len();
+        buf.resize(at + n, 0);
+        file.read_exact_at(&mut buf[at..], read_to)?;
+        read_to += n as u64;
+    }
+}
+
+/// The hint of a sealed segment, read by blocks; `None` if the segment is
+/// damaged (the caller's whole-file scan then names the damage).
+fn hint_by_blocks(file: &dyn DataFile, block: usize) -> std::io::Result<Option<Vec<u8>>> {
+    let mut w = HintWriter::new();
+    let r = records_by_blocks(file, block, |h, off, rec| {
+        w.push(&HintEntry {
+            kind: h.kind,
+            flags: h.flags,
+            key: &rec[record::HEADER_LEN..record::HEADER_LEN + h.key_len],
+            off,
+            len: rec.len() as u32,
+            seq: h.seq,
+            expire_at: h.expire_at,
+        });
+        true
+    })?;
+    Ok((r == Streamed::Clean).then(|| w.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::vfs::{OsVfs, Vfs};
+
+    fn segment_bytes() -> Vec<u8> {
+        let mut b = record::segment_header().to_vec();
+        let mut seq = 1;
+        for i in 0..300u32 {
+            let key = format!("key:{i}");
+            let value = vec![b'v'; (i as usize * 37) % 5000];
+            let flags = if i % 7 == 0 { record::FLAG_MORE } else { 0 };
+            record::encode(
+                &mut b,
+                &Rec::set(key.as_bytes(), &value, u64::from(i)),
+                seq,
+                flags,
+            );
+            seq += 1;
+            if i % 50 == 0 {
+                record::encode(&mut b, &Rec::del(key.as_bytes()), seq, 0);
+                seq += 1;
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn hints_read_by_blocks_equal_the_whole_file_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg");
+        let bytes = segment_bytes();
+        let f = OsVfs.create(&path).unwrap();
+        f.write_all_at(&bytes, 0).unwrap();
+        let whole = hint_from_scan(&path, &bytes).unwrap();
+        // Blocks smaller than a header, than a record, and larger than the file.
+        for block in [1, 7, 31, 100, 4096, 1 << 20] {
+            assert_eq!(
+                hint_by_blocks(&*f, block).unwrap().as_deref(),
+                Some(&whole[..])
+            );
+        }
+    }
+
+    #[test]
+    fn damaged_segments_fall_back_to_the_whole_file_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = segment_bytes();
+        let mut flipped = bytes.clone();
+        flipped[bytes.len() / 2] ^= 0x40;
+        // A torn tail, a flipped byte, an open group at the end, a bad header.
+        let mut open_group = bytes.clone();
+        record::encode(&mut open_group, &Rec::del(b"k"), 10_000, record::FLAG_MORE);
+        let mut bad_header = bytes.clone();
+        bad_header[0] ^= 1;
+        for (i, b) in [
+            bytes[..bytes.len() - 3].to_vec(),
+            flipped,
+            open_group,
+            bad_header,
+        ]
+        .iter()
+        .enumerate()
+        {
+            let path = dir.path().join(format!("seg{i}"));
+            let f = OsVfs.create(&path).unwrap();
+            f.write_all_at(b, 0).unwrap();
+            assert_eq!(hint_by_blocks(&*f, 100).unwrap(), None, "case {i}");
+        }
     }
 }
