@@ -73,17 +73,22 @@ struct Output {
     len: u64,
     buf: Vec<u8>,
     buf_at: u64,
+    /// Bytes written since the output's last fsync.
+    unsynced: u64,
     relocs: Vec<(Vec<u8>, Loc, Loc)>,
     hint: HintWriter,
 }
 
 impl Store {
-    /// Whether garbage has passed the compaction threshold.
+    /// Whether garbage has passed the compaction threshold: dead records over
+    /// all records. Hint files are not garbage — they are ~40% of the disk
+    /// bytes of a compact log of small values, and counting them as dead made
+    /// compactions run that could not shrink anything.
     pub fn needs_compaction(&self) -> bool {
         let s = self.stats();
         let (threshold, min_size) = self.compaction_settings();
         s.disk_bytes >= min_size.max(1)
-            && (s.disk_bytes.saturating_sub(s.live_bytes)) as f64 > threshold * s.disk_bytes as f64
+            && (s.log_bytes.saturating_sub(s.live_bytes)) as f64 > threshold * s.log_bytes as f64
     }
 
     /// Asks the housekeeper to compact now; false if a compaction is running.
@@ -434,6 +439,7 @@ impl Store {
             len: SEGMENT_HEADER_LEN as u64,
             buf,
             buf_at: 0,
+            unsynced: 0,
             relocs: Vec::new(),
             hint: HintWriter::new(),
         })
@@ -446,8 +452,19 @@ impl Store {
                 .write_all_at(&o.buf, o.buf_at)
                 .map_err(|e| Error::io("writing", &o.tmp, e))?;
             o.buf_at += o.buf.len() as u64;
+            o.unsynced += o.buf.len() as u64;
             o.seg.size.store(o.buf_at, Ordering::Relaxed);
             o.buf.clear();
+            // Incremental fsync, as Redis's `aof-rewrite-incremental-fsync`:
+            // one fsync of a whole 64 MB output flushes it to the disk at once
+            // and stalls the log's own writes and fsyncs behind it (follower
+            // lag spikes of 30-90 ms were measured during compactions).
+            if o.unsynced >= INCREMENTAL_FSYNC {
+                o.file
+                    .sync_data()
+                    .map_err(|e| Error::io("fsync", &o.tmp, e))?;
+                o.unsynced = 0;
+            }
         }
         for (key, old, new) in o.relocs.drain(..) {
             if index.relocate(&key, old, new) {
@@ -474,6 +491,9 @@ impl Store {
 
 /// Sealed segments are read in blocks of this size to write their hints.
 const HINT_READ_BLOCK: usize = 1 << 20;
+
+/// Compaction fsyncs its outputs every this many bytes.
+const INCREMENTAL_FSYNC: u64 = 4 << 20;
 
 /// Compaction reads its inputs in blocks of this size.
 const COMPACTION_READ_BLOCK: usize = 1 << 20;

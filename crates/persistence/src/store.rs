@@ -157,6 +157,8 @@ pub struct Stats {
     pub segments: u64,
     /// Bytes on disk: segments and hint files.
     pub disk_bytes: u64,
+    /// Bytes of segments (records), without hint files.
+    pub log_bytes: u64,
     /// Bytes of records that are the latest for their key.
     pub live_bytes: u64,
     /// Completed compactions.
@@ -837,6 +839,7 @@ impl Store {
     pub fn stats(&self) -> Stats {
         let segs = self.segments.read();
         let mut disk = 0;
+        let mut log = 0;
         let mut live = 0i64;
         let mut n = 0;
         for s in segs.values() {
@@ -844,6 +847,7 @@ impl Store {
                 continue;
             }
             n += 1;
+            log += s.size.load(Ordering::Relaxed);
             disk += s.size.load(Ordering::Relaxed) + s.hint_bytes.load(Ordering::Relaxed);
             live += s.live.load(Ordering::Relaxed).max(0);
         }
@@ -852,6 +856,7 @@ impl Store {
         Stats {
             segments: n,
             disk_bytes: disk,
+            log_bytes: log,
             live_bytes: live as u64,
             compactions: self.compactions.load(Ordering::Relaxed),
             last_compaction_status: self.last_compaction.lock().clone(),

@@ -457,6 +457,33 @@ fn compaction_names_a_damaged_input() {
     );
 }
 
+/// Hint files are not garbage: a log of small values with a tenth of its
+/// records dead does not need compacting, even though its hints are nearly
+/// half of its disk bytes.
+#[test]
+fn hint_files_do_not_count_as_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, model, _) = open(opts(dir.path()));
+    let mut lsn = 0;
+    for i in 0..3300 {
+        lsn = model.set(&store, format!("key:{:08}", i % 3000).as_bytes(), b"v", 0);
+    }
+    store.wait_durable_blocking(lsn).unwrap();
+    // The sealed segments' hints (the housekeeper may be writing them too).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let st = loop {
+        store.write_pending_hints();
+        let st = store.stats();
+        if st.disk_bytes > st.log_bytes * 15 / 10 || std::time::Instant::now() > deadline {
+            break st;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(st.disk_bytes > st.log_bytes * 15 / 10, "{st:?}");
+    assert!(!store.needs_compaction(), "{st:?}");
+    assert_eq!(st.compactions, 0);
+}
+
 #[test]
 fn compaction_races_with_writes() {
     let dir = tempfile::tempdir().unwrap();
