@@ -414,6 +414,7 @@ async fn apply_stream(shared: &Arc<Shared>, mut link: Link) -> Result<(), String
         db: 0,
         out: BytesMut::new(),
         prefetch: Prefetch::default(),
+        unlogged: false,
     };
     let mut ack = tokio::time::interval(Duration::from_secs(1));
     ack.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -437,6 +438,15 @@ async fn apply_stream(shared: &Arc<Shared>, mut link: Link) -> Result<(), String
             }
         }
         link.buf.advance(pos);
+        if apply.unlogged {
+            // One position record for the idempotent commands of this read.
+            let (replid, offset) = shared.repl.position();
+            let meta = format!("{replid} {offset}");
+            if let Err(e) = shared.ks.write_meta(META_REPL, meta.as_bytes()) {
+                tracing::error!("replication: cannot log the replication position: {e}");
+            }
+            apply.unlogged = false;
+        }
         if ack_now {
             send_ack(shared, &mut link).await?;
         }
@@ -471,6 +481,27 @@ struct Applier {
     db: i64,
     out: BytesMut,
     prefetch: Prefetch,
+    /// Commands were applied whose stream position is not logged yet.
+    unlogged: bool,
+}
+
+/// Whether applying `argv` again, after a crash, to a state that already has it
+/// and any of the commands after it leaves the same state: writes that do not
+/// depend on the value before them. emberkv's leaders send only these (SET with
+/// PXAT, DEL, PEXPIREAT, PERSIST, FLUSHALL); a Redis leader also sends INCR,
+/// APPEND, SETNX... which are not.
+fn idempotent(argv: &[&[u8]]) -> bool {
+    let is = |i: usize, s: &str| {
+        argv.get(i)
+            .is_some_and(|a| a.eq_ignore_ascii_case(s.as_bytes()))
+    };
+    match argv.len() {
+        3 if is(0, "set") || is(0, "pexpireat") || is(0, "expireat") => true,
+        5 if is(0, "set") => is(3, "pxat") || is(3, "exat"),
+        1 => is(0, "flushall") || is(0, "flushdb"),
+        2 => is(0, "persist") || is(0, "del") || is(0, "unlink"),
+        _ => is(0, "del") || is(0, "unlink"),
+    }
 }
 
 impl Applier {
@@ -518,8 +549,17 @@ impl Applier {
             self.error(format!("malformed {name} from the leader: not applied"));
             return false;
         }
-        let (replid, offset) = self.shared.repl.position();
-        let meta = format!("{replid} {}", offset + len as u64);
+        // The stream position is logged with the data so that a restart resumes
+        // where the data is. For idempotent commands it can be logged once per
+        // read (a crash may then re-apply a few of them, to the same result);
+        // other commands carry it in their own atomic group.
+        let meta = if idempotent(argv) {
+            self.unlogged = true;
+            None
+        } else {
+            let (replid, offset) = self.shared.repl.position();
+            Some(format!("{replid} {}", offset + len as u64))
+        };
         let ks = self.shared.ks.clone();
         loop {
             self.out.clear();
@@ -533,7 +573,7 @@ impl Applier {
                     &mut self.prefetch,
                     ExecOpts {
                         from_leader: true,
-                        meta: Some((META_REPL, meta.as_bytes())),
+                        meta: meta.as_ref().map(|m| (META_REPL, m.as_bytes())),
                     },
                 )
             };
@@ -578,6 +618,43 @@ impl Applier {
         tracing::error!("replication: {msg}");
         if let Some(f) = self.shared.repl.inner.lock().following.as_mut() {
             f.last_error = msg;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::idempotent;
+
+    #[test]
+    fn only_absolute_writes_are_idempotent() {
+        let yes: &[&[&[u8]]] = &[
+            &[b"SET", b"k", b"v"],
+            &[b"set", b"k", b"v", b"PXAT", b"123"],
+            &[b"SET", b"k", b"v", b"exat", b"1"],
+            &[b"DEL", b"k"],
+            &[b"del", b"a", b"b", b"c"],
+            &[b"UNLINK", b"a"],
+            &[b"PEXPIREAT", b"k", b"1"],
+            &[b"PERSIST", b"k"],
+            &[b"FLUSHALL"],
+        ];
+        let no: &[&[&[u8]]] = &[
+            &[b"INCR", b"k"],
+            &[b"APPEND", b"k", b"v"],
+            &[b"SET", b"k", b"v", b"NX"],
+            &[b"SET", b"k", b"v", b"KEEPTTL"],
+            &[b"SET", b"k", b"v", b"PX", b"100"],
+            &[b"SETNX", b"k", b"v"],
+            &[b"PEXPIREAT", b"k", b"1", b"GT"],
+            &[b"RENAME", b"a", b"b"],
+            &[b"FLUSHALL", b"ASYNC"],
+        ];
+        for argv in yes {
+            assert!(idempotent(argv), "{argv:?}");
+        }
+        for argv in no {
+            assert!(!idempotent(argv), "{argv:?}");
         }
     }
 }
