@@ -166,14 +166,31 @@ impl Store {
     fn write_hint_for(&self, seg: &Segment) -> Result<()> {
         let io = |e| Error::io("reading", &seg.path, e);
         let file = self.vfs.open(&seg.path, false).map_err(io)?;
-        let hint = match hint_by_blocks(&*file, HINT_READ_BLOCK).map_err(io)? {
-            Some(h) => h,
-            // Something unexpected: the whole-file scan names the damage.
-            None => hint_from_scan(&seg.path, &read_file(&*self.vfs, &seg.path).map_err(io)?)?,
+        let Some(hint) = hint_by_blocks(&*file, HINT_READ_BLOCK).map_err(io)? else {
+            return Err(self.damage_of(&seg.path));
         };
         let n = self.write_file_atomically(&self.dir.join(seg.name.hint_name()), &hint)?;
         seg.hint_bytes.store(n, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// The error for a sealed segment the block-wise reader found damaged: the
+    /// whole-file scan names the offset and the kind of damage.
+    fn damage_of(&self, path: &std::path::Path) -> Error {
+        match read_file(&*self.vfs, path) {
+            Ok(buf) => {
+                let scan = segment::scan(&buf);
+                Error::Corrupt {
+                    path: path.to_path_buf(),
+                    offset: scan.valid_len,
+                    reason: scan.damage.map_or_else(
+                        || "damaged sealed segment".to_string(),
+                        |d| format!("damaged sealed segment: {d:?}"),
+                    ),
+                }
+            }
+            Err(e) => Error::io("reading", path, e),
+        }
     }
 
     fn write_file_atomically(&self, path: &std::path::Path, data: &[u8]) -> Result<u64> {
@@ -316,20 +333,7 @@ impl Store {
                 Ok(Streamed::Clean) => {}
                 Ok(Streamed::Stopped) => break,
                 Ok(Streamed::Damaged) => {
-                    // Scan it whole to name the damage.
-                    result = Err(match read_file(&*self.vfs, &input.path) {
-                        Ok(buf) => {
-                            let scan = segment::scan(&buf);
-                            Error::Corrupt {
-                                path: input.path.clone(),
-                                offset: scan.valid_len,
-                                reason: scan
-                                    .damage
-                                    .map_or_else(|| "damaged".to_string(), |d| format!("{d:?}")),
-                            }
-                        }
-                        Err(e) => Error::io("reading", &input.path, e),
-                    });
+                    result = Err(self.damage_of(&input.path));
                     break;
                 }
                 Err(e) => {
@@ -498,32 +502,6 @@ const INCREMENTAL_FSYNC: u64 = 4 << 20;
 /// Compaction reads its inputs in blocks of this size.
 const COMPACTION_READ_BLOCK: usize = 1 << 20;
 
-/// The hint of a whole segment held in `buf`; an error names the damage.
-fn hint_from_scan(path: &std::path::Path, buf: &[u8]) -> Result<Vec<u8>> {
-    let scan = segment::scan(buf);
-    if scan.damage.is_some() {
-        return Err(Error::Corrupt {
-            path: path.to_path_buf(),
-            offset: scan.valid_len,
-            reason: "damaged sealed segment".into(),
-        });
-    }
-    let mut w = HintWriter::new();
-    for r in &scan.records {
-        let h = r.header;
-        w.push(&HintEntry {
-            kind: h.kind,
-            flags: h.flags,
-            key: &buf[r.key_at..r.key_at + h.key_len],
-            off: r.off,
-            len: h.record_len() as u32,
-            seq: h.seq,
-            expire_at: h.expire_at,
-        });
-    }
-    Ok(w.finish())
-}
-
 /// What [`records_by_blocks`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Streamed {
@@ -629,6 +607,32 @@ mod tests {
 
     use super::*;
     use crate::vfs::{OsVfs, Vfs};
+
+    /// The reference: the hint built from a whole-file scan.
+    fn hint_from_scan(path: &std::path::Path, buf: &[u8]) -> Result<Vec<u8>> {
+        let scan = segment::scan(buf);
+        if scan.damage.is_some() {
+            return Err(Error::Corrupt {
+                path: path.to_path_buf(),
+                offset: scan.valid_len,
+                reason: "damaged sealed segment".into(),
+            });
+        }
+        let mut w = HintWriter::new();
+        for r in &scan.records {
+            let h = r.header;
+            w.push(&HintEntry {
+                kind: h.kind,
+                flags: h.flags,
+                key: &buf[r.key_at..r.key_at + h.key_len],
+                off: r.off,
+                len: h.record_len() as u32,
+                seq: h.seq,
+                expire_at: h.expire_at,
+            });
+        }
+        Ok(w.finish())
+    }
 
     fn segment_bytes() -> Vec<u8> {
         let mut b = record::segment_header().to_vec();

@@ -370,21 +370,28 @@ async fn always_group_commits(inline_sync: bool) {
     assert_eq!(reopened.values(&store), expected);
 }
 
-#[test]
-fn compaction_keeps_live_data_and_shrinks_the_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, model, _) = open(opts(dir.path()));
+/// Sets `k0`..`k199` to `r<round>-vvv...` (54+ bytes) `rounds` times; the last
+/// log position.
+fn overwrite_rounds(store: &Store, model: &Model, rounds: usize) -> u64 {
     let mut lsn = 0;
-    for round in 0..30 {
+    for round in 0..rounds {
         for k in 0..200 {
             lsn = model.set(
-                &store,
+                store,
                 format!("k{k}").as_bytes(),
                 format!("r{round}-{}", "v".repeat(50)).as_bytes(),
                 0,
             );
         }
     }
+    lsn
+}
+
+#[test]
+fn compaction_keeps_live_data_and_shrinks_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, model, _) = open(opts(dir.path()));
+    let mut lsn = overwrite_rounds(&store, &model, 30);
     for k in 0..50 {
         lsn = model.del(&store, format!("k{k}").as_bytes());
     }
@@ -422,17 +429,7 @@ fn compaction_names_a_damaged_input() {
     let mut o = opts(dir.path());
     o.compaction_min_size = u64::MAX; // only the explicit compaction below
     let (store, model, _) = open(o);
-    let mut lsn = 0;
-    for round in 0..20 {
-        for k in 0..200 {
-            lsn = model.set(
-                &store,
-                format!("k{k}").as_bytes(),
-                format!("r{round}-{}", "v".repeat(50)).as_bytes(),
-                0,
-            );
-        }
-    }
+    let lsn = overwrite_rounds(&store, &model, 20);
     store.wait_durable_blocking(lsn).unwrap();
     let files = segment_files(dir.path());
     assert!(files.len() > 3);
