@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust suites (unit, integration, end-to-end against the real
 # binaries), then the checks with redis-cli, redis-benchmark and the Python redis
-# client. Needs redis-server, redis-tools and the Python `redis` package
-# (.ci/run installs them).
+# client. On a fresh Debian machine it first installs what those need
+# (scripts/install-deps.sh: redis-server, redis-tools, the Python redis package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== prerequisites"
+scripts/install-deps.sh
 
 echo "== build"
 cargo build --workspace --all-targets --locked

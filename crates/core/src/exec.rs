@@ -21,7 +21,7 @@ use emberkv_protocol::Encoder;
 use parking_lot::MutexGuard;
 use smallvec::SmallVec;
 
-use crate::keyspace::{Keyspace, SHARDS, Shard, now_ms};
+use crate::keyspace::{Counters, Keyspace, SHARDS, Shard, now_ms};
 
 /// A cold record to read before the command can run.
 #[derive(Debug, Clone)]
@@ -157,6 +157,10 @@ pub struct Cx<'a, 'o> {
     from_leader: bool,
     meta: Option<(&'a [u8], &'a [u8])>,
     dirty: u32,
+    /// Hit/miss counts of this attempt: added to the shards' counters only when
+    /// the command completes, so an attempt that stops for a cold read and runs
+    /// again is counted once.
+    counted: Counters,
     /// The command's name in lower case (for error messages).
     pub name: &'static str,
 }
@@ -189,6 +193,7 @@ impl<'a, 'o> Cx<'a, 'o> {
             from_leader: opts.from_leader,
             meta: opts.meta,
             dirty: 0,
+            counted: Counters::default(),
             name,
         }
     }
@@ -240,12 +245,16 @@ impl<'a, 'o> Cx<'a, 'o> {
         let h = self.ks.hash(key);
         let sh = Keyspace::shard_of(h);
         let no_expire = self.no_expire;
+        let from_leader = self.from_leader;
         let now = self.now;
         let ks = self.ks;
         let g = shard!(self, sh);
         let idx = g.find(h, key)?;
         let exp = g.slots[idx as usize].expire_at;
-        if exp != 0 && exp <= now {
+        // The leader's stream sees every key it has not deleted, as Redis's
+        // master client does: its DEL of a key the follower already treats as
+        // expired must remove it.
+        if exp != 0 && exp <= now && !from_leader {
             if !no_expire {
                 ks.expire_slot(g, idx);
             }
@@ -267,12 +276,10 @@ impl<'a, 'o> Cx<'a, 'o> {
     /// Looks a key up for a read: counts a keyspace hit or miss.
     pub fn meta_read(&mut self, key: &[u8]) -> Option<Meta> {
         let m = self.meta(key);
-        let sh = Keyspace::shard_of(self.ks.hash(key));
-        let c = &mut shard!(self, sh).counters;
         if m.is_some() {
-            c.keyspace_hits += 1;
+            self.counted.keyspace_hits += 1;
         } else {
-            c.keyspace_misses += 1;
+            self.counted.keyspace_misses += 1;
         }
         m
     }
@@ -333,14 +340,14 @@ impl<'a, 'o> Cx<'a, 'o> {
         let g = &mut **self.guards[sh].get_or_insert_with(|| ks.shards[sh].0.lock());
         if g.slots[idx as usize].value.is_some() {
             g.touch(idx);
-            g.counters.cache_hits += 1;
+            self.counted.cache_hits += 1;
             let v = g.slots[idx as usize].value.as_deref().unwrap_or_default();
             return Ok(Some(f(v, self.out)));
         }
         let loc = g.slots[idx as usize].loc;
         match self.prefetch.take(loc) {
             Some(value) => {
-                g.counters.cache_misses += 1;
+                self.counted.cache_misses += 1;
                 let r = f(&value, self.out);
                 if g.fits(value.len()) {
                     // Promoted; evictions wait for the end of the command, so a
@@ -509,6 +516,18 @@ impl<'a, 'o> Cx<'a, 'o> {
         }
     }
 
+    /// Adds this attempt's hit/miss counts to the shards' counters (the
+    /// command completed: it will not run again).
+    pub(crate) fn count(&mut self) {
+        let c = std::mem::take(&mut self.counted);
+        if c.is_zero() {
+            return;
+        }
+        // INFO sums the shards: any shard will do, preferably one held.
+        let sh = self.guards.iter().position(Option::is_some).unwrap_or(0);
+        shard!(self, sh).counters.add(&c);
+    }
+
     /// Evicts in every shard this command added hot values to.
     pub(crate) fn finish(&mut self) {
         for sh in 0..SHARDS {
@@ -547,6 +566,7 @@ impl Keyspace {
         };
         match r {
             Ok(()) => {
+                cx.count();
                 cx.finish();
                 Outcome::Done { lsn: cx.lsn }
             }
@@ -558,6 +578,7 @@ impl Keyspace {
                 Outcome::Need(needs)
             }
             Err(CmdError::Reply(msg)) => {
+                cx.count();
                 cx.finish();
                 let lsn = cx.lsn;
                 drop(cx);
@@ -566,6 +587,7 @@ impl Keyspace {
                 Outcome::Done { lsn }
             }
             Err(CmdError::Store(msg)) => {
+                cx.count();
                 cx.finish();
                 let lsn = cx.lsn;
                 drop(cx);

@@ -162,7 +162,16 @@ pub struct Counters {
 }
 
 impl Counters {
-    fn add(&mut self, o: &Counters) {
+    pub(crate) fn is_zero(&self) -> bool {
+        self.keyspace_hits == 0
+            && self.keyspace_misses == 0
+            && self.cache_hits == 0
+            && self.cache_misses == 0
+            && self.cache_evictions == 0
+            && self.expired_keys == 0
+    }
+
+    pub(crate) fn add(&mut self, o: &Counters) {
         self.keyspace_hits += o.keyspace_hits;
         self.keyspace_misses += o.keyspace_misses;
         self.cache_hits += o.cache_hits;

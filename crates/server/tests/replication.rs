@@ -603,3 +603,81 @@ fn converge_strings(redis: &mut redis::Connection, f: &mut redis::Connection) ->
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// Keys with short TTLs that nobody touches again: the leader's active expiry
+/// deletes them and streams the DELs; the follower, which already treats them
+/// as expired, must still drop them, so both sides' DBSIZE and keyspace line
+/// fall to the live keys, and a TTL churn leaves no index entries behind on
+/// the follower.
+#[test]
+fn expired_keys_leave_the_follower_when_the_leader_deletes_them() {
+    let leader = TestServer::start(&[]);
+    let f = follower_of(&leader);
+    wait_until("link up", 20, || link_up(&f));
+    let mut l = leader.conn();
+    let mut fc = f.conn();
+    let mut p = redis::pipe();
+    for i in 0..300 {
+        p.cmd("SET")
+            .arg(format!("short:{i}"))
+            .arg("v")
+            .arg("PX")
+            .arg(300)
+            .ignore();
+    }
+    for i in 0..5 {
+        p.cmd("SET").arg(format!("live:{i}")).arg("v").ignore();
+    }
+    p.cmd("SET")
+        .arg("live:ttl")
+        .arg("v")
+        .arg("EX")
+        .arg(1000)
+        .ignore();
+    let _: () = p.query(&mut l).unwrap();
+    let keyspace = |c: &mut redis::Connection| -> String {
+        let s: String = redis::cmd("INFO").arg("keyspace").query(c).unwrap();
+        s.lines()
+            .find(|x| x.starts_with("db0:"))
+            .unwrap_or("")
+            .to_string()
+    };
+    wait_until("follower loaded everything", 20, || {
+        redis::cmd("DBSIZE").query::<u64>(&mut fc).unwrap() == 306
+    });
+    wait_until("both sides drop the expired keys", 20, || {
+        let a: u64 = redis::cmd("DBSIZE").query(&mut l).unwrap();
+        let b: u64 = redis::cmd("DBSIZE").query(&mut fc).unwrap();
+        a == 6 && b == 6
+    });
+    assert_eq!(info_u64(&mut l, "expired_keys"), 300);
+    for c in [&mut l, &mut fc] {
+        let line = keyspace(c);
+        assert!(line.starts_with("db0:keys=6,expires=1,"), "{line}");
+    }
+    // Churn: 20,000 keys that live 50 ms each; the follower's index stays small.
+    let started = Instant::now();
+    let mut max_follower = 0u64;
+    let mut i = 0;
+    while started.elapsed() < Duration::from_secs(4) {
+        let mut p = redis::pipe();
+        for _ in 0..500 {
+            p.cmd("SET")
+                .arg(format!("churn:{i}"))
+                .arg("v")
+                .arg("PX")
+                .arg(50)
+                .ignore();
+            i += 1;
+        }
+        let _: () = p.query(&mut l).unwrap();
+        max_follower = max_follower.max(redis::cmd("DBSIZE").query(&mut fc).unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wait_until("churn keys gone on the follower", 20, || {
+        redis::cmd("DBSIZE").query::<u64>(&mut fc).unwrap() == 6
+    });
+    println!("{i} churned keys; follower DBSIZE peaked at {max_follower}");
+    assert!(max_follower < 10_000, "follower kept {max_follower} keys");
+    assert_eq!(keyspace(&mut fc), keyspace(&mut l));
+}

@@ -339,3 +339,69 @@ fn fsync_errors_refuse_writes_until_fsync_works_again() {
     assert_eq!(c.get::<_, String>("c").unwrap(), "3");
     srv.stop();
 }
+
+/// With a 64 KB cache most values are cold: `keyspace_hits + keyspace_misses`
+/// equals the lookups made and `cache_hits + cache_misses` the reads of
+/// present keys, on the cold path (a read that stops for the disk and runs
+/// again is counted once) as on the hot one.
+#[test]
+fn hit_and_miss_counters_count_each_lookup_once_on_the_cold_path() {
+    let s = TestServer::start(&["--cache-capacity", "64kb"]);
+    let mut c = s.conn();
+    let (n, len) = (3000usize, 1024);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
+        let mut p = redis::pipe();
+        for &i in chunk {
+            p.cmd("SET")
+                .arg(format!("k:{i}"))
+                .arg(value_for(i, len))
+                .ignore();
+        }
+        let _: () = p.query(&mut c).unwrap();
+    }
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut c).unwrap();
+    // 3,000 GETs of present keys and 500 of absent ones.
+    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+        let mut p = redis::pipe();
+        for &i in chunk {
+            p.cmd("GET").arg(format!("k:{i}"));
+        }
+        let got: Vec<Vec<u8>> = p.query(&mut c).unwrap();
+        for (&i, v) in chunk.iter().zip(got) {
+            assert!(v == value_for(i, len), "k:{i}");
+        }
+    }
+    for i in 0..500 {
+        let v: Option<Vec<u8>> = c.get(format!("absent:{i}")).unwrap();
+        assert!(v.is_none());
+    }
+    let hits = s.info_u64(&mut c, "keyspace_hits");
+    let misses = s.info_u64(&mut c, "keyspace_misses");
+    let chits = s.info_u64(&mut c, "cache_hits");
+    let cmisses = s.info_u64(&mut c, "cache_misses");
+    println!("GET: keyspace {hits}/{misses}, cache {chits}/{cmisses}");
+    assert_eq!((hits, misses), (3000, 500));
+    assert_eq!(chits + cmisses, 3000);
+    assert!(cmisses > 2500, "most values were cold: {cmisses}");
+    // MGET of ten cold keys at a time, GETRANGE and GETSET: one lookup per key.
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut c).unwrap();
+    for j in 0..100 {
+        let keys: Vec<String> = (0..10)
+            .map(|i| format!("k:{}", (j * 29 + i * 7) % n))
+            .collect();
+        let got: Vec<Vec<u8>> = redis::cmd("MGET").arg(&keys).query(&mut c).unwrap();
+        assert_eq!(got.len(), 10);
+        let _: Vec<u8> = redis::cmd("GETRANGE")
+            .arg(format!("k:{}", (j * 13) % n))
+            .arg(0)
+            .arg(9)
+            .query(&mut c)
+            .unwrap();
+    }
+    let hits = s.info_u64(&mut c, "keyspace_hits");
+    let chits = s.info_u64(&mut c, "cache_hits");
+    let cmisses = s.info_u64(&mut c, "cache_misses");
+    assert_eq!(hits, 1100);
+    assert_eq!(s.info_u64(&mut c, "keyspace_misses"), 0);
+    assert_eq!(chits + cmisses, 1100);
+}
