@@ -674,6 +674,7 @@ fn recover_one(
             key,
             loc,
             expire_at,
+            ..
         } => {
             let h = hasher.hash_one(key);
             let g = &mut guards[Keyspace::shard_of(h)];

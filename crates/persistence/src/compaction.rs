@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::hint::{HintEntry, HintWriter};
-use crate::record::{self, Kind, Rec, SEGMENT_HEADER_LEN};
+use crate::record::{self, Kind, Rec, SEGMENT_HEADER_LEN, VType};
 use crate::recovery::read_file;
 use crate::segment::{self, SegName, Segment};
 use crate::store::{Loc, Store};
@@ -308,10 +308,12 @@ impl Store {
                     off: o.len as u32,
                     len: old.len,
                 };
-                record::encode(&mut o.buf, &Rec::set(key, value, expire_at), h.seq, 0);
+                let rec = Rec::set_typed(key, h.vtype, value, expire_at);
+                record::encode(&mut o.buf, &rec, h.seq, 0);
                 o.hint.push(&HintEntry {
                     kind: Kind::Set,
                     flags: 0,
+                    vtype: h.vtype,
                     key,
                     off: new.off,
                     len: new.len,
@@ -372,6 +374,7 @@ impl Store {
                     o.hint.push(&HintEntry {
                         kind: Kind::Meta,
                         flags: 0,
+                        vtype: VType::String,
                         key: &name,
                         off,
                         len: rec.encoded_len() as u32,
@@ -590,6 +593,7 @@ fn hint_by_blocks(file: &dyn DataFile, block: usize) -> std::io::Result<Option<V
         w.push(&HintEntry {
             kind: h.kind,
             flags: h.flags,
+            vtype: h.vtype,
             key: &rec[record::HEADER_LEN..record::HEADER_LEN + h.key_len],
             off,
             len: rec.len() as u32,
@@ -624,6 +628,7 @@ mod tests {
             w.push(&HintEntry {
                 kind: h.kind,
                 flags: h.flags,
+                vtype: h.vtype,
                 key: &buf[r.key_at..r.key_at + h.key_len],
                 off: r.off,
                 len: h.record_len() as u32,

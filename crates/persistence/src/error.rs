@@ -30,6 +30,18 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A segment was written by a newer emberkv, in a format this one cannot read.
+    #[error(
+        "{path}: segment format version {version} is newer than this emberkv reads ({newest}); the data directory was written by a newer release: run that release (or newer) on it"
+    )]
+    NewerFormat {
+        /// The segment.
+        path: PathBuf,
+        /// Its format version.
+        version: u32,
+        /// The newest version this binary reads.
+        newest: u32,
+    },
     /// Another process holds the data directory.
     #[error("data directory {dir} is in use by another emberkv-server (could not lock {lock})")]
     Locked {

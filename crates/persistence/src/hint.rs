@@ -5,10 +5,11 @@
 //!
 //! ```text
 //! header   8  magic "EMBRHNT1"
-//!          4  format version (1)
+//!          4  format version (2)
 //!          4  entry count N
 //! entry    1  kind (as in records)
 //!          1  flags
+//!          1  value type (as in records; absent in version 1, where it is string)
 //!          4  key length K
 //!          4  record offset in the segment
 //!          4  record length
@@ -20,10 +21,11 @@
 //!
 //! A hint whose checksum fails is ignored and its segment scanned instead.
 
-use crate::record::Kind;
+use crate::record::{Kind, VType};
 
 const MAGIC: &[u8; 8] = b"EMBRHNT1";
-const ENTRY_FIXED: usize = 30;
+const VERSION: u32 = 2;
+const ENTRY_FIXED: usize = 31;
 
 /// One hint entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +34,8 @@ pub struct HintEntry<'a> {
     pub kind: Kind,
     /// Record flags.
     pub flags: u8,
+    /// The value's type.
+    pub vtype: VType,
     /// Key.
     pub key: &'a [u8],
     /// Record offset.
@@ -56,7 +60,7 @@ impl HintWriter {
     pub fn new() -> Self {
         let mut buf = Vec::with_capacity(4096);
         buf.extend_from_slice(MAGIC);
-        buf.extend_from_slice(&1u32.to_le_bytes());
+        buf.extend_from_slice(&VERSION.to_le_bytes());
         buf.extend_from_slice(&0u32.to_le_bytes());
         HintWriter { buf, count: 0 }
     }
@@ -65,6 +69,7 @@ impl HintWriter {
     pub fn push(&mut self, e: &HintEntry<'_>) {
         self.buf.push(e.kind as u8);
         self.buf.push(e.flags);
+        self.buf.push(e.vtype as u8);
         self.buf
             .extend_from_slice(&(e.key.len() as u32).to_le_bytes());
         self.buf.extend_from_slice(&e.off.to_le_bytes());
@@ -102,13 +107,19 @@ pub fn parse(b: &[u8]) -> Option<Vec<HintEntry<'_>>> {
         return None;
     }
     let mut pos = 8;
-    if u32::from_le_bytes(take::<4>(body, &mut pos)?) != 1 {
+    let version = u32::from_le_bytes(take::<4>(body, &mut pos)?);
+    if !(1..=VERSION).contains(&version) {
         return None;
     }
     let count = u32::from_le_bytes(take::<4>(body, &mut pos)?) as usize;
-    let mut out = Vec::with_capacity(count.min(body.len() / ENTRY_FIXED));
+    let mut out = Vec::with_capacity(count.min(body.len() / (ENTRY_FIXED - 1)));
     for _ in 0..count {
         let [kind, flags] = take::<2>(body, &mut pos)?;
+        let vtype = if version >= 2 {
+            VType::from_u8(take::<1>(body, &mut pos)?[0])?
+        } else {
+            VType::String
+        };
         let key_len = u32::from_le_bytes(take::<4>(body, &mut pos)?) as usize;
         let off = u32::from_le_bytes(take::<4>(body, &mut pos)?);
         let len = u32::from_le_bytes(take::<4>(body, &mut pos)?);
@@ -119,6 +130,7 @@ pub fn parse(b: &[u8]) -> Option<Vec<HintEntry<'_>>> {
         out.push(HintEntry {
             kind: Kind::from_u8(kind)?,
             flags,
+            vtype,
             key,
             off,
             len,
@@ -140,6 +152,7 @@ mod tests {
         let e = HintEntry {
             kind: Kind::Set,
             flags: 0,
+            vtype: VType::Hash,
             key: b"k1",
             off: 16,
             len: 40,
@@ -149,6 +162,7 @@ mod tests {
         w.push(&e);
         w.push(&HintEntry {
             kind: Kind::Del,
+            vtype: VType::String,
             key: b"k2",
             ..e
         });
@@ -164,13 +178,41 @@ mod tests {
         assert!(parse(&b[..b.len() - 1]).is_none());
     }
 
+    #[test]
+    fn version_1_hints_read_as_strings() {
+        // The first release's layout: no type byte.
+        let mut b = MAGIC.to_vec();
+        b.extend_from_slice(&1u32.to_le_bytes());
+        b.extend_from_slice(&1u32.to_le_bytes());
+        b.extend_from_slice(&[Kind::Set as u8, 0]);
+        b.extend_from_slice(&2u32.to_le_bytes());
+        b.extend_from_slice(&16u32.to_le_bytes());
+        b.extend_from_slice(&40u32.to_le_bytes());
+        b.extend_from_slice(&7u64.to_le_bytes());
+        b.extend_from_slice(&0u64.to_le_bytes());
+        b.extend_from_slice(b"k1");
+        let crc = crc32c::crc32c(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        let got = parse(&b).unwrap();
+        assert_eq!(
+            (got[0].key, got[0].vtype, got[0].seq),
+            (&b"k1"[..], VType::String, 7)
+        );
+        // A newer version is not guessed at.
+        b[8..12].copy_from_slice(&3u32.to_le_bytes());
+        let n = b.len() - 4;
+        let crc = crc32c::crc32c(&b[..n]);
+        b[n..].copy_from_slice(&crc.to_le_bytes());
+        assert!(parse(&b).is_none());
+    }
+
     proptest! {
         /// Any entries written read back, and any bytes (with or without a valid
         /// checksum) either fail or parse to entries that write back the same file.
         #[test]
         fn entries_round_trip_and_garbage_is_refused(
             entries in proptest::collection::vec(
-                (1u8..=5, any::<u8>(), proptest::collection::vec(any::<u8>(), 0..16),
+                (1u8..=5, any::<u8>(), 0u8..=5, proptest::collection::vec(any::<u8>(), 0..16),
                  any::<(u32, u32, u64, u64)>()),
                 0..8,
             ),
@@ -179,9 +221,10 @@ mod tests {
             let mut w = HintWriter::new();
             let want: Vec<HintEntry<'_>> = entries
                 .iter()
-                .map(|(kind, flags, key, (off, len, seq, expire_at))| HintEntry {
+                .map(|(kind, flags, vtype, key, (off, len, seq, expire_at))| HintEntry {
                     kind: Kind::from_u8(*kind).expect("1..=5"),
                     flags: *flags,
+                    vtype: VType::from_u8(*vtype).expect("0..=5"),
                     key,
                     off: *off,
                     len: *len,

@@ -5,7 +5,9 @@
 //!      0    4 crc32c of bytes [4, record length)
 //!      4    1 kind: 1 set, 2 delete, 3 expire (0 = persist), 4 flush, 5 meta
 //!      5    1 flags: bit 0 MORE = another record of the same atomic group follows
-//!      6    2 reserved, zero
+//!      6    1 value type (set records): 0 string, 1 list, 2 set, 3 zset,
+//!             4 hash, 5 stream; 0 for every other kind
+//!      7    1 reserved, zero
 //!      8    8 sequence number (strictly increasing across the whole log)
 //!     16    8 absolute expiry in Unix milliseconds, 0 = none
 //!     24    4 key length K
@@ -14,8 +16,14 @@
 //!   32+K    V value
 //! ```
 //!
+//! The value of a set record is the value's bytes for a string; for a collection it
+//! is the collection's serialized form (see `emberkv-core`'s `types` module).
+//!
 //! A segment file starts with a 16-byte header: the magic `EMBRSEG1`, a `u32`
-//! format version (1) and four zero bytes; records follow back to back.
+//! format version and four zero bytes; records follow back to back. Version 1
+//! (the first release) had byte 6 reserved as zero, which reads as "string":
+//! version 2 files differ only in allowing the other value types, so both are
+//! read by the same code. A version newer than [`FORMAT_VERSION`] is refused.
 
 /// Size of the fixed record header.
 pub const HEADER_LEN: usize = 32;
@@ -23,8 +31,10 @@ pub const HEADER_LEN: usize = 32;
 pub const SEGMENT_HEADER_LEN: usize = 16;
 /// The segment file magic.
 pub const SEGMENT_MAGIC: &[u8; 8] = b"EMBRSEG1";
-/// The segment format version.
-pub const FORMAT_VERSION: u32 = 1;
+/// The segment format version this code writes (and the newest it reads).
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest segment format version this code reads.
+pub const MIN_FORMAT_VERSION: u32 = 1;
 /// Flag: another record of the same atomic group follows this one.
 pub const FLAG_MORE: u8 = 1;
 
@@ -65,11 +75,59 @@ impl Kind {
     }
 }
 
+/// The type of the value a set record holds (Redis's `TYPE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+pub enum VType {
+    /// A string.
+    #[default]
+    String = 0,
+    /// A list.
+    List = 1,
+    /// A set.
+    Set = 2,
+    /// A sorted set.
+    ZSet = 3,
+    /// A hash.
+    Hash = 4,
+    /// A stream (reserved: not stored yet).
+    Stream = 5,
+}
+
+impl VType {
+    /// Decodes a type byte.
+    pub fn from_u8(b: u8) -> Option<VType> {
+        Some(match b {
+            0 => VType::String,
+            1 => VType::List,
+            2 => VType::Set,
+            3 => VType::ZSet,
+            4 => VType::Hash,
+            5 => VType::Stream,
+            _ => return None,
+        })
+    }
+
+    /// Redis's name for the type, as `TYPE` answers it.
+    pub fn name(self) -> &'static str {
+        match self {
+            VType::String => "string",
+            VType::List => "list",
+            VType::Set => "set",
+            VType::ZSet => "zset",
+            VType::Hash => "hash",
+            VType::Stream => "stream",
+        }
+    }
+}
+
 /// A record to append: borrowed key and value.
 #[derive(Debug, Clone, Copy)]
 pub struct Rec<'a> {
     /// What it does.
     pub kind: Kind,
+    /// The value's type (set records; `String` for every other kind).
+    pub vtype: VType,
     /// The key (empty for flush).
     pub key: &'a [u8],
     /// The value (empty unless set).
@@ -82,15 +140,24 @@ impl<'a> Rec<'a> {
     /// A set record.
     pub fn set(key: &'a [u8], value: &'a [u8], expire_at: u64) -> Self {
         Rec {
+            vtype: VType::String,
             kind: Kind::Set,
             key,
             value,
             expire_at,
         }
     }
+    /// A set record of a value of type `vtype` (a collection's serialized form).
+    pub fn set_typed(key: &'a [u8], vtype: VType, value: &'a [u8], expire_at: u64) -> Self {
+        Rec {
+            vtype,
+            ..Rec::set(key, value, expire_at)
+        }
+    }
     /// A delete record.
     pub fn del(key: &'a [u8]) -> Self {
         Rec {
+            vtype: VType::String,
             kind: Kind::Del,
             key,
             value: &[],
@@ -100,6 +167,7 @@ impl<'a> Rec<'a> {
     /// An expire (or persist, with 0) record.
     pub fn expire(key: &'a [u8], expire_at: u64) -> Self {
         Rec {
+            vtype: VType::String,
             kind: Kind::Expire,
             key,
             value: &[],
@@ -109,6 +177,7 @@ impl<'a> Rec<'a> {
     /// A metadata record: `name` holds `value` from now on.
     pub fn meta(name: &'a [u8], value: &'a [u8]) -> Self {
         Rec {
+            vtype: VType::String,
             kind: Kind::Meta,
             key: name,
             value,
@@ -118,6 +187,7 @@ impl<'a> Rec<'a> {
     /// A flush record.
     pub fn flush() -> Self {
         Rec {
+            vtype: VType::String,
             kind: Kind::Flush,
             key: &[],
             value: &[],
@@ -137,7 +207,8 @@ pub fn encode(out: &mut Vec<u8>, rec: &Rec<'_>, seq: u64, flags: u8) {
     out.extend_from_slice(&[0; 4]);
     out.push(rec.kind as u8);
     out.push(flags);
-    out.extend_from_slice(&[0; 2]);
+    out.push(rec.vtype as u8);
+    out.push(0);
     out.extend_from_slice(&seq.to_le_bytes());
     out.extend_from_slice(&rec.expire_at.to_le_bytes());
     out.extend_from_slice(&(rec.key.len() as u32).to_le_bytes());
@@ -157,6 +228,8 @@ pub struct Header {
     pub kind: Kind,
     /// Flags.
     pub flags: u8,
+    /// The value's type.
+    pub vtype: VType,
     /// Sequence number.
     pub seq: u64,
     /// Absolute expiry, 0 = none.
@@ -191,7 +264,8 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 pub fn decode_header(b: &[u8]) -> Option<Header> {
     let b = b.get(..HEADER_LEN)?;
     let kind = Kind::from_u8(b[4])?;
-    if b[6] != 0 || b[7] != 0 || b[5] & !FLAG_MORE != 0 {
+    let vtype = VType::from_u8(b[6])?;
+    if b[7] != 0 || b[5] & !FLAG_MORE != 0 || (kind != Kind::Set && vtype != VType::String) {
         return None;
     }
     let key_len = u32_at(b, 24) as usize;
@@ -206,6 +280,7 @@ pub fn decode_header(b: &[u8]) -> Option<Header> {
         crc: u32_at(b, 0),
         kind,
         flags: b[5],
+        vtype,
         seq: u64_at(b, 8),
         expire_at: u64_at(b, 16),
         key_len,
@@ -251,9 +326,14 @@ pub fn segment_header() -> [u8; SEGMENT_HEADER_LEN] {
     h
 }
 
-/// Whether `b` starts with a valid segment header.
+/// The format version of a segment header, if `b` starts with the magic.
+pub fn segment_version(b: &[u8]) -> Option<u32> {
+    (b.len() >= SEGMENT_HEADER_LEN && &b[..8] == SEGMENT_MAGIC).then(|| u32_at(b, 8))
+}
+
+/// Whether `b` starts with a valid segment header of a version this code reads.
 pub fn check_segment_header(b: &[u8]) -> bool {
-    b.len() >= SEGMENT_HEADER_LEN && &b[..8] == SEGMENT_MAGIC && u32_at(b, 8) == FORMAT_VERSION
+    segment_version(b).is_some_and(|v| (MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&v))
 }
 
 #[cfg(test)]
@@ -274,6 +354,33 @@ mod tests {
         assert_eq!(a.header.flags, FLAG_MORE);
         let b = decode(&buf[a.header.record_len()..]).unwrap();
         assert_eq!(b.header.kind, Kind::Del);
+    }
+
+    #[test]
+    fn typed_records_round_trip_and_only_set_records_carry_a_type() {
+        let mut buf = Vec::new();
+        encode(
+            &mut buf,
+            &Rec::set_typed(b"h", VType::Hash, b"body", 0),
+            3,
+            0,
+        );
+        let a = decode(&buf).unwrap();
+        assert_eq!((a.header.kind, a.header.vtype), (Kind::Set, VType::Hash));
+        // A delete record claiming a type, or an unknown type byte, is not a record.
+        let mut bad = Vec::new();
+        encode(&mut bad, &Rec::del(b"h"), 4, 0);
+        bad[6] = VType::Hash as u8;
+        assert!(decode_header(&bad).is_none());
+        buf[6] = 9;
+        assert!(decode_header(&buf).is_none());
+        // Version 1 segments (byte 6 reserved as zero) read as strings.
+        let mut v1 = segment_header();
+        v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+        assert!(check_segment_header(&v1));
+        v1[8..12].copy_from_slice(&3u32.to_le_bytes());
+        assert!(!check_segment_header(&v1));
+        assert_eq!(segment_version(&v1), Some(3));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::hint;
-use crate::record::{Kind, SEGMENT_HEADER_LEN};
+use crate::record::{self, Kind, SEGMENT_HEADER_LEN, VType};
 use crate::segment::{self, Damage, SegName};
 use crate::store::{Loc, Options, Store};
 use crate::vfs::Vfs;
@@ -27,6 +27,8 @@ pub enum Recovered<'a> {
     Set {
         /// The key.
         key: &'a [u8],
+        /// The value's type.
+        vtype: VType,
         /// Where its value is.
         loc: Loc,
         /// Absolute expiry in ms, 0 = none.
@@ -157,6 +159,7 @@ impl Store {
         let lock = lock_dir(&dir)?;
         let mut report = RecoveryReport::default();
         let names = list_segments(&*vfs, &dir, &mut report.removed)?;
+        refuse_newer_formats(&*vfs, &dir, &names)?;
         let store = Store::new_empty(&opts, Some(lock));
         let mut max_seq = 0u64;
         let mut max_major = 0u64;
@@ -199,7 +202,7 @@ impl Store {
                             last_meta.push((e.key, loc));
                             continue;
                         }
-                        emit(&store, sink, e.kind, e.key, loc, e.expire_at);
+                        emit(&store, sink, e.kind, e.vtype, e.key, loc, e.expire_at);
                     }
                     for (name, loc) in last_meta {
                         let value = read_meta(&*file, loc, name).ok_or_else(|| Error::Corrupt {
@@ -298,7 +301,7 @@ impl Store {
                     off: r.off,
                     len: h.record_len() as u32,
                 };
-                emit(&store, sink, h.kind, key, loc, h.expire_at);
+                emit(&store, sink, h.kind, h.vtype, key, loc, h.expire_at);
             }
             report.records += scan.records.len() as u64;
             let is_empty = seg.size.load(Ordering::Relaxed) <= SEGMENT_HEADER_LEN as u64;
@@ -330,6 +333,7 @@ fn emit(
     store: &Store,
     sink: &mut dyn FnMut(&Store, Recovered<'_>),
     kind: Kind,
+    vtype: VType,
     key: &[u8],
     loc: Loc,
     expire_at: u64,
@@ -341,6 +345,7 @@ fn emit(
                 store,
                 Recovered::Set {
                     key,
+                    vtype,
                     loc,
                     expire_at,
                 },
@@ -413,6 +418,7 @@ pub fn check(dir: &Path, vfs: &dyn Vfs) -> Result<CheckReport> {
     let _lock = lock_dir(dir)?;
     let mut removed = Vec::new();
     let names = list_segments_readonly(vfs, dir, &mut removed)?;
+    refuse_newer_formats(vfs, dir, &names)?;
     let mut report = CheckReport::default();
     for (name, has_hint) in names {
         let path = dir.join(name.file_name());
@@ -439,6 +445,31 @@ pub fn check(dir: &Path, vfs: &dyn Vfs) -> Result<CheckReport> {
         });
     }
     Ok(report)
+}
+
+/// Fails if any segment was written in a format newer than this code reads:
+/// starting (or `--repair`) would take its records for damage.
+fn refuse_newer_formats(vfs: &dyn Vfs, dir: &Path, names: &[(SegName, bool)]) -> Result<()> {
+    for (name, _) in names {
+        let path = dir.join(name.file_name());
+        let file = vfs
+            .open(&path, false)
+            .map_err(|e| Error::io("opening", &path, e))?;
+        let mut head = [0u8; SEGMENT_HEADER_LEN];
+        if file.read_exact_at(&mut head, 0).is_err() {
+            continue; // shorter than a header: a crash right after creating it
+        }
+        if let Some(version) = record::segment_version(&head)
+            && version > record::FORMAT_VERSION
+        {
+            return Err(Error::NewerFormat {
+                path,
+                version,
+                newest: record::FORMAT_VERSION,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn list_segments_readonly(

@@ -332,6 +332,7 @@ mod tests {
             offs.push(b.len());
             let rec = Rec {
                 kind,
+                vtype: record::VType::String,
                 key,
                 value,
                 expire_at: i as u64,

@@ -25,6 +25,7 @@ impl Model {
                 key,
                 loc,
                 expire_at,
+                ..
             } => {
                 if let Some((old, _)) = m.insert(key.to_vec(), (loc, expire_at)) {
                     store.note_dead(old);
@@ -606,4 +607,29 @@ async fn waiters_are_woken_by_blocking_writers() {
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     blocking.join().unwrap();
+}
+
+#[test]
+fn a_directory_of_a_newer_format_is_refused_by_open_check_and_repair() {
+    let dir = tempfile::tempdir().unwrap();
+    write_n(dir.path(), 3);
+    let seg = segment_files(dir.path()).remove(0);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let newer = emberkv_persistence::record::FORMAT_VERSION + 1;
+    bytes[8..12].copy_from_slice(&newer.to_le_bytes());
+    std::fs::write(&seg, &bytes).unwrap();
+
+    let err = Store::open(opts(dir.path()), &mut |_, _| {}).unwrap_err();
+    assert!(
+        matches!(err, Error::NewerFormat { version, .. } if version == newer),
+        "{err}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("newer"), "{msg}");
+    let err = emberkv_persistence::check(dir.path(), &emberkv_persistence::OsVfs).unwrap_err();
+    assert!(matches!(err, Error::NewerFormat { .. }), "{err}");
+    let err = emberkv_persistence::repair(dir.path(), &emberkv_persistence::OsVfs).unwrap_err();
+    assert!(matches!(err, Error::NewerFormat { .. }), "{err}");
+    // Nothing was cut or rewritten.
+    assert_eq!(std::fs::read(&seg).unwrap(), bytes);
 }
