@@ -44,6 +44,8 @@ pub fn render(s: &Shared, doc: &mut DocumentMut) -> String {
             continue;
         };
         match existing {
+            // The user's own spelling of the same value ("1mb") stays.
+            Some(k) if same_value(d, doc.get(&k), &value) => {}
             Some(k) => {
                 if let Some(Item::Value(old)) = doc.get_mut(&k) {
                     let decor = old.decor().clone();
@@ -62,6 +64,28 @@ pub fn render(s: &Shared, doc: &mut DocumentMut) -> String {
     doc.to_string()
 }
 
+/// Whether the file's `item` already says `value` (compared as canonical
+/// text, so that `"1mb"` and `1048576` are the same).
+fn same_value(d: &Def, item: Option<&Item>, value: &Value) -> bool {
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.value().clone()),
+        Value::Integer(i) => Some(i.value().to_string()),
+        Value::Float(f) => Some(f.value().to_string()),
+        Value::Boolean(b) => Some(if *b.value() { "yes" } else { "no" }.to_string()),
+        _ => None,
+    };
+    let Some(Item::Value(old)) = item else {
+        return false;
+    };
+    if matches!(d.kind, Kind::List(_)) {
+        return old.to_string().trim() == value.to_string().trim();
+    }
+    match (text(old), text(value)) {
+        (Some(a), Some(b)) => d.parse("", &a).map(|(_, t)| t) == d.parse("", &b).map(|(_, t)| t),
+        _ => false,
+    }
+}
+
 /// The value to write for `d`, or None to leave it out (remove it when the
 /// file has it: only for `replicaof` after REPLICAOF NO ONE).
 fn current(s: &Shared, d: &Def, in_file: bool) -> Option<Value> {
@@ -73,7 +97,10 @@ fn current(s: &Shared, d: &Def, in_file: bool) -> Option<Value> {
         }
         Id::User => {
             let lines = s.acl.config_lines();
-            if lines.is_empty() && !in_file {
+            let pristine = crate::acl::Acl::from_config(None, &[])
+                .map(|a| a.config_lines())
+                .unwrap_or_default();
+            if (lines.is_empty() || lines == pristine) && !in_file {
                 return None;
             }
             let mut a = Array::new();
