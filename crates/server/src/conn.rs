@@ -149,10 +149,10 @@ impl Conn {
     }
 
     fn full_limits(&self) -> Limits {
-        let l = &self.shared.limits;
+        let l = &self.shared.settings;
         Limits {
-            max_bulk_len: l.bulk.load(Ordering::Relaxed) as usize,
-            max_multibulk_len: l.multibulk.load(Ordering::Relaxed) as usize,
+            max_bulk_len: l.proto_max_bulk_len() as usize,
+            max_multibulk_len: l.proto_max_multibulk_len() as usize,
         }
     }
 
@@ -273,7 +273,7 @@ impl Conn {
                 .stats
                 .commands
                 .fetch_add(std::mem::take(&mut self.commands), Ordering::Relaxed);
-            if qbuf as u64 > self.shared.limits.query_buffer.load(Ordering::Relaxed) {
+            if qbuf as u64 > self.shared.settings.client_query_buffer_limit() {
                 let head = &rbuf[..rbuf.len().min(64)];
                 tracing::warn!(
                     "Closing client that reached max query buffer length: {} (qbuf initial bytes: {:?})",
@@ -437,9 +437,9 @@ impl Conn {
                 return self.error(&d.reply());
             }
         }
-        if self.shared.limits.maxmemory.load(Ordering::Relaxed) > 0
+        if self.shared.settings.maxmemory() > 0
             && spec.flags.contains(&"denyoom")
-            && self.shared.limits.over_maxmemory()
+            && self.shared.over_maxmemory()
         {
             return self.error("OOM command not allowed when used memory > 'maxmemory'.");
         }
@@ -585,7 +585,7 @@ async fn blocked_write<S: Stream>(
     soft_since: &mut Option<Instant>,
 ) -> std::io::Result<usize> {
     let pending = buf.len() as u64;
-    let limit = shared.limits.output.read().normal;
+    let limit = shared.settings.output_limits().normal;
     let over = |why: &str| {
         tracing::warn!(
             "Client {} scheduled to be closed ASAP for overcoming of output buffer limits ({why}).",

@@ -5,8 +5,8 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use crate::clients::ClientKind;
-use crate::config::human_bytes;
 use crate::server::Shared;
+use crate::settings::human_bytes;
 
 /// The Redis version emberkv reports (the command set it implements).
 pub const REDIS_VERSION: &str = "7.0.0";
@@ -88,15 +88,15 @@ fn server(s: &Shared, out: &mut String) {
     field!(
         out,
         "tcp_port",
-        s.addr.read().map_or(s.config.port, |a| a.port())
+        s.addr.read().map_or(s.settings.port(), |a| a.port())
     );
     field!(out, "server_time_usec", now.as_micros());
     field!(out, "uptime_in_seconds", up.as_secs());
     field!(out, "uptime_in_days", up.as_secs() / 86400);
-    field!(out, "hz", s.runtime.read().hz);
-    field!(out, "configured_hz", s.runtime.read().hz);
+    field!(out, "hz", s.settings.hz());
+    field!(out, "configured_hz", s.settings.hz());
     field!(out, "io_threads_active", 0);
-    field!(out, "threads", s.config.threads);
+    field!(out, "threads", s.settings.threads());
     field!(
         out,
         "executable",
@@ -107,9 +107,8 @@ fn server(s: &Shared, out: &mut String) {
     field!(
         out,
         "config_file",
-        s.config
-            .config_file
-            .as_ref()
+        s.settings
+            .config_file()
             .map(|p| p.display().to_string())
             .unwrap_or_default()
     );
@@ -135,7 +134,7 @@ fn clients(s: &Shared, out: &mut String) {
         s.clients.count(ClientKind::Normal)
     );
     field!(out, "cluster_connections", 0);
-    field!(out, "maxclients", s.runtime.read().maxclients);
+    field!(out, "maxclients", s.settings.maxclients());
     let all = s.clients.all();
     let max_in = all
         .iter()
@@ -182,7 +181,7 @@ fn memory(s: &Shared, out: &mut String) {
     field!(out, "used_memory_rss_human", human_bytes(rss));
     field!(out, "used_memory_peak", peak);
     field!(out, "used_memory_peak_human", human_bytes(peak));
-    let max = s.limits.maxmemory.load(Ordering::Relaxed);
+    let max = s.settings.maxmemory();
     field!(out, "maxmemory", max);
     field!(out, "maxmemory_human", human_bytes(max));
     field!(out, "maxmemory_policy", "noeviction");
@@ -381,11 +380,7 @@ fn replication(s: &Shared, out: &mut String) {
     field!(out, "master_repl_offset", g.offset);
     field!(out, "second_repl_offset", g.second_offset);
     field!(out, "repl_backlog_active", u8::from(g.backlog.is_some()));
-    field!(
-        out,
-        "repl_backlog_size",
-        repl.backlog_size.load(Ordering::Relaxed)
-    );
+    field!(out, "repl_backlog_size", s.settings.repl_backlog_size());
     let (first, len) = g
         .backlog
         .as_ref()

@@ -2,7 +2,8 @@
 //! dispatch, authentication, configuration, INFO, and graceful shutdown, over the
 //! keyspace of `emberkv-core`.
 //!
-//! - [`config`]: flags, the TOML file, validation.
+//! - [`settings`]: the settings table (flags, the TOML file, CONFIG, validation)
+//!   and the live values.
 //! - [`server`]: shared state, the accept loop, background tasks (active expiry,
 //!   ops/sec), graceful shutdown. [`Server::open`] recovers the data directory;
 //!   [`Server::serve`] serves a bound listener.
@@ -21,16 +22,16 @@ pub mod acl;
 pub mod alloc;
 pub mod clients;
 pub mod commands;
-pub mod config;
 pub mod config_cmd;
 pub mod conn;
 pub mod info;
 pub mod replication;
 pub mod server;
+pub mod settings;
 pub mod tls;
 
-pub use config::{Args, Config};
 pub use server::{Server, Shared};
+pub use settings::{Cli, Settings};
 
 /// Changes the log level at runtime (installed by the binary; CONFIG SET loglevel).
 pub type LogReload = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;

@@ -3,14 +3,13 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use emberkv_persistence::{Damage, OsVfs};
-use emberkv_server::{Args, Config, Server};
+use emberkv_server::{Cli, Server, Settings};
 use tracing_subscriber::{EnvFilter, reload};
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let config = match args.resolve() {
+    let args = Cli::parse();
+    let settings = match args.resolve() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("emberkv-server: {e}");
@@ -18,9 +17,9 @@ fn main() -> ExitCode {
         }
     };
     if args.check || args.repair {
-        return check_or_repair(&config, args.repair);
+        return check_or_repair(&settings, args.repair);
     }
-    init_logging(&config.log_level);
+    init_logging(&settings.log_level());
     // Connections run on `--threads` connection threads of their own (see
     // `Workers` in server.rs); this runtime accepts them and runs the
     // background tasks and replication.
@@ -36,7 +35,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(config)) {
+    match runtime.block_on(run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -46,10 +45,11 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(config: Config) -> anyhow::Result<()> {
-    let addr = format!("{}:{}", config.bind, config.port);
-    let tls_addr = config.tls.port.map(|p| format!("{}:{p}", config.bind));
-    let server = tokio::task::block_in_place(|| Server::open(config))?;
+async fn run(settings: Settings) -> anyhow::Result<()> {
+    let bind = settings.bind();
+    let addr = format!("{bind}:{}", settings.port());
+    let tls_addr = settings.tls().port.map(|p| format!("{bind}:{p}"));
+    let server = tokio::task::block_in_place(|| Server::open(settings))?;
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
@@ -102,8 +102,8 @@ fn init_logging(level: &str) {
     }));
 }
 
-fn check_or_repair(config: &Config, repair: bool) -> ExitCode {
-    let dir = &config.dir;
+fn check_or_repair(settings: &Settings, repair: bool) -> ExitCode {
+    let dir = &settings.dir();
     let report = match emberkv_persistence::check(dir, &OsVfs) {
         Ok(r) => r,
         Err(e) => {

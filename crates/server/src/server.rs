@@ -15,82 +15,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::clients::{ClientKind, Clients};
-use crate::config::Config;
 use crate::conn;
-
-/// Settings that CONFIG SET can change at runtime (the store and keyspace hold
-/// their own: fsync policy, cache capacity, segment size, compaction).
-#[derive(Debug, Clone)]
-pub struct Runtime {
-    /// The default user's password.
-    pub requirepass: Option<String>,
-    /// Client limit.
-    pub maxclients: u64,
-    /// Largest bulk string accepted.
-    pub proto_max_bulk_len: u64,
-    /// Background task frequency.
-    pub hz: u64,
-    /// Log level.
-    pub log_level: String,
-}
-
-/// The client limits, read on hot paths (atomics; CONFIG SET changes them).
-#[derive(Debug)]
-pub struct Limits {
-    /// `timeout`: idle seconds before a client is closed (0 = never).
-    pub timeout: AtomicU64,
-    /// `tcp-keepalive` seconds (0 = off), for new connections.
-    pub tcp_keepalive: AtomicU64,
-    /// `client-query-buffer-limit`.
-    pub query_buffer: AtomicU64,
-    /// `proto-max-multibulk-len`.
-    pub multibulk: AtomicU64,
-    /// `proto-max-bulk-len`.
-    pub bulk: AtomicU64,
-    /// `maxmemory` (0 = none).
-    pub maxmemory: AtomicU64,
-    /// `protected-mode`.
-    pub protected_mode: AtomicBool,
-    /// `client-output-buffer-limit` (the replica hard limit lives in
-    /// `Repl::output_limit`).
-    pub output: RwLock<crate::config::OutputLimits>,
-    /// The allocator's figure, refreshed by the background task and near the
-    /// limit.
-    pub used_memory: AtomicU64,
-}
-
-impl Limits {
-    fn new(c: &Config) -> Self {
-        Limits {
-            timeout: AtomicU64::new(c.timeout),
-            tcp_keepalive: AtomicU64::new(c.tcp_keepalive),
-            query_buffer: AtomicU64::new(c.client_query_buffer_limit),
-            multibulk: AtomicU64::new(c.proto_max_multibulk_len),
-            bulk: AtomicU64::new(c.proto_max_bulk_len),
-            maxmemory: AtomicU64::new(c.maxmemory),
-            protected_mode: AtomicBool::new(c.protected_mode),
-            output: RwLock::new(c.output_limits),
-            used_memory: AtomicU64::new(0),
-        }
-    }
-
-    /// Whether memory is above `maxmemory` (writes that may grow it are
-    /// refused). Far below the limit the cached figure is used; within 10% of it
-    /// (or above) the allocator is asked.
-    pub fn over_maxmemory(&self) -> bool {
-        let max = self.maxmemory.load(Ordering::Relaxed);
-        if max == 0 {
-            return false;
-        }
-        let cached = self.used_memory.load(Ordering::Relaxed);
-        if cached < max - max / 10 {
-            return false;
-        }
-        let used = crate::alloc::allocated();
-        self.used_memory.store(used, Ordering::Relaxed);
-        used > max
-    }
-}
+use crate::settings::Settings;
 
 /// Server-wide counters for INFO.
 #[derive(Debug, Default)]
@@ -162,14 +88,13 @@ pub struct Shared {
     pub ks: Arc<Keyspace>,
     /// Replication state.
     pub repl: Arc<crate::replication::Repl>,
-    /// The start-up configuration.
-    pub config: Config,
-    /// Runtime-changeable settings.
-    pub runtime: RwLock<Runtime>,
+    /// Every setting's live value.
+    pub settings: Arc<Settings>,
     /// ACL users.
     pub acl: Arc<crate::acl::Acl>,
-    /// Client limits.
-    pub limits: Limits,
+    /// The allocator's figure, refreshed by the background task and near
+    /// `maxmemory`.
+    pub used_memory: AtomicU64,
     /// The TLS client side for replication (`--tls-replication yes`).
     pub tls_connector: Option<crate::tls::Connector>,
     /// Connected clients.
@@ -189,9 +114,6 @@ pub struct Shared {
     pub active_expire: AtomicBool,
     /// Highest `used_memory` seen.
     pub peak_memory: AtomicU64,
-    /// The CONFIG `save` parameter (kept for clients that set it; every write is
-    /// logged anyway).
-    pub save_param: RwLock<String>,
     last_save: AtomicU64,
 }
 
@@ -219,6 +141,23 @@ impl Shared {
     /// Unix time of the last SAVE (or of the start).
     pub fn last_save(&self) -> u64 {
         self.last_save.load(Ordering::Relaxed)
+    }
+
+    /// Whether memory is above `maxmemory` (writes that may grow it are
+    /// refused). Far below the limit the cached figure is used; within 10% of it
+    /// (or above) the allocator is asked.
+    pub fn over_maxmemory(&self) -> bool {
+        let max = self.settings.maxmemory();
+        if max == 0 {
+            return false;
+        }
+        let cached = self.used_memory.load(Ordering::Relaxed);
+        if cached < max - max / 10 {
+            return false;
+        }
+        let used = crate::alloc::allocated();
+        self.used_memory.store(used, Ordering::Relaxed);
+        used > max
     }
 
     /// Whether new connections must authenticate (the default user has a
@@ -251,24 +190,28 @@ pub struct Server {
 
 impl Server {
     /// Opens the data directory (recovering the index) with the real file system.
-    pub fn open(config: Config) -> anyhow::Result<Server> {
-        Server::open_with(config, Arc::new(emberkv_persistence::OsVfs))
+    pub fn open(settings: Settings) -> anyhow::Result<Server> {
+        Server::open_with(settings, Arc::new(emberkv_persistence::OsVfs))
     }
 
     /// Opens the data directory through `vfs` (tests inject faults here).
-    pub fn open_with(config: Config, vfs: Arc<dyn Vfs>) -> anyhow::Result<Server> {
-        let mut opts = Options::new(&config.dir);
-        opts.fsync = config.appendfsync;
-        opts.segment_size = config.segment_size;
-        opts.compaction_threshold = config.compaction_threshold;
-        opts.compaction_min_size = config.compaction_min_size;
+    pub fn open_with(settings: Settings, vfs: Arc<dyn Vfs>) -> anyhow::Result<Server> {
+        let settings = Arc::new(settings);
+        let c = &settings;
+        let dir = c.dir();
+        let replicaof = c.replicaof();
+        let mut opts = Options::new(&dir);
+        opts.fsync = c.appendfsync();
+        opts.segment_size = c.segment_size();
+        opts.compaction_threshold = c.compaction_threshold();
+        opts.compaction_min_size = c.compaction_min_size();
         opts.vfs = vfs;
         // One event loop for every connection: it fsyncs itself (`always`), as
         // Redis does, instead of waking the syncer thread and being woken back.
-        opts.inline_sync = config.threads == 1;
+        opts.inline_sync = c.threads() == 1;
         let started = Instant::now();
-        let (ks, report) = Keyspace::open(opts, config.cache_capacity, config.replicaof.is_some())?;
-        ks.set_max_bulk_len(config.proto_max_bulk_len);
+        let (ks, report) = Keyspace::open(opts, c.cache_capacity(), replicaof.is_some())?;
+        ks.set_max_bulk_len(c.proto_max_bulk_len());
         for t in &report.truncations {
             tracing::warn!(
                 "cut a torn record at the tail of {} at offset {} ({} bytes dropped)",
@@ -285,20 +228,16 @@ impl Server {
             records = report.records,
             ms = started.elapsed().as_millis() as u64,
             "data loaded from {}",
-            config.dir.display()
+            dir.display()
         );
-        let repl = Arc::new(crate::replication::Repl::new(
-            config.repl_backlog_size,
-            config.repl_output_limit,
-        ));
-        *repl.masterauth.lock() = config.masterauth.clone();
+        let repl = Arc::new(crate::replication::Repl::new(settings.clone()));
         // A follower resumes from the position logged with its data.
         if let Some(meta) = ks.store().meta(crate::replication::META_REPL)
             && let Some((id, off)) = std::str::from_utf8(&meta)
                 .ok()
                 .and_then(|m| m.split_once(' '))
             && let Ok(off) = off.parse::<u64>()
-            && config.replicaof.is_some()
+            && replicaof.is_some()
         {
             repl.reset_to(id, off);
             tracing::info!(
@@ -307,44 +246,35 @@ impl Server {
                 "replication position restored from the log"
             );
         }
-        if config.replicaof.is_none() {
+        if replicaof.is_none() {
             ks.set_feed(Some(Arc::new(crate::replication::LeaderFeed(repl.clone()))));
         }
-        let acl = crate::acl::Acl::from_config(config.requirepass.as_deref(), &config.users)
+        let acl = crate::acl::Acl::from_config(c.requirepass().as_deref(), &c.users())
             .map_err(|e| anyhow::anyhow!("invalid user: {e}"))?;
-        let limits = Limits::new(&config);
-        let tls_connector = if config.tls.replication {
-            Some(crate::tls::connector(&config.tls).map_err(|e| anyhow::anyhow!(e))?)
+        let tls = c.tls();
+        let tls_connector = if tls.replication {
+            Some(crate::tls::connector(&tls).map_err(|e| anyhow::anyhow!(e))?)
         } else {
             None
         };
-        if config.tls.port.is_some() {
+        if tls.port.is_some() {
             // Refuse bad certificate files at start, not at the first client.
-            crate::tls::acceptor(&config.tls).map_err(|e| anyhow::anyhow!(e))?;
+            crate::tls::acceptor(&tls).map_err(|e| anyhow::anyhow!(e))?;
         }
-        if config.maxmemory > 0 && config.cache_capacity >= config.maxmemory {
+        let (cache, maxmemory) = (c.cache_capacity(), c.maxmemory());
+        if maxmemory > 0 && cache >= maxmemory {
             tracing::warn!(
-                "cache-capacity ({}) is not below maxmemory ({}): the value cache alone can fill maxmemory and writes will be refused with -OOM",
-                config.cache_capacity,
-                config.maxmemory
+                "cache-capacity ({cache}) is not below maxmemory ({maxmemory}): the value cache alone can fill maxmemory and writes will be refused with -OOM",
             );
         }
         let (shutdown_tx, _) = watch::channel(false);
-        let runtime = Runtime {
-            requirepass: config.requirepass.clone(),
-            maxclients: config.maxclients,
-            proto_max_bulk_len: config.proto_max_bulk_len,
-            hz: config.hz,
-            log_level: config.log_level.clone(),
-        };
         Ok(Server {
             shared: Arc::new(Shared {
                 ks,
                 repl,
-                config,
-                runtime: RwLock::new(runtime),
+                settings,
                 acl: Arc::new(acl),
-                limits,
+                used_memory: AtomicU64::new(0),
                 tls_connector,
                 clients: Clients::default(),
                 stats: Stats::default(),
@@ -355,7 +285,6 @@ impl Server {
                 shutdown_tx,
                 active_expire: AtomicBool::new(true),
                 peak_memory: AtomicU64::new(0),
-                save_param: RwLock::new(String::new()),
                 last_save: AtomicU64::new(unix_now()),
             }),
         })
@@ -391,7 +320,8 @@ impl Server {
         tracing::info!("listening on {addr}");
         let acceptor = match &tls_listener {
             Some(l) => {
-                let a = crate::tls::acceptor(&shared.config.tls).map_err(|e| anyhow::anyhow!(e))?;
+                let a =
+                    crate::tls::acceptor(&shared.settings.tls()).map_err(|e| anyhow::anyhow!(e))?;
                 let taddr = l.local_addr()?;
                 *shared.tls_addr.write() = Some(taddr);
                 tracing::info!("TLS listening on {taddr}");
@@ -399,13 +329,13 @@ impl Server {
             }
             None => None,
         };
-        if let Some((host, port)) = shared.config.replicaof.clone() {
+        if let Some((host, port)) = shared.settings.replicaof() {
             crate::replication::follow(&shared, host, port);
         }
         let background = tokio::spawn(background(shared.clone()));
         let mut stop = shared.shutdown_signal();
         let tracker = tokio_util_lite::TaskTracker::default();
-        let workers = Workers::start(shared.config.threads.max(1))?;
+        let workers = Workers::start(shared.settings.threads())?;
         tokio::pin!(shutdown);
         loop {
             let (r, tls) = tokio::select! {
@@ -534,19 +464,17 @@ fn accept(
 ) {
     shared.stats.connections.fetch_add(1, Ordering::Relaxed);
     let _ = socket.set_nodelay(true);
-    let keepalive = shared.limits.tcp_keepalive.load(Ordering::Relaxed);
+    let keepalive = shared.settings.tcp_keepalive();
     if keepalive > 0 {
         let ka = socket2::TcpKeepalive::new()
             .with_time(Duration::from_secs(keepalive))
             .with_interval(Duration::from_secs((keepalive / 3).max(1)));
         let _ = socket2::SockRef::from(&socket).set_tcp_keepalive(&ka);
     }
-    let max = shared.runtime.read().maxclients as usize;
+    let max = shared.settings.maxclients() as usize;
     let refusal = if shared.clients.count(ClientKind::Normal) >= max {
         Some("ERR max number of clients reached")
-    } else if shared.limits.protected_mode.load(Ordering::Relaxed)
-        && !shared.requires_auth()
-        && !is_loopback(peer.ip())
+    } else if shared.settings.protected_mode() && !shared.requires_auth() && !is_loopback(peer.ip())
     {
         Some(PROTECTED_MODE_ERROR)
     } else {
@@ -620,7 +548,7 @@ async fn background(shared: Arc<Shared>) {
     let mut tick = Instant::now();
     let mut last_ping = Instant::now();
     loop {
-        let hz = shared.runtime.read().hz.max(1);
+        let hz = shared.settings.hz();
         let period = Duration::from_millis(1000 / hz);
         tick += period;
         tokio::time::sleep_until(tick.into()).await;
@@ -628,7 +556,7 @@ async fn background(shared: Arc<Shared>) {
         // The idle timeout, as Redis's clientsCron: ordinary clients with no
         // I/O for `timeout` seconds are closed (followers and the leader link
         // are not).
-        let timeout = shared.limits.timeout.load(Ordering::Relaxed);
+        let timeout = shared.settings.timeout();
         if timeout > 0 {
             for c in shared.clients.all() {
                 if c.kind() == ClientKind::Normal && c.idle() >= timeout && !c.is_killed() {
@@ -637,9 +565,8 @@ async fn background(shared: Arc<Shared>) {
                 }
             }
         }
-        if shared.limits.maxmemory.load(Ordering::Relaxed) > 0 {
+        if shared.settings.maxmemory() > 0 {
             shared
-                .limits
                 .used_memory
                 .store(crate::alloc::allocated(), Ordering::Relaxed);
         }

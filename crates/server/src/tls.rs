@@ -19,7 +19,7 @@ use rustls::server::WebPkiClientVerifier;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use crate::config::{TlsAuthClients, TlsConfig};
+use crate::settings::{TlsAuthClients, TlsConfig};
 
 /// How long a TLS handshake may take before the connection is dropped (a
 /// client that connects and never completes it holds nothing longer).

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::TestServer;
 use emberkv_persistence::{FaultyVfs, OsVfs};
-use emberkv_server::{Config, Server};
+use emberkv_server::{Cli, Server, Settings};
 use redis::Commands;
 
 fn value_for(i: usize, len: usize) -> Vec<u8> {
@@ -223,7 +223,7 @@ struct InProcess {
 }
 
 impl InProcess {
-    fn start(config: Config, vfs: Arc<dyn emberkv_persistence::Vfs>) -> InProcess {
+    fn start(config: Settings, vfs: Arc<dyn emberkv_persistence::Vfs>) -> InProcess {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -264,14 +264,20 @@ impl InProcess {
     }
 }
 
-fn config_for(dir: &std::path::Path, fsync: &str) -> Config {
-    let args = emberkv_server::Args {
-        dir: Some(dir.to_path_buf()),
-        appendfsync: Some(fsync.into()),
-        port: Some("0".into()),
-        ..Default::default()
-    };
-    args.resolve().unwrap()
+fn config_for(dir: &std::path::Path, fsync: &str) -> Settings {
+    let dir = dir.display().to_string();
+    Cli::try_parse_from([
+        "emberkv-server",
+        "--dir",
+        &dir,
+        "--appendfsync",
+        fsync,
+        "--port",
+        "0",
+    ])
+    .unwrap()
+    .resolve()
+    .unwrap()
 }
 
 fn set(c: &mut redis::Connection, k: &str, v: &str) -> redis::RedisResult<()> {

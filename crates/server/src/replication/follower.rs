@@ -171,9 +171,9 @@ async fn session(shared: &Arc<Shared>, host: &str, port: u16) -> Result<(), Stri
     };
     set_link(shared, LinkState::Handshake, None);
     touch_io(shared);
-    let auth = shared.repl.masterauth.lock().clone();
+    let auth = shared.settings.masterauth();
     if let Some(pass) = auth {
-        let reply = match &shared.config.masteruser {
+        let reply = match &shared.settings.masteruser() {
             Some(user) => {
                 link.command(&[b"AUTH", user.as_bytes(), pass.as_bytes()])
                     .await?

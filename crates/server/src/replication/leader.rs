@@ -46,7 +46,7 @@ async fn send_stream<S: Stream>(
     soft_since: &mut Option<std::time::Instant>,
 ) -> Result<(), String> {
     let over_soft = |soft_since: &mut Option<std::time::Instant>| {
-        let l = shared.limits.output.read().replica;
+        let l = shared.settings.output_limits().replica;
         if l.soft > 0 && rc.queued() as u64 > l.soft {
             let since = *soft_since.get_or_insert_with(std::time::Instant::now);
             since.elapsed() > std::time::Duration::from_secs(l.soft_seconds)

@@ -245,12 +245,8 @@ pub struct Repl {
     pub ack_notify: Notify,
     /// Counters.
     pub stats: ReplStats,
-    /// `--repl-backlog-size`.
-    pub backlog_size: AtomicU64,
-    /// Per-follower output buffer limit.
-    pub output_limit: AtomicU64,
-    /// Password to send to the leader (`--masterauth`).
-    pub masterauth: Mutex<Option<String>>,
+    /// The settings (`repl-backlog-size`, the replica output limit).
+    pub settings: Arc<crate::settings::Settings>,
     active: AtomicBool,
     started: Instant,
     /// Stops the running follower task.
@@ -265,7 +261,7 @@ fn select0() -> &'static [u8] {
 
 impl Repl {
     /// Fresh state: a new random replication ID at offset 0.
-    pub fn new(backlog_size: u64, output_limit: u64) -> Self {
+    pub fn new(settings: Arc<crate::settings::Settings>) -> Self {
         Repl {
             inner: Mutex::new(ReplInner {
                 replid: random_hex_id(),
@@ -278,9 +274,7 @@ impl Repl {
             }),
             ack_notify: Notify::new(),
             stats: ReplStats::default(),
-            backlog_size: AtomicU64::new(backlog_size),
-            output_limit: AtomicU64::new(output_limit),
-            masterauth: Mutex::new(None),
+            settings,
             active: AtomicBool::new(false),
             started: Instant::now(),
             follower_stop: Mutex::new(None),
@@ -323,7 +317,7 @@ impl Repl {
 
     fn ensure_backlog(&self, g: &mut ReplInner) {
         if g.backlog.is_none() {
-            let cap = self.backlog_size.load(Ordering::Relaxed) as usize;
+            let cap = self.settings.repl_backlog_size() as usize;
             let mut b = Backlog::new(cap, g.offset + 1);
             if g.following.is_none() {
                 // A leader's stream starts by selecting db 0, as Redis's does.
@@ -366,7 +360,7 @@ impl Repl {
             addr,
             listening_port,
             queue: Mutex::new((VecDeque::new(), 0)),
-            limit: self.output_limit.load(Ordering::Relaxed) as usize,
+            limit: self.settings.output_limits().replica.hard as usize,
             overflow: AtomicBool::new(false),
             notify: Notify::new(),
             overflowed: Notify::new(),
@@ -430,7 +424,7 @@ impl Repl {
         g.replid2 = ZERO_ID.into();
         g.second_offset = -1;
         g.offset = offset;
-        let cap = self.backlog_size.load(Ordering::Relaxed) as usize;
+        let cap = self.settings.repl_backlog_size() as usize;
         g.backlog = Some(Backlog::new(cap, offset + 1));
         self.active.store(true, Ordering::Release);
     }
@@ -575,7 +569,7 @@ mod tests {
 
     #[test]
     fn psync_plans() {
-        let r = Repl::new(1 << 20, 1 << 20);
+        let r = Repl::new(Arc::new(crate::settings::Settings::default()));
         let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let (id, _) = r.position();
         // First follower: full, at the offset after SELECT 0.

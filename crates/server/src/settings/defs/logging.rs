@@ -1,0 +1,111 @@
+//! Logging and keyspace events.
+
+use super::{Def, Id, LLONG_MAX};
+
+/// Redis's keyspace-event classes, in the order Redis renders them.
+const EVENT_CLASSES: &[(char, u32)] = &[
+    ('g', 1 << 2),
+    ('$', 1 << 3),
+    ('l', 1 << 4),
+    ('s', 1 << 5),
+    ('h', 1 << 6),
+    ('z', 1 << 7),
+    ('x', 1 << 8),
+    ('e', 1 << 9),
+    ('t', 1 << 10),
+    ('d', 1 << 13),
+    ('n', 1 << 14),
+];
+/// `K`: keyspace events.
+pub const NOTIFY_KEYSPACE: u32 = 1 << 0;
+/// `E`: keyevent events.
+pub const NOTIFY_KEYEVENT: u32 = 1 << 1;
+/// `m`: key misses.
+pub const NOTIFY_KEY_MISS: u32 = 1 << 11;
+/// `A`: every class but `m` and `n`.
+pub const NOTIFY_ALL: u32 = (1 << 2)
+    | (1 << 3)
+    | (1 << 4)
+    | (1 << 5)
+    | (1 << 6)
+    | (1 << 7)
+    | (1 << 8)
+    | (1 << 9)
+    | (1 << 10)
+    | (1 << 13);
+
+/// Redis's `keyspaceEventsStringToFlags` and `...FlagsToString`: the flags,
+/// and the canonical text CONFIG GET shows (`Kx` reads back as `xK`).
+fn events(_: &str, v: &str) -> Result<(i64, String), String> {
+    let mut flags = 0u32;
+    for c in v.chars() {
+        flags |= match c {
+            'A' => NOTIFY_ALL,
+            'K' => NOTIFY_KEYSPACE,
+            'E' => NOTIFY_KEYEVENT,
+            'm' => NOTIFY_KEY_MISS,
+            _ => EVENT_CLASSES
+                .iter()
+                .find(|(ch, _)| *ch == c)
+                .map(|(_, f)| *f)
+                .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?,
+        };
+    }
+    let mut s = String::new();
+    if flags & NOTIFY_ALL == NOTIFY_ALL {
+        s.push('A');
+    } else {
+        for (c, f) in EVENT_CLASSES {
+            if flags & f != 0 {
+                s.push(*c);
+            }
+        }
+    }
+    if flags & NOTIFY_KEYSPACE != 0 {
+        s.push('K');
+    }
+    if flags & NOTIFY_KEYEVENT != 0 {
+        s.push('E');
+    }
+    if flags & NOTIFY_KEY_MISS != 0 {
+        s.push('m');
+    }
+    Ok((i64::from(flags), s))
+}
+
+fn apply_log_level(s: &crate::server::Shared) -> Result<(), String> {
+    match crate::LOG_RELOAD.get() {
+        Some(f) => f(&s.settings.log_level()),
+        None => Ok(()),
+    }
+}
+
+pub(super) const DEFS: &[Def] = &[
+    Def::choice(Id::Loglevel, "loglevel", &["error", "warn", "info", "debug", "trace"], "info")
+        .choice_aliases(&[("warning", "warn"), ("notice", "info"), ("verbose", "debug")])
+        .aliases(&["log-level"])
+        .flag("log-level")
+        .runtime()
+        .apply(apply_log_level)
+        .value_name("LEVEL")
+        .help("Log level: error, warn, info, debug, trace (Redis's warning, notice, verbose also work)."),
+    Def::special(Id::NotifyKeyspaceEvents, "notify-keyspace-events", events, "")
+        .runtime()
+        .reserved("keyspace notifications (a coming issue)")
+        .value_name("CLASSES")
+        .help("Keyspace event classes to publish, as Redis: K, E, g, $, l, s, h, z, x, e, t, m, d, n, A; empty = none."),
+    Def::int(Id::SlowlogLogSlowerThan, "slowlog-log-slower-than", -1, i64::MAX, "10000")
+        .runtime()
+        .inert("emberkv keeps no slow log yet")
+        .value_name("MICROSECONDS")
+        .help("Redis logs commands slower than this."),
+    Def::int(Id::SlowlogMaxLen, "slowlog-max-len", 0, i64::MAX, "128")
+        .runtime()
+        .inert("emberkv keeps no slow log yet")
+        .help("Redis's slow log length."),
+    Def::int(Id::LatencyMonitorThreshold, "latency-monitor-threshold", 0, LLONG_MAX as i64, "0")
+        .runtime()
+        .inert("emberkv has no latency monitor")
+        .value_name("MS")
+        .help("Redis's latency monitor threshold."),
+];
