@@ -9,7 +9,8 @@
 
 /// The `crc` crate's table-driven implementation with 16 tables (slicing-by-16)
 /// of Redis's parameters (`CRC_64_REDIS`).
-static CRC: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_REDIS);
+static CRC: crc::Crc<u64, crc::Table<16>> =
+    crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_REDIS);
 
 /// Redis's CRC-64 continued from `crc` over `data`:
 /// `crc64(crc64(0, a), b) == crc64(0, a ++ b)`.
@@ -132,7 +133,8 @@ mod tests {
         };
         let (ours, a) = time(&|| sliced8::crc64(0, &data));
         let (crate16, b) = time(&|| crc64(0, &data));
-        let crate1: crc::Crc<u64, crc::Table<1>> = crc::Crc::<u64, crc::Table<1>>::new(&crc::CRC_64_REDIS);
+        let crate1: crc::Crc<u64, crc::Table<1>> =
+            crc::Crc::<u64, crc::Table<1>>::new(&crc::CRC_64_REDIS);
         let (c1, c) = time(&|| crate1.checksum(&data));
         assert_eq!((a, b), (c, c));
         println!(

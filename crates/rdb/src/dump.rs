@@ -39,13 +39,18 @@ pub fn parse_payload(payload: &[u8]) -> Result<Value, DumpError> {
     };
     let footer = &payload[body_len..];
     let version = u16::from_le_bytes([footer[0], footer[1]]);
-    let stored = u64::from_le_bytes(footer[2..].try_into().map_err(|_| DumpError::VersionOrChecksum)?);
+    let stored = u64::from_le_bytes(
+        footer[2..]
+            .try_into()
+            .map_err(|_| DumpError::VersionOrChecksum)?,
+    );
     if u32::from(version) > MAX_READ_VERSION || crc64(0, &payload[..body_len + 2]) != stored {
         return Err(DumpError::VersionOrChecksum);
     }
     let body = &payload[..body_len];
     let mut input = Input::new(body);
-    let bad = |offset: u64, message: String| DumpError::BadData(RdbError::Corrupt { offset, message });
+    let bad =
+        |offset: u64, message: String| DumpError::BadData(RdbError::Corrupt { offset, message });
     let ty = input.u8("the type").map_err(DumpError::BadData)?;
     let Some(type_name) = object::type_name(ty) else {
         return Err(bad(0, format!("unknown value type {ty}")));

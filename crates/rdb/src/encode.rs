@@ -219,7 +219,9 @@ mod tests {
 
     #[test]
     fn list_nodes_follow_the_fill_factor() {
-        let items: Vec<Vec<u8>> = (0..1000).map(|i| format!("element-{i:05}").into_bytes()).collect();
+        let items: Vec<Vec<u8>> = (0..1000)
+            .map(|i| format!("element-{i:05}").into_bytes())
+            .collect();
         // -2: 8 KiB nodes.
         let nodes = list_nodes(&items, -2);
         assert!(nodes.len() > 1);

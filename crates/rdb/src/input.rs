@@ -19,13 +19,11 @@ pub(crate) struct Input<R> {
     pub(crate) lzf_in: Vec<u8>,
 }
 
-
 /// An RDB length field, or the marker of a specially encoded string.
 pub(crate) enum Len {
     Plain(u64),
     Encoded(u8),
 }
-
 
 impl<R: Read> Input<R> {
     /// The input at position 0.
@@ -89,7 +87,12 @@ impl<R: Read> Input<R> {
 
     /// Reads `n` bytes into `out` (cleared first), growing it only as data arrives so
     /// that a hostile length backed by no data costs no memory.
-    pub(crate) fn read_vec(&mut self, out: &mut Vec<u8>, n: u64, what: &str) -> Result<(), RdbError> {
+    pub(crate) fn read_vec(
+        &mut self,
+        out: &mut Vec<u8>,
+        n: u64,
+        what: &str,
+    ) -> Result<(), RdbError> {
         const CHUNK: u64 = 64 * 1024;
         out.clear();
         let mut left = n;
@@ -273,7 +276,12 @@ impl<R: Read> Input<R> {
     }
 
     /// Skips `count` items of `per_item` strings each.
-    pub(crate) fn skip_strings(&mut self, count: u64, per_item: u64, what: &str) -> Result<(), RdbError> {
+    pub(crate) fn skip_strings(
+        &mut self,
+        count: u64,
+        per_item: u64,
+        what: &str,
+    ) -> Result<(), RdbError> {
         for _ in 0..count {
             for _ in 0..per_item {
                 self.skip_string(what)?;
@@ -329,4 +337,3 @@ fn put_decimal(out: &mut Vec<u8>, v: i64) {
     out.clear();
     out.extend_from_slice(v.to_string().as_bytes());
 }
-

@@ -128,8 +128,7 @@ pub fn compress(input: &[u8]) -> Vec<u8> {
     // Position + 1 of the last occurrence of each 3-byte hash (0: none).
     let mut table = vec![0usize; 1 << bits];
     let hash = |i: usize| {
-        let v =
-            u32::from(input[i]) << 16 | u32::from(input[i + 1]) << 8 | u32::from(input[i + 2]);
+        let v = u32::from(input[i]) << 16 | u32::from(input[i + 1]) << 8 | u32::from(input[i + 2]);
         (v.wrapping_mul(0x9E37_79B1) >> (32 - bits)) as usize
     };
     let mut lit_start = 0;

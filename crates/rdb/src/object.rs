@@ -208,9 +208,16 @@ pub(crate) fn read_object<R: Read>(input: &mut Input<R>, ty: u8) -> Result<Objec
             };
             let n = res.or_else(|m| corrupt(blob_at, m))?;
             if n % 2 != 0 {
-                return corrupt(blob_at, format!("{kind} of pairs has an odd number of entries ({n})"));
+                return corrupt(
+                    blob_at,
+                    format!("{kind} of pairs has an odd number of entries ({n})"),
+                );
             }
-            if zset { Value::ZSet(zs) } else { Value::Hash(hash) }
+            if zset {
+                Value::ZSet(zs)
+            } else {
+                Value::Hash(hash)
+            }
         }
         _ => return corrupt(at, format!("unknown value type {ty}")),
     };

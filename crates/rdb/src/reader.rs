@@ -70,7 +70,8 @@ pub enum RdbItem<'a> {
         /// The key.
         key: &'a [u8],
         /// Redis's name for the type, as `TYPE` reports it: `stream` or `module`.
-        type_name: &'static str,        /// Absolute expiry in Unix milliseconds.
+        type_name: &'static str,
+        /// Absolute expiry in Unix milliseconds.
         expire_at_ms: Option<u64>,
     },
     /// A module's auxiliary data (MODULE_AUX), skipped.
@@ -143,7 +144,6 @@ pub fn read_rdb<R: Read>(
     };
     p.run(visitor)
 }
-
 
 fn module_name(id: u64) -> String {
     const CSET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

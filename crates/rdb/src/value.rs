@@ -194,7 +194,14 @@ mod tests {
         ] {
             assert_eq!(format_score(v), s);
         }
-        for v in [0.1, -2.5e-300, f64::MAX, f64::MIN_POSITIVE, 123_456.789, 1e22] {
+        for v in [
+            0.1,
+            -2.5e-300,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            123_456.789,
+            1e22,
+        ] {
             let s = format_score(v);
             assert!(s.len() < 128);
             assert_eq!(parse_score(s.as_bytes()), Some(v), "{s}");
@@ -210,10 +217,18 @@ mod tests {
 
     #[test]
     fn normalized_orders() {
-        let z = Value::ZSet(vec![(b"b".to_vec(), 1.0), (b"a".to_vec(), 1.0), (b"c".to_vec(), -1.0)]);
+        let z = Value::ZSet(vec![
+            (b"b".to_vec(), 1.0),
+            (b"a".to_vec(), 1.0),
+            (b"c".to_vec(), -1.0),
+        ]);
         assert_eq!(
             z.normalized(),
-            Value::ZSet(vec![(b"c".to_vec(), -1.0), (b"a".to_vec(), 1.0), (b"b".to_vec(), 1.0)])
+            Value::ZSet(vec![
+                (b"c".to_vec(), -1.0),
+                (b"a".to_vec(), 1.0),
+                (b"b".to_vec(), 1.0)
+            ])
         );
         assert_eq!(Value::Hash(vec![]).type_name(), "hash");
     }

@@ -6,7 +6,10 @@ use super::bytes_at;
 /// Calls `f` with every integer of the intset `is`, after checking it completely
 /// (encoding, length against the blob's size, strictly ascending order), and
 /// returns the number of integers.
-pub(crate) fn parse(is: &[u8], mut f: impl FnMut(i64) -> Result<(), String>) -> Result<usize, String> {
+pub(crate) fn parse(
+    is: &[u8],
+    mut f: impl FnMut(i64) -> Result<(), String>,
+) -> Result<usize, String> {
     let enc = u32::from_le_bytes(bytes_at(is, 0, "intset header")?) as usize;
     let len = u32::from_le_bytes(bytes_at(is, 4, "intset header")?) as usize;
     if !matches!(enc, 2 | 4 | 8) {

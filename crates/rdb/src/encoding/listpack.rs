@@ -39,7 +39,9 @@ pub(crate) fn parse(
             return Err(format!("listpack entry at byte {pos}: wrong backlen"));
         }
         if pos + size + back.len() > end {
-            return Err(format!("listpack entry at byte {pos} overlaps the terminator"));
+            return Err(format!(
+                "listpack entry at byte {pos} overlaps the terminator"
+            ));
         }
         f(entry)?;
         pos += size + back.len();
@@ -113,7 +115,11 @@ fn backlen(size: usize) -> Vec<u8> {
     } else if l < 16383 {
         vec![(l >> 7) as u8, (l & 127) as u8 | 128]
     } else if l < 2_097_151 {
-        vec![(l >> 14) as u8, ((l >> 7) & 127) as u8 | 128, (l & 127) as u8 | 128]
+        vec![
+            (l >> 14) as u8,
+            ((l >> 7) & 127) as u8 | 128,
+            (l & 127) as u8 | 128,
+        ]
     } else if l < 268_435_455 {
         vec![
             (l >> 21) as u8,
@@ -293,9 +299,7 @@ mod tests {
         assert_eq!(lp.len(), size);
         assert_eq!(entries(&lp).unwrap(), items);
         // Redis 7.0's listpack of a hash {f: v} (`HSET h f v`, from DUMP).
-        let redis = [
-            0x0d, 0, 0, 0, 2, 0, 0x81, b'f', 2, 0x81, b'v', 2, 0xff,
-        ];
+        let redis = [0x0d, 0, 0, 0, 2, 0, 0x81, b'f', 2, 0x81, b'v', 2, 0xff];
         assert_eq!(entries(&redis).unwrap(), [b"f".to_vec(), b"v".to_vec()]);
         let mut b = Builder::new();
         b.push(b"f");

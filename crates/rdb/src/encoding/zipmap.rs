@@ -110,7 +110,10 @@ mod tests {
         let zm = build(&[(b"foo", b"bar"), (b"hello", &long)], 2);
         assert_eq!(
             pairs(&zm).unwrap(),
-            [(b"foo".to_vec(), b"bar".to_vec()), (b"hello".to_vec(), long.clone())]
+            [
+                (b"foo".to_vec(), b"bar".to_vec()),
+                (b"hello".to_vec(), long.clone())
+            ]
         );
         // zipmap.c's own example: "\x02\x03foo\x03\x00bar\x05hello\x05\x00world\xff".
         let doc = b"\x02\x03foo\x03\x00bar\x05hello\x05\x00world\xff";
