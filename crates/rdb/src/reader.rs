@@ -145,7 +145,7 @@ pub fn read_rdb<R: Read>(
     p.run(visitor)
 }
 
-fn module_name(id: u64) -> String {
+pub(crate) fn module_name(id: u64) -> String {
     const CSET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     (0..9)
         .map(|j| char::from(CSET[((id >> (10 + 6 * (8 - j))) & 63) as usize]))
