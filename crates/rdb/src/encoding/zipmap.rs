@@ -35,10 +35,7 @@ pub(crate) fn parse(
             .and_then(|e| zm.get(pos..e))
             .ok_or_else(|| format!("zipmap entry at byte {pos} runs past the end"))
     };
-    loop {
-        let Some((klen, kl)) = len_at(pos)? else {
-            break;
-        };
+    while let Some((klen, kl)) = len_at(pos)? {
         let key = slice(pos + kl, klen)?;
         pos += kl + klen;
         let Some((vlen, vl)) = len_at(pos)? else {
@@ -95,7 +92,9 @@ pub(crate) fn build(pairs: &[(&[u8], &[u8])], free: u8) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn pairs(zm: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+    type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+    fn pairs(zm: &[u8]) -> Result<Pairs, String> {
         let mut out = Vec::new();
         parse(zm, |k, v| {
             out.push((k.to_vec(), v.to_vec()));

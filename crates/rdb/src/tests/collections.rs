@@ -19,7 +19,9 @@ fn lp(items: &[&[u8]]) -> Vec<u8> {
 }
 
 /// The keys of `file` with their values (collections) or string values.
-fn values(file: &[u8]) -> Result<(Vec<(Vec<u8>, Value)>, RdbSummary), RdbError> {
+type Keys = Vec<(Vec<u8>, Value)>;
+
+fn values(file: &[u8]) -> Result<(Keys, RdbSummary), RdbError> {
     let mut out = Vec::new();
     let s = read_rdb(file, &mut |item| {
         match item {
