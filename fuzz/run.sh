@@ -24,7 +24,7 @@ cd "$(dirname "$0")"
 
 host=$(rustc -vV | sed -n 's/^host: //p')
 bin_dir="target/$host/release"
-targets=(request_parser request_roundtrip frame_parse segment_scan record_roundtrip hint_parse rdb_read rdb_roundtrip)
+targets=(request_parser request_roundtrip frame_parse segment_scan record_roundtrip hint_parse rdb_read dump_parse rdb_roundtrip)
 
 build() {
   # --target keeps the flags off build scripts and proc macros (which are not

@@ -94,6 +94,21 @@ impl Digest {
                 self.feed(type_name.as_bytes());
                 self.feed(&expire_at_ms.unwrap_or(0).to_le_bytes());
             }
+            RdbItem::Object {
+                db,
+                key,
+                ref value,
+                expire_at_ms,
+            } => {
+                assert!(expire_at_ms != Some(0), "expiry 0 reported");
+                assert!(!value.is_empty(), "empty collection reported");
+                self.keys += 1;
+                self.feed(b"object");
+                self.feed(&db.to_le_bytes());
+                self.feed(key);
+                self.feed(format!("{value:?}").as_bytes());
+                self.feed(&expire_at_ms.unwrap_or(0).to_le_bytes());
+            }
             RdbItem::ModuleAux { module } => {
                 self.feed(b"module-aux");
                 self.feed(module.as_bytes());
@@ -115,7 +130,7 @@ fn run(r: impl Read, len: usize) -> (Digest, String) {
     });
     let outcome = match res {
         Ok(s) => {
-            assert_eq!(s.string_keys + s.skipped_keys, d.keys);
+            assert_eq!(s.string_keys + s.object_keys + s.skipped_keys, d.keys);
             assert!(
                 s.bytes_read <= len as u64,
                 "read {} of {len} bytes",
@@ -132,9 +147,11 @@ fuzz_target!(|data: &[u8]| {
     let [mode, file @ ..] = data else {
         return;
     };
-    // An LZF block may expand 88 times; buffers grow by at most 64 KiB beyond the
-    // data actually read.
-    let (whole, outcome) = bounded("read_rdb", file.len(), 100, 1 << 20, || {
+    // An LZF block may expand 88 times, and a collection's elements cost up to ~45
+    // bytes each (a Vec, its bytes, doubling growth, the duplicate check) for two
+    // bytes of listpack or intset: ~4,000 bytes per input byte at worst; buffers
+    // grow by at most 64 KiB beyond the data actually read.
+    let (whole, outcome) = bounded("read_rdb", file.len(), 4_000, 1 << 20, || {
         run(file, file.len())
     });
     let chunk = usize::from(mode % 16) + 1;

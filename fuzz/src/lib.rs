@@ -7,18 +7,14 @@
 //!   which aborts the process: libFuzzer records it as a crash).
 //! - Checksum fix-ups, so that the fuzzer's mutations get past the record, segment and
 //!   hint checksums and reach the code behind them.
-//! - The RDB reader of `emberkv-server`, compiled here from its source file: the
-//!   server crate installs jemalloc as its global allocator and pulls in tokio, clap
-//!   and the rest, which would both clash with the counting allocator and make the
-//!   fuzz build several times slower. `rdb.rs` depends on nothing but `std` and
-//!   `thiserror`, so this compiles exactly the code the server runs.
+//! - The RDB codec, re-exported as `rdb`: the `emberkv-rdb` crate, which depends on
+//!   `std`, `crc` and `thiserror` only (not on the server crate, whose jemalloc
+//!   global allocator would clash with the counting one).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-#[path = "../../crates/server/src/replication/rdb.rs"]
-#[allow(dead_code, missing_docs, clippy::all)]
-pub mod rdb;
+pub use emberkv_rdb as rdb;
 
 /// No single allocation may be larger than this (256 MiB): every limit the code
 /// under test enforces is far below it for inputs of the sizes fuzzed.

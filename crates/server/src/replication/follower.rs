@@ -374,6 +374,14 @@ fn load(
                     String::from_utf8_lossy(key)
                 );
             }
+            RdbItem::Object { db, key, value, .. } => {
+                skipped += 1;
+                tracing::error!(
+                    "replication: key {:?} (db {db}) is a {}; emberkv stores strings only: not loaded",
+                    String::from_utf8_lossy(key),
+                    value.type_name()
+                );
+            }
             _ => {}
         }
         Ok(())

@@ -18,11 +18,11 @@
 //!   stream bytes it applied go into its own backlog, so its followers, and a
 //!   promotion (`REPLICAOF NO ONE`, which keeps the old replication ID as the
 //!   secondary ID), work as in Redis's PSYNC2.
-//! - [`rdb`]: the RDB codec for full syncs.
+//! - [`rdb`]: the RDB codec for full syncs (the `emberkv-rdb` crate).
 
 pub mod follower;
 pub mod leader;
-pub mod rdb;
+pub use emberkv_rdb as rdb;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
