@@ -16,12 +16,12 @@
 
 use std::borrow::Cow;
 
-use emberkv_persistence::{Loc, ReadError, Rec};
+use emberkv_persistence::{Loc, ReadError, Rec, VType};
 use emberkv_protocol::Encoder;
 use parking_lot::MutexGuard;
 use smallvec::SmallVec;
 
-use crate::keyspace::{Counters, Keyspace, SHARDS, Shard, now_ms};
+use crate::keyspace::{Change, Counters, Keyspace, SHARDS, Shard, idle_secs, lru_clock, now_ms};
 
 /// A cold record to read before the command can run.
 #[derive(Debug, Clone)]
@@ -85,6 +85,13 @@ pub type CmdResult = Result<(), CmdError>;
 pub const ERR_SYNTAX: &str = "ERR syntax error";
 /// `ERR value is not an integer or out of range`
 pub const ERR_NOT_INT: &str = "ERR value is not an integer or out of range";
+/// `WRONGTYPE ...`: a command met a key of a type it does not work on.
+pub const ERR_WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+/// The [`ERR_WRONGTYPE`] error.
+pub fn wrongtype() -> CmdError {
+    CmdError::reply(ERR_WRONGTYPE)
+}
 
 /// What running a command produced.
 #[derive(Debug)]
@@ -115,6 +122,7 @@ pub struct ExecOpts<'m> {
 pub(crate) enum Effect {
     Set {
         key: Box<[u8]>,
+        vtype: VType,
         value: Box<[u8]>,
         expire_at: u64,
     },
@@ -137,8 +145,24 @@ pub(crate) enum Effect {
 pub struct Meta {
     /// Absolute expiry in ms, 0 = none.
     pub expire_at: u64,
-    /// The value's length.
+    /// The value's length (for a collection, its serialized form's).
     pub len: usize,
+    /// The value's type.
+    pub vtype: VType,
+    /// Seconds since the key was last used (`OBJECT IDLETIME`), as of before
+    /// this lookup.
+    pub idle: u64,
+}
+
+impl Meta {
+    /// Fails with [`ERR_WRONGTYPE`] unless the key holds a string.
+    pub fn string(self) -> Result<Meta, CmdError> {
+        if self.vtype == VType::String {
+            Ok(self)
+        } else {
+            Err(wrongtype())
+        }
+    }
 }
 
 /// The context of one command. See the module docs.
@@ -242,6 +266,14 @@ impl<'a, 'o> Cx<'a, 'o> {
     /// Finds a present key; an expired one is deleted (on a leader) and reported
     /// absent.
     fn find(&mut self, key: &[u8]) -> Option<(usize, u32)> {
+        let (sh, idx) = self.find_notouch(key)?;
+        let now = self.now;
+        shard!(self, sh).slots[idx as usize].lru = lru_clock(now);
+        Some((sh, idx))
+    }
+
+    /// [`find`](Self::find) without marking the key as used (`OBJECT`, `TYPE`).
+    fn find_notouch(&mut self, key: &[u8]) -> Option<(usize, u32)> {
         let h = self.ks.hash(key);
         let sh = Keyspace::shard_of(h);
         let no_expire = self.no_expire;
@@ -265,28 +297,63 @@ impl<'a, 'o> Cx<'a, 'o> {
 
     /// Looks a key up for a write (no hit/miss counting).
     pub fn meta(&mut self, key: &[u8]) -> Option<Meta> {
-        let (sh, idx) = self.find(key)?;
-        let s = &shard!(self, sh).slots[idx as usize];
-        Some(Meta {
+        let (sh, idx) = self.find_notouch(key)?;
+        let now = self.now;
+        let s = &mut shard!(self, sh).slots[idx as usize];
+        let m = Meta {
             expire_at: s.expire_at,
             len: s.value_len(),
-        })
+            vtype: s.vtype,
+            idle: idle_secs(s.lru, now),
+        };
+        s.lru = lru_clock(now);
+        Some(m)
+    }
+
+    /// Looks a key up without marking it as used, counting a keyspace hit or
+    /// miss (`TYPE`, `OBJECT`).
+    pub fn meta_notouch(&mut self, key: &[u8]) -> Option<Meta> {
+        let m = self.find_notouch(key).map(|(sh, idx)| {
+            let now = self.now;
+            let s = &shard!(self, sh).slots[idx as usize];
+            Meta {
+                expire_at: s.expire_at,
+                len: s.value_len(),
+                vtype: s.vtype,
+                idle: idle_secs(s.lru, now),
+            }
+        });
+        self.count_lookup(m.is_some());
+        m
+    }
+
+    fn count_lookup(&mut self, hit: bool) {
+        if hit {
+            self.counted.keyspace_hits += 1;
+        } else {
+            self.counted.keyspace_misses += 1;
+        }
     }
 
     /// Looks a key up for a read: counts a keyspace hit or miss.
     pub fn meta_read(&mut self, key: &[u8]) -> Option<Meta> {
         let m = self.meta(key);
-        if m.is_some() {
-            self.counted.keyspace_hits += 1;
-        } else {
-            self.counted.keyspace_misses += 1;
-        }
+        self.count_lookup(m.is_some());
         m
     }
 
     /// Whether `key` exists.
     pub fn exists(&mut self, key: &[u8]) -> bool {
         self.find(key).is_some()
+    }
+
+    /// Sets the access clock of `key` as if it was last used `secs` seconds ago
+    /// (`RESTORE ... IDLETIME`).
+    pub fn set_idle(&mut self, key: &[u8], secs: u64) {
+        if let Some((sh, idx)) = self.find_notouch(key) {
+            let at = self.now.saturating_sub(secs.saturating_mul(1000));
+            shard!(self, sh).slots[idx as usize].lru = lru_clock(at);
+        }
     }
 
     /// Marks a hot key as recently used (TOUCH).
@@ -325,30 +392,57 @@ impl<'a, 'o> Cx<'a, 'o> {
         }
     }
 
-    /// Calls `f` with the value of `key` (and the reply encoder), if the key is
-    /// present. Counts a cache hit or miss; a cold value not yet prefetched makes
-    /// the command return [`CmdError::Need`].
+    /// Calls `f` with the string value of `key` (and the reply encoder), if the
+    /// key is present; fails with [`ERR_WRONGTYPE`] if it holds another type.
+    /// Counts a cache hit or miss; a cold value not yet prefetched makes the
+    /// command return [`CmdError::Need`].
     pub fn with_value<R>(
         &mut self,
         key: &[u8],
         f: impl FnOnce(&[u8], &mut Encoder<'o>) -> R,
+    ) -> Result<Option<R>, CmdError> {
+        self.value_of(key, Some(VType::String), |_, v, out| f(v, out))
+    }
+
+    /// Calls `f` with the type and value of `key` (a collection's serialized
+    /// form, see [`crate::value`]) and the reply encoder, if the key is present.
+    /// Counts and fetches as [`with_value`](Self::with_value).
+    pub fn with_any_value<R>(
+        &mut self,
+        key: &[u8],
+        f: impl FnOnce(VType, &[u8], &mut Encoder<'o>) -> R,
+    ) -> Result<Option<R>, CmdError> {
+        self.value_of(key, None, f)
+    }
+
+    /// The value of `key` if present, for `f`; [`ERR_WRONGTYPE`] (before any
+    /// read) if `want` is given and the key holds another type.
+    fn value_of<R>(
+        &mut self,
+        key: &[u8],
+        want: Option<VType>,
+        f: impl FnOnce(VType, &[u8], &mut Encoder<'o>) -> R,
     ) -> Result<Option<R>, CmdError> {
         let Some((sh, idx)) = self.find(key) else {
             return Ok(None);
         };
         let ks = self.ks;
         let g = &mut **self.guards[sh].get_or_insert_with(|| ks.shards[sh].0.lock());
+        let vtype = g.slots[idx as usize].vtype;
+        if want.is_some_and(|w| w != vtype) {
+            return Err(wrongtype());
+        }
         if g.slots[idx as usize].value.is_some() {
             g.touch(idx);
             self.counted.cache_hits += 1;
             let v = g.slots[idx as usize].value.as_deref().unwrap_or_default();
-            return Ok(Some(f(v, self.out)));
+            return Ok(Some(f(vtype, v, self.out)));
         }
         let loc = g.slots[idx as usize].loc;
         match self.prefetch.take(loc) {
             Some(value) => {
                 self.counted.cache_misses += 1;
-                let r = f(&value, self.out);
+                let r = f(vtype, &value, self.out);
                 if g.fits(value.len()) {
                     // Promoted; evictions wait for the end of the command, so a
                     // second read in this command finds it hot.
@@ -368,15 +462,33 @@ impl<'a, 'o> Cx<'a, 'o> {
         }
     }
 
-    /// The value of `key`, copied.
+    /// The string value of `key`, copied ([`ERR_WRONGTYPE`] for another type).
     pub fn value(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
         self.with_value(key, |v, _| v.to_vec())
     }
 
-    /// Queues: `key` holds `value` with `expire_at` (0 = none).
+    /// The type and value of `key` of any type, copied.
+    pub fn typed_value(&mut self, key: &[u8]) -> Result<Option<(VType, Vec<u8>)>, CmdError> {
+        self.with_any_value(key, |t, v, _| (t, v.to_vec()))
+    }
+
+    /// Queues: `key` holds the string `value` with `expire_at` (0 = none).
     pub fn set(&mut self, key: &[u8], value: impl Into<Box<[u8]>>, expire_at: u64) {
+        self.set_typed(key, VType::String, value, expire_at);
+    }
+
+    /// Queues: `key` holds `value` of type `vtype` (a collection's serialized
+    /// form) with `expire_at` (0 = none).
+    pub fn set_typed(
+        &mut self,
+        key: &[u8],
+        vtype: VType,
+        value: impl Into<Box<[u8]>>,
+        expire_at: u64,
+    ) {
         self.effects.push(Effect::Set {
             key: key.into(),
+            vtype,
             value: value.into(),
             expire_at,
         });
@@ -425,9 +537,10 @@ impl<'a, 'o> Cx<'a, 'o> {
                 .map(|e| match e {
                     Effect::Set {
                         key,
+                        vtype,
                         value,
                         expire_at,
-                    } => Rec::set(key, value, *expire_at),
+                    } => Rec::set_typed(key, *vtype, value, *expire_at),
                     Effect::Del { key } => Rec::del(key),
                     Effect::Expire { key, at } => Rec::expire(key, *at),
                     Effect::Flush => Rec::flush(),
@@ -439,7 +552,32 @@ impl<'a, 'o> Cx<'a, 'o> {
                 .append(&recs)
                 .map_err(|e| CmdError::Store(e.to_string()))?;
             if let Some(feed) = &*ks.feed.read() {
-                feed.publish(&recs);
+                let changes: SmallVec<[Change<'_>; 2]> = self
+                    .effects
+                    .iter()
+                    .filter_map(|e| {
+                        Some(match e {
+                            Effect::Set {
+                                key,
+                                vtype,
+                                value,
+                                expire_at,
+                            } => Change::Set {
+                                key,
+                                vtype: *vtype,
+                                value,
+                                expire_at: *expire_at,
+                            },
+                            Effect::Del { key } => Change::Del { key },
+                            Effect::Expire { key, at } => Change::Expire { key, at: *at },
+                            Effect::Flush => Change::Flush,
+                            Effect::Meta { .. } => return None,
+                        })
+                    })
+                    .collect();
+                if !changes.is_empty() {
+                    feed.publish(&changes);
+                }
             }
             a
         };
@@ -459,6 +597,7 @@ impl<'a, 'o> Cx<'a, 'o> {
         match e {
             Effect::Set {
                 key,
+                vtype,
                 value,
                 expire_at,
             } => {
@@ -467,12 +606,14 @@ impl<'a, 'o> Cx<'a, 'o> {
                 let g = shard!(self, sh);
                 let idx = match g.find(h, &key) {
                     Some(idx) => {
-                        let old = std::mem::replace(&mut g.slots[idx as usize].loc, loc);
+                        let s = &mut g.slots[idx as usize];
+                        s.vtype = vtype;
+                        let old = std::mem::replace(&mut s.loc, loc);
                         ks.store.note_dead(old);
                         g.set_expire(idx, expire_at);
                         idx
                     }
-                    None => g.insert(&ks.hasher, h, key.into(), loc, expire_at),
+                    None => g.insert(&ks.hasher, h, key.into(), vtype, loc, expire_at),
                 };
                 g.cache_put(idx, value);
                 self.dirty |= 1 << sh;

@@ -27,7 +27,7 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use emberkv_persistence::{LiveIndex, Loc, Rec, Recovered, Store};
+use emberkv_persistence::{LiveIndex, Loc, Rec, Recovered, Store, VType};
 use hashbrown::HashTable;
 use parking_lot::{Mutex, MutexGuard};
 
@@ -124,6 +124,27 @@ pub(crate) struct Slot {
     pub expire_at: u64,
     pub prev: u32,
     pub next: u32,
+    /// The value's type.
+    pub vtype: VType,
+    /// The LRU clock at the key's last access (`OBJECT IDLETIME`), 24 bits.
+    pub lru: [u8; 3],
+}
+
+// The type and the access clock fill the slot's padding: a key costs no more
+// than when every value was a string.
+const _: () = assert!(std::mem::size_of::<Slot>() == 72);
+
+/// Seconds, modulo 2^24 (Redis's LRU clock: wraps every 194 days).
+pub(crate) fn lru_clock(now_ms: u64) -> [u8; 3] {
+    let c = (now_ms / 1000) as u32;
+    [c as u8, (c >> 8) as u8, (c >> 16) as u8]
+}
+
+/// Seconds since `then` by the LRU clock at `now_ms`.
+pub(crate) fn idle_secs(then: [u8; 3], now_ms: u64) -> u64 {
+    let then = u32::from(then[0]) | u32::from(then[1]) << 8 | u32::from(then[2]) << 16;
+    let now = (now_ms / 1000) as u32 & 0xFF_FFFF;
+    u64::from(now.wrapping_sub(then) & 0xFF_FFFF)
 }
 
 impl Slot {
@@ -229,6 +250,7 @@ impl Shard {
         hasher: &Hasher,
         hash: u64,
         key: Key,
+        vtype: VType,
         loc: Loc,
         expire_at: u64,
     ) -> u32 {
@@ -239,6 +261,8 @@ impl Shard {
             expire_at: 0,
             prev: NIL,
             next: NIL,
+            vtype,
+            lru: lru_clock(now_ms()),
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -270,6 +294,7 @@ impl Shard {
         s.loc = FREE_LOC;
         s.key = Key::default();
         s.value = None;
+        s.vtype = VType::String;
         self.keys -= 1;
         if self.keys == 0 {
             // The last key is gone: give the slab's memory back.
@@ -403,12 +428,44 @@ pub(crate) type Hasher = foldhash::fast::RandomState;
 #[derive(Debug)]
 pub(crate) struct Padded<T>(pub T);
 
+/// One effect on the keyspace, as the change feed publishes it: what changed,
+/// by type, whatever records the log used for it.
+#[derive(Debug, Clone, Copy)]
+pub enum Change<'a> {
+    /// `key` now holds `value` (a string, or a collection's serialized form, see
+    /// [`crate::value`]) with an absolute expiry in ms (0 = none).
+    Set {
+        /// The key.
+        key: &'a [u8],
+        /// The value's type.
+        vtype: VType,
+        /// The value.
+        value: &'a [u8],
+        /// Absolute expiry in Unix ms; 0 = none.
+        expire_at: u64,
+    },
+    /// `key` was deleted (or expired).
+    Del {
+        /// The key.
+        key: &'a [u8],
+    },
+    /// `key`'s expiry changed (0 = removed).
+    Expire {
+        /// The key.
+        key: &'a [u8],
+        /// Absolute expiry in Unix ms; 0 = none.
+        at: u64,
+    },
+    /// Every key was deleted.
+    Flush,
+}
+
 /// A consumer of every change to the keyspace, in log order per key (the
 /// replication stream).
 pub trait ChangeFeed: Send + Sync {
-    /// Called with the records of one atomic change while the keys' shards are
-    /// locked, right after the records were appended to the log.
-    fn publish(&self, recs: &[Rec<'_>]);
+    /// Called with the effects of one atomic change while the keys' shards are
+    /// locked, right after their records were appended to the log.
+    fn publish(&self, changes: &[Change<'_>]);
 }
 
 /// Figures for INFO.
@@ -437,6 +494,8 @@ pub struct Keyspace {
     pub(crate) store: Arc<Store>,
     cache_capacity: AtomicU64,
     max_bulk_len: AtomicU64,
+    /// The collection encodings' thresholds (`hash-max-listpack-entries`, ...).
+    encodings: parking_lot::RwLock<emberkv_rdb::Encodings>,
     /// A follower never expires keys itself (its leader sends the deletes).
     replica: AtomicBool,
     pub(crate) feed: parking_lot::RwLock<Option<Arc<dyn ChangeFeed>>>,
@@ -495,6 +554,7 @@ impl Keyspace {
             store,
             cache_capacity: AtomicU64::new(cache_capacity),
             max_bulk_len: AtomicU64::new(512 * 1024 * 1024),
+            encodings: parking_lot::RwLock::new(emberkv_rdb::Encodings::default()),
             replica: AtomicBool::new(replica),
             feed: parking_lot::RwLock::new(None),
         });
@@ -557,6 +617,17 @@ impl Keyspace {
     /// Sets `proto-max-bulk-len`.
     pub fn set_max_bulk_len(&self, n: u64) {
         self.max_bulk_len.store(n, Ordering::Relaxed);
+    }
+
+    /// The thresholds collections are encoded by.
+    pub fn encodings(&self) -> emberkv_rdb::Encodings {
+        *self.encodings.read()
+    }
+
+    /// Sets the thresholds collections are encoded by (`CONFIG SET
+    /// hash-max-listpack-entries`, ...); values already held keep their form.
+    pub fn set_encodings(&self, e: emberkv_rdb::Encodings) {
+        *self.encodings.write() = e;
     }
 
     /// Number of keys (expired ones not yet reclaimed included, as Redis).
@@ -626,12 +697,11 @@ impl Keyspace {
     /// as absent by reads).
     pub(crate) fn expire_slot(&self, g: &mut Shard, idx: u32) -> bool {
         let key = g.slots[idx as usize].key.to_boxed();
-        let rec = [Rec::del(&key)];
-        if self.store.append(&rec).is_err() {
+        if self.store.append(&[Rec::del(&key)]).is_err() {
             return false;
         }
         if let Some(feed) = &*self.feed.read() {
-            feed.publish(&rec);
+            feed.publish(&[Change::Del { key: &key }]);
         }
         let h = self.hash(&key);
         let loc = g.remove(h, idx);
@@ -645,10 +715,10 @@ impl Keyspace {
         self.store.close()
     }
 
-    /// Visits every live key with its value location and expiry, shard by shard
-    /// (a fuzzy snapshot: keys written during the walk may or may not be seen).
-    /// The callback gets the value if hot.
-    pub fn for_each_key(&self, mut f: impl FnMut(&[u8], Loc, u64, Option<&[u8]>)) {
+    /// Visits every live key with its type, value location and expiry, shard by
+    /// shard (a fuzzy snapshot: keys written during the walk may or may not be
+    /// seen). The callback gets the value if hot.
+    pub fn for_each_key(&self, mut f: impl FnMut(&[u8], VType, Loc, u64, Option<&[u8]>)) {
         let now = now_ms();
         let replica = self.is_replica();
         for s in self.shards.iter() {
@@ -657,7 +727,13 @@ impl Keyspace {
                 if !replica && slot.expire_at != 0 && slot.expire_at <= now {
                     continue;
                 }
-                f(&slot.key, slot.loc, slot.expire_at, slot.value.as_deref());
+                f(
+                    &slot.key,
+                    slot.vtype,
+                    slot.loc,
+                    slot.expire_at,
+                    slot.value.as_deref(),
+                );
             }
         }
     }
@@ -672,20 +748,22 @@ fn recover_one(
     match rec {
         Recovered::Set {
             key,
+            vtype,
             loc,
             expire_at,
-            ..
         } => {
             let h = hasher.hash_one(key);
             let g = &mut guards[Keyspace::shard_of(h)];
             match g.find(h, key) {
                 Some(idx) => {
-                    let old = std::mem::replace(&mut g.slots[idx as usize].loc, loc);
+                    let s = &mut g.slots[idx as usize];
+                    s.vtype = vtype;
+                    let old = std::mem::replace(&mut s.loc, loc);
                     store.note_dead(old);
                     g.set_expire(idx, expire_at);
                 }
                 None => {
-                    g.insert(hasher, h, Key::new(key), loc, expire_at);
+                    g.insert(hasher, h, Key::new(key), vtype, loc, expire_at);
                 }
             }
         }

@@ -25,7 +25,9 @@ pub mod glob;
 pub mod keyspace;
 pub mod ldouble;
 pub mod sync;
+pub mod value;
 
 pub use cmd::{COMMANDS, CommandSpec, CoreCommand};
+pub use emberkv_persistence::VType;
 pub use exec::{CmdError, CmdResult, ColdRead, Cx, ExecOpts, Handler, Outcome, Prefetch};
-pub use keyspace::{ChangeFeed, Counters, Keyspace, KeyspaceStats, SHARDS, now_ms};
+pub use keyspace::{Change, ChangeFeed, Counters, Keyspace, KeyspaceStats, SHARDS, now_ms};

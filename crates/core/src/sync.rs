@@ -2,7 +2,7 @@
 //! full syncs, and bulk loading of a received snapshot.
 
 use bytes::BytesMut;
-use emberkv_persistence::{Loc, ReadError};
+use emberkv_persistence::{Loc, ReadError, VType};
 use emberkv_protocol::{Encoder, Proto};
 
 use crate::exec::{CmdError, Cx, ExecOpts, Prefetch};
@@ -19,10 +19,23 @@ pub struct SnapshotEntry {
     pub loc: Loc,
     /// Absolute expiry in ms, 0 = none.
     pub expire_at: u64,
+    /// The value's type (a collection's value is its held form, see
+    /// [`crate::value`]).
+    pub vtype: VType,
 }
 
-/// A key to load: (key, value, absolute expiry in ms or 0).
-pub type LoadEntry = (Vec<u8>, Vec<u8>, u64);
+/// A key to load.
+#[derive(Debug, Clone)]
+pub struct LoadEntry {
+    /// The key.
+    pub key: Vec<u8>,
+    /// The value's type.
+    pub vtype: VType,
+    /// The value (a collection's held form, see [`crate::value::encode`]).
+    pub value: Vec<u8>,
+    /// Absolute expiry in ms, 0 = none.
+    pub expire_at: u64,
+}
 
 impl Keyspace {
     /// The live keys of shard `sh` (`0..SHARDS`), hot values copied. Expired keys
@@ -41,6 +54,7 @@ impl Keyspace {
                 value: s.value.clone(),
                 loc: s.loc,
                 expire_at: s.expire_at,
+                vtype: s.vtype,
             })
             .collect()
     }
@@ -56,6 +70,7 @@ impl Keyspace {
             value: s.value.clone(),
             loc: s.loc,
             expire_at: s.expire_at,
+            vtype: s.vtype,
         })
     }
 
@@ -78,9 +93,9 @@ impl Keyspace {
         meta: Option<(&[u8], &[u8])>,
     ) -> Result<u64, String> {
         self.run_internal(meta, |cx| {
-            cx.lock_keys(entries.iter().map(|(k, _, _)| k.as_slice()));
-            for (k, v, exp) in entries {
-                cx.set(k, v.as_slice(), *exp);
+            cx.lock_keys(entries.iter().map(|e| e.key.as_slice()));
+            for e in entries {
+                cx.set_typed(&e.key, e.vtype, e.value.as_slice(), e.expire_at);
             }
         })
     }

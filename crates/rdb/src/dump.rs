@@ -18,12 +18,26 @@ const FOOTER: usize = 10;
 /// Strings are not LZF-compressed. An empty collection gives a payload `RESTORE`
 /// refuses, as Redis never holds one.
 pub fn dump_payload(value: &Value, encodings: &Encodings) -> Vec<u8> {
+    let mut buf = object_body(value, encodings);
+    payload_footer(&mut buf);
+    buf
+}
+
+/// A collection's type byte and object, encoded as Redis 7.0 would under
+/// `encodings`: a `DUMP` payload without its footer ([`dump_payload`] is this
+/// and [`payload_footer`]).
+pub fn object_body(value: &Value, encodings: &Encodings) -> Vec<u8> {
     let mut buf = vec![0u8];
     buf[0] = encode::object(&mut buf, value, encodings, false);
-    buf.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
-    let crc = crc64(0, &buf);
-    buf.extend_from_slice(&crc.to_le_bytes());
     buf
+}
+
+/// Appends the footer that makes `body` (a type byte and an object) a `DUMP`
+/// payload: the RDB version and the CRC-64 of everything before it.
+pub fn payload_footer(body: &mut Vec<u8>) {
+    body.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = crc64(0, body);
+    body.extend_from_slice(&crc.to_le_bytes());
 }
 
 /// Decodes a `DUMP` payload of RDB version up to [`MAX_READ_VERSION`] (Redis 7.2's
@@ -47,7 +61,12 @@ pub fn parse_payload(payload: &[u8]) -> Result<Value, DumpError> {
     if u32::from(version) > MAX_READ_VERSION || crc64(0, &payload[..body_len + 2]) != stored {
         return Err(DumpError::VersionOrChecksum);
     }
-    let body = &payload[..body_len];
+    parse_object(&payload[..body_len])
+}
+
+/// Decodes a payload's body without its footer: a type byte and the object, as
+/// in an RDB file after the key (what [`object_body`] gives and emberkv stores).
+pub fn parse_object(body: &[u8]) -> Result<Value, DumpError> {
     let mut input = Input::new(body);
     let bad =
         |offset: u64, message: String| DumpError::BadData(RdbError::Corrupt { offset, message });

@@ -46,7 +46,7 @@ mod writer;
 mod tests;
 
 pub use crc::crc64;
-pub use dump::{dump_payload, parse_payload};
+pub use dump::{dump_payload, object_body, parse_object, parse_payload, payload_footer};
 pub use error::{DumpError, RdbError};
 pub use reader::{RdbItem, RdbSummary, read_rdb};
 pub use value::{Encodings, Value};

@@ -199,6 +199,29 @@ impl<W: Write> RdbWriter<W> {
         self.flush_buf()
     }
 
+    /// Appends a key whose object is already encoded: `body` is its type byte
+    /// and object, as [`object_body`](crate::object_body) gives them (a `DUMP`
+    /// payload without its footer). Not checked: the caller made it.
+    /// `expire_at_ms` as for [`string`](Self::string).
+    pub fn encoded(
+        &mut self,
+        key: &[u8],
+        body: &[u8],
+        expire_at_ms: Option<u64>,
+    ) -> io::Result<()> {
+        let Some((&ty, object)) = body.split_first() else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an encoded object needs a type byte",
+            ));
+        };
+        self.expiry(expire_at_ms)?;
+        self.buf.push(ty);
+        put_string(&mut self.buf, key, false);
+        self.buf.extend_from_slice(object);
+        self.flush_buf()
+    }
+
     fn expiry(&mut self, expire_at_ms: Option<u64>) -> io::Result<()> {
         if let Some(at) = expire_at_ms {
             let at = i64::try_from(at).map_err(|_| {

@@ -212,6 +212,7 @@ impl Server {
         let started = Instant::now();
         let (ks, report) = Keyspace::open(opts, c.cache_capacity(), replicaof.is_some())?;
         ks.set_max_bulk_len(c.proto_max_bulk_len());
+        ks.set_encodings(c.type_limits().encodings());
         for t in &report.truncations {
             tracing::warn!(
                 "cut a torn record at the tail of {} at offset {} ({} bytes dropped)",

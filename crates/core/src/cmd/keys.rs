@@ -67,11 +67,7 @@ pub fn touch(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
 
 /// TYPE key
 pub fn type_(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
-    let t = if cx.meta_read(argv[1]).is_some() {
-        "string"
-    } else {
-        "none"
-    };
+    let t = cx.meta_notouch(argv[1]).map_or("none", |m| m.vtype.name());
     cx.out.simple(t);
     Ok(())
 }
@@ -94,8 +90,8 @@ fn rename_generic(cx: &mut Cx<'_, '_>, argv: &[&[u8]], nx: bool) -> CmdResult {
         cx.out.int(0);
         return Ok(());
     }
-    let value = cx.value(src)?.unwrap_or_default();
-    cx.set(dst, value, meta.expire_at);
+    let (vtype, value) = cx.typed_value(src)?.unwrap_or_default();
+    cx.set_typed(dst, vtype, value, meta.expire_at);
     cx.del(src);
     cx.commit()?;
     if nx {
@@ -153,8 +149,8 @@ pub fn copy(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
         cx.out.int(0);
         return Ok(());
     }
-    let value = cx.value(src)?.unwrap_or_default();
-    cx.set(dst, value, meta.expire_at);
+    let (vtype, value) = cx.typed_value(src)?.unwrap_or_default();
+    cx.set_typed(dst, vtype, value, meta.expire_at);
     cx.commit()?;
     cx.out.int(1);
     Ok(())
@@ -400,7 +396,7 @@ pub fn scan(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     let cursor = parse_cursor(argv[1]).ok_or_else(|| CmdError::reply("ERR invalid cursor"))?;
     let mut count: i64 = 10;
     let mut pattern: Option<&[u8]> = None;
-    let mut type_ok = true;
+    let mut want_type: Option<&[u8]> = None;
     let mut j = 2;
     while j < argv.len() {
         let rest = argv.len() - j - 1;
@@ -414,7 +410,7 @@ pub fn scan(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
             pattern = (argv[j + 1] != b"*").then_some(argv[j + 1]);
             j += 2;
         } else if eq(argv[j], "TYPE") && rest >= 1 {
-            type_ok = eq(argv[j + 1], "string");
+            want_type = Some(argv[j + 1]);
             j += 2;
         } else {
             return Err(CmdError::reply(ERR_SYNTAX));
@@ -454,7 +450,9 @@ pub fn scan(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
                     }
                     continue;
                 }
-                if type_ok {
+                // Redis 7.0 matches the name case-insensitively; an unknown
+                // name matches nothing.
+                if want_type.is_none_or(|t| t.eq_ignore_ascii_case(s.vtype.name().as_bytes())) {
                     found.push(s.key.to_boxed());
                 }
             }

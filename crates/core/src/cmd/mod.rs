@@ -3,6 +3,7 @@
 //! HELLO, ...) live in `emberkv-server` and use the same [`CommandSpec`].
 
 pub mod keys;
+pub mod object;
 pub mod strings;
 
 use crate::exec::Handler;
@@ -93,6 +94,7 @@ const K_RF: &[&str] = &["@keyspace", "@read", "@fast"];
 const K_RS: &[&str] = &["@keyspace", "@read", "@slow"];
 const K_WF: &[&str] = &["@keyspace", "@write", "@fast"];
 const K_WS: &[&str] = &["@keyspace", "@write", "@slow"];
+const K_WS_DANGER: &[&str] = &["@keyspace", "@write", "@slow", "@dangerous"];
 
 #[allow(clippy::too_many_arguments)]
 const fn c(
@@ -136,6 +138,7 @@ const O1: &str = "O(1)";
 const EXPIRY_OPTS: &str = "key seconds [NX|XX|GT|LT]";
 
 use keys as k;
+use object as o;
 use strings as s;
 
 /// Every keyspace command.
@@ -698,6 +701,45 @@ pub static COMMANDS: &[CoreCommand] = &[
         "O(N) where N is the total number of keys in all databases",
         "[ASYNC|SYNC]",
         k::flushall,
+    ),
+    c(
+        "dump",
+        2,
+        R,
+        ONE,
+        K_RS,
+        "generic",
+        "2.6.0",
+        "Returns a serialized representation of the value stored at a key.",
+        "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).",
+        "key",
+        o::dump,
+    ),
+    c(
+        "restore",
+        -4,
+        WD,
+        ONE,
+        K_WS_DANGER,
+        "generic",
+        "2.6.0",
+        "Creates a key from the serialized representation of a value.",
+        "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
+        "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]",
+        o::restore,
+    ),
+    c(
+        "object",
+        -2,
+        R,
+        (2, 2, 1),
+        K_RS,
+        "generic",
+        "2.2.3",
+        "A container for object introspection commands.",
+        "Depends on subcommand.",
+        "ENCODING|FREQ|IDLETIME|REFCOUNT key | HELP",
+        o::object,
     ),
 ];
 

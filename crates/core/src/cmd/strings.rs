@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use emberkv_persistence::VType;
 use emberkv_protocol::request::parse_i64;
 
 use crate::exec::{CmdError, CmdResult, Cx, ERR_NOT_INT, ERR_SYNTAX};
@@ -267,6 +268,7 @@ pub fn getex(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
         cx.out.null();
         return Ok(());
     };
+    let meta = meta.string()?;
     let expire = match (o.ttl, o.ttl_arg) {
         (Ttl::Expire { seconds, relative }, Some(arg)) => {
             Some((expire_ms(cx, arg, seconds, relative)?, relative))
@@ -299,8 +301,10 @@ pub fn mget(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     let mut seen = HashSet::with_capacity(keys.len());
     if keys.iter().all(|k| seen.insert(*k)) {
         for key in keys {
-            cx.meta_read(key);
-            if cx.with_value(key, |v, out| out.bulk(v))?.is_none() {
+            // A key of another type reads as nil, as in Redis.
+            let found = cx.meta_read(key).is_some_and(|m| m.vtype == VType::String)
+                && cx.with_value(key, |v, out| out.bulk(v))?.is_some();
+            if !found {
                 cx.out.null();
             }
         }
@@ -311,7 +315,10 @@ pub fn mget(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     // it again would ask for it again, forever: read each key once.
     let mut read: HashMap<&[u8], Option<Vec<u8>>> = HashMap::with_capacity(keys.len());
     for key in keys {
-        cx.meta_read(key);
+        if cx.meta_read(key).is_none_or(|m| m.vtype != VType::String) {
+            cx.out.null();
+            continue;
+        }
         let v = match read.get(key) {
             Some(v) => v,
             None => {
@@ -381,6 +388,7 @@ pub fn append(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     let (key, tail) = (argv[1], argv[2]);
     let (mut v, expire_at) = match cx.meta(key) {
         Some(m) => {
+            let m = m.string()?;
             too_long(cx, m.len as u64, tail.len() as u64)?;
             (cx.value(key)?.unwrap_or_default(), m.expire_at)
         }
@@ -396,7 +404,10 @@ pub fn append(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
 
 /// STRLEN key
 pub fn strlen(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
-    let n = cx.meta_read(argv[1]).map_or(0, |m| m.len);
+    let n = match cx.meta_read(argv[1]) {
+        Some(m) => m.string()?.len,
+        None => 0,
+    };
     cx.out.int(n as i64);
     Ok(())
 }
@@ -450,6 +461,7 @@ pub fn setrange(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
             (Vec::new(), 0)
         }
         Some(m) => {
+            let m = m.string()?;
             if value.is_empty() {
                 cx.out.int(m.len as i64);
                 return Ok(());

@@ -429,3 +429,32 @@ proptest! {
         let _ = parse_payload(&p);
     }
 }
+
+#[test]
+fn an_encoded_body_writes_and_parses_as_its_value() {
+    let enc = Encodings::default();
+    let vals = [
+        Value::Hash(vec![(b("f"), b("v")), (b("g"), b("w"))]),
+        Value::Set(vec![b("1"), b("2"), b("x")]),
+        Value::Set(vec![b("1"), b("2")]),
+        Value::ZSet(vec![(b("a"), 1.5), (b("b"), -2.0)]),
+        Value::List((0..300).map(|i| b(&format!("item-{i}"))).collect()),
+    ];
+    for v in &vals {
+        let body = crate::object_body(v, &enc);
+        assert_eq!(
+            crate::parse_object(&body).unwrap().normalized(),
+            v.clone().normalized()
+        );
+        let mut payload = body.clone();
+        crate::payload_footer(&mut payload);
+        assert_eq!(payload, crate::dump_payload(v, &enc));
+        let mut a = RdbWriter::new(Vec::new(), &RdbHeader::new(&"x".repeat(40), 0)).unwrap();
+        a.value(b"k", v, Some(5)).unwrap();
+        let mut c = RdbWriter::new(Vec::new(), &RdbHeader::new(&"x".repeat(40), 0)).unwrap();
+        c.encoded(b"k", &body, Some(5)).unwrap();
+        assert_eq!(a.finish().unwrap(), c.finish().unwrap());
+    }
+    let mut w = RdbWriter::new(Vec::new(), &RdbHeader::new(&"x".repeat(40), 0)).unwrap();
+    assert!(w.encoded(b"k", &[], None).is_err());
+}

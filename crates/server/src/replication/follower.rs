@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use emberkv_core::sync::LoadEntry;
-use emberkv_core::{ExecOpts, Outcome, Prefetch};
+use emberkv_core::{ExecOpts, Outcome, Prefetch, VType};
 use emberkv_protocol::{Encoder, Frame, Limits, Proto, RequestParser, encode_command};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -339,50 +339,63 @@ fn load(
     let mut keys = 0u64;
     let mut skipped = 0u64;
     let mut lsn = 0;
+    let enc = ks.encodings();
     let mut visit = |item: RdbItem<'_>| -> Result<(), rdb::RdbError> {
-        match item {
+        let entry = match item {
             RdbItem::String {
                 db: 0,
                 key,
                 value,
                 expire_at_ms,
+            } => LoadEntry {
+                key: key.to_vec(),
+                vtype: VType::String,
+                value: value.to_vec(),
+                expire_at: expire_at_ms.unwrap_or(0),
+            },
+            RdbItem::Object {
+                db: 0,
+                key,
+                value,
+                expire_at_ms,
             } => {
-                batch_bytes += key.len() + value.len();
-                batch.push((key.to_vec(), value.to_vec(), expire_at_ms.unwrap_or(0)));
-                keys += 1;
-                if batch.len() >= 1024 || batch_bytes >= 4 << 20 {
-                    lsn = ks
-                        .load_batch(&batch, None)
-                        .map_err(rdb::RdbError::rejected)?;
-                    batch.clear();
-                    batch_bytes = 0;
+                let (vtype, value) = emberkv_core::value::encode(value, &enc);
+                LoadEntry {
+                    key: key.to_vec(),
+                    vtype,
+                    value,
+                    expire_at: expire_at_ms.unwrap_or(0),
                 }
             }
-            RdbItem::String { db, key, .. } => {
+            RdbItem::String { db, key, .. } | RdbItem::Object { db, key, .. } => {
                 skipped += 1;
                 tracing::error!(
                     "replication: key {:?} is in database {db}; emberkv has only database 0: not loaded",
                     String::from_utf8_lossy(key)
                 );
+                return Ok(());
             }
             RdbItem::Skipped {
                 db, key, type_name, ..
             } => {
                 skipped += 1;
                 tracing::error!(
-                    "replication: key {:?} (db {db}) is a {type_name}; emberkv stores strings only: not loaded",
+                    "replication: key {:?} (db {db}) is a {type_name}; emberkv does not hold that type: not loaded",
                     String::from_utf8_lossy(key)
                 );
+                return Ok(());
             }
-            RdbItem::Object { db, key, value, .. } => {
-                skipped += 1;
-                tracing::error!(
-                    "replication: key {:?} (db {db}) is a {}; emberkv stores strings only: not loaded",
-                    String::from_utf8_lossy(key),
-                    value.type_name()
-                );
-            }
-            _ => {}
+            _ => return Ok(()),
+        };
+        batch_bytes += entry.key.len() + entry.value.len();
+        batch.push(entry);
+        keys += 1;
+        if batch.len() >= 1024 || batch_bytes >= 4 << 20 {
+            lsn = ks
+                .load_batch(&batch, None)
+                .map_err(rdb::RdbError::rejected)?;
+            batch.clear();
+            batch_bytes = 0;
         }
         Ok(())
     };
@@ -401,7 +414,7 @@ fn load(
             .skipped_keys
             .fetch_add(skipped, Ordering::Relaxed);
         let msg = format!(
-            "{skipped} key(s) of the leader's snapshot were not loaded (non-string types or databases other than 0); see the log"
+            "{skipped} key(s) of the leader's snapshot were not loaded (streams, module values or databases other than 0); see the log"
         );
         tracing::error!("replication: {msg}");
         if let Some(f) = repl.inner.lock().following.as_mut() {

@@ -15,6 +15,7 @@ use super::{ReplicaConn, SyncPlan};
 use crate::clients::{ClientInfo, ClientKind};
 use crate::conn::Stream;
 use crate::server::{Shared, random_hex_id};
+use emberkv_core::VType;
 
 const OVERFLOW: &str = "output buffer limit reached; the follower will resync";
 
@@ -295,16 +296,21 @@ pub fn write_snapshot<W: Write>(
         // Cold values in log order: sequential reads.
         entries.sort_by_key(|e| (e.value.is_some(), e.loc.seg, e.loc.off));
         for e in entries {
-            let value = match e.value {
-                Some(v) => v.into_vec(),
-                None => match read_cold(ks, &e.key, e.loc) {
+            let (vtype, value) = match e.value {
+                Some(v) => (e.vtype, v.into_vec()),
+                None => match read_cold(ks, &e.key, e.vtype, e.loc) {
                     Some(v) => v,
                     None => continue, // deleted meanwhile: the stream carries it
                 },
             };
             let exp = (e.expire_at != 0).then_some(e.expire_at);
-            w.string(&e.key, &value, exp)
-                .map_err(|e| format!("writing snapshot: {e}"))?;
+            // A collection is held in the form an RDB file stores it.
+            let r = if vtype == VType::String {
+                w.string(&e.key, &value, exp)
+            } else {
+                w.encoded(&e.key, &value, exp)
+            };
+            r.map_err(|e| format!("writing snapshot: {e}"))?;
             n += 1;
         }
     }
@@ -312,19 +318,21 @@ pub fn write_snapshot<W: Write>(
     Ok(n)
 }
 
-/// Reads a cold value, following the key if compaction moved it.
+/// Reads a cold value, following the key if compaction moved it (or a write
+/// replaced it: then with its new type).
 fn read_cold(
     ks: &emberkv_core::Keyspace,
     key: &[u8],
+    vtype: VType,
     loc: emberkv_persistence::Loc,
-) -> Option<Vec<u8>> {
+) -> Option<(VType, Vec<u8>)> {
     match ks.read_value(key, loc) {
-        Ok(v) => Some(v),
+        Ok(v) => Some((vtype, v)),
         Err(emberkv_persistence::ReadError::Gone) => {
             let e = ks.snapshot_key(key)?;
             match e.value {
-                Some(v) => Some(v.into_vec()),
-                None => ks.read_value(key, e.loc).ok(),
+                Some(v) => Some((e.vtype, v.into_vec())),
+                None => ks.read_value(key, e.loc).ok().map(|v| (e.vtype, v)),
             }
         }
         Err(e) => {

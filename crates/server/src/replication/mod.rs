@@ -31,8 +31,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use emberkv_core::ChangeFeed;
-use emberkv_persistence::{Kind, Rec};
+use emberkv_core::{Change, ChangeFeed, VType};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, watch};
 
@@ -464,42 +463,74 @@ fn put_cmd(out: &mut BytesMut, args: &[&[u8]]) {
 }
 
 impl ChangeFeed for LeaderFeed {
-    fn publish(&self, recs: &[Rec<'_>]) {
+    fn publish(&self, changes: &[Change<'_>]) {
         if !self.0.active.load(Ordering::Acquire) {
             return;
         }
-        let data: Vec<&Rec<'_>> = recs.iter().filter(|r| r.kind != Kind::Meta).collect();
-        if data.is_empty() {
-            return;
-        }
-        let mut out =
-            BytesMut::with_capacity(64 + data.iter().map(|r| r.encoded_len()).sum::<usize>());
-        let multi = data.len() > 1;
+        let mut out = BytesMut::with_capacity(
+            64 + changes
+                .iter()
+                .map(|c| match c {
+                    Change::Set { key, value, .. } => key.len() + value.len() + 64,
+                    Change::Del { key } | Change::Expire { key, .. } => key.len() + 48,
+                    Change::Flush => 24,
+                })
+                .sum::<usize>(),
+        );
+        let multi = changes.len() > 1;
         if multi {
             put_cmd(&mut out, &[b"MULTI"]);
         }
         let mut num = itoa::Buffer::new();
-        for r in data {
-            match r.kind {
-                Kind::Set if r.expire_at == 0 => put_cmd(&mut out, &[b"SET", r.key, r.value]),
-                Kind::Set => put_cmd(
+        for c in changes {
+            match *c {
+                Change::Set {
+                    key,
+                    vtype: VType::String,
+                    value,
+                    expire_at: 0,
+                } => put_cmd(&mut out, &[b"SET", key, value]),
+                Change::Set {
+                    key,
+                    vtype: VType::String,
+                    value,
+                    expire_at,
+                } => put_cmd(
                     &mut out,
                     &[
                         b"SET",
-                        r.key,
-                        r.value,
+                        key,
+                        value,
                         b"PXAT",
-                        num.format(r.expire_at).as_bytes(),
+                        num.format(expire_at).as_bytes(),
                     ],
                 ),
-                Kind::Del => put_cmd(&mut out, &[b"DEL", r.key]),
-                Kind::Expire if r.expire_at == 0 => put_cmd(&mut out, &[b"PERSIST", r.key]),
-                Kind::Expire => put_cmd(
-                    &mut out,
-                    &[b"PEXPIREAT", r.key, num.format(r.expire_at).as_bytes()],
-                ),
-                Kind::Flush => put_cmd(&mut out, &[b"FLUSHALL"]),
-                Kind::Meta => {}
+                // A collection travels whole, in the DUMP format Redis reads.
+                Change::Set {
+                    key,
+                    vtype,
+                    value,
+                    expire_at,
+                } => {
+                    let payload = emberkv_core::value::dump(vtype, value);
+                    put_cmd(
+                        &mut out,
+                        &[
+                            b"RESTORE",
+                            key,
+                            num.format(expire_at).as_bytes(),
+                            &payload,
+                            b"REPLACE",
+                            b"ABSTTL",
+                        ],
+                    );
+                }
+                Change::Del { key } => put_cmd(&mut out, &[b"DEL", key]),
+                Change::Expire { key, at: 0 } => put_cmd(&mut out, &[b"PERSIST", key]),
+                Change::Expire { key, at } => {
+                    put_cmd(&mut out, &[b"PEXPIREAT", key, num.format(at).as_bytes()])
+                }
+                Change::Flush => put_cmd(&mut out, &[b"FLUSHALL"]),
             }
         }
         if multi {

@@ -27,6 +27,26 @@ pub struct TypeLimits {
     pub list_compress_depth: u64,
 }
 
+impl TypeLimits {
+    /// The thresholds the keyspace encodes collections by (Redis 7.0 has no
+    /// `set-max-listpack-*`, and emberkv does not compress list nodes).
+    pub fn encodings(&self) -> emberkv_rdb::Encodings {
+        emberkv_rdb::Encodings {
+            hash_max_listpack_entries: self.hash_max_listpack_entries,
+            hash_max_listpack_value: self.hash_max_listpack_value,
+            set_max_intset_entries: self.set_max_intset_entries,
+            zset_max_listpack_entries: self.zset_max_listpack_entries,
+            zset_max_listpack_value: self.zset_max_listpack_value,
+            list_max_listpack_size: self.list_max_listpack_size,
+        }
+    }
+}
+
+fn apply_types(s: &Shared) -> Result<(), String> {
+    s.ks.set_encodings(s.settings.type_limits().encodings());
+    Ok(())
+}
+
 fn policy(_: &str, v: &str) -> Result<(i64, String), String> {
     if v.trim().eq_ignore_ascii_case("noeviction") {
         Ok((0, "noeviction".into()))
@@ -48,7 +68,7 @@ fn apply_maxmemory(s: &Shared) -> Result<(), String> {
     Ok(())
 }
 
-const TYPES: &str = "the typed keyspace (compact encodings of small collections)";
+const TYPES: &str = "Redis 7.2 set listpacks and list node compression";
 const NO_EVICTION: &str =
     "memory is bounded by cache-capacity; maxmemory refuses writes instead of evicting keys";
 
@@ -75,16 +95,16 @@ pub(super) const DEFS: &[Def] = &[
     Def::int(Id::HashMaxListpackEntries, "hash-max-listpack-entries", 0, i64::MAX, "512")
         .aliases(&["hash-max-ziplist-entries"])
         .runtime()
-        .reserved(TYPES)
+        .apply(apply_types)
         .help("Hashes with at most this many fields use the compact encoding."),
     Def::size(Id::HashMaxListpackValue, "hash-max-listpack-value", 0, LLONG_MAX, "64")
         .aliases(&["hash-max-ziplist-value"])
         .runtime()
-        .reserved(TYPES)
+        .apply(apply_types)
         .help("...and fields and values of at most this many bytes."),
     Def::int(Id::SetMaxIntsetEntries, "set-max-intset-entries", 0, i64::MAX, "512")
         .runtime()
-        .reserved(TYPES)
+        .apply(apply_types)
         .help("Sets of integers with at most this many members use an intset."),
     Def::int(Id::SetMaxListpackEntries, "set-max-listpack-entries", 0, i64::MAX, "128")
         .runtime()
@@ -97,17 +117,17 @@ pub(super) const DEFS: &[Def] = &[
     Def::int(Id::ZsetMaxListpackEntries, "zset-max-listpack-entries", 0, i64::MAX, "128")
         .aliases(&["zset-max-ziplist-entries"])
         .runtime()
-        .reserved(TYPES)
+        .apply(apply_types)
         .help("Sorted sets with at most this many members use the compact encoding."),
     Def::size(Id::ZsetMaxListpackValue, "zset-max-listpack-value", 0, LLONG_MAX, "64")
         .aliases(&["zset-max-ziplist-value"])
         .runtime()
-        .reserved(TYPES)
+        .apply(apply_types)
         .help("...and members of at most this many bytes."),
     Def::int(Id::ListMaxListpackSize, "list-max-listpack-size", i32::MIN as i64, INT_MAX, "-2")
         .aliases(&["list-max-ziplist-size"])
         .runtime()
-        .reserved(TYPES)
+        .apply(apply_types)
         .help("List node size: > 0 entries per node, or -1..-5 for 4, 8, 16, 32, 64 KB."),
     Def::int(Id::ListCompressDepth, "list-compress-depth", 0, INT_MAX, "0")
         .runtime()
