@@ -103,6 +103,15 @@ impl Watchdog {
     /// Stops; checks the client was served throughout (every read answered
     /// within a second); returns the peak RSS seen, in KB.
     fn finish(mut self) -> u64 {
+        // A quick scenario can end before the thread's first read (on a loaded
+        // machine): it must still be served, so wait for one.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.ops.load(Ordering::Relaxed) == 0
+            && Instant::now() < deadline
+            && !self.thread.as_ref().is_some_and(|t| t.is_finished())
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         self.stop.store(true, Ordering::Relaxed);
         self.thread.take().unwrap().join().unwrap().unwrap();
         assert!(

@@ -45,7 +45,7 @@ pub fn exists(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     cx.lock_keys(argv[1..].iter().copied());
     let n = argv[1..]
         .iter()
-        .filter(|k| cx.meta_read(k).is_some())
+        .filter(|k| cx.meta_notouch(k).is_some())
         .count();
     cx.out.int(n as i64);
     Ok(())
@@ -277,7 +277,8 @@ pub fn pexpireat(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn ttl_generic(cx: &mut Cx<'_, '_>, argv: &[&[u8]], ms: bool, absolute: bool) -> CmdResult {
-    let Some(meta) = cx.meta_read(argv[1]) else {
+    // Like Redis: reading a TTL is not a use of the key (LOOKUP_NOTOUCH).
+    let Some(meta) = cx.meta_notouch(argv[1]) else {
         cx.out.int(-2);
         return Ok(());
     };
