@@ -1,6 +1,7 @@
 //! Durability: restarts after SHUTDOWN, SIGTERM and SIGKILL; a crash test that
 //! SIGKILLs the server under load and checks every acknowledged write; torn
-//! tails, corruption, `--check` / `--repair`; the directory lock; permissions;
+//! (strings, counters and hashes written by RESTORE); torn tails, corruption,
+//! `--check` / `--repair`; the directory lock; permissions;
 //! TTLs across restarts.
 
 #![allow(clippy::unwrap_used)]
@@ -162,7 +163,7 @@ async fn client_load(addr: String, mut m: ClientModel, round: usize, seed: u64) 
         let j = rng.random_range(0..KEYS_PER_CLIENT);
         let key = m.key(j);
         let old = m.current(j);
-        let op = rng.random_range(0..10);
+        let op = rng.random_range(0..11);
         let timeout = Duration::from_secs(5);
         if op < 3 {
             m.incr_in_flight = true;
@@ -201,6 +202,27 @@ async fn client_load(addr: String, mut m: ClientModel, round: usize, seed: u64) 
                     ttl: false,
                 },
             ),
+            // A collection replaces the key (typed records in the log).
+            8 => {
+                let tag = format!("r{round}-c{}-{seq}", m.id);
+                let h = emberkv_rdb::Value::Hash(vec![
+                    (b"tag".to_vec(), tag.clone().into_bytes()),
+                    (b"pad".to_vec(), vec![b'p'; 40]),
+                ]);
+                let p = emberkv_rdb::dump_payload(&h, &emberkv_rdb::Encodings::default());
+                (
+                    redis::cmd("RESTORE")
+                        .arg(&key)
+                        .arg(0)
+                        .arg(p)
+                        .arg("REPLACE")
+                        .clone(),
+                    KeyState {
+                        value: Some(format!("hash:{tag}")),
+                        ttl: false,
+                    },
+                )
+            }
             _ => {
                 let new = KeyState {
                     value: old.value.clone(),
@@ -219,7 +241,20 @@ async fn client_load(addr: String, mut m: ClientModel, round: usize, seed: u64) 
 }
 
 async fn observe(con: &mut redis::aio::MultiplexedConnection, key: &str) -> KeyState {
-    let value: Option<String> = redis::cmd("GET").arg(key).query_async(con).await.unwrap();
+    let t: String = redis::cmd("TYPE").arg(key).query_async(con).await.unwrap();
+    let value: Option<String> = if t == "hash" {
+        let p: Vec<u8> = redis::cmd("DUMP").arg(key).query_async(con).await.unwrap();
+        let Ok(emberkv_rdb::Value::Hash(fields)) = emberkv_rdb::parse_payload(&p) else {
+            panic!("{key}: a hash that does not decode");
+        };
+        let tag = fields
+            .iter()
+            .find(|(f, _)| f == b"tag")
+            .map(|(_, v)| v.clone());
+        Some(format!("hash:{}", String::from_utf8(tag.unwrap()).unwrap()))
+    } else {
+        redis::cmd("GET").arg(key).query_async(con).await.unwrap()
+    };
     let ttl: i64 = redis::cmd("TTL").arg(key).query_async(con).await.unwrap();
     KeyState {
         value,
