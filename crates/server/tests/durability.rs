@@ -1,8 +1,8 @@
 //! Durability: restarts after SHUTDOWN, SIGTERM and SIGKILL; a crash test that
-//! SIGKILLs the server under load and checks every acknowledged write; torn
+//! SIGKILLs the server under load and checks every acknowledged write
 //! (strings, counters and hashes written by RESTORE); torn tails, corruption,
-//! `--check` / `--repair`; the directory lock; permissions;
-//! TTLs across restarts.
+//! `--check` / `--repair`; the directory lock; permissions; TTLs across
+//! restarts.
 
 #![allow(clippy::unwrap_used)]
 
