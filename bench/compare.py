@@ -22,7 +22,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SECTIONS = ["main", "always", "zipf", "rss", "cold", "hotget", "threads"]
+SECTIONS = ["main", "always", "zipf", "rss", "cold", "hotget", "threads", "typed"]
 
 
 T0 = time.time()
@@ -125,10 +125,12 @@ class Runner:
             f.write(text)
         return path
 
-    def redis_benchmark(self, srv, test, clients, pipeline, size, n, keyspace):
+    def redis_benchmark(self, srv, test, clients, pipeline, size, n, keyspace, command=None):
+        """One redis-benchmark run of `-t test`, or of `command` (a list of
+        arguments, its first word being `test`)."""
         cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(srv.port), "-c", str(clients),
-               "-n", str(n), "-P", str(pipeline), "-d", str(size), "-r", str(keyspace),
-               "-t", test, "--csv"]
+               "-n", str(n), "-P", str(pipeline), "-d", str(size), "-r", str(keyspace), "--csv"]
+        cmd += command if command else ["-t", test]
         t0 = time.time()
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         secs = time.time() - t0
@@ -385,6 +387,52 @@ class Runner:
             small.stop()
             full.stop()
 
+    def section_typed(self):
+        """The generic commands on typed keys: TYPE over string keys, and OBJECT
+        ENCODING and DUMP of a 16-field hash that Redis made (HSET) and emberkv
+        got by RESTORE of Redis's DUMP."""
+        log("typed: TYPE, OBJECT ENCODING, DUMP on both servers")
+        redis, ember = self.pair([("redis", "redis", []), ("emberkv", "emberkv", [])])
+        try:
+            keys = self.o.keyspace
+            for s in (redis, ember):
+                self.preload(s, keys, 64)
+            fields = []
+            for i in range(16):
+                fields += [f"field-{i}", f"value-{i}"]
+            resp_call(redis.port, ["HSET", "typed:h"] + fields)
+            payload = resp_call(redis.port, ["DUMP", "typed:h"])
+            got = resp_call(ember.port, ["RESTORE", "typed:h", "0", payload, "REPLACE"])
+            if got != b"OK":
+                raise RuntimeError(f"RESTORE into emberkv answered {got!r}")
+            configs = [
+                ("type", 1, ["TYPE", "key:__rand_int__"]),
+                ("type", 16, ["TYPE", "key:__rand_int__"]),
+                ("object", 1, ["OBJECT", "ENCODING", "typed:h"]),
+                ("dump", 1, ["DUMP", "typed:h"]),
+                ("dump", 16, ["DUMP", "typed:h"]),
+            ]
+            res = {(t, pl): {"redis": [], "emberkv": []} for t, pl, _ in configs}
+            for rnd in range(self.o.rounds):
+                log(f"typed: round {rnd + 1}/{self.o.rounds}")
+                for test, pl, command in configs:
+                    n = self.requests_for(("typed", test, pl), lambda: self.redis_benchmark(
+                        redis, test, 50, pl, 64, self.o.probe_requests * pl, keys, command)["rps"])
+                    for s in (redis, ember):
+                        res[(test, pl)][s.name].append(
+                            self.redis_benchmark(s, test, 50, pl, 64, n, keys, command))
+            for test, pl, command in configs:
+                by = res[(test, pl)]
+                what = " ".join(command).replace("key:__rand_int__", "key (string)")
+                self.row("generic commands on typed keys (req/s)",
+                         f"{what}, 50 clients, -P {pl} (redis-benchmark)", "req/s",
+                         {"Redis": [r["rps"] for r in by["redis"]],
+                          "emberkv": [r["rps"] for r in by["emberkv"]]}, "≥ 1.0",
+                         "typed:h is a 16-field listpack hash" if "typed:h" in what else "")
+        finally:
+            redis.stop()
+            ember.stop()
+
     def info(self, srv):
         p = subprocess.run(["redis-cli", "-p", str(srv.port), "INFO"], capture_output=True, text=True, timeout=30)
         out = {}
@@ -434,6 +482,34 @@ class Runner:
             lines.append(f"| {r['label']} | {num(ma, dec)} | {num(mb, dec)} | {ratio:.2f} | "
                          f"{' '.join(f'{p:.2f}' for p in per)} | {r['target']} | {r['note']} |")
         return "\n".join(lines).strip() + "\n"
+
+
+def resp_call(port, args):
+    """One command over RESP; returns a bulk or simple reply's bytes (errors
+    raise)."""
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(out)
+        buf = b""
+        while True:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                raise RuntimeError(f"connection closed after {buf!r}")
+            buf += chunk
+            if buf[:1] in (b"+", b":") and buf.endswith(b"\r\n"):
+                return buf[1:-2]
+            if buf[:1] == b"-" and buf.endswith(b"\r\n"):
+                raise RuntimeError(f"{args[0]} answered {buf[:-2].decode(errors='replace')}")
+            if buf[:1] == b"$" and b"\r\n" in buf:
+                head, rest = buf.split(b"\r\n", 1)
+                n = int(head[1:])
+                if n < 0:
+                    return None
+                if len(rest) >= n + 2:
+                    return rest[:n]
 
 
 def median(xs):
@@ -503,6 +579,8 @@ def main():
             r.section_hotget()
         if "threads" in o.sections:
             r.section_threads()
+        if "typed" in o.sections:
+            r.section_typed()
     except Exception as e:  # noqa: BLE001 - report and fail, after writing what we have
         failed = f"{type(e).__name__}: {e}"
     table = r.table()

@@ -583,3 +583,30 @@ fn payloads_move_between_redis_and_emberkv() {
         assert_eq!(encoding(&mut r, &k2), encoding(&mut r, k), "{k}");
     }
 }
+
+#[test]
+fn encoding_thresholds_are_live_settings() {
+    let s = TestServer::start(&["--hash-max-listpack-entries", "2"]);
+    let mut c = s.conn();
+    let enc = Encodings::default();
+    let three = RV::Hash(vec![(b("a"), b("1")), (b("b"), b("2")), (b("c"), b("3"))]);
+    assert_eq!(
+        restore(&mut c, "h", 0, &dump_payload(&three, &enc), &[]),
+        Value::Okay
+    );
+    assert_eq!(encoding(&mut c, "h").as_deref(), Some("hashtable"));
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("hash-max-listpack-entries")
+        .arg("128")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(
+        restore(&mut c, "h2", 0, &dump_payload(&three, &enc), &[]),
+        Value::Okay
+    );
+    assert_eq!(encoding(&mut c, "h2").as_deref(), Some("listpack"));
+    // Values already held keep their form, as in Redis.
+    assert_eq!(encoding(&mut c, "h").as_deref(), Some("hashtable"));
+    assert_eq!(decoded(&mut c, "h"), decoded(&mut c, "h2"));
+}
