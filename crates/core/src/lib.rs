@@ -26,6 +26,6 @@ pub mod keyspace;
 pub mod ldouble;
 pub mod sync;
 
-pub use cmd::{COMMANDS, CommandSpec, CoreCommand};
+pub use cmd::{AclCategories, CommandSpec, CoreCommand, Flags, KeySpec};
 pub use exec::{CmdError, CmdResult, ColdRead, Cx, ExecOpts, Handler, Outcome, Prefetch};
 pub use keyspace::{ChangeFeed, Counters, Keyspace, KeyspaceStats, SHARDS, now_ms};

@@ -36,37 +36,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
+use emberkv_core::AclCategories;
 use emberkv_core::glob;
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use sha2::{Digest, Sha256};
 
 use crate::commands::{self, Action, Entry, help, lossy, sub_arity};
 use crate::conn::Conn;
-
-/// Redis's ACL categories, in Redis's order (`ACL CAT`).
-pub const CATEGORIES: &[&str] = &[
-    "keyspace",
-    "read",
-    "write",
-    "set",
-    "sortedset",
-    "list",
-    "hash",
-    "string",
-    "bitmap",
-    "hyperloglog",
-    "geo",
-    "stream",
-    "pubsub",
-    "admin",
-    "fast",
-    "slow",
-    "blocking",
-    "dangerous",
-    "connection",
-    "transaction",
-    "scripting",
-];
 
 const WORDS: usize = 4;
 
@@ -96,8 +72,8 @@ pub struct AclCmd {
     pub parent: Option<usize>,
     /// The subcommands, for a container.
     pub subs: Vec<usize>,
-    /// ACL categories, with their `@`.
-    pub categories: &'static [&'static str],
+    /// ACL categories.
+    pub categories: AclCategories,
 }
 
 /// Every command and subcommand, with ids.
@@ -266,10 +242,9 @@ impl User {
         }
     }
 
-    fn change_category(&mut self, cat: &str, allow: bool) {
-        let tag = format!("@{cat}");
+    fn change_category(&mut self, cat: AclCategories, allow: bool) {
         for (id, c) in INDEX.cmds.iter().enumerate() {
-            if c.categories.contains(&tag.as_str()) {
+            if c.categories.contains(cat) {
                 self.allowed.set(id, allow);
             }
         }
@@ -431,10 +406,10 @@ impl User {
                 const UNKNOWN: &str = "Unknown command or category name in ACL";
                 let allow = op == b'+';
                 let name = lossy(rest).to_ascii_lowercase();
-                if let Some(cat) = name.strip_prefix('@') {
-                    if !CATEGORIES.contains(&cat) {
+                if name.starts_with('@') {
+                    let Some(cat) = AclCategories::from_name(&name) else {
                         return Err(UNKNOWN.into());
-                    }
+                    };
                     self.change_category(cat, allow);
                     self.remember(allow, name);
                 } else {
@@ -581,7 +556,9 @@ pub fn check(user: &User, entry: &Entry, argv: &[&[u8]]) -> Result<(), Denied> {
         return Err(Denied::Command(INDEX.cmds[id].fullname.clone()));
     }
     if !user.allkeys {
-        for p in entry.spec().key_positions(argv.len()) {
+        // A bad key count names no key: the command refuses such arguments
+        // itself, as in Redis.
+        for p in entry.spec().key_positions(argv).flatten() {
             if !user.keys.iter().any(|pat| glob::matches(pat, argv[p])) {
                 return Err(Denied::Key(p));
             }
@@ -938,30 +915,29 @@ pub fn acl_command(conn: &mut Conn, argv: &[&[u8]]) -> Action {
         "cat" => {
             if argv.len() == 2 {
                 let mut e = conn.enc();
-                e.array(CATEGORIES.len());
-                for c in CATEGORIES {
+                e.array(AclCategories::all_names().count());
+                for c in AclCategories::all_names() {
                     e.bulk(c.as_bytes());
                 }
             } else if argv.len() == 3 {
                 let cat = lossy(argv[2]).to_ascii_lowercase();
-                if !CATEGORIES.contains(&cat.as_str()) {
+                let Some(cat) = AclCategories::from_name(&format!("@{cat}")) else {
                     conn.enc().error(&format!(
                         "ERR Unknown category '{}'",
                         lossy(argv[2]).chars().take(128).collect::<String>()
                     ));
-                } else {
-                    let tag = format!("@{cat}");
-                    let names: Vec<&str> = INDEX
-                        .cmds
-                        .iter()
-                        .filter(|c| c.categories.contains(&tag.as_str()))
-                        .map(|c| c.fullname.as_str())
-                        .collect();
-                    let mut e = conn.enc();
-                    e.array(names.len());
-                    for n in names {
-                        e.bulk(n.as_bytes());
-                    }
+                    return Action::Continue;
+                };
+                let names: Vec<&str> = INDEX
+                    .cmds
+                    .iter()
+                    .filter(|c| c.categories.contains(cat))
+                    .map(|c| c.fullname.as_str())
+                    .collect();
+                let mut e = conn.enc();
+                e.array(names.len());
+                for n in names {
+                    e.bulk(n.as_bytes());
                 }
             } else {
                 conn.enc()

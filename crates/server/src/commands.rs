@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use emberkv_core::cmd::{COMMANDS, CommandSpec, CoreCommand};
+use emberkv_core::cmd::{self as core_cmd, AclCategories as Cat, CommandSpec, CoreCommand, Flags};
 use emberkv_core::glob;
 use emberkv_protocol::Proto;
 use emberkv_protocol::request::parse_i64;
@@ -102,7 +102,7 @@ type NameMap = HashMap<&'static [u8], Entry, std::hash::BuildHasherDefault<NameH
 
 static TABLE: LazyLock<NameMap> = LazyLock::new(|| {
     let mut m = NameMap::default();
-    for c in COMMANDS {
+    for c in core_cmd::all() {
         m.insert(c.spec.name.as_bytes(), Entry::Core(c));
     }
     for s in SERVER_COMMANDS {
@@ -132,8 +132,8 @@ pub fn all() -> Vec<Entry> {
 const fn spec(
     name: &'static str,
     arity: i32,
-    flags: &'static [&'static str],
-    categories: &'static [&'static str],
+    flags: Flags,
+    categories: Cat,
     group: &'static str,
     since: &'static str,
     summary: &'static str,
@@ -143,9 +143,7 @@ const fn spec(
         name,
         arity,
         flags,
-        first_key: 0,
-        last_key: 0,
-        step: 0,
+        keys: &[],
         categories,
         group,
         since,
@@ -155,8 +153,8 @@ const fn spec(
     }
 }
 
-const CONN: &[&str] = &["@fast", "@connection"];
-const ADMIN: &[&str] = &["@admin", "@slow", "@dangerous"];
+const CONN: Cat = Cat::FAST.union(Cat::CONNECTION);
+const ADMIN: Cat = Cat::ADMIN.union(Cat::SLOW).union(Cat::DANGEROUS);
 
 /// The server commands.
 pub static SERVER_COMMANDS: &[ServerCommand] = &[
@@ -164,7 +162,7 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "ping",
             -1,
-            &["fast"],
+            Flags::FAST,
             CONN,
             "connection",
             "1.0.0",
@@ -179,7 +177,7 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "echo",
             2,
-            &["fast"],
+            Flags::FAST,
             CONN,
             "connection",
             "1.0.0",
@@ -194,14 +192,12 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "quit",
             -1,
-            &[
-                "noscript",
-                "loading",
-                "stale",
-                "fast",
-                "no_auth",
-                "allow_busy",
-            ],
+            Flags::NOSCRIPT
+                .union(Flags::LOADING)
+                .union(Flags::STALE)
+                .union(Flags::FAST)
+                .union(Flags::NO_AUTH)
+                .union(Flags::ALLOW_BUSY),
             CONN,
             "connection",
             "1.0.0",
@@ -216,14 +212,12 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "reset",
             1,
-            &[
-                "noscript",
-                "loading",
-                "stale",
-                "fast",
-                "no_auth",
-                "allow_busy",
-            ],
+            Flags::NOSCRIPT
+                .union(Flags::LOADING)
+                .union(Flags::STALE)
+                .union(Flags::FAST)
+                .union(Flags::NO_AUTH)
+                .union(Flags::ALLOW_BUSY),
             CONN,
             "connection",
             "6.2.0",
@@ -238,14 +232,12 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "hello",
             -1,
-            &[
-                "noscript",
-                "loading",
-                "stale",
-                "fast",
-                "no_auth",
-                "allow_busy",
-            ],
+            Flags::NOSCRIPT
+                .union(Flags::LOADING)
+                .union(Flags::STALE)
+                .union(Flags::FAST)
+                .union(Flags::NO_AUTH)
+                .union(Flags::ALLOW_BUSY),
             CONN,
             "connection",
             "6.0.0",
@@ -260,14 +252,12 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "auth",
             -2,
-            &[
-                "noscript",
-                "loading",
-                "stale",
-                "fast",
-                "no_auth",
-                "allow_busy",
-            ],
+            Flags::NOSCRIPT
+                .union(Flags::LOADING)
+                .union(Flags::STALE)
+                .union(Flags::FAST)
+                .union(Flags::NO_AUTH)
+                .union(Flags::ALLOW_BUSY),
             CONN,
             "connection",
             "1.0.0",
@@ -282,7 +272,7 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "select",
             2,
-            &["loading", "stale", "fast"],
+            Flags::LOADING.union(Flags::STALE).union(Flags::FAST),
             CONN,
             "connection",
             "1.0.0",
@@ -297,8 +287,8 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "client",
             -2,
-            &[],
-            &["@slow"],
+            Flags::NONE,
+            Cat::SLOW,
             "connection",
             "2.4.0",
             "A container for client connection commands.",
@@ -312,8 +302,8 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "command",
             -1,
-            &["loading", "stale"],
-            &["@slow", "@connection"],
+            Flags::LOADING.union(Flags::STALE),
+            SLOW_CONN,
             "server",
             "2.8.13",
             "Returns detailed information about all commands.",
@@ -327,8 +317,8 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "config",
             -2,
-            &[],
-            &["@slow"],
+            Flags::NONE,
+            Cat::SLOW,
             "server",
             "2.0.0",
             "A container for server configuration commands.",
@@ -342,8 +332,8 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "acl",
             -2,
-            &[],
-            &["@slow"],
+            Flags::NONE,
+            Cat::SLOW,
             "server",
             "6.0.0",
             "A container for Access List Control commands.",
@@ -357,8 +347,8 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "info",
             -1,
-            &["loading", "stale"],
-            &["@slow", "@dangerous"],
+            Flags::LOADING.union(Flags::STALE),
+            Cat::SLOW.union(Cat::DANGEROUS),
             "server",
             "1.0.0",
             "Returns information and statistics about the server.",
@@ -372,8 +362,8 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "time",
             1,
-            &["loading", "stale", "fast"],
-            &["@fast"],
+            Flags::LOADING.union(Flags::STALE).union(Flags::FAST),
+            Cat::FAST,
             "server",
             "2.6.0",
             "Returns the server time.",
@@ -387,14 +377,12 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "shutdown",
             -1,
-            &[
-                "admin",
-                "noscript",
-                "loading",
-                "stale",
-                "no_multi",
-                "allow_busy",
-            ],
+            Flags::ADMIN
+                .union(Flags::NOSCRIPT)
+                .union(Flags::LOADING)
+                .union(Flags::STALE)
+                .union(Flags::NO_MULTI)
+                .union(Flags::ALLOW_BUSY),
             ADMIN,
             "server",
             "1.0.0",
@@ -409,7 +397,10 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "debug",
             -2,
-            &["admin", "noscript", "loading", "stale"],
+            Flags::ADMIN
+                .union(Flags::NOSCRIPT)
+                .union(Flags::LOADING)
+                .union(Flags::STALE),
             ADMIN,
             "server",
             "1.0.0",
@@ -424,7 +415,9 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "bgrewriteaof",
             1,
-            &["admin", "noscript", "no_async_loading"],
+            Flags::ADMIN
+                .union(Flags::NOSCRIPT)
+                .union(Flags::NO_ASYNC_LOADING),
             ADMIN,
             "server",
             "1.0.0",
@@ -439,7 +432,10 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "save",
             1,
-            &["admin", "noscript", "no_async_loading", "no_multi"],
+            Flags::ADMIN
+                .union(Flags::NOSCRIPT)
+                .union(Flags::NO_ASYNC_LOADING)
+                .union(Flags::NO_MULTI),
             ADMIN,
             "server",
             "1.0.0",
@@ -454,7 +450,9 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "bgsave",
             -1,
-            &["admin", "noscript", "no_async_loading"],
+            Flags::ADMIN
+                .union(Flags::NOSCRIPT)
+                .union(Flags::NO_ASYNC_LOADING),
             ADMIN,
             "server",
             "1.0.0",
@@ -469,7 +467,10 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "replicaof",
             3,
-            &["admin", "noscript", "stale", "no_async_loading"],
+            Flags::ADMIN
+                .union(Flags::NOSCRIPT)
+                .union(Flags::STALE)
+                .union(Flags::NO_ASYNC_LOADING),
             ADMIN,
             "server",
             "5.0.0",
@@ -484,7 +485,10 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "slaveof",
             3,
-            &["admin", "noscript", "stale", "no_async_loading"],
+            Flags::ADMIN
+                .union(Flags::NOSCRIPT)
+                .union(Flags::STALE)
+                .union(Flags::NO_ASYNC_LOADING),
             ADMIN,
             "server",
             "1.0.0",
@@ -499,8 +503,11 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "role",
             1,
-            &["noscript", "loading", "stale", "fast"],
-            &["@admin", "@fast", "@dangerous"],
+            Flags::NOSCRIPT
+                .union(Flags::LOADING)
+                .union(Flags::STALE)
+                .union(Flags::FAST),
+            Cat::ADMIN.union(Cat::FAST).union(Cat::DANGEROUS),
             "server",
             "2.8.12",
             "Returns the replication role.",
@@ -514,8 +521,8 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "wait",
             3,
-            &["noscript"],
-            &["@slow", "@connection"],
+            Flags::NOSCRIPT,
+            SLOW_CONN,
             "generic",
             "3.0.0",
             "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.",
@@ -529,7 +536,11 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "replconf",
             -1,
-            &["admin", "noscript", "loading", "stale", "allow_busy"],
+            Flags::ADMIN
+                .union(Flags::NOSCRIPT)
+                .union(Flags::LOADING)
+                .union(Flags::STALE)
+                .union(Flags::ALLOW_BUSY),
             ADMIN,
             "server",
             "3.0.0",
@@ -544,7 +555,10 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "psync",
             -3,
-            &["admin", "noscript", "no_async_loading", "no_multi"],
+            Flags::ADMIN
+                .union(Flags::NOSCRIPT)
+                .union(Flags::NO_ASYNC_LOADING)
+                .union(Flags::NO_MULTI),
             ADMIN,
             "server",
             "2.8.0",
@@ -559,8 +573,8 @@ pub static SERVER_COMMANDS: &[ServerCommand] = &[
         spec: spec(
             "lastsave",
             1,
-            &["loading", "stale", "fast"],
-            &["@admin", "@fast", "@dangerous"],
+            Flags::LOADING.union(Flags::STALE).union(Flags::FAST),
+            Cat::ADMIN.union(Cat::FAST).union(Cat::DANGEROUS),
             "server",
             "1.0.0",
             "Returns the Unix timestamp of the last successful save to disk.",
@@ -582,15 +596,10 @@ pub struct SubCommand {
     /// One-line summary.
     pub summary: &'static str,
     /// ACL categories (Redis's, per subcommand).
-    pub categories: &'static [&'static str],
+    pub categories: Cat,
 }
 
-const fn sub(
-    name: &'static str,
-    arity: i32,
-    summary: &'static str,
-    categories: &'static [&'static str],
-) -> SubCommand {
+const fn sub(name: &'static str, arity: i32, summary: &'static str, categories: Cat) -> SubCommand {
     SubCommand {
         name,
         arity,
@@ -599,9 +608,9 @@ const fn sub(
     }
 }
 
-const SLOW: &[&str] = &["@slow"];
-const SLOW_CONN: &[&str] = &["@slow", "@connection"];
-const ADMIN_CONN: &[&str] = &["@admin", "@slow", "@dangerous", "@connection"];
+const SLOW: Cat = Cat::SLOW;
+const SLOW_CONN: Cat = Cat::SLOW.union(Cat::CONNECTION);
+const ADMIN_CONN: Cat = ADMIN.union(Cat::CONNECTION);
 
 /// CLIENT's subcommands.
 pub static CLIENT_SUBS: &[SubCommand] = &[
@@ -642,7 +651,7 @@ pub static CLIENT_SUBS: &[SubCommand] = &[
         "no-touch",
         3,
         "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
-        &["@slow", "@connection"],
+        SLOW_CONN,
     ),
     sub(
         "help",
@@ -1265,15 +1274,17 @@ fn command_info(e: &mut emberkv_protocol::Encoder<'_>, entry: &Entry) {
     e.array(10);
     e.bulk(s.name.as_bytes());
     e.int(i64::from(s.arity));
-    e.set(s.flags.len());
-    for f in s.flags {
+    let flags = s.info_flags();
+    e.set(flags.len());
+    for f in flags.names() {
         e.simple(f);
     }
-    e.int(i64::from(s.first_key));
-    e.int(i64::from(s.last_key));
-    e.int(i64::from(s.step));
+    let (first, last, step) = s.legacy_keys();
+    e.int(i64::from(first));
+    e.int(i64::from(last));
+    e.int(i64::from(step));
     e.set(s.categories.len());
-    for c in s.categories {
+    for c in s.categories.names() {
         e.simple(c);
     }
     e.set(0);
@@ -1289,7 +1300,7 @@ fn command_info(e: &mut emberkv_protocol::Encoder<'_>, entry: &Entry) {
         e.int(0);
         e.int(0);
         e.set(sc.categories.len());
-        for c in sc.categories {
+        for c in sc.categories.names() {
             e.simple(c);
         }
         e.set(0);
@@ -1383,10 +1394,12 @@ fn command(conn: &mut Conn, argv: &[&[u8]]) -> Action {
                 if eq(argv[3], "PATTERN") {
                     names.retain(|n| glob::matches_nocase(v, n.as_bytes()));
                 } else if eq(argv[3], "ACLCAT") {
-                    let cat = format!("@{}", lossy(v).to_ascii_lowercase());
+                    // An unknown category matches nothing.
+                    let cat = Cat::from_name(&format!("@{}", lossy(v).to_ascii_lowercase()));
                     names.retain(|n| {
-                        lookup(n.as_bytes())
-                            .is_some_and(|e| e.spec().categories.contains(&cat.as_str()))
+                        cat.is_some_and(|cat| {
+                            lookup(n.as_bytes()).is_some_and(|e| e.spec().categories.contains(cat))
+                        })
                     });
                 } else if eq(argv[3], "MODULE") {
                     names.clear();
@@ -1413,7 +1426,11 @@ fn command(conn: &mut Conn, argv: &[&[u8]]) -> Action {
                     .error("ERR Invalid number of arguments specified for command");
                 return Action::Continue;
             }
-            let keys: Vec<usize> = s.key_positions(args.len()).collect();
+            let Ok(keys) = s.keys_in(args) else {
+                conn.enc()
+                    .error("ERR Invalid arguments specified for command");
+                return Action::Continue;
+            };
             if keys.is_empty() {
                 conn.enc().error("ERR The command has no key arguments");
                 return Action::Continue;

@@ -438,7 +438,7 @@ impl Conn {
             }
         }
         if self.shared.settings.maxmemory() > 0
-            && spec.flags.contains(&"denyoom")
+            && spec.flags.contains(emberkv_core::Flags::DENYOOM)
             && self.shared.over_maxmemory()
         {
             return self.error("OOM command not allowed when used memory > 'maxmemory'.");
