@@ -27,7 +27,7 @@ pub mod ldouble;
 pub mod sync;
 pub mod value;
 
-pub use cmd::{COMMANDS, CommandSpec, CoreCommand};
+pub use cmd::{AclCategories, CommandSpec, CoreCommand, Flags, KeySpec};
 pub use emberkv_persistence::VType;
 pub use exec::{CmdError, CmdResult, ColdRead, Cx, ExecOpts, Handler, Outcome, Prefetch};
 pub use keyspace::{Change, ChangeFeed, Counters, Keyspace, KeyspaceStats, SHARDS, now_ms};

@@ -16,7 +16,7 @@ use smallvec::SmallVec;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::clients::ClientInfo;
-use crate::commands::{self, Action, Entry};
+use crate::cmd::{self, Action, Entry};
 use crate::server::Shared;
 
 /// Replies are flushed mid-batch once the output buffer passes this size, so a
@@ -393,7 +393,7 @@ impl Conn {
 
     async fn execute(&mut self, argv: &[&[u8]]) -> Flow {
         self.commands += 1;
-        let Some(entry) = commands::lookup(argv[0]) else {
+        let Some(entry) = cmd::lookup(argv[0]) else {
             self.enc().error_bytes(&unknown_command(argv));
             self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
             return Flow::Continue;
@@ -423,7 +423,7 @@ impl Conn {
             self.authed = true;
         }
         if !self.user.unrestricted() {
-            let denied = crate::acl::check(&self.user.read(), &entry, argv);
+            let denied = crate::acl::check(&self.user.read(), &entry.meta(), argv);
             if let Err(d) = denied {
                 let (reason, object) = match &d {
                     crate::acl::Denied::Command(name) => ("command", name.clone()),
@@ -438,7 +438,7 @@ impl Conn {
             }
         }
         if self.shared.settings.maxmemory() > 0
-            && spec.flags.contains(&"denyoom")
+            && spec.flags.contains(emberkv_core::Flags::DENYOOM)
             && self.shared.over_maxmemory()
         {
             return self.error("OOM command not allowed when used memory > 'maxmemory'.");

@@ -9,10 +9,13 @@
 //!   [`Server::serve`] serves a bound listener.
 //! - [`conn`]: one connection — read, parse every complete command, execute,
 //!   wait for durability, one write per batch.
-//! - [`commands`]: server-level commands and the dispatch table.
+//! - [`catalog`]: every command's metadata (keyspace and server commands, with
+//!   subcommands), read by the ACL index, COMMAND and the CLI's hints.
+//! - [`cmd`]: the server's commands, one module per concern, and the dispatch
+//!   table.
 //! - [`replication`]: leader and follower sides of Redis's PSYNC protocol.
-//! - [`acl`]: ACL users, the permission check, the ACL command.
-//! - [`config_cmd`], [`info`], [`clients`]: CONFIG, INFO, the client registry.
+//! - [`acl`]: ACL users, their rules, the permission check.
+//! - [`info`], [`clients`]: the INFO text, the client registry.
 //!
 //! The binary `emberkv-server` (`src/main.rs`) parses flags, sets up logging,
 //! builds the runtime, and calls [`Server::serve`]; tests do the same in-process
@@ -20,9 +23,9 @@
 
 pub mod acl;
 pub mod alloc;
+pub mod catalog;
 pub mod clients;
-pub mod commands;
-pub mod config_cmd;
+pub mod cmd;
 pub mod conn;
 pub mod info;
 pub mod replication;

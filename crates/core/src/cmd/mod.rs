@@ -1,12 +1,407 @@
 //! The keyspace commands: their metadata (as `COMMAND INFO`/`COMMAND DOCS` and
 //! ACLs need it) and their handlers. Server-level commands (CLIENT, CONFIG, INFO,
 //! HELLO, ...) live in `emberkv-server` and use the same [`CommandSpec`].
+//!
+//! The command table is data, one table per family, as Redis's `commands.def`:
+//! each family module (`strings`, `keys`, like Redis's `t_string.c`) holds its
+//! handlers and a `pub static COMMANDS: &[CoreCommand]` describing them, and
+//! [`FAMILIES`] joins the tables. Adding a family is one new file and one line
+//! here.
+//!
+//! The metadata is typed: [`Flags`] and [`AclCategories`] are bitsets that know
+//! Redis's names (and print them in Redis's order), and a command's keys are a
+//! list of [`KeySpec`]s (Redis 7's key specs, reduced to the two kinds emberkv
+//! needs: a fixed range, and keys that follow a count).
 
 pub mod keys;
 pub mod object;
 pub mod strings;
 
+use std::fmt;
+
+use emberkv_protocol::request::parse_i64;
+
 use crate::exec::Handler;
+
+/// Every family's command table. A new family adds its table here.
+pub static FAMILIES: &[&[CoreCommand]] = &[strings::COMMANDS, keys::COMMANDS, object::COMMANDS];
+
+/// Every keyspace command, family by family.
+pub fn all() -> impl Iterator<Item = &'static CoreCommand> {
+    FAMILIES.iter().flat_map(|f| f.iter())
+}
+
+/// Finds a keyspace command by (case-insensitive) name.
+pub fn lookup(name: &[u8]) -> Option<&'static CoreCommand> {
+    all().find(|c| c.spec.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// Defines a bitset newtype over `u32` with named constants, in the order
+/// Redis prints them.
+macro_rules! bitset {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            $( $(#[$cmeta:meta])* $konst:ident = $bit:literal => $text:literal, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+        pub struct $name(u32);
+
+        impl $name {
+            /// The empty set.
+            pub const NONE: $name = $name(0);
+            $( $(#[$cmeta])* pub const $konst: $name = $name(1 << $bit); )*
+
+            /// Every member with its name, in Redis's order.
+            const TABLE: &'static [($name, &'static str)] = &[ $( ($name::$konst, $text), )* ];
+
+            /// The union of two sets (usable in `const` tables).
+            #[must_use]
+            pub const fn union(self, other: $name) -> $name {
+                $name(self.0 | other.0)
+            }
+
+            /// Whether every member of `other` is in `self`.
+            pub const fn contains(self, other: $name) -> bool {
+                self.0 & other.0 == other.0
+            }
+
+            /// Whether the set is empty.
+            pub const fn is_empty(self) -> bool {
+                self.0 == 0
+            }
+
+            /// How many members the set has.
+            pub const fn len(self) -> usize {
+                self.0.count_ones() as usize
+            }
+
+            /// The members' names, in Redis's order.
+            pub fn names(self) -> impl Iterator<Item = &'static str> {
+                Self::TABLE
+                    .iter()
+                    .filter(move |(f, _)| self.contains(*f))
+                    .map(|(_, n)| *n)
+            }
+
+            /// The member called `name` (exactly as [`names`](Self::names) spells it).
+            pub fn from_name(name: &str) -> Option<$name> {
+                Self::TABLE.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
+            }
+        }
+
+        impl std::ops::BitOr for $name {
+            type Output = $name;
+            fn bitor(self, other: $name) -> $name {
+                self.union(other)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_set().entries(self.names()).finish()
+            }
+        }
+    };
+}
+
+bitset! {
+    /// Command flags, as `COMMAND INFO` prints them (Redis 7's `CMD_*`, in the
+    /// order of `addReplyCommandFlags`).
+    Flags {
+        /// Changes the keyspace (refused on followers).
+        WRITE = 0 => "write",
+        /// Only reads.
+        READONLY = 1 => "readonly",
+        /// May grow memory: refused above `maxmemory`.
+        DENYOOM = 2 => "denyoom",
+        /// Implemented by a module.
+        MODULE = 3 => "module",
+        /// Administrative.
+        ADMIN = 4 => "admin",
+        /// Pub/sub.
+        PUBSUB = 5 => "pubsub",
+        /// Not allowed in scripts.
+        NOSCRIPT = 6 => "noscript",
+        /// May block the client.
+        BLOCKING = 7 => "blocking",
+        /// Allowed while loading the dataset.
+        LOADING = 8 => "loading",
+        /// Allowed on a replica with a stale dataset.
+        STALE = 9 => "stale",
+        /// Not shown by MONITOR.
+        SKIP_MONITOR = 10 => "skip_monitor",
+        /// Not logged in the slow log.
+        SKIP_SLOWLOG = 11 => "skip_slowlog",
+        /// Cluster ASKING.
+        ASKING = 12 => "asking",
+        /// O(1) or O(log N).
+        FAST = 13 => "fast",
+        /// Runs before authentication.
+        NO_AUTH = 14 => "no_auth",
+        /// May have keys or not.
+        NO_MANDATORY_KEYS = 15 => "no_mandatory_keys",
+        /// Refused while loading asynchronously.
+        NO_ASYNC_LOADING = 16 => "no_async_loading",
+        /// Refused inside MULTI.
+        NO_MULTI = 17 => "no_multi",
+        /// The key positions depend on the arguments (computed for `COMMAND
+        /// INFO` from the key specs; not written in the tables).
+        MOVABLEKEYS = 18 => "movablekeys",
+        /// Allowed while a script is busy.
+        ALLOW_BUSY = 19 => "allow_busy",
+    }
+}
+
+bitset! {
+    /// ACL categories (`@read`, `@string`, ...), in Redis's order (`ACL CAT`).
+    AclCategories {
+        /// Key-space commands, type-agnostic.
+        KEYSPACE = 0 => "@keyspace",
+        /// Reads keys.
+        READ = 1 => "@read",
+        /// Writes keys.
+        WRITE = 2 => "@write",
+        /// Set commands.
+        SET = 3 => "@set",
+        /// Sorted-set commands.
+        SORTEDSET = 4 => "@sortedset",
+        /// List commands.
+        LIST = 5 => "@list",
+        /// Hash commands.
+        HASH = 6 => "@hash",
+        /// String commands.
+        STRING = 7 => "@string",
+        /// Bitmap commands.
+        BITMAP = 8 => "@bitmap",
+        /// HyperLogLog commands.
+        HYPERLOGLOG = 9 => "@hyperloglog",
+        /// Geo commands.
+        GEO = 10 => "@geo",
+        /// Stream commands.
+        STREAM = 11 => "@stream",
+        /// Pub/sub commands.
+        PUBSUB = 12 => "@pubsub",
+        /// Administrative commands.
+        ADMIN = 13 => "@admin",
+        /// O(1) or O(log N) commands.
+        FAST = 14 => "@fast",
+        /// Every command that is not `@fast`.
+        SLOW = 15 => "@slow",
+        /// May block the client.
+        BLOCKING = 16 => "@blocking",
+        /// Potentially dangerous.
+        DANGEROUS = 17 => "@dangerous",
+        /// Connection commands.
+        CONNECTION = 18 => "@connection",
+        /// MULTI/EXEC.
+        TRANSACTION = 19 => "@transaction",
+        /// Scripting.
+        SCRIPTING = 20 => "@scripting",
+    }
+}
+
+impl AclCategories {
+    /// Every category's name without its `@`, in Redis's order (`ACL CAT`).
+    pub fn all_names() -> impl Iterator<Item = &'static str> {
+        Self::TABLE
+            .iter()
+            .map(|(_, n)| n.strip_prefix('@').unwrap_or(n))
+    }
+
+    /// The category called `name` (`read` or `@read`, any case).
+    pub fn parse(name: &str) -> Option<AclCategories> {
+        let bare = name.strip_prefix('@').unwrap_or(name);
+        Self::TABLE
+            .iter()
+            .find(|(_, n)| n[1..].eq_ignore_ascii_case(bare))
+            .map(|(c, _)| *c)
+    }
+}
+
+/// Where a command's keys are (Redis 7 key specs, the index-based kinds).
+///
+/// Positions count the command name as 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySpec {
+    /// Keys at `first`, `first + step`, ... up to `last` (negative: counted from
+    /// the end, -1 being the last argument). `GET key` is `Range{1, 1, 1}`,
+    /// `MSET k v k v` is `Range{1, -1, 2}`.
+    Range {
+        /// Position of the first key.
+        first: i32,
+        /// Position of the last key (negative: from the end).
+        last: i32,
+        /// Distance between keys.
+        step: i32,
+    },
+    /// A count at `keynum_index`, then that many keys from `first_key` on,
+    /// `step` apart: `ZUNIONSTORE dst numkeys key...` is `Keynum{2, 3, 1}`
+    /// (with `Range{1, 1, 1}` for `dst`), `EVAL script numkeys key...` is
+    /// `Keynum{2, 3, 1}`, `LMPOP numkeys key...` is `Keynum{1, 2, 1}`.
+    Keynum {
+        /// Position of the key count.
+        keynum_index: i32,
+        /// Position of the first key.
+        first_key: i32,
+        /// Distance between keys.
+        step: i32,
+    },
+}
+
+/// Why a command's keys cannot be found from its arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeysError {
+    /// A key count is not an integer, is negative, or names more keys than
+    /// there are arguments (`ZUNIONSTORE dst 5 a`).
+    BadCount,
+}
+
+impl fmt::Display for KeysError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeysError::BadCount => f.write_str("invalid key count"),
+        }
+    }
+}
+
+impl std::error::Error for KeysError {}
+
+/// Key positions `next, next + step, ...` below `end`.
+#[derive(Debug, Clone)]
+pub struct KeyPositions {
+    next: usize,
+    end: usize,
+    step: usize,
+}
+
+impl KeyPositions {
+    const EMPTY: KeyPositions = KeyPositions {
+        next: 0,
+        end: 0,
+        step: 1,
+    };
+}
+
+impl Iterator for KeyPositions {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        if self.next >= self.end {
+            return None;
+        }
+        let p = self.next;
+        self.next = self.next.saturating_add(self.step);
+        Some(p)
+    }
+}
+
+impl KeySpec {
+    /// A fixed range (usable in `const` tables).
+    pub const fn range(first: i32, last: i32, step: i32) -> KeySpec {
+        KeySpec::Range { first, last, step }
+    }
+
+    /// Keys after a count (usable in `const` tables).
+    pub const fn keynum(keynum_index: i32, first_key: i32, step: i32) -> KeySpec {
+        KeySpec::Keynum {
+            keynum_index,
+            first_key,
+            step,
+        }
+    }
+
+    /// The positions of this spec's keys in `argv` (command name included).
+    /// A range is cut at the end of `argv`; a count that is not a
+    /// non-negative integer, or that runs past the end, is an error.
+    pub fn positions<A: AsRef<[u8]>>(&self, argv: &[A]) -> Result<KeyPositions, KeysError> {
+        let argc = argv.len() as i64;
+        match *self {
+            KeySpec::Range { first, last, step } => {
+                if first <= 0 {
+                    return Ok(KeyPositions::EMPTY);
+                }
+                let last = if last < 0 {
+                    argc + i64::from(last)
+                } else {
+                    i64::from(last)
+                };
+                let end = (last + 1).min(argc).max(0);
+                Ok(KeyPositions {
+                    next: first as usize,
+                    end: end as usize,
+                    step: step.max(1) as usize,
+                })
+            }
+            KeySpec::Keynum {
+                keynum_index,
+                first_key,
+                step,
+            } => {
+                let count = usize::try_from(keynum_index)
+                    .ok()
+                    .and_then(|i| argv.get(i))
+                    .and_then(|a| parse_i64(a.as_ref()))
+                    .filter(|&n| n >= 0)
+                    .ok_or(KeysError::BadCount)?;
+                let step = i64::from(step.max(1));
+                let first = i64::from(first_key.max(0));
+                if count == 0 {
+                    return Ok(KeyPositions::EMPTY);
+                }
+                // The last key must exist.
+                let last = count
+                    .checked_sub(1)
+                    .and_then(|c| c.checked_mul(step))
+                    .and_then(|o| o.checked_add(first))
+                    .filter(|&l| l < argc)
+                    .ok_or(KeysError::BadCount)?;
+                Ok(KeyPositions {
+                    next: first as usize,
+                    end: (last + 1) as usize,
+                    step: step as usize,
+                })
+            }
+        }
+    }
+}
+
+/// Shorthands for the family tables.
+pub(crate) mod presets {
+    use super::{AclCategories as C, Flags as F, KeySpec};
+
+    pub const R: F = F::READONLY;
+    pub const RF: F = F::READONLY.union(F::FAST);
+    pub const W: F = F::WRITE;
+    pub const WF: F = F::WRITE.union(F::FAST);
+    pub const WD: F = F::WRITE.union(F::DENYOOM);
+    pub const WDF: F = F::WRITE.union(F::DENYOOM).union(F::FAST);
+
+    /// One key, the first argument.
+    pub const ONE: &[KeySpec] = &[KeySpec::range(1, 1, 1)];
+    /// Every argument is a key.
+    pub const ALL: &[KeySpec] = &[KeySpec::range(1, -1, 1)];
+    /// Key-value pairs.
+    pub const PAIRS: &[KeySpec] = &[KeySpec::range(1, -1, 2)];
+    /// The first two arguments.
+    pub const TWO: &[KeySpec] = &[KeySpec::range(1, 2, 1)];
+    /// No keys.
+    pub const NONE: &[KeySpec] = &[];
+
+    pub const S_RF: C = C::READ.union(C::STRING).union(C::FAST);
+    pub const S_RS: C = C::READ.union(C::STRING).union(C::SLOW);
+    pub const S_WF: C = C::WRITE.union(C::STRING).union(C::FAST);
+    pub const S_WS: C = C::WRITE.union(C::STRING).union(C::SLOW);
+    pub const K_RF: C = C::KEYSPACE.union(C::READ).union(C::FAST);
+    pub const K_RS: C = C::KEYSPACE.union(C::READ).union(C::SLOW);
+    pub const K_WF: C = C::KEYSPACE.union(C::WRITE).union(C::FAST);
+    pub const K_WS: C = C::KEYSPACE.union(C::WRITE).union(C::SLOW);
+    pub const K_RSD: C = K_RS.union(C::DANGEROUS);
+    pub const K_WSD: C = K_WS.union(C::DANGEROUS);
+
+    pub const O1: &str = "O(1)";
+}
 
 /// What Redis publishes about a command.
 #[derive(Debug, Clone, Copy)]
@@ -17,15 +412,11 @@ pub struct CommandSpec {
     /// least n".
     pub arity: i32,
     /// Command flags (`write`, `readonly`, `denyoom`, `fast`, `admin`, ...).
-    pub flags: &'static [&'static str],
-    /// Position of the first key (0 = none).
-    pub first_key: i32,
-    /// Position of the last key (-1 = the last argument).
-    pub last_key: i32,
-    /// Step between keys.
-    pub step: i32,
+    pub flags: Flags,
+    /// Where the keys are (empty: no keys).
+    pub keys: &'static [KeySpec],
     /// ACL categories (`@read`, `@string`, ...).
-    pub categories: &'static [&'static str],
+    pub categories: AclCategories,
     /// Documentation group (`string`, `generic`, `connection`, `server`).
     pub group: &'static str,
     /// The Redis version that introduced it.
@@ -41,7 +432,7 @@ pub struct CommandSpec {
 impl CommandSpec {
     /// Whether the command changes the keyspace (refused on followers).
     pub fn is_write(&self) -> bool {
-        self.flags.contains(&"write")
+        self.flags.contains(Flags::WRITE)
     }
 
     /// Whether the argument count fits the arity.
@@ -54,19 +445,79 @@ impl CommandSpec {
         }
     }
 
-    /// The positions of the keys in `argc` arguments.
-    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
-        let argc = argc as i32;
-        let last = if self.last_key < 0 {
-            argc + self.last_key
+    /// The positions of the keys in `argv` (command name included), spec by
+    /// spec. A key count that cannot be read yields an error (the command
+    /// itself will refuse such arguments).
+    pub fn key_positions<'a, A: AsRef<[u8]>>(
+        &'a self,
+        argv: &'a [A],
+    ) -> impl Iterator<Item = Result<usize, KeysError>> + 'a {
+        self.keys.iter().flat_map(move |k| {
+            let (ok, err) = match k.positions(argv) {
+                Ok(p) => (Some(p), None),
+                Err(e) => (None, Some(Err(e))),
+            };
+            ok.into_iter().flatten().map(Ok).chain(err)
+        })
+    }
+
+    /// The keys' positions in `argv`, or an error if a key count is bad.
+    pub fn keys_in<A: AsRef<[u8]>>(&self, argv: &[A]) -> Result<Vec<usize>, KeysError> {
+        self.key_positions(argv).collect()
+    }
+
+    /// Whether the key positions depend on the arguments (Redis adds
+    /// `movablekeys` to such a command's flags).
+    pub fn movable_keys(&self) -> bool {
+        self.legacy_range().1
+    }
+
+    /// The flags `COMMAND INFO` prints: the table's, plus `movablekeys` where
+    /// the keys cannot be described by one range.
+    pub fn info_flags(&self) -> Flags {
+        if self.movable_keys() {
+            self.flags.union(Flags::MOVABLEKEYS)
         } else {
-            self.last_key
-        };
-        let (first, step) = (self.first_key, self.step.max(1));
-        (0..)
-            .map(move |i| first + i * step)
-            .take_while(move |&p| first > 0 && p <= last && p < argc)
-            .map(|p| p as usize)
+            self.flags
+        }
+    }
+
+    /// The legacy `(first, last, step)` triple of `COMMAND INFO`, computed from
+    /// the key specs as Redis 7's `populateCommandLegacyRangeSpec` does: one
+    /// range is itself; otherwise consecutive step-1 ranges are merged and
+    /// anything else makes the keys movable.
+    pub fn legacy_keys(&self) -> (i32, i32, i32) {
+        self.legacy_range().0
+    }
+
+    fn legacy_range(&self) -> ((i32, i32, i32), bool) {
+        if let [KeySpec::Range { first, last, step }] = self.keys {
+            return ((*first, *last, *step), false);
+        }
+        let mut movable = false;
+        let (mut first, mut last) = (i32::MAX, 0i32);
+        let mut prev_last = 0;
+        for k in self.keys {
+            match *k {
+                KeySpec::Keynum { .. } => movable = true,
+                KeySpec::Range { step, .. } if step != 1 => movable = true,
+                KeySpec::Range { first: f, .. } if prev_last != 0 && prev_last != f - 1 => {
+                    movable = true;
+                }
+                KeySpec::Range {
+                    first: f, last: l, ..
+                } => {
+                    first = first.min(f);
+                    // Redis compares as unsigned: a negative last wins.
+                    last = if (l as u32) > (last as u32) { l } else { last };
+                    prev_last = last;
+                }
+            }
+        }
+        if first == i32::MAX {
+            return ((0, 0, 0), movable);
+        }
+        ((first, last, 1), movable)
     }
 }
 
@@ -79,688 +530,120 @@ pub struct CoreCommand {
     pub handler: Handler,
 }
 
-const R: &[&str] = &["readonly"];
-const RF: &[&str] = &["readonly", "fast"];
-const W: &[&str] = &["write"];
-const WF: &[&str] = &["write", "fast"];
-const WD: &[&str] = &["write", "denyoom"];
-const WDF: &[&str] = &["write", "denyoom", "fast"];
-
-const S_RF: &[&str] = &["@read", "@string", "@fast"];
-const S_RS: &[&str] = &["@read", "@string", "@slow"];
-const S_WF: &[&str] = &["@write", "@string", "@fast"];
-const S_WS: &[&str] = &["@write", "@string", "@slow"];
-const K_RF: &[&str] = &["@keyspace", "@read", "@fast"];
-const K_RS: &[&str] = &["@keyspace", "@read", "@slow"];
-const K_WF: &[&str] = &["@keyspace", "@write", "@fast"];
-const K_WS: &[&str] = &["@keyspace", "@write", "@slow"];
-const K_WS_DANGER: &[&str] = &["@keyspace", "@write", "@slow", "@dangerous"];
-
-#[allow(clippy::too_many_arguments)]
-const fn c(
-    name: &'static str,
-    arity: i32,
-    flags: &'static [&'static str],
-    keys: (i32, i32, i32),
-    categories: &'static [&'static str],
-    group: &'static str,
-    since: &'static str,
-    summary: &'static str,
-    complexity: &'static str,
-    args: &'static str,
-    handler: Handler,
-) -> CoreCommand {
-    CoreCommand {
-        spec: CommandSpec {
-            name,
-            arity,
-            flags,
-            first_key: keys.0,
-            last_key: keys.1,
-            step: keys.2,
-            categories,
-            group,
-            since,
-            summary,
-            complexity,
-            args,
-        },
-        handler,
-    }
-}
-
-const ONE: (i32, i32, i32) = (1, 1, 1);
-const ALL: (i32, i32, i32) = (1, -1, 1);
-const PAIRS: (i32, i32, i32) = (1, -1, 2);
-const TWO: (i32, i32, i32) = (1, 2, 1);
-const NONE: (i32, i32, i32) = (0, 0, 0);
-const O1: &str = "O(1)";
-const EXPIRY_OPTS: &str = "key seconds [NX|XX|GT|LT]";
-
-use keys as k;
-use object as o;
-use strings as s;
-
-/// Every keyspace command.
-pub static COMMANDS: &[CoreCommand] = &[
-    c(
-        "get",
-        2,
-        RF,
-        ONE,
-        S_RF,
-        "string",
-        "1.0.0",
-        "Returns the string value of a key.",
-        O1,
-        "key",
-        s::get,
-    ),
-    c(
-        "set",
-        -3,
-        WD,
-        ONE,
-        S_WS,
-        "string",
-        "1.0.0",
-        "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
-        O1,
-        "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]",
-        s::set,
-    ),
-    c(
-        "setnx",
-        3,
-        WDF,
-        ONE,
-        S_WF,
-        "string",
-        "1.0.0",
-        "Set the string value of a key only when the key doesn't exist.",
-        O1,
-        "key value",
-        s::setnx,
-    ),
-    c(
-        "setex",
-        4,
-        WD,
-        ONE,
-        S_WS,
-        "string",
-        "2.0.0",
-        "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
-        O1,
-        "key seconds value",
-        s::setex,
-    ),
-    c(
-        "psetex",
-        4,
-        WD,
-        ONE,
-        S_WS,
-        "string",
-        "2.6.0",
-        "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.",
-        O1,
-        "key milliseconds value",
-        s::psetex,
-    ),
-    c(
-        "getset",
-        3,
-        WDF,
-        ONE,
-        S_WF,
-        "string",
-        "1.0.0",
-        "Returns the previous string value of a key after setting it to a new value.",
-        O1,
-        "key value",
-        s::getset,
-    ),
-    c(
-        "getdel",
-        2,
-        WF,
-        ONE,
-        S_WF,
-        "string",
-        "6.2.0",
-        "Returns the string value of a key after deleting the key.",
-        O1,
-        "key",
-        s::getdel,
-    ),
-    c(
-        "getex",
-        -2,
-        WF,
-        ONE,
-        S_WF,
-        "string",
-        "6.2.0",
-        "Returns the string value of a key after setting its expiration time.",
-        O1,
-        "key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]",
-        s::getex,
-    ),
-    c(
-        "mget",
-        -2,
-        RF,
-        ALL,
-        S_RF,
-        "string",
-        "1.0.0",
-        "Atomically returns the string values of one or more keys.",
-        "O(N) where N is the number of keys to retrieve.",
-        "key [key ...]",
-        s::mget,
-    ),
-    c(
-        "mset",
-        -3,
-        WD,
-        PAIRS,
-        S_WS,
-        "string",
-        "1.0.1",
-        "Atomically creates or modifies the string values of one or more keys.",
-        "O(N) where N is the number of keys to set.",
-        "key value [key value ...]",
-        s::mset,
-    ),
-    c(
-        "msetnx",
-        -3,
-        WD,
-        PAIRS,
-        S_WS,
-        "string",
-        "1.0.1",
-        "Atomically modifies the string values of one or more keys only when all keys don't exist.",
-        "O(N) where N is the number of keys to set.",
-        "key value [key value ...]",
-        s::msetnx,
-    ),
-    c(
-        "append",
-        3,
-        WDF,
-        ONE,
-        S_WF,
-        "string",
-        "2.0.0",
-        "Appends a string to the value of a key. Creates the key if it doesn't exist.",
-        O1,
-        "key value",
-        s::append,
-    ),
-    c(
-        "strlen",
-        2,
-        RF,
-        ONE,
-        S_RF,
-        "string",
-        "2.2.0",
-        "Returns the length of a string value.",
-        O1,
-        "key",
-        s::strlen,
-    ),
-    c(
-        "getrange",
-        4,
-        R,
-        ONE,
-        S_RS,
-        "string",
-        "2.4.0",
-        "Returns a substring of the string stored at a key.",
-        "O(N) where N is the length of the returned string.",
-        "key start end",
-        s::getrange,
-    ),
-    c(
-        "setrange",
-        4,
-        WD,
-        ONE,
-        S_WS,
-        "string",
-        "2.2.0",
-        "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
-        O1,
-        "key offset value",
-        s::setrange,
-    ),
-    c(
-        "incr",
-        2,
-        WDF,
-        ONE,
-        S_WF,
-        "string",
-        "1.0.0",
-        "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
-        O1,
-        "key",
-        s::incr,
-    ),
-    c(
-        "decr",
-        2,
-        WDF,
-        ONE,
-        S_WF,
-        "string",
-        "1.0.0",
-        "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
-        O1,
-        "key",
-        s::decr,
-    ),
-    c(
-        "incrby",
-        3,
-        WDF,
-        ONE,
-        S_WF,
-        "string",
-        "1.0.0",
-        "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
-        O1,
-        "key increment",
-        s::incrby,
-    ),
-    c(
-        "decrby",
-        3,
-        WDF,
-        ONE,
-        S_WF,
-        "string",
-        "1.0.0",
-        "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.",
-        O1,
-        "key decrement",
-        s::decrby,
-    ),
-    c(
-        "incrbyfloat",
-        3,
-        WDF,
-        ONE,
-        S_WF,
-        "string",
-        "2.6.0",
-        "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
-        O1,
-        "key increment",
-        s::incrbyfloat,
-    ),
-    c(
-        "del",
-        -2,
-        W,
-        ALL,
-        K_WS,
-        "generic",
-        "1.0.0",
-        "Deletes one or more keys.",
-        "O(N) where N is the number of keys that will be removed.",
-        "key [key ...]",
-        k::del,
-    ),
-    c(
-        "unlink",
-        -2,
-        WF,
-        ALL,
-        K_WF,
-        "generic",
-        "4.0.0",
-        "Asynchronously deletes one or more keys.",
-        "O(1) for each key removed regardless of its size.",
-        "key [key ...]",
-        k::del,
-    ),
-    c(
-        "exists",
-        -2,
-        RF,
-        ALL,
-        K_RF,
-        "generic",
-        "1.0.0",
-        "Determines whether one or more keys exist.",
-        "O(N) where N is the number of keys to check.",
-        "key [key ...]",
-        k::exists,
-    ),
-    c(
-        "touch",
-        -2,
-        RF,
-        ALL,
-        K_RF,
-        "generic",
-        "3.2.1",
-        "Returns the number of existing keys out of those specified after updating the time they were last accessed.",
-        "O(N) where N is the number of keys that will be touched.",
-        "key [key ...]",
-        k::touch,
-    ),
-    c(
-        "type",
-        2,
-        RF,
-        ONE,
-        K_RF,
-        "generic",
-        "1.0.0",
-        "Determines the type of value stored at a key.",
-        O1,
-        "key",
-        k::type_,
-    ),
-    c(
-        "rename",
-        3,
-        W,
-        TWO,
-        K_WS,
-        "generic",
-        "1.0.0",
-        "Renames a key and overwrites the destination.",
-        O1,
-        "key newkey",
-        k::rename,
-    ),
-    c(
-        "renamenx",
-        3,
-        WF,
-        TWO,
-        K_WF,
-        "generic",
-        "1.0.0",
-        "Renames a key only when the target key name doesn't exist.",
-        O1,
-        "key newkey",
-        k::renamenx,
-    ),
-    c(
-        "copy",
-        -3,
-        WD,
-        TWO,
-        K_WS,
-        "generic",
-        "6.2.0",
-        "Copies the value of a key to a new key.",
-        "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.",
-        "source destination [DB destination-db] [REPLACE]",
-        k::copy,
-    ),
-    c(
-        "expire",
-        -3,
-        WF,
-        ONE,
-        K_WF,
-        "generic",
-        "1.0.0",
-        "Sets the expiration time of a key in seconds.",
-        O1,
-        EXPIRY_OPTS,
-        k::expire,
-    ),
-    c(
-        "pexpire",
-        -3,
-        WF,
-        ONE,
-        K_WF,
-        "generic",
-        "2.6.0",
-        "Sets the expiration time of a key in milliseconds.",
-        O1,
-        "key milliseconds [NX|XX|GT|LT]",
-        k::pexpire,
-    ),
-    c(
-        "expireat",
-        -3,
-        WF,
-        ONE,
-        K_WF,
-        "generic",
-        "1.2.0",
-        "Sets the expiration time of a key to a Unix timestamp.",
-        O1,
-        "key unix-time-seconds [NX|XX|GT|LT]",
-        k::expireat,
-    ),
-    c(
-        "pexpireat",
-        -3,
-        WF,
-        ONE,
-        K_WF,
-        "generic",
-        "2.6.0",
-        "Sets the expiration time of a key to a Unix milliseconds timestamp.",
-        O1,
-        "key unix-time-milliseconds [NX|XX|GT|LT]",
-        k::pexpireat,
-    ),
-    c(
-        "ttl",
-        2,
-        RF,
-        ONE,
-        K_RF,
-        "generic",
-        "1.0.0",
-        "Returns the expiration time in seconds of a key.",
-        O1,
-        "key",
-        k::ttl,
-    ),
-    c(
-        "pttl",
-        2,
-        RF,
-        ONE,
-        K_RF,
-        "generic",
-        "2.6.0",
-        "Returns the expiration time in milliseconds of a key.",
-        O1,
-        "key",
-        k::pttl,
-    ),
-    c(
-        "expiretime",
-        2,
-        RF,
-        ONE,
-        K_RF,
-        "generic",
-        "7.0.0",
-        "Returns the expiration time of a key as a Unix timestamp.",
-        O1,
-        "key",
-        k::expiretime,
-    ),
-    c(
-        "pexpiretime",
-        2,
-        RF,
-        ONE,
-        K_RF,
-        "generic",
-        "7.0.0",
-        "Returns the expiration time of a key as a Unix milliseconds timestamp.",
-        O1,
-        "key",
-        k::pexpiretime,
-    ),
-    c(
-        "persist",
-        2,
-        WF,
-        ONE,
-        K_WF,
-        "generic",
-        "2.2.0",
-        "Removes the expiration time of a key.",
-        O1,
-        "key",
-        k::persist,
-    ),
-    c(
-        "keys",
-        2,
-        R,
-        NONE,
-        &["@keyspace", "@read", "@slow", "@dangerous"],
-        "generic",
-        "1.0.0",
-        "Returns all key names that match a pattern.",
-        "O(N) with N being the number of keys in the database.",
-        "pattern",
-        k::keys,
-    ),
-    c(
-        "scan",
-        -2,
-        R,
-        NONE,
-        K_RS,
-        "generic",
-        "2.8.0",
-        "Iterates over the key names in the database.",
-        "O(1) for every call. O(N) for a complete iteration.",
-        "cursor [MATCH pattern] [COUNT count] [TYPE type]",
-        k::scan,
-    ),
-    c(
-        "randomkey",
-        1,
-        R,
-        NONE,
-        K_RS,
-        "generic",
-        "1.0.0",
-        "Returns a random key name from the database.",
-        O1,
-        "",
-        k::randomkey,
-    ),
-    c(
-        "dbsize",
-        1,
-        RF,
-        NONE,
-        K_RF,
-        "server",
-        "1.0.0",
-        "Returns the number of keys in the database.",
-        O1,
-        "",
-        k::dbsize,
-    ),
-    c(
-        "flushdb",
-        -1,
-        W,
-        NONE,
-        &["@keyspace", "@write", "@slow", "@dangerous"],
-        "server",
-        "1.0.0",
-        "Remove all keys from the current database.",
-        "O(N) where N is the number of keys in the selected database",
-        "[ASYNC|SYNC]",
-        k::flushall,
-    ),
-    c(
-        "flushall",
-        -1,
-        W,
-        NONE,
-        &["@keyspace", "@write", "@slow", "@dangerous"],
-        "server",
-        "1.0.0",
-        "Removes all keys from all databases.",
-        "O(N) where N is the total number of keys in all databases",
-        "[ASYNC|SYNC]",
-        k::flushall,
-    ),
-    c(
-        "dump",
-        2,
-        R,
-        ONE,
-        K_RS,
-        "generic",
-        "2.6.0",
-        "Returns a serialized representation of the value stored at a key.",
-        "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).",
-        "key",
-        o::dump,
-    ),
-    c(
-        "restore",
-        -4,
-        WD,
-        ONE,
-        K_WS_DANGER,
-        "generic",
-        "2.6.0",
-        "Creates a key from the serialized representation of a value.",
-        "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
-        "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]",
-        o::restore,
-    ),
-    c(
-        "object",
-        -2,
-        R,
-        (2, 2, 1),
-        K_RS,
-        "generic",
-        "2.2.3",
-        "A container for object introspection commands.",
-        "Depends on subcommand.",
-        "ENCODING|FREQ|IDLETIME|REFCOUNT key | HELP",
-        o::object,
-    ),
-];
-
-/// Finds a keyspace command by (case-insensitive) name.
-pub fn lookup(name: &[u8]) -> Option<&'static CoreCommand> {
-    COMMANDS
-        .iter()
-        .find(|c| c.spec.name.as_bytes().eq_ignore_ascii_case(name))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn argv(s: &str) -> Vec<&[u8]> {
+        s.split(' ').map(str::as_bytes).collect()
+    }
+
+    fn spec(keys: &'static [KeySpec]) -> CommandSpec {
+        CommandSpec {
+            name: "x",
+            arity: -1,
+            flags: Flags::NONE,
+            keys,
+            categories: AclCategories::NONE,
+            group: "generic",
+            since: "7.0.0",
+            summary: "",
+            complexity: "",
+            args: "",
+        }
+    }
+
     #[test]
     fn key_positions() {
         let mset = lookup(b"MSET").unwrap().spec;
-        assert_eq!(mset.key_positions(5).collect::<Vec<_>>(), vec![1, 3]);
+        assert_eq!(mset.keys_in(&argv("MSET a 1 b 2")), Ok(vec![1, 3]));
         let del = lookup(b"del").unwrap().spec;
-        assert_eq!(del.key_positions(4).collect::<Vec<_>>(), vec![1, 2, 3]);
-        assert_eq!(lookup(b"keys").unwrap().spec.key_positions(2).count(), 0);
+        assert_eq!(del.keys_in(&argv("DEL a b c")), Ok(vec![1, 2, 3]));
+        let keys = lookup(b"keys").unwrap().spec;
+        assert_eq!(keys.keys_in(&argv("KEYS *")), Ok(vec![]));
+        let rename = lookup(b"rename").unwrap().spec;
+        assert_eq!(rename.keys_in(&argv("RENAME a b")), Ok(vec![1, 2]));
         assert!(lookup(b"nope").is_none());
+    }
+
+    #[test]
+    fn keynum_zunionstore_shape() {
+        static ZUNIONSTORE: &[KeySpec] = &[KeySpec::range(1, 1, 1), KeySpec::keynum(2, 3, 1)];
+        let s = spec(ZUNIONSTORE);
+        let a = argv("ZUNIONSTORE dst 2 a b WEIGHTS 1 2");
+        let keys: Vec<&[u8]> = s.keys_in(&a).unwrap().into_iter().map(|p| a[p]).collect();
+        assert_eq!(keys, vec![&b"dst"[..], b"a", b"b"]);
+        // COMMAND INFO: the legacy range covers dst only, and keys are movable.
+        assert_eq!(s.legacy_keys(), (1, 1, 1));
+        assert!(s.movable_keys());
+        assert!(s.info_flags().contains(Flags::MOVABLEKEYS));
+        // Bad counts.
+        assert_eq!(
+            s.keys_in(&argv("ZUNIONSTORE dst 5 a")),
+            Err(KeysError::BadCount)
+        );
+        assert_eq!(
+            s.keys_in(&argv("ZUNIONSTORE dst x a")),
+            Err(KeysError::BadCount)
+        );
+        assert_eq!(
+            s.keys_in(&argv("ZUNIONSTORE dst -1 a")),
+            Err(KeysError::BadCount)
+        );
+        assert_eq!(s.keys_in(&argv("ZUNIONSTORE dst 0")), Ok(vec![1]));
+    }
+
+    #[test]
+    fn keynum_eval_and_lmpop_shapes() {
+        static EVAL: &[KeySpec] = &[KeySpec::keynum(2, 3, 1)];
+        let s = spec(EVAL);
+        assert_eq!(s.keys_in(&argv("EVAL s 2 k1 k2 a1")), Ok(vec![3, 4]));
+        assert_eq!(s.legacy_keys(), (0, 0, 0));
+        assert!(s.movable_keys());
+        static LMPOP: &[KeySpec] = &[KeySpec::keynum(1, 2, 1)];
+        let s = spec(LMPOP);
+        assert_eq!(s.keys_in(&argv("LMPOP 2 a b LEFT")), Ok(vec![2, 3]));
+    }
+
+    #[test]
+    fn legacy_range_of_plain_commands() {
+        for c in all() {
+            let s = c.spec;
+            assert!(!s.movable_keys(), "{}", s.name);
+            match s.keys {
+                [] => assert_eq!(s.legacy_keys(), (0, 0, 0)),
+                [KeySpec::Range { first, last, step }] => {
+                    assert_eq!(s.legacy_keys(), (*first, *last, *step));
+                }
+                _ => panic!("{}", s.name),
+            }
+        }
+    }
+
+    #[test]
+    fn flags_and_categories_print_in_redis_order() {
+        let f = Flags::FAST | Flags::NOSCRIPT | Flags::NO_AUTH | Flags::LOADING;
+        assert_eq!(
+            f.names().collect::<Vec<_>>(),
+            ["noscript", "loading", "fast", "no_auth"]
+        );
+        assert_eq!(f.len(), 4);
+        assert_eq!(Flags::from_name("denyoom"), Some(Flags::DENYOOM));
+        let c = AclCategories::FAST | AclCategories::STRING | AclCategories::READ;
+        assert_eq!(c.names().collect::<Vec<_>>(), ["@read", "@string", "@fast"]);
+        assert_eq!(AclCategories::parse("Read"), Some(AclCategories::READ));
+        assert_eq!(AclCategories::parse("@read"), Some(AclCategories::READ));
+        assert_eq!(AclCategories::parse("nope"), None);
+        assert_eq!(AclCategories::all_names().count(), 21);
+        assert_eq!(AclCategories::all_names().next(), Some("keyspace"));
+    }
+
+    #[test]
+    fn every_family_has_distinct_names() {
+        let mut names: Vec<&str> = all().map(|c| c.spec.name).collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n);
     }
 }

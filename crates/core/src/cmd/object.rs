@@ -6,6 +6,8 @@ use emberkv_persistence::VType;
 use emberkv_protocol::request::parse_i64;
 use emberkv_rdb::DumpError;
 
+use crate::cmd::presets::{K_RS, K_WSD, ONE, R, WD};
+use crate::cmd::{CommandSpec, CoreCommand, KeySpec};
 use crate::exec::{CmdError, CmdResult, Cx, ERR_NOT_INT, ERR_SYNTAX};
 use crate::value;
 
@@ -185,3 +187,52 @@ pub fn object(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     cx.set_idle(key, meta.idle);
     Ok(())
 }
+
+/// The object commands.
+pub static COMMANDS: &[CoreCommand] = &[
+    CoreCommand {
+        spec: CommandSpec {
+            name: "dump",
+            arity: 2,
+            flags: R,
+            keys: ONE,
+            categories: K_RS,
+            group: "generic",
+            since: "2.6.0",
+            summary: "Returns a serialized representation of the value stored at a key.",
+            complexity: "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).",
+            args: "key",
+        },
+        handler: dump,
+    },
+    CoreCommand {
+        spec: CommandSpec {
+            name: "restore",
+            arity: -4,
+            flags: WD,
+            keys: ONE,
+            categories: K_WSD,
+            group: "generic",
+            since: "2.6.0",
+            summary: "Creates a key from the serialized representation of a value.",
+            complexity: "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
+            args: "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]",
+        },
+        handler: restore,
+    },
+    CoreCommand {
+        spec: CommandSpec {
+            name: "object",
+            arity: -2,
+            flags: R,
+            keys: &[KeySpec::range(2, 2, 1)],
+            categories: K_RS,
+            group: "generic",
+            since: "2.2.3",
+            summary: "A container for object introspection commands.",
+            complexity: "Depends on subcommand.",
+            args: "ENCODING|FREQ|IDLETIME|REFCOUNT key | HELP",
+        },
+        handler: object,
+    },
+];

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use super::rdb::{self, RdbItem};
 use super::{LinkState, META_REPL};
-use crate::commands::{self, Entry};
+use crate::cmd::{self, Entry};
 use crate::server::Shared;
 
 /// The leader is considered gone after this long without a byte.
@@ -559,7 +559,7 @@ impl Applier {
                 .fetch_add(1, Ordering::Relaxed);
             return false;
         }
-        let Some(Entry::Core(c)) = commands::lookup(argv[0]) else {
+        let Some(Entry::Core(c)) = cmd::lookup(argv[0]) else {
             self.error(format!(
                 "command {:?} from the leader is not supported (emberkv stores strings only): not applied",
                 name

@@ -3,12 +3,18 @@
 //! pattern; SET validates with each setting's own parser (the one start-up
 //! uses), runs its hook, and undoes the whole command if one value is refused.
 
-use crate::commands::{Action, help, lossy, sub_arity};
-
+use super::{Action, ServerCommand, help, lossy, sub_arity};
+use crate::catalog::{self, CONFIG_SUBS};
 use crate::conn::Conn;
 use crate::server::Shared;
 use crate::settings::defs::{self, Def, Id};
 use emberkv_core::glob;
+
+/// This module's commands.
+pub static COMMANDS: &[ServerCommand] = &[ServerCommand {
+    meta: &catalog::CONFIG,
+    handler: config,
+}];
 
 /// What CONFIG GET shows for `d`: the stored value, except where the live
 /// one says more (the port picked for `--port 0`, the absolute data directory).
@@ -40,9 +46,9 @@ fn set_one(s: &Shared, d: &Def, value: &str) -> Result<(), String> {
     }
 }
 
-/// CONFIG <subcommand>
+/// `CONFIG <subcommand>`
 pub fn config(conn: &mut Conn, argv: &[&[u8]]) -> Action {
-    let Some(sub) = sub_arity(conn, argv, crate::commands::CONFIG_SUBS) else {
+    let Some(sub) = sub_arity(conn, argv, CONFIG_SUBS) else {
         return Action::Continue;
     };
     match sub {

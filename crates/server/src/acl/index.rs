@@ -1,0 +1,159 @@
+//! The ACL's view of the command table: an id for every command and
+//! subcommand, sets of ids, and the permission check that runs before every
+//! command.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use emberkv_core::AclCategories;
+use emberkv_core::glob;
+
+use super::User;
+use crate::catalog::{self, Meta};
+
+const WORDS: usize = 4;
+
+/// A set of command ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Bits([u64; WORDS]);
+
+impl Bits {
+    pub(super) fn get(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+    pub(super) fn set(&mut self, i: usize, on: bool) {
+        if on {
+            self.0[i / 64] |= 1 << (i % 64);
+        } else {
+            self.0[i / 64] &= !(1 << (i % 64));
+        }
+    }
+}
+
+/// A command or subcommand as the ACL sees it.
+#[derive(Debug)]
+pub struct AclCmd {
+    /// `get`, `config|set`.
+    pub fullname: String,
+    /// The container, for a subcommand.
+    pub parent: Option<usize>,
+    /// The subcommands, for a container.
+    pub subs: Vec<usize>,
+    /// ACL categories.
+    pub categories: AclCategories,
+}
+
+/// Every command and subcommand, with ids.
+#[derive(Debug)]
+pub struct Index {
+    /// By id.
+    pub cmds: Vec<AclCmd>,
+    pub(super) by_name: HashMap<String, usize>,
+    pub(super) every: Bits,
+}
+
+pub(super) static INDEX: LazyLock<Index> = LazyLock::new(|| {
+    let mut cmds = Vec::new();
+    let mut by_name = HashMap::new();
+    for e in catalog::sorted() {
+        let spec = e.spec;
+        let id = cmds.len();
+        by_name.insert(spec.name.to_string(), id);
+        cmds.push(AclCmd {
+            fullname: spec.name.to_string(),
+            parent: None,
+            subs: Vec::new(),
+            categories: spec.categories,
+        });
+        for sc in e.subcommands {
+            let sid = cmds.len();
+            let fullname = format!("{}|{}", spec.name, sc.name);
+            by_name.insert(fullname.clone(), sid);
+            cmds.push(AclCmd {
+                fullname,
+                parent: Some(id),
+                subs: Vec::new(),
+                categories: sc.categories,
+            });
+            cmds[id].subs.push(sid);
+        }
+    }
+    assert!(cmds.len() < WORDS * 64, "grow acl::WORDS");
+    let mut every = Bits::default();
+    for i in 0..cmds.len() {
+        every.set(i, true);
+    }
+    Index {
+        cmds,
+        by_name,
+        every,
+    }
+});
+
+/// The command index.
+pub fn index() -> &'static Index {
+    &INDEX
+}
+
+/// The id of the command (or subcommand) `argv` runs.
+fn command_id(entry: &Meta, argv: &[&[u8]]) -> usize {
+    let top = INDEX.by_name.get(entry.spec.name).copied().unwrap_or(0);
+    if argv.len() >= 2 && !entry.subcommands.is_empty() {
+        for &sid in &INDEX.cmds[top].subs {
+            let sub = INDEX.cmds[sid]
+                .fullname
+                .rsplit('|')
+                .next()
+                .unwrap_or_default();
+            if argv[1].eq_ignore_ascii_case(sub.as_bytes()) {
+                return sid;
+            }
+        }
+    }
+    top
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// The command (full name) is not allowed.
+    Command(String),
+    /// The key at this argument position is not allowed.
+    Key(usize),
+}
+
+impl Denied {
+    /// The error reply, as Redis 7.0 words it.
+    pub fn reply(&self) -> String {
+        match self {
+            Denied::Command(name) => {
+                format!("NOPERM this user has no permissions to run the '{name}' command")
+            }
+            Denied::Key(_) => {
+                "NOPERM this user has no permissions to access one of the keys used as arguments"
+                    .into()
+            }
+        }
+    }
+}
+
+/// Whether `user` may run `argv` (already looked up as `entry`).
+pub fn check(user: &User, entry: &Meta, argv: &[&[u8]]) -> Result<(), Denied> {
+    if entry.no_auth() {
+        return Ok(());
+    }
+    let id = command_id(entry, argv);
+    if !user.allowed.get(id) {
+        return Err(Denied::Command(INDEX.cmds[id].fullname.clone()));
+    }
+    if !user.allkeys {
+        // A bad key count names no key: the command refuses such arguments
+        // itself, as in Redis.
+        for p in entry.spec.key_positions(argv).flatten() {
+            if !user.keys.iter().any(|pat| glob::matches(pat, argv[p])) {
+                return Err(Denied::Key(p));
+            }
+        }
+    }
+    Ok(())
+}
