@@ -54,6 +54,19 @@ try:
         keys = set(r.scan_iter("py:p*", count=100))
         assert len(keys) == 1000, len(keys)
         assert r.delete("py:k", "py:missing") == 1
+        # Typed keys: a hash moved in by RESTORE (the payload a Redis 7.0 DUMP
+        # of HSET py:h f v gives), TYPE, OBJECT, DUMP and WRONGTYPE.
+        raw = redis.Redis(port=port, protocol=protocol)
+        payload = bytes.fromhex("100d0d0000000200816602817602ff0a0020f13d442354089d")
+        assert raw.restore("py:h", 0, payload, replace=True) in (True, b"OK")
+        assert r.type("py:h") == "hash"
+        assert r.object("encoding", "py:h") == "listpack"
+        assert raw.dump("py:h") == payload
+        try:
+            r.get("py:h")
+            raise AssertionError("GET on a hash must fail")
+        except redis.ResponseError as e:
+            assert str(e).startswith("WRONGTYPE Operation against a key holding the wrong kind"), e
     print(f"python redis {redis.__version__}: RESP2 and RESP3 checks passed")
 finally:
     proc.terminate()

@@ -26,6 +26,16 @@ got=$(cli --no-raw mget counter missing)
 cli info keyspace | grep -q '^db0:keys=1,expires=1' || fail "INFO keyspace"
 cli info cache | grep -q '^cache_hits:' || fail "INFO cache"
 
+# Typed keys through redis-cli: DUMP/RESTORE of a string, TYPE, OBJECT.
+expect OK set typed:s hello
+cli --raw dump typed:s | head -c -1 > "$EMBERKV_TMP/payload"
+got=$(cli -x restore typed:copy 0 < "$EMBERKV_TMP/payload") || fail "restore: $got"
+[ "$got" = OK ] || fail "redis-cli -x restore -> '$got'"
+expect hello get typed:copy
+expect string type typed:s
+expect embstr object encoding typed:s
+expect none type typed:missing
+
 # Mass insertion with --pipe.
 n=20000
 for i in $(seq 1 $n); do printf 'SET pipe:%d value-%d\r\n' "$i" "$i"; done > "$EMBERKV_TMP/pipe.txt"
