@@ -610,3 +610,65 @@ fn encoding_thresholds_are_live_settings() {
     assert_eq!(encoding(&mut c, "h").as_deref(), Some("hashtable"));
     assert_eq!(decoded(&mut c, "h"), decoded(&mut c, "h2"));
 }
+
+#[test]
+fn collections_keep_their_type_through_compaction_and_hints() {
+    let mut s = TestServer::start(&[
+        "--segment-size",
+        "64kb",
+        "--compaction-min-size",
+        "128kb",
+        "--cache-capacity",
+        "64kb",
+    ]);
+    let mut c = s.conn();
+    let enc = Encodings::default();
+    let value = |i: usize, round: usize| {
+        let v = RV::ZSet(
+            (0..12)
+                .map(|j| (b(&format!("m{j}-{round}")), (i * j) as f64))
+                .collect(),
+        );
+        (v.clone().normalized(), dump_payload(&v, &enc))
+    };
+    // Rounds of overwrites: most of the log becomes garbage.
+    for round in 0..30 {
+        for i in 0..100 {
+            let (_, p) = value(i, round);
+            assert_eq!(
+                restore(&mut c, &format!("z{i}"), 0, &p, &["REPLACE"]),
+                Value::Okay
+            );
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while s.info_u64(&mut c, "aof_compactions") == 0 {
+        assert!(Instant::now() < deadline, "no compaction ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Roll past the compacted segment, so that it is sealed (and hinted).
+    for i in 0..100 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("pad{i}"))
+            .arg(vec![b'p'; 2000])
+            .query(&mut c)
+            .unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    s.kill9();
+    s.restart();
+    let mut c = s.conn();
+    // The sealed segments were read through their hints.
+    let log = s.log();
+    let loaded = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("data loaded"))
+        .unwrap();
+    assert!(!loaded.contains("from_hints=0 "), "{loaded}");
+    for i in 0..100 {
+        let k = format!("z{i}");
+        assert_eq!(type_of(&mut c, &k), "zset", "{k}");
+        assert_eq!(decoded(&mut c, &k), Some(value(i, 29).0), "{k}");
+    }
+}
