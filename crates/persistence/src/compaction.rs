@@ -319,6 +319,7 @@ impl Store {
                     len: new.len,
                     seq: h.seq,
                     expire_at,
+                    prev: None,
                 });
                 o.relocs.push((key.to_vec(), old, new));
                 o.len += u64::from(new.len);
@@ -380,6 +381,7 @@ impl Store {
                         len: rec.encoded_len() as u32,
                         seq,
                         expire_at: 0,
+                        prev: None,
                     });
                     o.len += rec.encoded_len() as u64;
                     let mut m = self.metas.lock();
@@ -599,6 +601,7 @@ fn hint_by_blocks(file: &dyn DataFile, block: usize) -> std::io::Result<Option<V
             len: rec.len() as u32,
             seq: h.seq,
             expire_at: h.expire_at,
+            prev: record::link_of(rec, h).map(|l| l.prev),
         });
         true
     })?;
@@ -634,6 +637,7 @@ mod tests {
                 len: h.record_len() as u32,
                 seq: h.seq,
                 expire_at: h.expire_at,
+                prev: record::link_of(&buf[r.off as usize..], &h).map(|l| l.prev),
             });
         }
         Ok(w.finish())

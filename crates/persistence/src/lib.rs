@@ -47,7 +47,7 @@ pub mod vfs;
 
 pub use compaction::{CompactionReport, LiveIndex};
 pub use error::{Error, ReadError, Result};
-pub use record::{Kind, Rec, VType};
+pub use record::{ChainTail, DiskLoc, Kind, Link, Rec, VType, base_len, should_rebase};
 pub use recovery::{CheckReport, Recovered, RecoveryReport, check, repair};
 pub use segment::Damage;
 pub use store::{Appended, FsyncPolicy, Loc, Options, Stats, Store};
