@@ -545,7 +545,8 @@ impl Store {
         // Resolve the links before anything is encoded: an error leaves no trace.
         let chained = matches!(mode, GroupMode::Fixup { .. });
         let mut links: SmallVec<[Option<Link>; 2]> = SmallVec::new();
-        {
+        // Plain values (the hot path) take no extra lock.
+        if !chained && recs.iter().any(Rec::is_delta) {
             let segs = self.segments.read();
             for (i, r) in recs.iter().enumerate() {
                 let Some(t) = r.prev.filter(|_| r.is_delta()) else {
