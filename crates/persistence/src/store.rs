@@ -1162,17 +1162,23 @@ impl Store {
     /// key up again. Blocking.
     ///
     /// Cost: the chain's bytes (at most about 2x the collection under the
-    /// [`should_rebase`](record::should_rebase) rule). A chain laid out back to
-    /// back (as compaction writes it, or as a burst of changes appends it) is read
-    /// with one read: the newest link says how many bytes the chain holds, and the
-    /// bytes before the newest record are read at once when the previous record
-    /// lies within them; otherwise one read per record.
+    /// [`should_rebase`](record::should_rebase) rule). The newest link says how
+    /// many bytes the chain holds: when the previous record lies within that many
+    /// bytes before a record (in its segment), they are read at once, so a chain
+    /// laid out back to back (as compaction writes it, or a burst of changes
+    /// appends it) costs two reads; one interleaved with other keys' records, a
+    /// few reads per segment it spans. Reads ahead stop once the bytes they read
+    /// but did not use reach 4x the chain's, then one read per record: at most
+    /// 6x the chain's bytes and one read per record in all, whatever the layout.
     pub fn read_chain(&self, loc: Loc, key: &[u8]) -> Result<Chain, ReadError> {
         const WINDOW_MAX: u64 = 8 << 20;
         let compactions = self.compactions.load(Ordering::Acquire);
         let mut recs: Vec<(Loc, Vec<u8>, record::Header)> = Vec::new();
         // Bytes of segment `.0` from offset `.1`, read ahead of the links.
         let mut window: Option<(u32, u32, Vec<u8>)> = None;
+        // Bytes left to read ahead (4x the chain's once the newest link is read,
+        // plus what the reads ahead served).
+        let mut budget: Option<u64> = None;
         let mut cur = loc;
         loop {
             let from_window = window.as_ref().and_then(|(seg, start, buf)| {
@@ -1185,6 +1191,7 @@ impl Store {
                         record::verify(b, &h).then(|| b.to_vec())
                     })
             });
+            let served = from_window.is_some();
             let (rec, seg) = match from_window {
                 Some(b) => {
                     let seg = self.segments.read().get(&cur.seg).cloned();
@@ -1226,21 +1233,29 @@ impl Store {
                     && prev.off >= *start
                     && u64::from(prev.off - start) + u64::from(prev.len) <= buf.len() as u64
             });
-            // The rest of the chain, if back to back before this record.
+            // Read ahead: the bytes before this record in its segment, as many
+            // as the rest of the chain holds (all of it if it is back to back),
+            // while the bytes read ahead and not used stay within 4x the chain's.
+            let budget = budget.get_or_insert(link.chain_bytes.saturating_mul(4));
+            if served {
+                *budget += u64::from(cur.len);
+            }
             let rest = link.chain_bytes.saturating_sub(u64::from(cur.len));
+            let start = u64::from(cur.off)
+                .saturating_sub(rest)
+                .max(SEGMENT_HEADER_LEN as u64);
+            let ahead = u64::from(cur.off).saturating_sub(start);
             if !covered
                 && prev.seg == cur.seg
-                && rest <= WINDOW_MAX
-                && rest >= u64::from(prev.len)
-                && u64::from(cur.off) >= rest + SEGMENT_HEADER_LEN as u64
-                && u64::from(prev.off) >= u64::from(cur.off) - rest
+                && u64::from(prev.off) >= start
+                && ahead <= WINDOW_MAX.min(*budget)
                 && seg.size.load(Ordering::Acquire) >= u64::from(cur.off)
             {
-                let start = cur.off - rest as u32;
+                *budget -= ahead;
                 window = self
-                    .read_span(cur.seg, start, rest as usize)
+                    .read_span(cur.seg, start as u32, ahead as usize)
                     .ok()
-                    .map(|(b, _)| (cur.seg, start, b));
+                    .map(|(b, _)| (cur.seg, start as u32, b));
             }
             cur = prev;
         }
