@@ -1113,43 +1113,50 @@ impl Store {
     }
 
     /// `n` bytes of segment `seg` from `off`: from the append buffer if they are
-    /// not written yet, else with one positioned read.
+    /// not written yet, else with one positioned read. A span past the bytes
+    /// written to the segment is refused before anything is allocated for it (a
+    /// damaged link cannot make it allocate gigabytes).
     fn read_span(
         &self,
         seg: u32,
         off: u32,
         n: usize,
     ) -> Result<(Vec<u8>, Arc<Segment>), ReadError> {
-        let mut rec = vec![0u8; n];
-        let mut found = false;
-        {
+        let (start, end) = (u64::from(off), u64::from(off) + n as u64);
+        let buffered = {
             let st = self.state.lock();
-            let chunks = st.pending.iter().chain(st.inflight.iter().map(|c| &**c));
-            let (off, end) = (u64::from(off), u64::from(off) + n as u64);
-            for c in chunks {
-                if c.seg == seg && c.off <= off && end <= c.off + c.data.len() as u64 {
-                    let at = (off - c.off) as usize;
-                    rec.copy_from_slice(&c.data[at..at + n]);
-                    found = true;
-                    break;
-                }
-            }
-        }
+            let mut chunks = st.pending.iter().chain(st.inflight.iter().map(|c| &**c));
+            chunks
+                .find(|c| c.seg == seg && c.off <= start && end <= c.off + c.data.len() as u64)
+                .map(|c| {
+                    let at = (start - c.off) as usize;
+                    c.data[at..at + n].to_vec()
+                })
+        };
         let segment = self.segments.read().get(&seg).cloned();
         let Some(segment) = segment else {
             return Err(ReadError::Gone);
         };
-        if !found {
-            let Some(file) = segment.file.get() else {
-                return Err(ReadError::Gone);
-            };
-            self.disk_reads.fetch_add(1, Ordering::Relaxed);
-            file.read_exact_at(&mut rec, u64::from(off))
-                .map_err(|source| ReadError::Io {
-                    path: segment.path.clone(),
-                    source,
-                })?;
+        if let Some(rec) = buffered {
+            return Ok((rec, segment));
         }
+        let Some(file) = segment.file.get() else {
+            return Err(ReadError::Gone);
+        };
+        if end > segment.size.load(Ordering::Acquire) {
+            return Err(ReadError::Corrupt {
+                path: segment.path.clone(),
+                offset: start,
+                reason: "record past the end of its segment",
+            });
+        }
+        let mut rec = vec![0u8; n];
+        self.disk_reads.fetch_add(1, Ordering::Relaxed);
+        file.read_exact_at(&mut rec, start)
+            .map_err(|source| ReadError::Io {
+                path: segment.path.clone(),
+                source,
+            })?;
         Ok((rec, segment))
     }
 
