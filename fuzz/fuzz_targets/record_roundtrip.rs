@@ -6,13 +6,16 @@
 #![no_main]
 
 use emberkv_persistence::Damage;
-use emberkv_persistence::record::{self, FLAG_MORE, Kind, Rec, SEGMENT_HEADER_LEN, segment_header};
+use emberkv_persistence::record::{
+    self, FLAG_MORE, Kind, Rec, SEGMENT_HEADER_LEN, VType, segment_header,
+};
 use emberkv_persistence::segment::scan;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 
 struct Owned {
     kind: Kind,
+    vtype: VType,
     key: Vec<u8>,
     value: Vec<u8>,
     expire_at: u64,
@@ -37,9 +40,15 @@ fn gen_record(u: &mut Unstructured<'_>, seq: u64) -> Result<Owned> {
     } else {
         0
     };
+    let vtype = if kind == Kind::Set {
+        *u.choose(&[VType::String, VType::List, VType::Set, VType::ZSet, VType::Hash])?
+    } else {
+        VType::String
+    };
     let flags = if u.ratio(1u8, 4)? { FLAG_MORE } else { 0 };
     Ok(Owned {
         kind,
+        vtype,
         key,
         value,
         expire_at,
@@ -80,9 +89,11 @@ fuzz_target!(|data: &[u8]| {
         offs.push(buf.len());
         let rec = Rec {
             kind: r.kind,
+            vtype: r.vtype,
             key: &r.key,
             value: &r.value,
             expire_at: r.expire_at,
+            prev: None,
         };
         let before = buf.len();
         record::encode(&mut buf, &rec, r.seq, r.flags);
@@ -93,6 +104,7 @@ fuzz_target!(|data: &[u8]| {
     for (r, &off) in recs.iter().zip(&offs) {
         let d = record::decode(&buf[off..]).expect("an encoded record decodes");
         assert_eq!(d.header.kind, r.kind);
+        assert_eq!(d.header.vtype, r.vtype);
         assert_eq!((d.key, d.value), (&r.key[..], &r.value[..]));
         assert_eq!(
             (d.header.seq, d.header.expire_at, d.header.flags),

@@ -21,7 +21,9 @@ use emberkv_protocol::Encoder;
 use parking_lot::MutexGuard;
 use smallvec::SmallVec;
 
-use crate::keyspace::{Change, Counters, Keyspace, SHARDS, Shard, idle_secs, lru_clock, now_ms};
+use crate::keyspace::{
+    Change, Counters, Keyspace, SHARDS, Shard, idle_secs, lru_clock, now_ms, retire,
+};
 
 /// A cold record to read before the command can run.
 #[derive(Debug, Clone)]
@@ -607,9 +609,9 @@ impl<'a, 'o> Cx<'a, 'o> {
                 let idx = match g.find(h, &key) {
                     Some(idx) => {
                         let s = &mut g.slots[idx as usize];
-                        s.vtype = vtype;
+                        let old_vtype = std::mem::replace(&mut s.vtype, vtype);
                         let old = std::mem::replace(&mut s.loc, loc);
-                        ks.store.note_dead(old);
+                        retire(&ks.store, old_vtype, old);
                         g.set_expire(idx, expire_at);
                         idx
                     }
@@ -622,8 +624,8 @@ impl<'a, 'o> Cx<'a, 'o> {
                 let h = ks.hash(&key);
                 let g = shard!(self, Keyspace::shard_of(h));
                 if let Some(idx) = g.find(h, &key) {
-                    let old = g.remove(h, idx);
-                    ks.store.note_dead(old);
+                    let (old, vtype) = g.remove(h, idx);
+                    retire(&ks.store, vtype, old);
                 }
             }
             Effect::Expire { key, at } => {

@@ -282,8 +282,9 @@ impl Shard {
         idx
     }
 
-    /// Removes the key in `idx`; returns its last location.
-    pub fn remove(&mut self, hash: u64, idx: u32) -> Loc {
+    /// Removes the key in `idx`; returns its last location and its type (for
+    /// [`retire`]).
+    pub fn remove(&mut self, hash: u64, idx: u32) -> (Loc, VType) {
         self.set_expire(idx, 0);
         self.cache_drop(idx);
         if let Ok(e) = self.table.find_entry(hash, |&i| i == idx) {
@@ -291,6 +292,7 @@ impl Shard {
         }
         let s = &mut self.slots[idx as usize];
         let loc = s.loc;
+        let vtype = s.vtype;
         s.loc = FREE_LOC;
         s.key = Key::default();
         s.value = None;
@@ -306,7 +308,7 @@ impl Shard {
         } else {
             self.free.push(idx);
         }
-        loc
+        (loc, vtype)
     }
 
     pub fn set_expire(&mut self, idx: u32, at: u64) {
@@ -414,6 +416,16 @@ impl Shard {
         let counters = self.counters;
         *self = Shard::new(cap);
         self.counters = counters;
+    }
+}
+
+/// Accounts a key's replaced entry as dead in the log: a string's one record,
+/// or every record of a collection's chain.
+pub(crate) fn retire(store: &Store, vtype: VType, loc: Loc) {
+    if vtype == VType::String {
+        store.note_dead(loc);
+    } else {
+        store.note_dead_chain(loc);
     }
 }
 
@@ -542,8 +554,8 @@ impl Keyspace {
                     .collect();
                 for idx in expired {
                     let h = hasher.hash_one(&*g.slots[idx as usize].key);
-                    let loc = g.remove(h, idx);
-                    store.note_dead(loc);
+                    let (loc, vtype) = g.remove(h, idx);
+                    retire(&store, vtype, loc);
                 }
             }
         }
@@ -704,8 +716,8 @@ impl Keyspace {
             feed.publish(&[Change::Del { key: &key }]);
         }
         let h = self.hash(&key);
-        let loc = g.remove(h, idx);
-        self.store.note_dead(loc);
+        let (loc, vtype) = g.remove(h, idx);
+        retire(&self.store, vtype, loc);
         g.counters.expired_keys += 1;
         true
     }
@@ -751,15 +763,20 @@ fn recover_one(
             vtype,
             loc,
             expire_at,
+            prev,
         } => {
             let h = hasher.hash_one(key);
             let g = &mut guards[Keyspace::shard_of(h)];
             match g.find(h, key) {
                 Some(idx) => {
                     let s = &mut g.slots[idx as usize];
-                    s.vtype = vtype;
+                    let old_vtype = std::mem::replace(&mut s.vtype, vtype);
                     let old = std::mem::replace(&mut s.loc, loc);
-                    store.note_dead(old);
+                    // A delta onto the key's entry extends its chain: nothing
+                    // dies. Anything else replaces the entry and its chain.
+                    if prev != Some(old) {
+                        retire(store, old_vtype, old);
+                    }
                     g.set_expire(idx, expire_at);
                 }
                 None => {
@@ -771,8 +788,8 @@ fn recover_one(
             let h = hasher.hash_one(key);
             let g = &mut guards[Keyspace::shard_of(h)];
             if let Some(idx) = g.find(h, key) {
-                let loc = g.remove(h, idx);
-                store.note_dead(loc);
+                let (loc, vtype) = g.remove(h, idx);
+                retire(store, vtype, loc);
             }
         }
         Recovered::Expire { key, expire_at } => {

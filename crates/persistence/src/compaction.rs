@@ -24,17 +24,36 @@
 //! inputs and outputs both exist and replay in name order, outputs last among them,
 //! carrying the same records; while inputs are being removed oldest first, no delete
 //! record is removed before the older records it shadows.
+//!
+//! # Chains
+//!
+//! A live delta record is the newest of a collection's chain, whose older records
+//! are all inputs too (they are older). Compaction reads the chain
+//! ([`Store::read_chain`]) and writes either one fresh base record, if
+//! [`LiveIndex::fold`] folds it, or a copy of the whole chain back to back with
+//! its links re-pointed at the copies; the index is relocated from the old newest
+//! record to the new one.
+//!
+//! A delta appended *during* the compaction onto an input record (its key's chain
+//! was not relocated yet) is not an input, and its link would dangle once the
+//! inputs are deleted. The store watches for such deltas from the roll on (in
+//! the same critical section, so none slips through); before deleting the inputs,
+//! compaction copies each such chain (folded, or re-linked) to the end of the log
+//! as one atomic group — only if the key has not changed since the chain was
+//! read, checked under the append lock — relocates the key, fsyncs, and only then
+//! deletes the inputs. If keys keep changing for [`FIXUP_ROUNDS`] rounds the
+//! compaction fails and keeps its inputs (nothing is lost; the next one retries).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ReadError, Result};
 use crate::hint::{HintEntry, HintWriter};
-use crate::record::{self, Kind, Rec, SEGMENT_HEADER_LEN, VType};
+use crate::record::{self, ChainTail, DiskLoc, Kind, Link, Rec, SEGMENT_HEADER_LEN, VType};
 use crate::recovery::read_file;
 use crate::segment::{self, SegName, Segment};
-use crate::store::{Loc, Store};
+use crate::store::{Chain, GroupMode, Loc, Store};
 use crate::vfs::DataFile;
 
 /// The index, as compaction sees it.
@@ -44,6 +63,64 @@ pub trait LiveIndex: Send + Sync {
     fn live_expiry(&self, key: &[u8], loc: Loc) -> Option<u64>;
     /// Points `key` at `new` if it still points at `old`; whether it did.
     fn relocate(&self, key: &[u8], old: Loc, new: Loc) -> bool;
+    /// Folds a live collection's chain (its base value and its deltas' payloads,
+    /// oldest first) into one fresh base value, which compaction then writes
+    /// instead of copying the chain: shorter reads afterwards, and the delta
+    /// overhead dropped. `None` (the default) copies the chain as it is.
+    fn fold(&self, key: &[u8], vtype: VType, base: &[u8], deltas: &[Vec<u8>]) -> Option<Vec<u8>> {
+        let _ = (key, vtype, base, deltas);
+        None
+    }
+}
+
+/// How many rounds compaction spends copying chains that reach into its inputs
+/// from records appended meanwhile, before it gives up and keeps its inputs.
+pub const FIXUP_ROUNDS: usize = 8;
+
+/// A read error met while compacting, as a store error.
+fn read_failure(e: ReadError) -> Error {
+    match e {
+        ReadError::Corrupt {
+            path,
+            offset,
+            reason,
+        } => Error::Corrupt {
+            path,
+            offset,
+            reason: reason.into(),
+        },
+        ReadError::Io { path, source } => Error::io("reading", path, source),
+        ReadError::Gone => {
+            Error::WriteFailed("a chain's segment vanished during compaction".into())
+        }
+    }
+}
+
+/// The records that carry a live chain into a new place: one folded base, or
+/// the base and every delta (links are filled by the writer).
+fn chain_records<'a>(
+    key: &'a [u8],
+    chain: &'a Chain,
+    folded: Option<&'a [u8]>,
+    expire_at: u64,
+) -> Vec<Rec<'a>> {
+    if let Some(v) = folded {
+        return vec![Rec::set_typed(key, chain.vtype, v, expire_at)];
+    }
+    let placeholder = ChainTail {
+        loc: Loc {
+            seg: 0,
+            off: 0,
+            len: 0,
+        },
+        bytes: 0,
+    };
+    let mut recs = Vec::with_capacity(chain.deltas.len() + 1);
+    recs.push(Rec::set_typed(key, chain.vtype, &chain.base, expire_at));
+    for d in &chain.deltas {
+        recs.push(Rec::delta(key, chain.vtype, placeholder, d, expire_at));
+    }
+    recs
 }
 
 /// What a compaction did.
@@ -59,6 +136,9 @@ pub struct CompactionReport {
     pub bytes_after: u64,
     /// Records copied.
     pub live_records: u64,
+    /// Chains copied to the end of the log because a record appended during the
+    /// compaction extended them from an input (see the module docs).
+    pub chain_fixups: u64,
     /// Time taken.
     pub elapsed: Duration,
 }
@@ -75,7 +155,8 @@ struct Output {
     buf_at: u64,
     /// Bytes written since the output's last fsync.
     unsynced: u64,
-    relocs: Vec<(Vec<u8>, Loc, Loc)>,
+    /// (key, old newest record, new newest record, live bytes of the copy).
+    relocs: Vec<(Vec<u8>, Loc, Loc, u64)>,
     hint: HintWriter,
 }
 
@@ -125,6 +206,7 @@ impl Store {
                         break;
                     }
                     store.write_pending_hints();
+                    store.settle_dead_chains();
                     let requested = store.compaction_requested.swap(false, Ordering::AcqRel);
                     if requested || store.needs_compaction() {
                         match store.compact(&*index) {
@@ -219,7 +301,9 @@ impl Store {
             return Err(Error::WriteFailed("a compaction is already running".into()));
         }
         let started = Instant::now();
+        self.settle_dead_chains();
         let r = self.compact_inner(index, started);
+        self.end_watch(true);
         *self.last_compaction.lock() = if r.is_ok() { "ok".into() } else { "err".into() };
         if r.is_ok() {
             self.compactions.fetch_add(1, Ordering::Relaxed);
@@ -229,15 +313,16 @@ impl Store {
     }
 
     fn compact_inner(&self, index: &dyn LiveIndex, started: Instant) -> Result<CompactionReport> {
-        let lsn = self.roll();
-        let mut inputs: Vec<Arc<Segment>> = {
-            let segs = self.segments.read();
-            segs.values()
-                .filter(|s| s.file.get().is_some())
-                .cloned()
-                .collect()
-        };
+        // The inputs are the segments that exist at the roll, taken in the same
+        // critical section: a segment started by an append right after the roll
+        // is never one (it could be written, and then deleted with the inputs,
+        // before the list was taken).
+        let (lsn, inputs) = self.roll_for_compaction();
         self.wait_durable_blocking(lsn)?;
+        let mut inputs: Vec<Arc<Segment>> = inputs
+            .into_iter()
+            .filter(|s| s.file.get().is_some())
+            .collect();
         inputs.sort_by_key(|s| s.name);
         let mut report = CompactionReport {
             inputs: inputs.len(),
@@ -276,14 +361,35 @@ impl Store {
                     len: rec.len() as u32,
                 };
                 // Only records the index points at are copied: never one of a
-                // group that did not complete.
+                // group that did not complete, nor the older records of a chain
+                // (copied with its newest).
                 let Some(expire_at) = index.live_expiry(key, old) else {
                     return true;
                 };
-                let value = &rec[record::HEADER_LEN + h.key_len..];
-                let need_new = outputs.last().is_none_or(|o| {
-                    o.len > SEGMENT_HEADER_LEN as u64 && o.len + old.len as u64 > seg_size
-                });
+                let chain = if h.delta {
+                    match self.read_chain(old, key) {
+                        Ok(c) => Some(c),
+                        Err(e) => {
+                            result = Err(read_failure(e));
+                            return false;
+                        }
+                    }
+                } else {
+                    None
+                };
+                let folded = chain
+                    .as_ref()
+                    .and_then(|c| index.fold(key, c.vtype, &c.base, &c.deltas));
+                let recs: Vec<Rec<'_>> = if let Some(c) = &chain {
+                    chain_records(key, c, folded.as_deref(), expire_at)
+                } else {
+                    let value = &rec[record::HEADER_LEN + h.key_len..];
+                    vec![Rec::set_typed(key, h.vtype, value, expire_at)]
+                };
+                let total: u64 = recs.iter().map(|r| r.encoded_len() as u64).sum();
+                let need_new = outputs
+                    .last()
+                    .is_none_or(|o| o.len > SEGMENT_HEADER_LEN as u64 && o.len + total > seg_size);
                 if need_new {
                     if let Some(o) = outputs.last_mut()
                         && let Err(e) = self.flush_output(o, index)
@@ -303,26 +409,50 @@ impl Store {
                 let Some(o) = outputs.last_mut() else {
                     return false;
                 };
-                let new = Loc {
-                    seg: o.seg.id,
-                    off: o.len as u32,
-                    len: old.len,
+                // The original sequence numbers, for a copied chain its records'.
+                let seqs = match &chain {
+                    Some(c) if recs.len() > 1 => c.seqs.clone(),
+                    _ => vec![h.seq],
                 };
-                let rec = Rec::set_typed(key, h.vtype, value, expire_at);
-                record::encode(&mut o.buf, &rec, h.seq, 0);
-                o.hint.push(&HintEntry {
-                    kind: Kind::Set,
-                    flags: 0,
-                    vtype: h.vtype,
-                    key,
-                    off: new.off,
-                    len: new.len,
-                    seq: h.seq,
-                    expire_at,
-                });
-                o.relocs.push((key.to_vec(), old, new));
-                o.len += u64::from(new.len);
-                report.live_records += 1;
+                let mut prev: Option<(Loc, u64)> = None;
+                for (i, r) in recs.iter().enumerate() {
+                    let seq = seqs.get(i).copied().unwrap_or(h.seq);
+                    let new = Loc {
+                        seg: o.seg.id,
+                        off: o.len as u32,
+                        len: r.encoded_len() as u32,
+                    };
+                    let chain_bytes = prev.map_or(0, |p| p.1) + u64::from(new.len);
+                    let link = prev.filter(|_| r.is_delta()).map(|(p, _)| Link {
+                        prev: DiskLoc {
+                            seg: o.seg.name,
+                            off: p.off,
+                            len: p.len,
+                        },
+                        chain_bytes,
+                    });
+                    match &link {
+                        Some(l) => record::encode_delta(&mut o.buf, r, l, seq, 0),
+                        None => record::encode(&mut o.buf, r, seq, 0),
+                    }
+                    o.hint.push(&HintEntry {
+                        kind: Kind::Set,
+                        flags: 0,
+                        vtype: r.vtype,
+                        key,
+                        off: new.off,
+                        len: new.len,
+                        seq,
+                        expire_at,
+                        prev: link.map(|l| l.prev),
+                    });
+                    o.len += u64::from(new.len);
+                    prev = Some((new, chain_bytes));
+                }
+                if let Some((new, _)) = prev {
+                    o.relocs.push((key.to_vec(), old, new, total));
+                }
+                report.live_records += recs.len() as u64;
                 if o.buf.len() >= BATCH
                     && let Err(e) = self.flush_output(o, index)
                 {
@@ -380,6 +510,7 @@ impl Store {
                         len: rec.encoded_len() as u32,
                         seq,
                         expire_at: 0,
+                        prev: None,
                     });
                     o.len += rec.encoded_len() as u64;
                     let mut m = self.metas.lock();
@@ -403,6 +534,28 @@ impl Store {
             .sync_dir(&self.dir)
             .map_err(|e| Error::io("syncing", &self.dir, e))?;
         result?;
+        // Chains that reach into the inputs from records appended meanwhile: copy
+        // them out, then make the copies durable before the inputs go.
+        let input_ids: std::collections::HashSet<u32> = inputs.iter().map(|s| s.id).collect();
+        for _ in 0..FIXUP_ROUNDS {
+            let watched = self.watched();
+            if watched.is_empty() {
+                break;
+            }
+            for (key, head) in watched {
+                if self.fix_chain(index, &input_ids, &key, head)? {
+                    report.chain_fixups += 1;
+                }
+            }
+        }
+        if !self.end_watch(false) {
+            return Err(Error::WriteFailed(
+                "compaction: chains kept changing; inputs kept for the next one".into(),
+            ));
+        }
+        let lsn = self.appended_lsn();
+        self.wait_durable_blocking(lsn)?;
+        self.sync_now(lsn)?;
         // The outputs are durable under their final names: drop the inputs, oldest first.
         {
             let mut segs = self.segments.write();
@@ -473,12 +626,55 @@ impl Store {
                 o.unsynced = 0;
             }
         }
-        for (key, old, new) in o.relocs.drain(..) {
+        for (key, old, new, bytes) in o.relocs.drain(..) {
             if index.relocate(&key, old, new) {
-                o.seg.live.fetch_add(i64::from(new.len), Ordering::Relaxed);
+                o.seg.live.fetch_add(bytes as i64, Ordering::Relaxed);
             }
         }
         Ok(())
+    }
+
+    /// Copies the chain of a watched `key` (newest record and generation `head`)
+    /// out of the compaction's inputs, to the end of the log, and relocates the
+    /// key; does nothing if the key changed meanwhile (the next round sees it).
+    /// Whether it relocated the key.
+    fn fix_chain(
+        &self,
+        index: &dyn LiveIndex,
+        inputs: &std::collections::HashSet<u32>,
+        key: &[u8],
+        head: (Loc, u64),
+    ) -> Result<bool> {
+        let Some(expire_at) = index.live_expiry(key, head.0) else {
+            self.unwatch(key, head);
+            return Ok(false);
+        };
+        let chain = self.read_chain(head.0, key).map_err(read_failure)?;
+        if !chain.locs.iter().any(|l| inputs.contains(&l.seg)) {
+            self.unwatch(key, head);
+            return Ok(false);
+        }
+        let folded = index.fold(key, chain.vtype, &chain.base, &chain.deltas);
+        let recs = chain_records(key, &chain, folded.as_deref(), expire_at);
+        let mode = GroupMode::Fixup { key, expect: head };
+        let Some(a) = self.append_group(&recs, mode)? else {
+            return Ok(false);
+        };
+        let Some(new) = a.locs.last().copied() else {
+            return Ok(false);
+        };
+        if index.relocate(key, head.0, new) {
+            for l in chain.locs.iter().filter(|l| !inputs.contains(&l.seg)) {
+                self.note_dead(*l);
+            }
+            self.unwatch_at(key, new);
+            Ok(true)
+        } else {
+            for l in &a.locs {
+                self.note_dead(*l);
+            }
+            Ok(false)
+        }
     }
 
     fn finish_output(&self, o: &mut Output, index: &dyn LiveIndex) -> Result<()> {
@@ -599,6 +795,7 @@ fn hint_by_blocks(file: &dyn DataFile, block: usize) -> std::io::Result<Option<V
             len: rec.len() as u32,
             seq: h.seq,
             expire_at: h.expire_at,
+            prev: record::link_of(rec, h).map(|l| l.prev),
         });
         true
     })?;
@@ -634,6 +831,7 @@ mod tests {
                 len: h.record_len() as u32,
                 seq: h.seq,
                 expire_at: h.expire_at,
+                prev: record::link_of(&buf[r.off as usize..], &h).map(|l| l.prev),
             });
         }
         Ok(w.finish())

@@ -56,6 +56,10 @@ pub enum Error {
     /// The store is shutting down.
     #[error("the store is closed")]
     Closed,
+    /// A delta record's previous record is in a segment that is gone (removed by a
+    /// compaction after the caller read its location): look the key up again.
+    #[error("the chain's newest record moved; look the key up again")]
+    StaleChain,
 }
 
 impl Error {

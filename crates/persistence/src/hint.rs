@@ -7,7 +7,7 @@
 //! header   8  magic "EMBRHNT1"
 //!          4  format version (2)
 //!          4  entry count N
-//! entry    1  kind (as in records)
+//! entry    1  kind (as in records, 6 = delta)
 //!          1  flags
 //!          1  value type (as in records; absent in version 1, where it is string)
 //!          4  key length K
@@ -15,13 +15,19 @@
 //!          4  record length
 //!          8  sequence number
 //!          8  absolute expiry (ms, 0 = none)
+//!         20  delta entries only: the link's previous record, as in the record
+//!             (segment major 8, minor 4, offset 4, length 4)
 //!          K  key
 //! trailer  4  crc32c of everything before it
 //! ```
 //!
+//! Delta entries carry their link so that start-up resolves a chain's links
+//! (for the dead-byte accounting) without reading the segment.
+//!
 //! A hint whose checksum fails is ignored and its segment scanned instead.
 
-use crate::record::{Kind, VType};
+use crate::record::{DiskLoc, KIND_DELTA, Kind, VType};
+use crate::segment::SegName;
 
 const MAGIC: &[u8; 8] = b"EMBRHNT1";
 const VERSION: u32 = 2;
@@ -46,6 +52,8 @@ pub struct HintEntry<'a> {
     pub seq: u64,
     /// Expiry.
     pub expire_at: u64,
+    /// A delta record's previous record (its kind is then [`Kind::Set`]).
+    pub prev: Option<DiskLoc>,
 }
 
 /// Builds a hint file in memory.
@@ -67,7 +75,8 @@ impl HintWriter {
 
     /// Adds an entry.
     pub fn push(&mut self, e: &HintEntry<'_>) {
-        self.buf.push(e.kind as u8);
+        let delta = e.kind == Kind::Set && e.prev.is_some();
+        self.buf.push(if delta { KIND_DELTA } else { e.kind as u8 });
         self.buf.push(e.flags);
         self.buf.push(e.vtype as u8);
         self.buf
@@ -76,6 +85,12 @@ impl HintWriter {
         self.buf.extend_from_slice(&e.len.to_le_bytes());
         self.buf.extend_from_slice(&e.seq.to_le_bytes());
         self.buf.extend_from_slice(&e.expire_at.to_le_bytes());
+        if let Some(p) = e.prev.filter(|_| delta) {
+            self.buf.extend_from_slice(&p.seg.major.to_le_bytes());
+            self.buf.extend_from_slice(&p.seg.minor.to_le_bytes());
+            self.buf.extend_from_slice(&p.off.to_le_bytes());
+            self.buf.extend_from_slice(&p.len.to_le_bytes());
+        }
         self.buf.extend_from_slice(e.key);
         self.count += 1;
     }
@@ -125,10 +140,27 @@ pub fn parse(b: &[u8]) -> Option<Vec<HintEntry<'_>>> {
         let len = u32::from_le_bytes(take::<4>(body, &mut pos)?);
         let seq = u64::from_le_bytes(take::<8>(body, &mut pos)?);
         let expire_at = u64::from_le_bytes(take::<8>(body, &mut pos)?);
+        let prev = if kind == KIND_DELTA {
+            Some(DiskLoc {
+                seg: SegName {
+                    major: u64::from_le_bytes(take::<8>(body, &mut pos)?),
+                    minor: u32::from_le_bytes(take::<4>(body, &mut pos)?),
+                },
+                off: u32::from_le_bytes(take::<4>(body, &mut pos)?),
+                len: u32::from_le_bytes(take::<4>(body, &mut pos)?),
+            })
+        } else {
+            None
+        };
         let key = body.get(pos..pos.checked_add(key_len)?)?;
         pos += key_len;
         out.push(HintEntry {
-            kind: Kind::from_u8(kind)?,
+            kind: if prev.is_some() {
+                Kind::Set
+            } else {
+                Kind::from_u8(kind)?
+            },
+            prev,
             flags,
             vtype,
             key,
@@ -158,6 +190,7 @@ mod tests {
             len: 40,
             seq: 3,
             expire_at: 9,
+            prev: None,
         };
         w.push(&e);
         w.push(&HintEntry {
@@ -166,10 +199,21 @@ mod tests {
             key: b"k2",
             ..e
         });
+        let d = HintEntry {
+            key: b"k3",
+            prev: Some(DiskLoc {
+                seg: SegName { major: 7, minor: 2 },
+                off: 16,
+                len: 99,
+            }),
+            ..e
+        };
+        w.push(&d);
         let b = w.finish();
         let got = parse(&b).unwrap();
-        assert_eq!(got.len(), 2);
+        assert_eq!(got.len(), 3);
         assert_eq!(got[0], e);
+        assert_eq!(got[2], d);
         for i in 0..b.len() {
             let mut c = b.clone();
             c[i] ^= 1;
@@ -212,7 +256,7 @@ mod tests {
         #[test]
         fn entries_round_trip_and_garbage_is_refused(
             entries in proptest::collection::vec(
-                (1u8..=5, any::<u8>(), 0u8..=5, proptest::collection::vec(any::<u8>(), 0..16),
+                (1u8..=6, any::<u8>(), 0u8..=5, proptest::collection::vec(any::<u8>(), 0..16),
                  any::<(u32, u32, u64, u64)>()),
                 0..8,
             ),
@@ -222,7 +266,12 @@ mod tests {
             let want: Vec<HintEntry<'_>> = entries
                 .iter()
                 .map(|(kind, flags, vtype, key, (off, len, seq, expire_at))| HintEntry {
-                    kind: Kind::from_u8(*kind).expect("1..=5"),
+                    kind: Kind::from_u8(*kind).unwrap_or(Kind::Set),
+                    prev: (*kind == KIND_DELTA).then_some(DiskLoc {
+                        seg: SegName { major: *seq, minor: *off },
+                        off: *len,
+                        len: *off,
+                    }),
                     flags: *flags,
                     vtype: VType::from_u8(*vtype).expect("0..=5"),
                     key,

@@ -47,8 +47,8 @@ pub mod vfs;
 
 pub use compaction::{CompactionReport, LiveIndex};
 pub use error::{Error, ReadError, Result};
-pub use record::{Kind, Rec, VType};
-pub use recovery::{CheckReport, Recovered, RecoveryReport, check, repair};
+pub use record::{ChainTail, DiskLoc, Kind, Link, Rec, VType, base_len, should_rebase};
+pub use recovery::{BrokenChain, CheckReport, Recovered, RecoveryReport, check, repair};
 pub use segment::Damage;
-pub use store::{Appended, FsyncPolicy, Loc, Options, Stats, Store};
+pub use store::{Appended, Chain, FsyncPolicy, Loc, Options, Stats, Store};
 pub use vfs::{DataFile, Faults, FaultyVfs, OsVfs, Vfs};

@@ -3,15 +3,16 @@
 //! ```text
 //! offset size field
 //!      0    4 crc32c of bytes [4, record length)
-//!      4    1 kind: 1 set, 2 delete, 3 expire (0 = persist), 4 flush, 5 meta
+//!      4    1 kind: 1 set, 2 delete, 3 expire (0 = persist), 4 flush, 5 meta,
+//!             6 delta
 //!      5    1 flags: bit 0 MORE = another record of the same atomic group follows
-//!      6    1 value type (set records): 0 string, 1 list, 2 set, 3 zset,
-//!             4 hash, 5 stream; 0 for every other kind
+//!      6    1 value type (set and delta records): 0 string, 1 list, 2 set,
+//!             3 zset, 4 hash, 5 stream; 0 for every other kind
 //!      7    1 reserved, zero
 //!      8    8 sequence number (strictly increasing across the whole log)
 //!     16    8 absolute expiry in Unix milliseconds, 0 = none
 //!     24    4 key length K
-//!     28    4 value length V (0 unless kind is set)
+//!     28    4 value length V (0 unless kind is set, meta or delta)
 //!     32    K key
 //!   32+K    V value
 //! ```
@@ -19,11 +20,38 @@
 //! The value of a set record is the value's bytes for a string; for a collection it
 //! is the collection's serialized form (see `emberkv-core`'s `types` module).
 //!
+//! # Delta records
+//!
+//! A delta record changes a collection without rewriting it: its value starts with
+//! a [`LINK_LEN`]-byte [`Link`] to the previous record of the key's *chain*, then
+//! the delta's payload (opaque here: the caller folds it):
+//!
+//! ```text
+//! value offset size field
+//!            0    8 previous record's segment major
+//!            8    4 previous record's segment minor
+//!           12    4 previous record's offset in that segment
+//!           16    4 previous record's length
+//!           20    8 chain bytes: the encoded bytes of every record of the chain,
+//!                   base and this delta included
+//!           28    - payload
+//! ```
+//!
+//! A chain is one base set record followed by deltas, each linking to the one
+//! before; the index points at the newest. In the Rust API a delta is a set
+//! record with a link ([`Header::delta`], [`Rec::prev`], [`Decoded::link`]): on disk
+//! it has its own kind byte (6), but [`Kind`] gains no variant, so that code
+//! matching every kind (the replication feed) keeps compiling — such code must
+//! check `Rec::prev` before taking a set record's value for the whole value.
+//!
 //! A segment file starts with a 16-byte header: the magic `EMBRSEG1`, a `u32`
 //! format version and four zero bytes; records follow back to back. Version 1
 //! (the first release) had byte 6 reserved as zero, which reads as "string":
 //! version 2 files differ only in allowing the other value types, so both are
 //! read by the same code. A version newer than [`FORMAT_VERSION`] is refused.
+
+use crate::segment::SegName;
+use crate::store::Loc;
 
 /// Size of the fixed record header.
 pub const HEADER_LEN: usize = 32;
@@ -37,6 +65,10 @@ pub const FORMAT_VERSION: u32 = 2;
 pub const MIN_FORMAT_VERSION: u32 = 1;
 /// Flag: another record of the same atomic group follows this one.
 pub const FLAG_MORE: u8 = 1;
+/// The kind byte of a delta record (a set record with a [`Link`]).
+pub const KIND_DELTA: u8 = 6;
+/// Size of the [`Link`] that starts a delta record's value.
+pub const LINK_LEN: usize = 28;
 
 /// The longest key a record may hold (a sanity bound for recovery).
 pub const MAX_KEY_LEN: usize = 512 * 1024 * 1024;
@@ -134,6 +166,9 @@ pub struct Rec<'a> {
     pub value: &'a [u8],
     /// Absolute expiry in Unix ms, 0 = none.
     pub expire_at: u64,
+    /// For a delta record (kind set): the chain it extends. `value` is then the
+    /// delta's payload; the store writes the [`Link`] before it.
+    pub prev: Option<ChainTail>,
 }
 
 impl<'a> Rec<'a> {
@@ -145,6 +180,41 @@ impl<'a> Rec<'a> {
             key,
             value,
             expire_at,
+            prev: None,
+        }
+    }
+    /// A delta record: `payload` changes the collection of type `vtype` whose
+    /// chain ends at `prev` (its newest record and the chain's bytes, from
+    /// [`Chain::tail`](crate::store::Chain::tail) or
+    /// [`Appended::tail`](crate::store::Appended::tail)). The caller holds its
+    /// index lock from reading `prev` to pointing the key at the new record, as
+    /// for any append; [`Store::append`](crate::Store::append) turns `prev` into
+    /// the persistent [`Link`]. Nothing of the chain dies: do not call
+    /// `note_dead` for `prev`. One group holds at most one delta of a key (a
+    /// second one could not name the first as its `prev`).
+    pub fn delta(
+        key: &'a [u8],
+        vtype: VType,
+        prev: ChainTail,
+        payload: &'a [u8],
+        expire_at: u64,
+    ) -> Self {
+        Rec {
+            prev: Some(prev),
+            ..Rec::set_typed(key, vtype, payload, expire_at)
+        }
+    }
+    /// Whether this is a delta record.
+    pub fn is_delta(&self) -> bool {
+        self.kind == Kind::Set && self.prev.is_some()
+    }
+    /// The chain's bytes once this record is appended: its own length for a set
+    /// record (a new base), the chain's bytes plus its length for a delta.
+    pub fn chain_bytes(&self) -> u64 {
+        let n = self.encoded_len() as u64;
+        match self.prev {
+            Some(t) if self.kind == Kind::Set => t.bytes + n,
+            _ => n,
         }
     }
     /// A set record of a value of type `vtype` (a collection's serialized form).
@@ -162,6 +232,7 @@ impl<'a> Rec<'a> {
             key,
             value: &[],
             expire_at: 0,
+            prev: None,
         }
     }
     /// An expire (or persist, with 0) record.
@@ -172,6 +243,7 @@ impl<'a> Rec<'a> {
             key,
             value: &[],
             expire_at,
+            prev: None,
         }
     }
     /// A metadata record: `name` holds `value` from now on.
@@ -182,6 +254,7 @@ impl<'a> Rec<'a> {
             key: name,
             value,
             expire_at: 0,
+            prev: None,
         }
     }
     /// A flush record.
@@ -192,28 +265,146 @@ impl<'a> Rec<'a> {
             key: &[],
             value: &[],
             expire_at: 0,
+            prev: None,
         }
     }
     /// The encoded length.
     pub fn encoded_len(&self) -> usize {
-        HEADER_LEN + self.key.len() + self.value.len()
+        let link = if self.is_delta() { LINK_LEN } else { 0 };
+        HEADER_LEN + self.key.len() + link + self.value.len()
     }
 }
 
-/// Appends the encoded record to `out`.
+/// The newest record of a collection's chain and the chain's bytes: what a
+/// delta record extends. Runtime only (its `loc` holds a runtime segment id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainTail {
+    /// The newest record of the chain (the key's index entry).
+    pub loc: Loc,
+    /// The encoded bytes of every record of the chain, base included.
+    pub bytes: u64,
+}
+
+/// A record's location that survives restarts: its segment's name (a [`Loc`]
+/// holds a runtime segment id instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DiskLoc {
+    /// The segment.
+    pub seg: SegName,
+    /// The record's offset in the segment.
+    pub off: u32,
+    /// The record's length.
+    pub len: u32,
+}
+
+/// The prefix of a delta record's value: where the previous record of its chain
+/// is, and the chain's bytes up to and including this delta.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    /// The previous record of the chain (a delta, or the base set record).
+    pub prev: DiskLoc,
+    /// The encoded bytes of every record of the chain, this one included.
+    pub chain_bytes: u64,
+}
+
+impl Link {
+    /// The [`LINK_LEN`] bytes of the link.
+    pub fn to_bytes(&self) -> [u8; LINK_LEN] {
+        let mut b = [0u8; LINK_LEN];
+        b[..8].copy_from_slice(&self.prev.seg.major.to_le_bytes());
+        b[8..12].copy_from_slice(&self.prev.seg.minor.to_le_bytes());
+        b[12..16].copy_from_slice(&self.prev.off.to_le_bytes());
+        b[16..20].copy_from_slice(&self.prev.len.to_le_bytes());
+        b[20..28].copy_from_slice(&self.chain_bytes.to_le_bytes());
+        b
+    }
+    /// Decodes a link from the start of `b`.
+    pub fn from_bytes(b: &[u8]) -> Option<Link> {
+        let b = b.get(..LINK_LEN)?;
+        Some(Link {
+            prev: DiskLoc {
+                seg: SegName {
+                    major: u64_at(b, 0),
+                    minor: u32_at(b, 8),
+                },
+                off: u32_at(b, 12),
+                len: u32_at(b, 16),
+            },
+            chain_bytes: u64_at(b, 20),
+        })
+    }
+}
+
+/// The encoded length of a base (set) record of a `key_len`-byte key and a
+/// `value_len`-byte value: the `base_len` of [`should_rebase`].
+pub fn base_len(key_len: usize, value_len: usize) -> u64 {
+    (HEADER_LEN + key_len + value_len) as u64
+}
+
+/// The rebase rule: whether the next change of a collection should write a fresh
+/// base (set) record instead of a delta. `chain_bytes` is the chain's bytes
+/// ([`ChainTail::bytes`], [`Chain::bytes`](crate::store::Chain::bytes)) and
+/// `base_len` the length of the base record the collection would have now
+/// ([`base_len`]).
+///
+/// Rebase once the chain holds more than twice a fresh base. Then a chain never
+/// holds more than about 2x its collection (the bound on what
+/// [`Store::read_chain`](crate::Store::read_chain) reads), and rebasing costs
+/// amortized O(1) per change: with the chain's bytes as potential, a delta of
+/// `d` bytes costs `d` written plus `d` of potential, and a rebase writing `B`
+/// bytes drops the potential from over `2B` to `B`, so it is paid for. The
+/// log bytes written stay within 2x the deltas' bytes plus the first base.
+pub fn should_rebase(chain_bytes: u64, base_len: u64) -> bool {
+    chain_bytes > base_len.saturating_mul(2)
+}
+
+/// Appends the encoded record to `out`. A delta record's link is written with
+/// the runtime location of its `prev` and an unresolved segment (major 0, which
+/// no segment has): only [`Store::append`](crate::Store::append), which knows the
+/// segment names, writes usable delta records ([`encode_delta`]).
 pub fn encode(out: &mut Vec<u8>, rec: &Rec<'_>, seq: u64, flags: u8) {
+    let link = rec.prev.filter(|_| rec.is_delta()).map(|t| Link {
+        prev: DiskLoc {
+            seg: SegName { major: 0, minor: 0 },
+            off: t.loc.off,
+            len: t.loc.len,
+        },
+        chain_bytes: rec.chain_bytes(),
+    });
+    encode_with(out, rec, link.as_ref(), seq, flags);
+}
+
+/// Appends a delta record with its resolved `link` (`rec.prev` is ignored) to
+/// `out`; a record without `prev` is encoded as by [`encode`].
+pub fn encode_delta(out: &mut Vec<u8>, rec: &Rec<'_>, link: &Link, seq: u64, flags: u8) {
+    if rec.is_delta() {
+        encode_with(out, rec, Some(link), seq, flags);
+    } else {
+        encode_with(out, rec, None, seq, flags);
+    }
+}
+
+fn encode_with(out: &mut Vec<u8>, rec: &Rec<'_>, link: Option<&Link>, seq: u64, flags: u8) {
     let start = out.len();
     out.reserve(rec.encoded_len());
     out.extend_from_slice(&[0; 4]);
-    out.push(rec.kind as u8);
+    out.push(if link.is_some() {
+        KIND_DELTA
+    } else {
+        rec.kind as u8
+    });
     out.push(flags);
     out.push(rec.vtype as u8);
     out.push(0);
     out.extend_from_slice(&seq.to_le_bytes());
     out.extend_from_slice(&rec.expire_at.to_le_bytes());
     out.extend_from_slice(&(rec.key.len() as u32).to_le_bytes());
-    out.extend_from_slice(&(rec.value.len() as u32).to_le_bytes());
+    let link_len = if link.is_some() { LINK_LEN } else { 0 };
+    out.extend_from_slice(&((rec.value.len() + link_len) as u32).to_le_bytes());
     out.extend_from_slice(rec.key);
+    if let Some(l) = link {
+        out.extend_from_slice(&l.to_bytes());
+    }
     out.extend_from_slice(rec.value);
     let crc = crc32c::crc32c(&out[start + 4..]);
     out[start..start + 4].copy_from_slice(&crc.to_le_bytes());
@@ -230,6 +421,9 @@ pub struct Header {
     pub flags: u8,
     /// The value's type.
     pub vtype: VType,
+    /// Whether it is a delta record (kind byte 6; `kind` is then [`Kind::Set`]
+    /// and the value starts with a [`Link`]).
+    pub delta: bool,
     /// Sequence number.
     pub seq: u64,
     /// Absolute expiry, 0 = none.
@@ -263,7 +457,12 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 /// non-zero reserved bytes, absurd lengths). Does not verify the checksum.
 pub fn decode_header(b: &[u8]) -> Option<Header> {
     let b = b.get(..HEADER_LEN)?;
-    let kind = Kind::from_u8(b[4])?;
+    let delta = b[4] == KIND_DELTA;
+    let kind = if delta {
+        Kind::Set
+    } else {
+        Kind::from_u8(b[4])?
+    };
     let vtype = VType::from_u8(b[6])?;
     if b[7] != 0 || b[5] & !FLAG_MORE != 0 || (kind != Kind::Set && vtype != VType::String) {
         return None;
@@ -273,6 +472,7 @@ pub fn decode_header(b: &[u8]) -> Option<Header> {
     if key_len > MAX_KEY_LEN
         || val_len > MAX_VALUE_LEN
         || (!matches!(kind, Kind::Set | Kind::Meta) && val_len != 0)
+        || (delta && val_len < LINK_LEN)
     {
         return None;
     }
@@ -281,6 +481,7 @@ pub fn decode_header(b: &[u8]) -> Option<Header> {
         kind,
         flags: b[5],
         vtype,
+        delta,
         seq: u64_at(b, 8),
         expire_at: u64_at(b, 16),
         key_len,
@@ -300,8 +501,10 @@ pub struct Decoded<'a> {
     pub header: Header,
     /// Its key.
     pub key: &'a [u8],
-    /// Its value.
+    /// Its value (for a delta record: the payload, after the link).
     pub value: &'a [u8],
+    /// A delta record's link.
+    pub link: Option<Link>,
 }
 
 /// Decodes and verifies the record at the start of `b`.
@@ -311,11 +514,27 @@ pub fn decode(b: &[u8]) -> Option<Decoded<'_>> {
     if !verify(rec, &h) {
         return None;
     }
+    let value = &rec[HEADER_LEN + h.key_len..];
+    let (link, value) = if h.delta {
+        (Some(Link::from_bytes(value)?), &value[LINK_LEN..])
+    } else {
+        (None, value)
+    };
     Some(Decoded {
         header: h,
         key: &rec[HEADER_LEN..HEADER_LEN + h.key_len],
-        value: &rec[HEADER_LEN + h.key_len..],
+        value,
+        link,
     })
+}
+
+/// The link of the delta record whose header is `h` and whose bytes (at least
+/// the header, key and link) are `rec`; `None` for other records.
+pub fn link_of(rec: &[u8], h: &Header) -> Option<Link> {
+    if !h.delta {
+        return None;
+    }
+    Link::from_bytes(rec.get(HEADER_LEN + h.key_len..)?)
 }
 
 /// The 16-byte segment header.
@@ -381,6 +600,67 @@ mod tests {
         v1[8..12].copy_from_slice(&3u32.to_le_bytes());
         assert!(!check_segment_header(&v1));
         assert_eq!(segment_version(&v1), Some(3));
+    }
+
+    #[test]
+    fn delta_records_round_trip_with_their_link() {
+        let tail = ChainTail {
+            loc: Loc {
+                seg: 3,
+                off: 100,
+                len: 50,
+            },
+            bytes: 150,
+        };
+        let rec = Rec::delta(b"h", VType::Hash, tail, b"payload", 7);
+        assert!(rec.is_delta());
+        assert_eq!(rec.encoded_len(), HEADER_LEN + 1 + LINK_LEN + 7);
+        assert_eq!(rec.chain_bytes(), 150 + rec.encoded_len() as u64);
+        let link = Link {
+            prev: DiskLoc {
+                seg: SegName {
+                    major: 12,
+                    minor: 3,
+                },
+                off: 100,
+                len: 50,
+            },
+            chain_bytes: rec.chain_bytes(),
+        };
+        assert_eq!(Link::from_bytes(&link.to_bytes()), Some(link));
+        let mut buf = Vec::new();
+        encode_delta(&mut buf, &rec, &link, 9, 0);
+        assert_eq!(buf.len(), rec.encoded_len());
+        assert_eq!(buf[4], KIND_DELTA);
+        let d = decode(&buf).unwrap();
+        assert!(d.header.delta);
+        assert_eq!(
+            (d.header.kind, d.header.vtype, d.key, d.value, d.link),
+            (
+                Kind::Set,
+                VType::Hash,
+                &b"h"[..],
+                &b"payload"[..],
+                Some(link)
+            )
+        );
+        assert_eq!(link_of(&buf, &d.header), Some(link));
+        // Without a resolved link, `encode` writes an unresolvable one.
+        let mut plain = Vec::new();
+        encode(&mut plain, &rec, 9, 0);
+        let l = decode(&plain).unwrap().link.unwrap();
+        assert_eq!((l.prev.seg.major, l.prev.off), (0, 100));
+        // A delta too short for its link is not a record.
+        let mut short = buf.clone();
+        short[28..32].copy_from_slice(&((LINK_LEN - 1) as u32).to_le_bytes());
+        assert!(decode_header(&short).is_none());
+    }
+
+    #[test]
+    fn the_rebase_rule() {
+        assert!(!should_rebase(200, 100));
+        assert!(should_rebase(201, 100));
+        assert_eq!(base_len(3, 10), (HEADER_LEN + 13) as u64);
     }
 
     #[test]

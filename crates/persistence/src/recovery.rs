@@ -13,9 +13,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+
 use crate::error::{Error, Result};
 use crate::hint;
-use crate::record::{self, Kind, SEGMENT_HEADER_LEN, VType};
+use crate::record::{self, DiskLoc, Kind, SEGMENT_HEADER_LEN, VType};
 use crate::segment::{self, Damage, SegName};
 use crate::store::{Loc, Options, Store};
 use crate::vfs::Vfs;
@@ -23,16 +25,27 @@ use crate::vfs::Vfs;
 /// One record replayed into the index at start-up.
 #[derive(Debug, Clone, Copy)]
 pub enum Recovered<'a> {
-    /// The key holds the value at `loc`.
+    /// The key holds the value at `loc`: a set record, or a delta record that
+    /// extends the key's chain (`prev` is then set).
+    ///
+    /// The index rule: if `prev` is the key's current entry, the chain grew and
+    /// nothing dies; otherwise the key's old entry is replaced, and with it its
+    /// whole chain ([`Store::note_dead_chain`]; [`Store::note_dead`] is enough for
+    /// a key known to hold a plain value).
     Set {
         /// The key.
         key: &'a [u8],
         /// The value's type.
         vtype: VType,
-        /// Where its value is.
+        /// Where its value (or its chain's newest record) is.
         loc: Loc,
         /// Absolute expiry in ms, 0 = none.
         expire_at: u64,
+        /// For a delta record, the previous record of its chain. `None` for a
+        /// set record, and for a delta whose link does not resolve (a damaged
+        /// chain: reading it fails, `--check` reports it, `--repair` deletes the
+        /// key).
+        prev: Option<Loc>,
     },
     /// The key was deleted.
     Del {
@@ -161,6 +174,9 @@ impl Store {
         let names = list_segments(&*vfs, &dir, &mut report.removed)?;
         refuse_newer_formats(&*vfs, &dir, &names)?;
         let store = Store::new_empty(&opts, Some(lock));
+        *store.replay_links.lock() = Some(HashMap::new());
+        // Segment name -> runtime id, to resolve delta links.
+        let mut ids: HashMap<SegName, u32> = HashMap::new();
         let mut max_seq = 0u64;
         let mut max_major = 0u64;
         let mut i = 0;
@@ -178,6 +194,7 @@ impl Store {
             let _ = seg.file.set(file.clone());
             seg.size.store(size, Ordering::Relaxed);
             store.segments.write().insert(seg.id, seg.clone());
+            ids.insert(name, seg.id);
             report.segments += 1;
 
             if has_hint && !last {
@@ -202,7 +219,16 @@ impl Store {
                             last_meta.push((e.key, loc));
                             continue;
                         }
-                        emit(&store, sink, e.kind, e.vtype, e.key, loc, e.expire_at);
+                        let prev = e.prev.and_then(|p| resolve(&ids, &p, name, e.off));
+                        let r = Replayed {
+                            kind: e.kind,
+                            vtype: e.vtype,
+                            key: e.key,
+                            loc,
+                            expire_at: e.expire_at,
+                            prev,
+                        };
+                        emit(&store, sink, r);
                     }
                     for (name, loc) in last_meta {
                         let value = read_meta(&*file, loc, name).ok_or_else(|| Error::Corrupt {
@@ -301,7 +327,18 @@ impl Store {
                     off: r.off,
                     len: h.record_len() as u32,
                 };
-                emit(&store, sink, h.kind, h.vtype, key, loc, h.expire_at);
+                let rec = &buf[r.off as usize..r.off as usize + h.record_len()];
+                let prev =
+                    record::link_of(rec, &h).and_then(|l| resolve(&ids, &l.prev, name, r.off));
+                let r = Replayed {
+                    kind: h.kind,
+                    vtype: h.vtype,
+                    key,
+                    loc,
+                    expire_at: h.expire_at,
+                    prev,
+                };
+                emit(&store, sink, r);
             }
             report.records += scan.records.len() as u64;
             let is_empty = seg.size.load(Ordering::Relaxed) <= SEGMENT_HEADER_LEN as u64;
@@ -321,6 +358,7 @@ impl Store {
             st.seq = max_seq + 1;
             st.next_major = max_major + 1;
         }
+        store.replay_links.lock().take();
         let _ = vfs.sync_dir(&dir);
         report.elapsed = started.elapsed();
         let store = Arc::new(store);
@@ -329,18 +367,45 @@ impl Store {
     }
 }
 
-fn emit(
-    store: &Store,
-    sink: &mut dyn FnMut(&Store, Recovered<'_>),
+/// One record to replay.
+struct Replayed<'a> {
     kind: Kind,
     vtype: VType,
-    key: &[u8],
+    key: &'a [u8],
     loc: Loc,
     expire_at: u64,
-) {
+    /// A delta's previous record, resolved.
+    prev: Option<Loc>,
+}
+
+/// The runtime location of a delta's `prev`, if its segment is open and it lies
+/// strictly before the delta at (`name`, `off`).
+fn resolve(ids: &HashMap<SegName, u32>, prev: &DiskLoc, name: SegName, off: u32) -> Option<Loc> {
+    if (prev.seg, prev.off) >= (name, off) {
+        return None;
+    }
+    Some(Loc {
+        seg: *ids.get(&prev.seg)?,
+        off: prev.off,
+        len: prev.len,
+    })
+}
+
+fn emit(store: &Store, sink: &mut dyn FnMut(&Store, Recovered<'_>), r: Replayed<'_>) {
+    let Replayed {
+        kind,
+        vtype,
+        key,
+        loc,
+        expire_at,
+        prev,
+    } = r;
     match kind {
         Kind::Set => {
             store.note_live(loc);
+            if let (Some(p), Some(links)) = (prev, store.replay_links.lock().as_mut()) {
+                links.insert((loc.seg, loc.off), p);
+            }
             sink(
                 store,
                 Recovered::Set {
@@ -348,6 +413,7 @@ fn emit(
                     vtype,
                     loc,
                     expire_at,
+                    prev,
                 },
             );
         }
@@ -356,6 +422,9 @@ fn emit(
         Kind::Flush => {
             for s in store.segments.read().values() {
                 s.live.store(0, Ordering::Relaxed);
+            }
+            if let Some(links) = store.replay_links.lock().as_mut() {
+                links.clear();
             }
             sink(store, Recovered::Flush);
         }
@@ -388,17 +457,39 @@ pub struct SegmentCheck {
     pub hint: Option<bool>,
 }
 
+/// A key whose collection cannot be read back: a link of its chain is damaged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenChain {
+    /// The key.
+    pub key: Vec<u8>,
+    /// The segment of the record whose link is bad.
+    pub path: PathBuf,
+    /// That record's offset.
+    pub offset: u64,
+    /// What is wrong.
+    pub reason: String,
+}
+
 /// The result of checking a directory.
 #[derive(Debug, Clone, Default)]
 pub struct CheckReport {
     /// Every segment, in log order.
     pub segments: Vec<SegmentCheck>,
+    /// Live keys whose chain is damaged (a delta whose link points at a missing
+    /// segment, past a segment's valid end, at a damaged record or at another
+    /// key's). Only the log `--repair` keeps is checked: up to the first
+    /// damaged segment's valid prefix.
+    pub broken_chains: Vec<BrokenChain>,
 }
 
 impl CheckReport {
     /// The first damaged segment: the one `--repair` cuts.
     pub fn first_damage(&self) -> Option<usize> {
         self.segments.iter().position(|s| s.damage.is_some())
+    }
+    /// Whether nothing is wrong: no damaged segment, no broken chain.
+    pub fn is_clean(&self) -> bool {
+        self.first_damage().is_none() && self.broken_chains.is_empty()
     }
     /// Bytes `--repair` would drop: the damaged segment's tail and everything after.
     pub fn bytes_to_drop(&self) -> u64 {
@@ -412,18 +503,37 @@ impl CheckReport {
     }
 }
 
-/// Reads every segment of `dir` whole and verifies every record and hint. Takes the
+/// Reads every segment of `dir` whole and verifies every record and hint, and
+/// the chain of every live key whose newest record is a delta. Takes the
 /// directory lock (refuses while a server runs on it).
 pub fn check(dir: &Path, vfs: &dyn Vfs) -> Result<CheckReport> {
+    Ok(check_inner(dir, vfs)?.0)
+}
+
+/// The log's end as `check` saw it: the highest sequence number and major.
+#[derive(Debug, Clone, Copy, Default)]
+struct LogEnd {
+    max_seq: u64,
+    max_major: u64,
+}
+
+fn check_inner(dir: &Path, vfs: &dyn Vfs) -> Result<(CheckReport, LogEnd)> {
     let _lock = lock_dir(dir)?;
     let mut removed = Vec::new();
     let names = list_segments_readonly(vfs, dir, &mut removed)?;
     refuse_newer_formats(vfs, dir, &names)?;
     let mut report = CheckReport::default();
+    let mut end = LogEnd::default();
+    // The replay of the part of the log repair keeps: key -> newest record.
+    let mut heads: HashMap<Vec<u8>, (SegName, u32, u32, bool)> = HashMap::new();
+    let mut valid: HashMap<SegName, (PathBuf, u64)> = HashMap::new();
+    let mut replaying = true;
     for (name, has_hint) in names {
         let path = dir.join(name.file_name());
         let buf = read_file(vfs, &path).map_err(|e| Error::io("reading", &path, e))?;
         let scan = segment::scan(&buf);
+        end.max_seq = end.max_seq.max(scan.max_seq);
+        end.max_major = end.max_major.max(name.major);
         let hint = if has_hint {
             let hp = dir.join(name.hint_name());
             Some(
@@ -435,6 +545,25 @@ pub fn check(dir: &Path, vfs: &dyn Vfs) -> Result<CheckReport> {
         } else {
             None
         };
+        if replaying {
+            valid.insert(name, (path.clone(), scan.valid_len));
+            for r in &scan.records {
+                let h = r.header;
+                let key = &buf[r.key_at..r.key_at + h.key_len];
+                match h.kind {
+                    Kind::Set => {
+                        let len = h.record_len() as u32;
+                        heads.insert(key.to_vec(), (name, r.off, len, h.delta));
+                    }
+                    Kind::Del => {
+                        heads.remove(key);
+                    }
+                    Kind::Flush => heads.clear(),
+                    Kind::Expire | Kind::Meta => {}
+                }
+            }
+            replaying = scan.damage.is_none();
+        }
         report.segments.push(SegmentCheck {
             path,
             size: buf.len() as u64,
@@ -444,7 +573,74 @@ pub fn check(dir: &Path, vfs: &dyn Vfs) -> Result<CheckReport> {
             hint,
         });
     }
-    Ok(report)
+    let mut files: HashMap<SegName, Arc<dyn crate::vfs::DataFile>> = HashMap::new();
+    let mut live: Vec<_> = heads.into_iter().filter(|(_, h)| h.3).collect();
+    live.sort();
+    for (key, (name, off, len, _)) in live {
+        if let Err((name, off, reason)) = walk_chain(vfs, &valid, &mut files, &key, name, off, len)
+        {
+            report.broken_chains.push(BrokenChain {
+                path: dir.join(name.file_name()),
+                key,
+                offset: u64::from(off),
+                reason: reason.into(),
+            });
+        }
+    }
+    Ok((report, end))
+}
+
+/// Follows the chain of `key` from its newest record at (`name`, `off`, `len`)
+/// to its base, verifying every record; on a bad link, the record holding it
+/// (or the bad record) and what is wrong.
+fn walk_chain(
+    vfs: &dyn Vfs,
+    valid: &HashMap<SegName, (PathBuf, u64)>,
+    files: &mut HashMap<SegName, Arc<dyn crate::vfs::DataFile>>,
+    key: &[u8],
+    mut name: SegName,
+    mut off: u32,
+    mut len: u32,
+) -> std::result::Result<(), (SegName, u32, &'static str)> {
+    // The record that pointed here, for the report.
+    let mut from = (name, off);
+    loop {
+        let bad = |reason| Err((from.0, from.1, reason));
+        let Some((path, valid_len)) = valid.get(&name) else {
+            return bad("chain link to a missing segment");
+        };
+        if u64::from(off) + u64::from(len) > *valid_len || (off as usize) < SEGMENT_HEADER_LEN {
+            return bad("chain link past the segment's valid records");
+        }
+        let file = match files.get(&name) {
+            Some(f) => f.clone(),
+            None => match vfs.open(path, false) {
+                Ok(f) => {
+                    files.insert(name, f.clone());
+                    f
+                }
+                Err(_) => return bad("chain link to an unreadable segment"),
+            },
+        };
+        let mut rec = vec![0u8; len as usize];
+        if file.read_exact_at(&mut rec, u64::from(off)).is_err() {
+            return bad("chain link to an unreadable record");
+        }
+        let Some(d) = record::decode(&rec) else {
+            return bad("chain link to a damaged record");
+        };
+        if d.header.kind != Kind::Set || d.key != key || d.header.record_len() != len as usize {
+            return bad("chain link to another key's record");
+        }
+        let Some(link) = d.link else {
+            return Ok(());
+        };
+        if (link.prev.seg, link.prev.off) >= (name, off) {
+            return Err((name, off, "chain link does not point back in the log"));
+        }
+        from = (name, off);
+        (name, off, len) = (link.prev.seg, link.prev.off, link.prev.len);
+    }
 }
 
 /// Fails if any segment was written in a format newer than this code reads:
@@ -493,30 +689,54 @@ fn list_segments_readonly(
 }
 
 /// Cuts the log at its first damaged record: truncates that segment to its valid
-/// prefix and removes every later segment (and the hints of all of them). Returns
-/// the check it acted on. Takes the directory lock.
+/// prefix and removes every later segment (and the hints of all of them). Then,
+/// if a live key's chain is broken (its collection cannot be read back), appends
+/// a segment of delete records for those keys, so the server starts and serves
+/// every other key. Returns the check it acted on, with the broken chains found
+/// after the cut (the keys deleted). Takes the directory lock.
 pub fn repair(dir: &Path, vfs: &dyn Vfs) -> Result<CheckReport> {
-    let report = check(dir, vfs)?;
-    let _lock = lock_dir(dir)?;
-    let Some(first) = report.first_damage() else {
-        return Ok(report);
-    };
-    for (i, s) in report.segments.iter().enumerate().skip(first) {
-        let hint = s.path.with_extension("hint");
-        let _ = vfs.remove(&hint);
-        if i == first && s.valid_len >= SEGMENT_HEADER_LEN as u64 {
-            let f = vfs
-                .open(&s.path, true)
-                .map_err(|e| Error::io("opening", &s.path, e))?;
-            f.set_len(s.valid_len)
-                .and_then(|_| f.sync_data())
-                .map_err(|e| Error::io("truncating", &s.path, e))?;
-        } else {
-            vfs.remove(&s.path)
-                .map_err(|e| Error::io("removing", &s.path, e))?;
+    let (mut report, _) = check_inner(dir, vfs)?;
+    if let Some(first) = report.first_damage() {
+        let _lock = lock_dir(dir)?;
+        for (i, s) in report.segments.iter().enumerate().skip(first) {
+            let hint = s.path.with_extension("hint");
+            let _ = vfs.remove(&hint);
+            if i == first && s.valid_len >= SEGMENT_HEADER_LEN as u64 {
+                let f = vfs
+                    .open(&s.path, true)
+                    .map_err(|e| Error::io("opening", &s.path, e))?;
+                f.set_len(s.valid_len)
+                    .and_then(|_| f.sync_data())
+                    .map_err(|e| Error::io("truncating", &s.path, e))?;
+            } else {
+                vfs.remove(&s.path)
+                    .map_err(|e| Error::io("removing", &s.path, e))?;
+            }
         }
+        vfs.sync_dir(dir)
+            .map_err(|e| Error::io("syncing", dir, e))?;
     }
-    vfs.sync_dir(dir)
-        .map_err(|e| Error::io("syncing", dir, e))?;
+    let (after, end) = check_inner(dir, vfs)?;
+    report.broken_chains = after.broken_chains;
+    if !report.broken_chains.is_empty() {
+        let _lock = lock_dir(dir)?;
+        let name = SegName {
+            major: end.max_major + 1,
+            minor: 0,
+        };
+        let mut buf = record::segment_header().to_vec();
+        for (seq, b) in (end.max_seq + 1..).zip(&report.broken_chains) {
+            record::encode(&mut buf, &record::Rec::del(&b.key), seq, 0);
+        }
+        let path = dir.join(name.file_name());
+        let f = vfs
+            .create(&path)
+            .map_err(|e| Error::io("creating", &path, e))?;
+        f.write_all_at(&buf, 0)
+            .and_then(|_| f.sync_data())
+            .map_err(|e| Error::io("writing", &path, e))?;
+        vfs.sync_dir(dir)
+            .map_err(|e| Error::io("syncing", dir, e))?;
+    }
     Ok(report)
 }

@@ -336,6 +336,7 @@ mod tests {
                 key,
                 value,
                 expire_at: i as u64,
+                prev: None,
             };
             encode(
                 &mut b,

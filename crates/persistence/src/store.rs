@@ -37,7 +37,10 @@ use smallvec::SmallVec;
 use tokio::sync::Notify;
 
 use crate::error::{Error, ReadError, Result};
-use crate::record::{self, FLAG_MORE, HEADER_LEN, Kind, Rec, SEGMENT_HEADER_LEN};
+use crate::record::{
+    self, ChainTail, DiskLoc, FLAG_MORE, HEADER_LEN, Kind, LINK_LEN, Link, Rec, SEGMENT_HEADER_LEN,
+    VType,
+};
 use crate::segment::{SegName, Segment};
 use crate::vfs::{OsVfs, Vfs};
 
@@ -148,6 +151,107 @@ pub struct Appended {
     pub locs: SmallVec<[Loc; 2]>,
     /// The log position just after the records; pass it to [`Store::wait_durable`].
     pub lsn: u64,
+    /// Each record's chain bytes ([`Rec::chain_bytes`]).
+    chain: SmallVec<[u64; 2]>,
+}
+
+impl Appended {
+    /// The chain ending at the `i`th record: what the key's next delta extends
+    /// ([`Rec::delta`]), and its bytes for [`should_rebase`](record::should_rebase).
+    /// Meaningful for set and delta records.
+    pub fn tail(&self, i: usize) -> Option<ChainTail> {
+        Some(ChainTail {
+            loc: *self.locs.get(i)?,
+            bytes: *self.chain.get(i)?,
+        })
+    }
+}
+
+/// A collection read back by [`Store::read_chain`]: its base value and the deltas
+/// written since, oldest first. The caller folds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    /// The collection's type.
+    pub vtype: VType,
+    /// The expiry in the newest record (the index's is authoritative).
+    pub expire_at: u64,
+    /// The base record's value.
+    pub base: Vec<u8>,
+    /// The deltas' payloads, oldest first.
+    pub deltas: Vec<Vec<u8>>,
+    /// Every record of the chain, base first, newest (the key's index entry) last.
+    pub locs: Vec<Loc>,
+    /// The encoded bytes of every record of the chain (as read, not as the
+    /// newest link claims).
+    pub bytes: u64,
+    /// Each record's sequence number, base first (compaction keeps them).
+    pub(crate) seqs: Vec<u64>,
+}
+
+impl Chain {
+    /// The chain's newest record and its bytes: what the next delta extends.
+    pub fn tail(&self) -> ChainTail {
+        ChainTail {
+            loc: self.locs.last().copied().unwrap_or(Loc {
+                seg: 0,
+                off: 0,
+                len: 0,
+            }),
+            bytes: self.bytes,
+        }
+    }
+}
+
+/// While a compaction runs: the keys whose chain passes through one of its input
+/// segments from a record that is not an input (a delta appended meanwhile onto
+/// an input record). Their chains must be copied out of the inputs before the
+/// inputs are deleted, or the newer record's link would dangle.
+#[derive(Debug, Default)]
+pub(crate) struct Watch {
+    /// The compaction's inputs (runtime ids).
+    pub inputs: std::collections::HashSet<u32>,
+    /// Key -> (its newest record, generation of its last change).
+    pub heads: std::collections::HashMap<Vec<u8>, (Loc, u64)>,
+    /// Bumped on every change of a watched key.
+    pub generation: u64,
+}
+
+impl Watch {
+    fn observe(&mut self, r: &Rec<'_>, loc: Loc) {
+        match r.kind {
+            Kind::Set if r.is_delta() => {
+                let from_input = r.prev.is_some_and(|p| self.inputs.contains(&p.loc.seg));
+                if from_input || self.heads.contains_key(r.key) {
+                    self.generation += 1;
+                    self.heads.insert(r.key.to_vec(), (loc, self.generation));
+                }
+            }
+            Kind::Set | Kind::Del => {
+                if !self.heads.is_empty() {
+                    self.heads.remove(r.key);
+                }
+            }
+            Kind::Expire => {
+                if let Some(e) = self.heads.get_mut(r.key) {
+                    self.generation += 1;
+                    e.1 = self.generation;
+                }
+            }
+            Kind::Flush => self.heads.clear(),
+            Kind::Meta => {}
+        }
+    }
+}
+
+/// How a group of records is appended.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum GroupMode<'k> {
+    /// As given.
+    Plain,
+    /// A chain copied by compaction: every delta links to the record before it
+    /// in the group; appended only if `key` is still watched at `expect`, and
+    /// the key stays watched at the group's last record.
+    Fixup { key: &'k [u8], expect: (Loc, u64) },
 }
 
 /// Counters and figures for INFO.
@@ -204,6 +308,8 @@ pub(crate) struct AppendState {
     pub next_major: u64,
     pub pending: Vec<Chunk>,
     pub inflight: Vec<Arc<Chunk>>,
+    /// Set while a compaction runs (see [`Watch`]).
+    pub watch: Option<Watch>,
 }
 
 #[derive(Debug, Default)]
@@ -259,6 +365,12 @@ pub struct Store {
     lock: Mutex<Option<File>>,
     /// The latest value of each metadata record, and the segment holding it.
     pub(crate) metas: Mutex<MetaMap>,
+    /// Heads of chains replaced since the housekeeper last walked them (see
+    /// [`Store::note_dead_chain`]).
+    dead_chains: Mutex<Vec<Loc>>,
+    /// During start-up only: (segment id, offset) of each delta record replayed
+    /// -> its previous record, so replaced chains are accounted without reads.
+    pub(crate) replay_links: Mutex<Option<std::collections::HashMap<(u32, u32), Loc>>>,
 }
 
 impl Store {
@@ -278,6 +390,7 @@ impl Store {
                 next_major: 1,
                 pending: Vec::new(),
                 inflight: Vec::new(),
+                watch: None,
             }),
             io: Mutex::new(None),
             appended_lsn: AtomicU64::new(0),
@@ -307,6 +420,8 @@ impl Store {
             threads: Mutex::new(Vec::new()),
             lock: Mutex::new(lock),
             metas: Mutex::new(std::collections::HashMap::new()),
+            dead_chains: Mutex::new(Vec::new()),
+            replay_links: Mutex::new(None),
         }
     }
 
@@ -391,7 +506,27 @@ impl Store {
     /// Appends records as one atomic group (all or none survive a crash) and
     /// returns their locations. Cheap: memory only. Callers hold their index lock
     /// so that the log order of a key's records matches the order of its changes.
+    ///
+    /// A delta record ([`Rec::delta`]) gets its link here: its `prev` must be the
+    /// newest record of the key's chain, read from the caller's index under the
+    /// lock it holds; [`Error::StaleChain`] if that record's segment is gone.
     pub fn append(&self, recs: &[Rec<'_>]) -> Result<Appended> {
+        Ok(self
+            .append_group(recs, GroupMode::Plain)?
+            .unwrap_or_else(|| Appended {
+                locs: SmallVec::new(),
+                lsn: self.appended_lsn(),
+                chain: SmallVec::new(),
+            }))
+    }
+
+    /// [`append`](Self::append), with compaction's chain copies; `None` if a
+    /// [`GroupMode::Fixup`] found its key changed.
+    pub(crate) fn append_group(
+        &self,
+        recs: &[Rec<'_>],
+        mode: GroupMode<'_>,
+    ) -> Result<Option<Appended>> {
         let total: usize = recs.iter().map(Rec::encoded_len).sum();
         let mut st = self.state.lock();
         if let Some(e) = &st.failed {
@@ -399,6 +534,39 @@ impl Store {
         }
         if self.closed.load(Ordering::Relaxed) {
             return Err(Error::Closed);
+        }
+        if let GroupMode::Fixup { key, expect } = mode {
+            let current: Option<(Loc, u64)> =
+                st.watch.as_ref().and_then(|w| w.heads.get(key).copied());
+            if current != Some(expect) {
+                return Ok(None);
+            }
+        }
+        // Resolve the links before anything is encoded: an error leaves no trace.
+        let chained = matches!(mode, GroupMode::Fixup { .. });
+        let mut links: SmallVec<[Option<Link>; 2]> = SmallVec::new();
+        // Plain values (the hot path) take no extra lock.
+        if !chained && recs.iter().any(Rec::is_delta) {
+            let segs = self.segments.read();
+            for (i, r) in recs.iter().enumerate() {
+                let Some(t) = r.prev.filter(|_| r.is_delta()) else {
+                    links.push(None);
+                    continue;
+                };
+                if chained && i > 0 {
+                    links.push(None); // linked to the previous record below
+                    continue;
+                }
+                let seg = segs.get(&t.loc.seg).ok_or(Error::StaleChain)?;
+                links.push(Some(Link {
+                    prev: DiskLoc {
+                        seg: seg.name,
+                        off: t.loc.off,
+                        len: t.loc.len,
+                    },
+                    chain_bytes: t.bytes + r.encoded_len() as u64,
+                }));
+            }
         }
         let seg_size = self.segment_size.load(Ordering::Relaxed);
         let roll = match &st.active {
@@ -445,18 +613,49 @@ impl Store {
         let Some(chunk) = st.pending.last_mut() else {
             return Err(Error::Closed);
         };
-        let mut locs = SmallVec::new();
+        let mut locs: SmallVec<[Loc; 2]> = SmallVec::new();
+        let mut chain: SmallVec<[u64; 2]> = SmallVec::new();
         for (i, r) in recs.iter().enumerate() {
             let flags = if i + 1 < recs.len() { FLAG_MORE } else { 0 };
-            record::encode(&mut chunk.data, r, st.seq, flags);
-            st.seq += 1;
             let n = r.encoded_len() as u32;
-            locs.push(Loc {
+            let link = match (links.get(i).copied().flatten(), locs.last()) {
+                (Some(l), _) => Some(l),
+                (None, Some(p)) if chained && r.is_delta() => Some(Link {
+                    prev: DiskLoc {
+                        seg: seg.name,
+                        off: p.off,
+                        len: p.len,
+                    },
+                    chain_bytes: chain.last().copied().unwrap_or(0) + u64::from(n),
+                }),
+                _ => None,
+            };
+            match link {
+                Some(l) => {
+                    record::encode_delta(&mut chunk.data, r, &l, st.seq, flags);
+                    chain.push(l.chain_bytes);
+                }
+                None => {
+                    // A delta without a link cannot happen (resolved above);
+                    // encode it as a plain set rather than with a bad link.
+                    let plain = Rec { prev: None, ..*r };
+                    record::encode(&mut chunk.data, &plain, st.seq, flags);
+                    chain.push(u64::from(n));
+                }
+            }
+            st.seq += 1;
+            let loc = Loc {
                 seg: seg.id,
                 off: *len as u32,
                 len: n,
-            });
+            };
+            locs.push(loc);
             *len += u64::from(n);
+            if let Some(w) = st.watch.as_mut()
+                && !chained
+            {
+                w.observe(r, loc);
+            }
             match r.kind {
                 Kind::Set => {
                     seg.live.fetch_add(i64::from(n), Ordering::Relaxed);
@@ -465,6 +664,7 @@ impl Store {
                     for s in self.segments.read().values() {
                         s.live.store(0, Ordering::Relaxed);
                     }
+                    self.dead_chains.lock().clear();
                 }
                 Kind::Meta => {
                     self.metas
@@ -474,12 +674,22 @@ impl Store {
                 Kind::Del | Kind::Expire => {}
             }
         }
+        if let (GroupMode::Fixup { key, .. }, Some(w), Some(last)) =
+            (mode, st.watch.as_mut(), locs.last())
+        {
+            w.generation += 1;
+            w.heads.insert(key.to_vec(), (*last, w.generation));
+        }
         st.lsn += total as u64;
         chunk.end_lsn = st.lsn;
         self.appended_lsn.store(st.lsn, Ordering::Release);
         self.appended_bytes
             .fetch_add(total as u64, Ordering::Relaxed);
-        Ok(Appended { locs, lsn: st.lsn })
+        Ok(Some(Appended {
+            locs,
+            lsn: st.lsn,
+            chain,
+        }))
     }
 
     /// The latest value of the metadata record `name` (see [`Rec::meta`]).
@@ -492,6 +702,96 @@ impl Store {
         if let Some(s) = self.segments.read().get(&loc.seg) {
             s.live.fetch_sub(i64::from(loc.len), Ordering::Relaxed);
         }
+    }
+
+    /// Records that the chain whose newest record is at `loc` is replaced (by a
+    /// new base, a delete, ...): every record of it is dead, each in its own
+    /// segment. For a plain set record this is [`note_dead`](Self::note_dead).
+    ///
+    /// Cheap: the newest record is accounted at once; the rest of the chain is
+    /// walked later by the housekeeper ([`settle_dead_chains`](Self::settle_dead_chains)),
+    /// reading the header, key and link of each record (one small read per
+    /// record), because the index keeps only the newest record of a chain. At
+    /// start-up the links are known from the replay and no read is needed.
+    pub fn note_dead_chain(&self, loc: Loc) {
+        self.note_dead(loc);
+        if let Some(links) = self.replay_links.lock().as_mut() {
+            let mut cur = loc;
+            while let Some(prev) = links.remove(&(cur.seg, cur.off)) {
+                self.note_dead(prev);
+                cur = prev;
+            }
+            return;
+        }
+        self.dead_chains.lock().push(loc);
+    }
+
+    /// Walks the chains reported by [`note_dead_chain`](Self::note_dead_chain)
+    /// since the last call and counts their older records as dead. Blocking
+    /// (reads); the housekeeper calls it before deciding to compact. Returns the
+    /// records accounted.
+    pub fn settle_dead_chains(&self) -> usize {
+        let heads = std::mem::take(&mut *self.dead_chains.lock());
+        let mut n = 0;
+        for head in heads {
+            let mut cur = head;
+            while let Some(prev) = self.link_at(cur) {
+                self.note_dead(prev);
+                n += 1;
+                cur = prev;
+            }
+        }
+        n
+    }
+
+    /// The previous record of the delta record at `loc`, read from its header,
+    /// key and link only; `None` for a base record, or if anything is off (a
+    /// segment gone with a compaction: the rest of the chain went with it).
+    fn link_at(&self, loc: Loc) -> Option<Loc> {
+        const PEEK: usize = 4096;
+        let n = (loc.len as usize).min(PEEK);
+        let (mut b, seg) = self.read_span(loc.seg, loc.off, n).ok()?;
+        let h = record::decode_header(&b)?;
+        if !h.delta || h.record_len() != loc.len as usize {
+            return None;
+        }
+        let need = HEADER_LEN + h.key_len + LINK_LEN;
+        if b.len() < need {
+            b = self.read_span(loc.seg, loc.off, need).ok()?.0;
+        }
+        let link = record::link_of(&b, &h)?;
+        self.resolve(&link.prev, (seg.name, seg.id), loc.off).ok()
+    }
+
+    /// The runtime location of `prev`, a link of a record at (`name`, `off`):
+    /// it must be in an open segment and strictly before that record.
+    /// `here` is the runtime id of segment `name`.
+    fn resolve(
+        &self,
+        prev: &DiskLoc,
+        (name, here): (SegName, u32),
+        off: u32,
+    ) -> Result<Loc, &'static str> {
+        if (prev.seg, prev.off) >= (name, off) {
+            return Err("chain link does not point back in the log");
+        }
+        if prev.seg == name {
+            return Ok(Loc {
+                seg: here,
+                off: prev.off,
+                len: prev.len,
+            });
+        }
+        let segs = self.segments.read();
+        let seg = segs
+            .values()
+            .find(|s| s.name == prev.seg)
+            .ok_or("chain link to a missing segment")?;
+        Ok(Loc {
+            seg: seg.id,
+            off: prev.off,
+            len: prev.len,
+        })
     }
 
     pub(crate) fn note_live(&self, loc: Loc) {
@@ -788,37 +1088,11 @@ impl Store {
 
     /// Reads back the value of the set record at `loc`, verifying its checksum and
     /// key. Blocking: call it off the async worker threads.
+    ///
+    /// A delta record is refused (as corrupt): read a collection's chain with
+    /// [`read_chain`](Self::read_chain).
     pub fn read(&self, loc: Loc, key: &[u8]) -> Result<Vec<u8>, ReadError> {
-        let mut rec = vec![0u8; loc.len as usize];
-        let mut found = false;
-        {
-            let st = self.state.lock();
-            let chunks = st.pending.iter().chain(st.inflight.iter().map(|c| &**c));
-            for c in chunks {
-                let (off, end) = (u64::from(loc.off), u64::from(loc.off) + u64::from(loc.len));
-                if c.seg == loc.seg && c.off <= off && end <= c.off + c.data.len() as u64 {
-                    let at = (off - c.off) as usize;
-                    rec.copy_from_slice(&c.data[at..at + loc.len as usize]);
-                    found = true;
-                    break;
-                }
-            }
-        }
-        let seg = self.segments.read().get(&loc.seg).cloned();
-        let Some(seg) = seg else {
-            return Err(ReadError::Gone);
-        };
-        if !found {
-            let Some(file) = seg.file.get() else {
-                return Err(ReadError::Gone);
-            };
-            self.disk_reads.fetch_add(1, Ordering::Relaxed);
-            file.read_exact_at(&mut rec, u64::from(loc.off))
-                .map_err(|source| ReadError::Io {
-                    path: seg.path.clone(),
-                    source,
-                })?;
-        }
+        let (mut rec, seg) = self.read_span(loc.seg, loc.off, loc.len as usize)?;
         let corrupt = |reason| ReadError::Corrupt {
             path: seg.path.clone(),
             offset: u64::from(loc.off),
@@ -831,8 +1105,194 @@ impl Store {
         if h.kind != Kind::Set || rec.get(HEADER_LEN..HEADER_LEN + h.key_len) != Some(key) {
             return Err(corrupt("record is not the key's value"));
         }
+        if h.delta {
+            return Err(corrupt("record is a delta: read its chain"));
+        }
         rec.drain(..HEADER_LEN + h.key_len);
         Ok(rec)
+    }
+
+    /// `n` bytes of segment `seg` from `off`: from the append buffer if they are
+    /// not written yet, else with one positioned read. A span past the bytes
+    /// written to the segment is refused before anything is allocated for it (a
+    /// damaged link cannot make it allocate gigabytes).
+    fn read_span(
+        &self,
+        seg: u32,
+        off: u32,
+        n: usize,
+    ) -> Result<(Vec<u8>, Arc<Segment>), ReadError> {
+        let (start, end) = (u64::from(off), u64::from(off) + n as u64);
+        let buffered = {
+            let st = self.state.lock();
+            let mut chunks = st.pending.iter().chain(st.inflight.iter().map(|c| &**c));
+            chunks
+                .find(|c| c.seg == seg && c.off <= start && end <= c.off + c.data.len() as u64)
+                .map(|c| {
+                    let at = (start - c.off) as usize;
+                    c.data[at..at + n].to_vec()
+                })
+        };
+        let segment = self.segments.read().get(&seg).cloned();
+        let Some(segment) = segment else {
+            return Err(ReadError::Gone);
+        };
+        if let Some(rec) = buffered {
+            return Ok((rec, segment));
+        }
+        let Some(file) = segment.file.get() else {
+            return Err(ReadError::Gone);
+        };
+        if end > segment.size.load(Ordering::Acquire) {
+            return Err(ReadError::Corrupt {
+                path: segment.path.clone(),
+                offset: start,
+                reason: "record past the end of its segment",
+            });
+        }
+        let mut rec = vec![0u8; n];
+        self.disk_reads.fetch_add(1, Ordering::Relaxed);
+        file.read_exact_at(&mut rec, start)
+            .map_err(|source| ReadError::Io {
+                path: segment.path.clone(),
+                source,
+            })?;
+        Ok((rec, segment))
+    }
+
+    /// Reads back the collection whose chain ends at `loc` (the key's index
+    /// entry): the base value and every delta since, oldest first, following the
+    /// links back. Each record's checksum, key and type are verified, and every
+    /// link must point strictly back in the log (so a damaged link cannot loop);
+    /// a damaged or missing link is [`ReadError::Corrupt`], never a panic.
+    /// [`ReadError::Gone`] if a compaction removed a segment meanwhile: look the
+    /// key up again. Blocking.
+    ///
+    /// Cost: the chain's bytes (at most about 2x the collection under the
+    /// [`should_rebase`](record::should_rebase) rule). The newest link says how
+    /// many bytes the chain holds: when the previous record lies within that many
+    /// bytes before a record (in its segment), they are read at once, so a chain
+    /// laid out back to back (as compaction writes it, or a burst of changes
+    /// appends it) costs two reads; one interleaved with other keys' records, a
+    /// few reads per segment it spans. Reads ahead stop once the bytes they read
+    /// but did not use reach 4x the chain's, then one read per record: at most
+    /// 6x the chain's bytes and one read per record in all, whatever the layout.
+    pub fn read_chain(&self, loc: Loc, key: &[u8]) -> Result<Chain, ReadError> {
+        const WINDOW_MAX: u64 = 8 << 20;
+        let compactions = self.compactions.load(Ordering::Acquire);
+        let mut recs: Vec<(Loc, Vec<u8>, record::Header)> = Vec::new();
+        // Bytes of segment `.0` from offset `.1`, read ahead of the links.
+        let mut window: Option<(u32, u32, Vec<u8>)> = None;
+        // Bytes left to read ahead (4x the chain's once the newest link is read,
+        // plus what the reads ahead served).
+        let mut budget: Option<u64> = None;
+        let mut cur = loc;
+        loop {
+            let from_window = window.as_ref().and_then(|(seg, start, buf)| {
+                let at = cur.off.checked_sub(*start)? as usize;
+                (*seg == cur.seg)
+                    .then(|| buf.get(at..at + cur.len as usize))
+                    .flatten()
+                    .and_then(|b| {
+                        let h = record::decode_header(b)?;
+                        record::verify(b, &h).then(|| b.to_vec())
+                    })
+            });
+            let served = from_window.is_some();
+            let (rec, seg) = match from_window {
+                Some(b) => {
+                    let seg = self.segments.read().get(&cur.seg).cloned();
+                    (b, seg.ok_or(ReadError::Gone)?)
+                }
+                None => self.read_span(cur.seg, cur.off, cur.len as usize)?,
+            };
+            let corrupt = |reason| ReadError::Corrupt {
+                path: seg.path.clone(),
+                offset: u64::from(cur.off),
+                reason,
+            };
+            let h = record::decode_header(&rec).ok_or_else(|| corrupt("bad header"))?;
+            if !record::verify(&rec, &h) {
+                return Err(corrupt("checksum mismatch"));
+            }
+            if h.kind != Kind::Set || rec.get(HEADER_LEN..HEADER_LEN + h.key_len) != Some(key) {
+                return Err(corrupt("chain record is not the key's"));
+            }
+            if recs.first().is_some_and(|f| f.2.vtype != h.vtype) {
+                return Err(corrupt("chain record of another type"));
+            }
+            let link = record::link_of(&rec, &h);
+            recs.push((cur, rec, h));
+            let Some(link) = link else { break };
+            let prev = match self.resolve(&link.prev, (seg.name, seg.id), cur.off) {
+                Ok(p) => p,
+                Err(reason) => {
+                    let compacted = self.compacting.load(Ordering::Acquire)
+                        || self.compactions.load(Ordering::Acquire) != compactions;
+                    if compacted && reason == "chain link to a missing segment" {
+                        return Err(ReadError::Gone);
+                    }
+                    return Err(corrupt(reason));
+                }
+            };
+            let covered = window.as_ref().is_some_and(|(s, start, buf)| {
+                *s == prev.seg
+                    && prev.off >= *start
+                    && u64::from(prev.off - start) + u64::from(prev.len) <= buf.len() as u64
+            });
+            // Read ahead: the bytes before this record in its segment, as many
+            // as the rest of the chain holds (all of it if it is back to back),
+            // while the bytes read ahead and not used stay within 4x the chain's.
+            let budget = budget.get_or_insert(link.chain_bytes.saturating_mul(4));
+            if served {
+                *budget += u64::from(cur.len);
+            }
+            let rest = link.chain_bytes.saturating_sub(u64::from(cur.len));
+            let start = u64::from(cur.off)
+                .saturating_sub(rest)
+                .max(SEGMENT_HEADER_LEN as u64);
+            let ahead = u64::from(cur.off).saturating_sub(start);
+            if !covered
+                && prev.seg == cur.seg
+                && u64::from(prev.off) >= start
+                && ahead <= WINDOW_MAX.min(*budget)
+                && seg.size.load(Ordering::Acquire) >= u64::from(cur.off)
+            {
+                *budget -= ahead;
+                window = self
+                    .read_span(cur.seg, start as u32, ahead as usize)
+                    .ok()
+                    .map(|(b, _)| (cur.seg, start as u32, b));
+            }
+            cur = prev;
+        }
+        let bytes = recs.iter().map(|r| u64::from(r.0.len)).sum();
+        let head = recs.first().map(|r| (r.2.vtype, r.2.expire_at));
+        let (vtype, expire_at) = head.unwrap_or_default();
+        let mut locs = Vec::with_capacity(recs.len());
+        let mut seqs = Vec::with_capacity(recs.len());
+        let mut deltas = Vec::with_capacity(recs.len().saturating_sub(1));
+        let mut base = Vec::new();
+        for (loc, mut rec, h) in recs.into_iter().rev() {
+            locs.push(loc);
+            seqs.push(h.seq);
+            if h.delta {
+                rec.drain(..HEADER_LEN + h.key_len + LINK_LEN);
+                deltas.push(rec);
+            } else {
+                rec.drain(..HEADER_LEN + h.key_len);
+                base = rec;
+            }
+        }
+        Ok(Chain {
+            vtype,
+            expire_at,
+            base,
+            deltas,
+            locs,
+            bytes,
+            seqs,
+        })
     }
 
     /// Figures for INFO.
@@ -908,12 +1368,57 @@ impl Store {
         self.threads.lock().push(h);
     }
 
-    /// Ends the active segment so that the next append starts a new one, and
-    /// returns the LSN that covers everything appended to it.
-    pub(crate) fn roll(&self) -> u64 {
+    /// Starts a compaction: rolls the active segment and, in the same critical
+    /// section (so no append slips between), takes every segment so far as the
+    /// inputs and starts watching chains that reach into them. Returns the LSN
+    /// covering the inputs and the inputs.
+    pub(crate) fn roll_for_compaction(&self) -> (u64, Vec<Arc<Segment>>) {
         let mut st = self.state.lock();
         st.active = None;
-        st.lsn
+        let inputs: Vec<Arc<Segment>> = self.segments.read().values().cloned().collect();
+        st.watch = Some(Watch {
+            inputs: inputs.iter().map(|s| s.id).collect(),
+            ..Watch::default()
+        });
+        (st.lsn, inputs)
+    }
+
+    /// The watched keys (see [`Watch`]) and their newest records.
+    pub(crate) fn watched(&self) -> Vec<(Vec<u8>, (Loc, u64))> {
+        let st = self.state.lock();
+        st.watch.as_ref().map_or_else(Vec::new, |w| {
+            w.heads.iter().map(|(k, v)| (k.clone(), *v)).collect()
+        })
+    }
+
+    /// Stops watching `key` if it is still at `expect`.
+    pub(crate) fn unwatch(&self, key: &[u8], expect: (Loc, u64)) {
+        let mut st = self.state.lock();
+        if let Some(w) = st.watch.as_mut()
+            && w.heads.get(key) == Some(&expect)
+        {
+            w.heads.remove(key);
+        }
+    }
+
+    /// Stops watching `key` if its newest record is still `at`.
+    pub(crate) fn unwatch_at(&self, key: &[u8], at: Loc) {
+        let mut st = self.state.lock();
+        if let Some(w) = st.watch.as_mut()
+            && w.heads.get(key).is_some_and(|h| h.0 == at)
+        {
+            w.heads.remove(key);
+        }
+    }
+
+    /// Ends the watch if no key is watched any more; whether it ended.
+    pub(crate) fn end_watch(&self, force: bool) -> bool {
+        let mut st = self.state.lock();
+        if force || st.watch.as_ref().is_none_or(|w| w.heads.is_empty()) {
+            st.watch = None;
+            return true;
+        }
+        false
     }
 }
 

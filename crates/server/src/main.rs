@@ -133,27 +133,50 @@ fn check_or_repair(settings: &Settings, repair: bool) -> ExitCode {
             s.records
         );
     }
-    let Some(first) = report.first_damage() else {
+    for c in &report.broken_chains {
+        println!(
+            "  BROKEN CHAIN of key {:?}: {} at offset {}: {}",
+            String::from_utf8_lossy(&c.key),
+            c.path.display(),
+            c.offset,
+            c.reason
+        );
+    }
+    if report.is_clean() {
         println!("no damage found");
         return ExitCode::SUCCESS;
-    };
-    let drop = report.bytes_to_drop();
-    let s = &report.segments[first];
+    }
+    let chains = report.broken_chains.len();
+    if let Some(first) = report.first_damage() {
+        let drop = report.bytes_to_drop();
+        let s = &report.segments[first];
+        if !repair {
+            println!(
+                "first damage: {} at offset {}; `--repair` would truncate there and drop {drop} bytes ({} later segment(s))",
+                s.path.display(),
+                s.valid_len,
+                report.segments.len() - first - 1
+            );
+        } else {
+            println!(
+                "repairing: truncating {} at offset {} and removing {} later segment(s): {drop} bytes dropped",
+                s.path.display(),
+                s.valid_len,
+                report.segments.len() - first - 1
+            );
+        }
+    }
+    if chains > 0 {
+        let verb = if repair {
+            "deleting"
+        } else {
+            "`--repair` would delete"
+        };
+        println!("{verb} the {chains} key(s) whose chain is broken (a delete record each)");
+    }
     if !repair {
-        println!(
-            "first damage: {} at offset {}; `--repair` would truncate there and drop {drop} bytes ({} later segment(s))",
-            s.path.display(),
-            s.valid_len,
-            report.segments.len() - first - 1
-        );
         return ExitCode::from(1);
     }
-    println!(
-        "repairing: truncating {} at offset {} and removing {} later segment(s): {drop} bytes dropped",
-        s.path.display(),
-        s.valid_len,
-        report.segments.len() - first - 1
-    );
     match emberkv_persistence::repair(dir, &OsVfs) {
         Ok(_) => {
             println!("repaired");
