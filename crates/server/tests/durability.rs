@@ -542,3 +542,58 @@ fn runtime_fsync_policy_change_is_visible() {
         .unwrap();
     assert_eq!(v["appendfsync"], "always");
 }
+
+#[test]
+fn check_reports_a_broken_collection_chain_and_repair_deletes_its_key() {
+    use emberkv_persistence::{Options, Rec, Store, VType};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    {
+        let mut o = Options::new(&dir);
+        o.segment_size = 4096;
+        let (store, _) = Store::open(o, &mut |_, _| {}).unwrap();
+        let base = store
+            .append(&[Rec::set_typed(b"h", VType::Hash, b"base", 0)])
+            .unwrap();
+        // Roll to later segments, then extend the chain there.
+        for i in 0..4 {
+            let k = format!("pad{i}");
+            store
+                .append(&[Rec::set(k.as_bytes(), &[b'p'; 3000], 0)])
+                .unwrap();
+        }
+        let d = store
+            .append(&[Rec::delta(
+                b"h",
+                VType::Hash,
+                base.tail(0).unwrap(),
+                b"d1",
+                0,
+            )])
+            .unwrap();
+        store.wait_durable_blocking(d.lsn).unwrap();
+        store.close().unwrap();
+    }
+    // Lose the segment that holds the chain's base.
+    let first = segment_files(&dir).remove(0);
+    std::fs::remove_file(&first).unwrap();
+    let _ = std::fs::remove_file(first.with_extension("hint"));
+    let dir_s = dir.display().to_string();
+    let (code, out) = run_bin(&["--check", "--dir", &dir_s]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("BROKEN CHAIN of key \"h\""), "{out}");
+    assert!(
+        out.contains("`--repair` would delete the 1 key(s)"),
+        "{out}"
+    );
+    let (code, out) = run_bin(&["--repair", "--dir", &dir_s]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = run_bin(&["--check", "--dir", &dir_s]);
+    assert_eq!(code, Some(0), "{out}");
+    let s = TestServer::start_in(&dir, &[]);
+    let mut c = s.conn();
+    let t: String = redis::cmd("TYPE").arg("h").query(&mut c).unwrap();
+    assert_eq!(t, "none");
+    let v: Option<String> = redis::cmd("GET").arg("pad3").query(&mut c).unwrap();
+    assert_eq!(v.map(|v| v.len()), Some(3000));
+}
