@@ -13,7 +13,7 @@ use bytes::{Buf, BytesMut};
 use emberkv_core::{CoreCommand, ExecOpts, Prefetch};
 use emberkv_protocol::{Encoder, Limits, Proto, ProtocolError, RequestParser};
 use smallvec::SmallVec;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::clients::ClientInfo;
 use crate::cmd::{self, Action, Entry};
@@ -39,9 +39,7 @@ const UNAUTH_LIMITS: Limits = Limits {
 /// still incomplete (its slot in the argument list).
 const ARG_OVERHEAD: usize = 16;
 
-/// A stream a client connection runs over (plain TCP or TLS).
-pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
-impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for S {}
+pub use crate::tls::Stream;
 
 /// Refuses a connection with an error line (maxclients, protected mode).
 pub async fn refuse<S: Stream>(mut socket: S, msg: &str) {

@@ -16,7 +16,9 @@
 pub mod keys;
 pub mod strings;
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::LazyLock;
 
 use emberkv_protocol::request::parse_i64;
 
@@ -30,9 +32,19 @@ pub fn all() -> impl Iterator<Item = &'static CoreCommand> {
     FAMILIES.iter().flat_map(|f| f.iter())
 }
 
+/// Every keyspace command by lower-case name (foldhash: the names are ours,
+/// not chosen by clients, and SipHash would cost a visible share of a GET).
+static BY_NAME: LazyLock<HashMap<&'static [u8], &'static CoreCommand, foldhash::fast::FixedState>> =
+    LazyLock::new(|| all().map(|c| (c.spec.name.as_bytes(), c)).collect());
+
 /// Finds a keyspace command by (case-insensitive) name.
 pub fn lookup(name: &[u8]) -> Option<&'static CoreCommand> {
-    all().find(|c| c.spec.name.as_bytes().eq_ignore_ascii_case(name))
+    let mut buf = [0u8; 32];
+    let lower = buf.get_mut(..name.len())?;
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    BY_NAME.get(&*lower).copied()
 }
 
 /// Defines a bitset newtype over `u32` with named constants, in the order
@@ -563,6 +575,8 @@ mod tests {
         let rename = lookup(b"rename").unwrap().spec;
         assert_eq!(rename.keys_in(&argv("RENAME a b")), Ok(vec![1, 2]));
         assert!(lookup(b"nope").is_none());
+        assert!(lookup(&[b'g'; 100]).is_none());
+        assert_eq!(lookup(b"gEt").map(|c| c.spec.name), Some("get"));
     }
 
     #[test]

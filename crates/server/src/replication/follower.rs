@@ -18,8 +18,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::rdb::{self, RdbItem};
-use super::{LinkState, META_REPL};
-use crate::cmd::{self, Entry};
+use super::{Following, LeaderFeed, LinkState, META_REPL};
 use crate::shared::Shared;
 
 /// The leader is considered gone after this long without a byte.
@@ -546,7 +545,7 @@ impl Applier {
                 .fetch_add(1, Ordering::Relaxed);
             return false;
         }
-        let Some(Entry::Core(c)) = cmd::lookup(argv[0]) else {
+        let Some(c) = emberkv_core::cmd::lookup(argv[0]) else {
             self.error(format!(
                 "command {:?} from the leader is not supported (emberkv stores strings only): not applied",
                 name
@@ -605,6 +604,46 @@ impl Applier {
             f.last_error = msg;
         }
     }
+}
+
+/// Starts following `host:port` (stopping any current link): the keyspace turns
+/// read-only for clients and stops expiring keys itself.
+pub fn follow(shared: &Arc<Shared>, host: String, port: u16) {
+    if let Some(tx) = shared.repl().follower_stop.lock().take() {
+        let _ = tx.send(true);
+    }
+    shared.repl().inner.lock().following = Some(Following {
+        host: host.clone(),
+        port,
+        link: LinkState::Connecting,
+        last_io: Instant::now(),
+        last_error: String::new(),
+    });
+    shared.ks().set_replica(true);
+    shared.ks().set_feed(None);
+    shared.repl().drop_replicas(shared.clients());
+    let (tx, rx) = watch::channel(false);
+    *shared.repl().follower_stop.lock() = Some(tx);
+    tracing::info!("following {host}:{port}");
+    tokio::spawn(run(shared.clone(), host, port, rx));
+}
+
+/// `REPLICAOF NO ONE`: stops following and becomes a leader, keeping the old
+/// replication ID as the secondary one so that the other followers resume.
+pub fn unfollow(shared: &Arc<Shared>) {
+    if let Some(tx) = shared.repl().follower_stop.lock().take() {
+        let _ = tx.send(true);
+    }
+    if !shared.repl().is_follower() {
+        return;
+    }
+    shared.repl().promote();
+    shared.ks().set_replica(false);
+    shared
+        .ks()
+        .set_feed(Some(Arc::new(LeaderFeed(shared.repl().clone()))));
+    shared.repl().drop_replicas(shared.clients());
+    tracing::info!("promoted to leader");
 }
 
 #[cfg(test)]

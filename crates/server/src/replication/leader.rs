@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use super::rdb::{RdbHeader, RdbWriter};
 use super::{ReplicaConn, SyncPlan};
 use crate::clients::{ClientInfo, ClientKind};
-use crate::conn::Stream;
 use crate::shared::{Shared, random_hex_id};
+use crate::tls::Stream;
 
 const OVERFLOW: &str = "output buffer limit reached; the follower will resync";
 
