@@ -619,6 +619,22 @@ mod tests {
     }
 
     #[test]
+    fn legacy_range_merges_consecutive_ranges_like_redis() {
+        // RENAME as Redis 7 describes it: one spec per key.
+        static RENAME: &[KeySpec] = &[KeySpec::range(1, 1, 1), KeySpec::range(2, 2, 1)];
+        let s = spec(RENAME);
+        assert_eq!(s.legacy_keys(), (1, 2, 1));
+        assert!(!s.movable_keys());
+        assert_eq!(s.keys_in(&argv("RENAME a b")), Ok(vec![1, 2]));
+        // Not consecutive: the second range is left out and keys are movable.
+        static GAP: &[KeySpec] = &[KeySpec::range(1, 1, 1), KeySpec::range(3, 3, 1)];
+        let s = spec(GAP);
+        assert_eq!(s.legacy_keys(), (1, 1, 1));
+        assert!(s.movable_keys());
+        assert_eq!(spec(&[]).legacy_keys(), (0, 0, 0));
+    }
+
+    #[test]
     fn legacy_range_of_plain_commands() {
         for c in all() {
             let s = c.spec;
