@@ -2,8 +2,11 @@
 //! does them.
 //!
 //! [`COMMANDS`] is a built-in table of the commands emberkv serves, with the
-//! argument synopsis `redis-cli` shows for each. While a user types, [`hint`]
-//! gives the greyed text shown after the cursor: the synopsis, less the
+//! argument synopsis `redis-cli` shows for each. It is generated from the
+//! server's command catalog into `hints_table.rs` (a server test fails when it
+//! is stale: `UPDATE_HINTS=1 cargo test -p emberkv-server hints_table`).
+//!
+//! While a user types, [`hint`] gives the greyed text shown after the cursor: the synopsis, less the
 //! arguments already typed (up to the first optional one). [`complete`] gives
 //! the command names that complete what has been typed so far.
 
@@ -22,112 +25,9 @@ const fn c(name: &'static str, params: &'static str) -> CommandHelp {
     CommandHelp { name, params }
 }
 
-/// The commands the prompt knows, sorted by name. Synopses are Redis 7's.
-pub const COMMANDS: &[CommandHelp] = &[
-    c("APPEND", "key value"),
-    c("AUTH", "[username] password"),
-    c("BGREWRITEAOF", ""),
-    c("CLIENT", ""),
-    c("CLIENT GETNAME", ""),
-    c("CLIENT HELP", ""),
-    c("CLIENT ID", ""),
-    c("CLIENT INFO", ""),
-    c(
-        "CLIENT KILL",
-        "ip:port|[ID client-id]|[TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB]|[USER username]|[ADDR ip:port]|[LADDR ip:port]|[SKIPME yes/no] [[ID client-id]|[TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB]|[USER username]|[ADDR ip:port]|[LADDR ip:port]|[SKIPME yes/no] ...]",
-    ),
-    c(
-        "CLIENT LIST",
-        "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]",
-    ),
-    c("CLIENT NO-EVICT", "ON|OFF"),
-    c("CLIENT PAUSE", "timeout [WRITE|ALL]"),
-    c("CLIENT REPLY", "ON|OFF|SKIP"),
-    c("CLIENT SETNAME", "connection-name"),
-    c("CLIENT UNBLOCK", "client-id [TIMEOUT|ERROR]"),
-    c("CLIENT UNPAUSE", ""),
-    c("COMMAND", ""),
-    c("COMMAND COUNT", ""),
-    c("COMMAND DOCS", "[command-name [command-name ...]]"),
-    c("COMMAND GETKEYS", ""),
-    c("COMMAND HELP", ""),
-    c("COMMAND INFO", "[command-name [command-name ...]]"),
-    c(
-        "COMMAND LIST",
-        "[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]",
-    ),
-    c("CONFIG", ""),
-    c("CONFIG GET", "parameter [parameter ...]"),
-    c("CONFIG HELP", ""),
-    c("CONFIG RESETSTAT", ""),
-    c("CONFIG REWRITE", ""),
-    c("CONFIG SET", "parameter value [parameter value ...]"),
-    c("COPY", "source destination [DB destination-db] [REPLACE]"),
-    c("DBSIZE", ""),
-    c("DEBUG", ""),
-    c("DECR", "key"),
-    c("DECRBY", "key decrement"),
-    c("DEL", "key [key ...]"),
-    c("ECHO", "message"),
-    c("EXISTS", "key [key ...]"),
-    c("EXPIRE", "key seconds [NX|XX|GT|LT]"),
-    c("EXPIREAT", "key unix-time-seconds [NX|XX|GT|LT]"),
-    c("EXPIRETIME", "key"),
-    c("FLUSHALL", "[ASYNC|SYNC]"),
-    c("FLUSHDB", "[ASYNC|SYNC]"),
-    c("GET", "key"),
-    c("GETDEL", "key"),
-    c(
-        "GETEX",
-        "key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]",
-    ),
-    c("GETRANGE", "key start end"),
-    c("GETSET", "key value"),
-    c(
-        "HELLO",
-        "[protover [AUTH username password] [SETNAME clientname]]",
-    ),
-    c("INCR", "key"),
-    c("INCRBY", "key increment"),
-    c("INCRBYFLOAT", "key increment"),
-    c("INFO", "[section [section ...]]"),
-    c("KEYS", "pattern"),
-    c("MGET", "key [key ...]"),
-    c("MSET", "key value [key value ...]"),
-    c("MSETNX", "key value [key value ...]"),
-    c("PERSIST", "key"),
-    c("PEXPIRE", "key milliseconds [NX|XX|GT|LT]"),
-    c("PEXPIREAT", "key unix-time-milliseconds [NX|XX|GT|LT]"),
-    c("PEXPIRETIME", "key"),
-    c("PING", "[message]"),
-    c("PSETEX", "key milliseconds value"),
-    c("PTTL", "key"),
-    c("QUIT", ""),
-    c("RANDOMKEY", ""),
-    c("RENAME", "key newkey"),
-    c("RENAMENX", "key newkey"),
-    c("REPLICAOF", "host port|NO ONE"),
-    c("RESET", ""),
-    c("ROLE", ""),
-    c("SCAN", "cursor [MATCH pattern] [COUNT count] [TYPE type]"),
-    c("SELECT", "index"),
-    c(
-        "SET",
-        "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]",
-    ),
-    c("SETEX", "key seconds value"),
-    c("SETNX", "key value"),
-    c("SETRANGE", "key offset value"),
-    c("SHUTDOWN", "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]"),
-    c("SLAVEOF", "host port|NO ONE"),
-    c("STRLEN", "key"),
-    c("TIME", ""),
-    c("TOUCH", "key [key ...]"),
-    c("TTL", "key"),
-    c("TYPE", "key"),
-    c("UNLINK", "key [key ...]"),
-    c("WAIT", "numreplicas timeout"),
-];
+// `COMMANDS`: generated from the server's command catalog, so the prompt
+// knows exactly the commands (and subcommands) the server serves.
+include!("hints_table.rs");
 
 /// The hint `redis-cli` shows after `line` (`hintsCallback`): the synopsis of
 /// the longest command name that the typed words start with, without the
@@ -209,6 +109,11 @@ mod tests {
             Some("[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]")
         );
         assert_eq!(hint("client ").as_deref(), None);
+        assert_eq!(
+            hint("acl setuser alice ").as_deref(),
+            Some("[rule [rule ...]]")
+        );
+        assert_eq!(hint("replicaof").as_deref(), Some(" host port|NO ONE"));
         assert_eq!(hint("randomkey ").as_deref(), None);
         assert_eq!(hint("nosuchcommand ").as_deref(), None);
         assert_eq!(hint("").as_deref(), None);
@@ -221,6 +126,7 @@ mod tests {
         assert_eq!(&complete("se")[..2], &["SELECT", "SET"]);
         assert_eq!(complete("client l"), vec!["CLIENT LIST"]);
         assert!(complete("zz").is_empty());
+        assert_eq!(complete("acl set"), vec!["ACL SETUSER"]);
         assert_eq!(complete("").len(), COMMANDS.len());
     }
 }

@@ -348,7 +348,7 @@ pub static DEBUG: ServerSpec = ServerSpec {
         "server",
         "1.0.0",
         "A container for debugging commands.",
-        "subcommand [arguments]",
+        "",
     ),
     subcommands: &[],
 };
@@ -418,7 +418,7 @@ pub static REPLICAOF: ServerSpec = ServerSpec {
         "server",
         "5.0.0",
         "Configures a server as replica of another, or promotes it to a master.",
-        "host port",
+        "host port|NO ONE",
     ),
     subcommands: &[],
 };
@@ -436,7 +436,7 @@ pub static SLAVEOF: ServerSpec = ServerSpec {
         "server",
         "1.0.0",
         "Sets a Redis server as a replica of another, or promotes it to being a master.",
-        "host port",
+        "host port|NO ONE",
     ),
     subcommands: &[],
 };
@@ -537,6 +537,15 @@ pub struct SubCommand {
     pub summary: &'static str,
     /// ACL categories (Redis's, per subcommand).
     pub categories: Cat,
+    /// Argument synopsis after the subcommand, as shown in the CLI's hints.
+    pub args: &'static str,
+}
+
+impl SubCommand {
+    /// The same subcommand with an argument synopsis.
+    const fn args(self, args: &'static str) -> SubCommand {
+        SubCommand { args, ..self }
+    }
 }
 
 const fn sub(name: &'static str, arity: i32, summary: &'static str, categories: Cat) -> SubCommand {
@@ -545,6 +554,7 @@ const fn sub(name: &'static str, arity: i32, summary: &'static str, categories: 
         arity,
         summary,
         categories,
+        args: "",
     }
 }
 
@@ -562,14 +572,16 @@ pub static CLIENT_SUBS: &[SubCommand] = &[
         "Returns the unique client ID of the connection.",
         SLOW_CONN,
     ),
-    sub("setname", 3, "Sets the connection name.", SLOW_CONN),
+    sub("setname", 3, "Sets the connection name.", SLOW_CONN)
+    .args("connection-name"),
     sub(
         "getname",
         2,
         "Returns the name of the connection.",
         SLOW_CONN,
     ),
-    sub("list", -2, "Lists open connections.", ADMIN_CONN),
+    sub("list", -2, "Lists open connections.", ADMIN_CONN)
+    .args("[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]"),
     sub(
         "info",
         2,
@@ -581,20 +593,24 @@ pub static CLIENT_SUBS: &[SubCommand] = &[
         4,
         "Sets information specific to the client or connection.",
         SLOW_CONN,
-    ),
-    sub("kill", -3, "Terminates open connections.", ADMIN_CONN),
+    )
+    .args("LIB-NAME libname|LIB-VER libver"),
+    sub("kill", -3, "Terminates open connections.", ADMIN_CONN)
+    .args("ip:port|[ID client-id]|[TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB]|[USER username]|[ADDR ip:port]|[LADDR ip:port]|[SKIPME yes/no] [[ID client-id]|[TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB]|[USER username]|[ADDR ip:port]|[LADDR ip:port]|[SKIPME yes/no] ...]"),
     sub(
         "no-evict",
         3,
         "Sets the client eviction mode of the connection.",
         ADMIN_CONN,
-    ),
+    )
+    .args("ON|OFF"),
     sub(
         "no-touch",
         3,
         "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
         SLOW_CONN,
-    ),
+    )
+    .args("ON|OFF"),
     sub(
         "help",
         2,
@@ -611,14 +627,17 @@ pub static COMMAND_SUBS: &[SubCommand] = &[
         -2,
         "Returns information about one, multiple or all commands.",
         SLOW_CONN,
-    ),
+    )
+    .args("[command-name [command-name ...]]"),
     sub(
         "docs",
         -2,
         "Returns documentary information about one, multiple or all commands.",
         SLOW_CONN,
-    ),
-    sub("list", -2, "Returns a list of command names.", SLOW_CONN),
+    )
+    .args("[command-name [command-name ...]]"),
+    sub("list", -2, "Returns a list of command names.", SLOW_CONN)
+        .args("[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]"),
     sub(
         "getkeys",
         -4,
@@ -640,8 +659,10 @@ pub static CONFIG_SUBS: &[SubCommand] = &[
         -3,
         "Returns the effective values of configuration parameters.",
         ADMIN,
-    ),
-    sub("set", -4, "Sets configuration parameters in-flight.", ADMIN),
+    )
+    .args("parameter [parameter ...]"),
+    sub("set", -4, "Sets configuration parameters in-flight.", ADMIN)
+        .args("parameter value [parameter value ...]"),
     sub("resetstat", 2, "Resets the server's statistics.", ADMIN),
     sub(
         "rewrite",
@@ -664,26 +685,30 @@ pub static ACL_SUBS: &[SubCommand] = &[
         -2,
         "Lists the ACL categories, or the commands inside a category.",
         SLOW,
-    ),
+    )
+    .args("[category]"),
     sub(
         "deluser",
         -3,
         "Deletes ACL users, and terminates their connections.",
         ADMIN,
-    ),
+    )
+    .args("username [username ...]"),
     sub(
         "dryrun",
         -4,
         "Simulates the execution of a command by a user, without executing the command.",
         ADMIN,
-    ),
+    )
+    .args("username command [arg [arg ...]]"),
     sub(
         "genpass",
         -2,
         "Generates a pseudorandom, secure password that can be used to identify ACL users.",
         SLOW,
-    ),
-    sub("getuser", 3, "Lists the ACL rules of a user.", ADMIN),
+    )
+    .args("[bits]"),
+    sub("getuser", 3, "Lists the ACL rules of a user.", ADMIN).args("username"),
     sub(
         "list",
         2,
@@ -701,7 +726,8 @@ pub static ACL_SUBS: &[SubCommand] = &[
         -2,
         "Lists recent security events generated due to ACL rules.",
         ADMIN,
-    ),
+    )
+    .args("[count|RESET]"),
     sub(
         "save",
         2,
@@ -713,7 +739,8 @@ pub static ACL_SUBS: &[SubCommand] = &[
         -3,
         "Creates and modifies an ACL user and its rules.",
         ADMIN,
-    ),
+    )
+    .args("username [rule [rule ...]]"),
     sub("users", 2, "Lists all ACL users.", ADMIN),
     sub(
         "whoami",
@@ -728,3 +755,67 @@ pub static ACL_SUBS: &[SubCommand] = &[
         SLOW,
     ),
 ];
+
+/// The CLI's hint table (`crates/client/src/hints_table.rs`), generated from
+/// the catalog: every command and `CONTAINER SUBCOMMAND` in upper case with
+/// its argument synopsis, sorted by name. A container shows no synopsis of its
+/// own (as in `redis-cli`).
+pub fn hints_table() -> String {
+    let mut rows: Vec<(String, &str)> = Vec::new();
+    for m in all() {
+        let name = m.spec.name.to_ascii_uppercase();
+        if m.subcommands.is_empty() {
+            rows.push((name, m.spec.args));
+        } else {
+            for sc in m.subcommands {
+                rows.push((format!("{name} {}", sc.name.to_ascii_uppercase()), sc.args));
+            }
+            rows.push((name, ""));
+        }
+    }
+    rows.sort();
+    let mut out = String::from(
+        "// Generated from the server's command catalog (crates/server/src/catalog.rs and\n\
+         // crates/core/src/cmd/) by `UPDATE_HINTS=1 cargo test -p emberkv-server hints_table`;\n\
+         // do not edit.\n\n\
+         /// The commands the prompt knows, sorted by name, with their synopses.\n\
+         pub const COMMANDS: &[CommandHelp] = &[\n",
+    );
+    for (name, args) in rows {
+        out.push_str(&format!("    c({name:?}, {args:?}),\n"));
+    }
+    out.push_str("];\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_table() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/src/hints_table.rs");
+        let want = super::hints_table();
+        if std::env::var_os("UPDATE_HINTS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+            return;
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "crates/client/src/hints_table.rs is out of date with the command catalog; \
+             regenerate it with\n  UPDATE_HINTS=1 cargo test -p emberkv-server hints_table"
+        );
+    }
+
+    #[test]
+    fn names_are_unique_and_lower_case() {
+        let mut names: Vec<&str> = all().map(|m| m.spec.name).collect();
+        assert!(names.iter().all(|n| *n == n.to_ascii_lowercase()));
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(n, names.len());
+    }
+}

@@ -10,14 +10,14 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
-use emberkv_core::{CoreCommand, ExecOpts, Outcome, Prefetch};
+use emberkv_core::{CoreCommand, ExecOpts, Prefetch};
 use emberkv_protocol::{Encoder, Limits, Proto, ProtocolError, RequestParser};
 use smallvec::SmallVec;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::clients::ClientInfo;
 use crate::cmd::{self, Action, Entry};
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Replies are flushed mid-batch once the output buffer passes this size, so a
 /// long pipeline of large replies does not grow memory without bound.
@@ -39,9 +39,7 @@ const UNAUTH_LIMITS: Limits = Limits {
 /// still incomplete (its slot in the argument list).
 const ARG_OVERHEAD: usize = 16;
 
-/// A stream a client connection runs over (plain TCP or TLS).
-pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
-impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for S {}
+pub use crate::tls::Stream;
 
 /// Refuses a connection with an error line (maxclients, protected mode).
 pub async fn refuse<S: Stream>(mut socket: S, msg: &str) {
@@ -116,7 +114,7 @@ pub struct Conn {
 impl Conn {
     fn new(shared: Arc<Shared>, info: Arc<ClientInfo>) -> Self {
         let authed = !shared.requires_auth();
-        let user = shared.acl.default_user().clone();
+        let user = shared.acl().default_user().clone();
         Conn {
             user,
             shared,
@@ -149,7 +147,7 @@ impl Conn {
     }
 
     fn full_limits(&self) -> Limits {
-        let l = &self.shared.settings;
+        let l = self.shared.settings();
         Limits {
             max_bulk_len: l.proto_max_bulk_len() as usize,
             max_multibulk_len: l.proto_max_multibulk_len() as usize,
@@ -227,7 +225,7 @@ impl Conn {
                 return Ok(None);
             }
             self.shared
-                .stats
+                .stats()
                 .net_in
                 .fetch_add(n as u64, Ordering::Relaxed);
             let mut pos = 0;
@@ -260,7 +258,7 @@ impl Conn {
                         let msg = self.protocol_error(e, &rbuf[pos..]);
                         tracing::debug!(client = info.id, "protocol error: {msg}");
                         self.enc().error(&format!("ERR {msg}"));
-                        self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                        self.shared.stats().errors.fetch_add(1, Ordering::Relaxed);
                         flow = Flow::Close;
                         break;
                     }
@@ -270,10 +268,10 @@ impl Conn {
             let qbuf = rbuf.len() + parser.argc() * ARG_OVERHEAD;
             info.qbuf.store(qbuf, Ordering::Relaxed);
             self.shared
-                .stats
+                .stats()
                 .commands
                 .fetch_add(std::mem::take(&mut self.commands), Ordering::Relaxed);
-            if qbuf as u64 > self.shared.settings.client_query_buffer_limit() {
+            if qbuf as u64 > self.shared.settings().client_query_buffer_limit() {
                 let head = &rbuf[..rbuf.len().min(64)];
                 tracing::warn!(
                     "Closing client that reached max query buffer length: {} (qbuf initial bytes: {:?})",
@@ -281,7 +279,7 @@ impl Conn {
                     String::from_utf8_lossy(head)
                 );
                 self.shared
-                    .stats
+                    .stats()
                     .qbuf_closed
                     .fetch_add(1, Ordering::Relaxed);
                 self.flush(&mut socket).await?;
@@ -339,7 +337,7 @@ impl Conn {
         }
         socket.flush().await?;
         self.shared
-            .stats
+            .stats()
             .net_out
             .fetch_add(len as u64, Ordering::Relaxed);
         self.wbuf.clear();
@@ -353,7 +351,7 @@ impl Conn {
         if !self.batch_read && self.batch_lsn == 0 {
             return;
         }
-        let store = self.shared.ks.store().clone();
+        let store = self.shared.ks().store().clone();
         // Everything this batch could have seen: its own writes and the writes
         // of others that its reads observed.
         let target = store.appended_lsn().max(self.batch_lsn);
@@ -395,7 +393,7 @@ impl Conn {
         self.commands += 1;
         let Some(entry) = cmd::lookup(argv[0]) else {
             self.enc().error_bytes(&unknown_command(argv));
-            self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+            self.shared.stats().errors.fetch_add(1, Ordering::Relaxed);
             return Flow::Continue;
         };
         let spec = entry.spec();
@@ -432,23 +430,23 @@ impl Conn {
                     }
                 };
                 self.shared
-                    .acl
+                    .acl()
                     .log(reason, object, self.user.name.clone(), self.info.line());
                 return self.error(&d.reply());
             }
         }
-        if self.shared.settings.maxmemory() > 0
+        if self.shared.settings().maxmemory() > 0
             && spec.flags.contains(emberkv_core::Flags::DENYOOM)
             && self.shared.over_maxmemory()
         {
             return self.error("OOM command not allowed when used memory > 'maxmemory'.");
         }
         if (spec.is_write() || spec.name == "ping")
-            && let Some(e) = self.shared.ks.store().write_error()
+            && let Some(e) = self.shared.ks().store().write_error()
         {
             return self.error(&format!("MISCONF Errors writing to the AOF file: {e}"));
         }
-        if spec.is_write() && self.shared.ks.is_replica() {
+        if spec.is_write() && self.shared.ks().is_replica() {
             return self.error("READONLY You can't write against a read only replica.");
         }
         match entry {
@@ -486,7 +484,7 @@ impl Conn {
     /// WAIT: until `n` followers acknowledged everything written so far, or the
     /// timeout (0 = none); returns how many did.
     async fn wait_replicas(&mut self, n: i64, timeout_ms: u64) -> usize {
-        let repl = self.shared.repl.clone();
+        let repl = self.shared.repl().clone();
         let target = repl.offset();
         let deadline = (timeout_ms > 0)
             .then(|| tokio::time::Instant::now() + std::time::Duration::from_millis(timeout_ms));
@@ -517,61 +515,42 @@ impl Conn {
 
     fn error(&mut self, msg: &str) -> Flow {
         self.enc().error(msg);
-        self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+        self.shared.stats().errors.fetch_add(1, Ordering::Relaxed);
         Flow::Continue
     }
 
     async fn run_core(&mut self, c: &'static CoreCommand, argv: &[&[u8]]) {
         self.batch_read = true;
         let start = self.wbuf.len();
-        let opts = ExecOpts::default();
-        loop {
-            let outcome = {
-                let mut enc = Encoder::new(&mut self.wbuf, self.proto);
-                self.shared.ks.execute(
-                    c.handler,
-                    c.spec.name,
-                    argv,
-                    &mut enc,
-                    &mut self.prefetch,
-                    opts,
-                )
-            };
-            match outcome {
-                Outcome::Done { lsn } => {
-                    if lsn > 0 {
-                        self.batch_lsn = self.batch_lsn.max(lsn);
-                        self.write_spans.push((start, self.wbuf.len()));
-                    }
-                    if self.wbuf.get(start) == Some(&b'-') {
-                        self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    break;
+        let ks = self.shared.ks().clone();
+        let r = crate::exec::run_core(
+            &ks,
+            c,
+            argv,
+            &mut self.wbuf,
+            self.proto,
+            &mut self.prefetch,
+            ExecOpts::default(),
+        )
+        .await;
+        match r {
+            Ok(lsn) => {
+                if lsn > 0 {
+                    self.batch_lsn = self.batch_lsn.max(lsn);
+                    self.write_spans.push((start, self.wbuf.len()));
                 }
-                Outcome::Need(reads) => {
-                    let ks = self.shared.ks.clone();
-                    let mut pf = std::mem::take(&mut self.prefetch);
-                    let joined = tokio::task::spawn_blocking(move || {
-                        let r = ks.read_cold(&reads, &mut pf);
-                        (r, pf)
-                    })
-                    .await;
-                    match joined {
-                        Ok((Ok(()), pf)) => self.prefetch = pf,
-                        Ok((Err(e), _)) => {
-                            tracing::error!("cold read failed: {e}");
-                            self.error(&format!("ERR {e}"));
-                            break;
-                        }
-                        Err(e) => {
-                            self.error(&format!("ERR internal error: {e}"));
-                            break;
-                        }
-                    }
+                if self.wbuf.get(start) == Some(&b'-') {
+                    self.shared.stats().errors.fetch_add(1, Ordering::Relaxed);
                 }
             }
+            Err(crate::exec::RunError::Read(e)) => {
+                tracing::error!("cold read failed: {e}");
+                self.error(&format!("ERR {e}"));
+            }
+            Err(e) => {
+                self.error(&format!("ERR internal error: {e}"));
+            }
         }
-        self.prefetch.clear();
     }
 }
 
@@ -585,13 +564,13 @@ async fn blocked_write<S: Stream>(
     soft_since: &mut Option<Instant>,
 ) -> std::io::Result<usize> {
     let pending = buf.len() as u64;
-    let limit = shared.settings.output_limits().normal;
+    let limit = shared.settings().output_limits().normal;
     let over = |why: &str| {
         tracing::warn!(
             "Client {} scheduled to be closed ASAP for overcoming of output buffer limits ({why}).",
             info.line()
         );
-        shared.stats.obuf_closed.fetch_add(1, Ordering::Relaxed);
+        shared.stats().obuf_closed.fetch_add(1, Ordering::Relaxed);
         closed("output buffer limit reached")
     };
     if limit.hard > 0 && pending > limit.hard {

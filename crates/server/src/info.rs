@@ -5,8 +5,8 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use crate::clients::ClientKind;
-use crate::server::Shared;
 use crate::settings::human_bytes;
+use crate::shared::Shared;
 
 /// The Redis version emberkv reports (the command set it implements).
 pub const REDIS_VERSION: &str = "7.0.0";
@@ -69,7 +69,7 @@ macro_rules! field {
 }
 
 fn server(s: &Shared, out: &mut String) {
-    let up = s.started.elapsed();
+    let up = s.uptime();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -84,19 +84,19 @@ fn server(s: &Shared, out: &mut String) {
     field!(out, "multiplexing_api", "epoll");
     field!(out, "process_id", std::process::id());
     field!(out, "process_supervised", "no");
-    field!(out, "run_id", s.run_id);
+    field!(out, "run_id", s.run_id());
     field!(
         out,
         "tcp_port",
-        s.addr.read().map_or(s.settings.port(), |a| a.port())
+        s.addr().map_or(s.settings().port(), |a| a.port())
     );
     field!(out, "server_time_usec", now.as_micros());
     field!(out, "uptime_in_seconds", up.as_secs());
     field!(out, "uptime_in_days", up.as_secs() / 86400);
-    field!(out, "hz", s.settings.hz());
-    field!(out, "configured_hz", s.settings.hz());
+    field!(out, "hz", s.settings().hz());
+    field!(out, "configured_hz", s.settings().hz());
     field!(out, "io_threads_active", 0);
-    field!(out, "threads", s.settings.threads());
+    field!(out, "threads", s.settings().threads());
     field!(
         out,
         "executable",
@@ -107,7 +107,7 @@ fn server(s: &Shared, out: &mut String) {
     field!(
         out,
         "config_file",
-        s.settings
+        s.settings()
             .config_file()
             .map(|p| p.display().to_string())
             .unwrap_or_default()
@@ -131,11 +131,11 @@ fn clients(s: &Shared, out: &mut String) {
     field!(
         out,
         "connected_clients",
-        s.clients.count(ClientKind::Normal)
+        s.clients().count(ClientKind::Normal)
     );
     field!(out, "cluster_connections", 0);
-    field!(out, "maxclients", s.settings.maxclients());
-    let all = s.clients.all();
+    field!(out, "maxclients", s.settings().maxclients());
+    let all = s.clients().all();
     let max_in = all
         .iter()
         .map(|c| c.qbuf.load(Ordering::Relaxed))
@@ -173,7 +173,7 @@ fn page_size() -> u64 {
 
 fn memory(s: &Shared, out: &mut String) {
     let (used, rss) = memory_figures();
-    let peak = s.peak_memory.fetch_max(used, Ordering::Relaxed).max(used);
+    let peak = s.note_memory(used);
     out.push_str("# Memory\r\n");
     field!(out, "used_memory", used);
     field!(out, "used_memory_human", human_bytes(used));
@@ -181,7 +181,7 @@ fn memory(s: &Shared, out: &mut String) {
     field!(out, "used_memory_rss_human", human_bytes(rss));
     field!(out, "used_memory_peak", peak);
     field!(out, "used_memory_peak_human", human_bytes(peak));
-    let max = s.settings.maxmemory();
+    let max = s.settings().maxmemory();
     field!(out, "maxmemory", max);
     field!(out, "maxmemory_human", human_bytes(max));
     field!(out, "maxmemory_policy", "noeviction");
@@ -201,7 +201,7 @@ fn memory(s: &Shared, out: &mut String) {
 }
 
 fn persistence(s: &Shared, out: &mut String) {
-    let st = s.ks.store().stats();
+    let st = s.ks().store().stats();
     out.push_str("# Persistence\r\n");
     field!(out, "loading", 0);
     field!(out, "async_loading", 0);
@@ -229,8 +229,8 @@ fn persistence(s: &Shared, out: &mut String) {
     field!(
         out,
         "aof_dir",
-        std::fs::canonicalize(s.ks.store().dir())
-            .unwrap_or_else(|_| s.ks.store().dir().to_path_buf())
+        std::fs::canonicalize(s.ks().store().dir())
+            .unwrap_or_else(|_| s.ks().store().dir().to_path_buf())
             .display()
     );
     field!(out, "aof_segments", st.segments);
@@ -244,8 +244,8 @@ fn persistence(s: &Shared, out: &mut String) {
 }
 
 fn stats(s: &Shared, out: &mut String) {
-    let st = &s.stats;
-    let ks = s.ks.stats();
+    let st = s.stats();
+    let ks = s.ks().stats();
     out.push_str("# Stats\r\n");
     field!(
         out,
@@ -287,7 +287,7 @@ fn stats(s: &Shared, out: &mut String) {
         "client_output_buffer_limit_disconnections",
         st.obuf_closed.load(Ordering::Relaxed)
     );
-    let (auth, cmd, key) = s.acl.denied();
+    let (auth, cmd, key) = s.acl().denied();
     field!(out, "acl_access_denied_auth", auth);
     field!(out, "acl_access_denied_cmd", cmd);
     field!(out, "acl_access_denied_key", key);
@@ -295,17 +295,17 @@ fn stats(s: &Shared, out: &mut String) {
     field!(
         out,
         "sync_full",
-        s.repl.stats.sync_full.load(Ordering::Relaxed)
+        s.repl().stats.sync_full.load(Ordering::Relaxed)
     );
     field!(
         out,
         "sync_partial_ok",
-        s.repl.stats.sync_partial_ok.load(Ordering::Relaxed)
+        s.repl().stats.sync_partial_ok.load(Ordering::Relaxed)
     );
     field!(
         out,
         "sync_partial_err",
-        s.repl.stats.sync_partial_err.load(Ordering::Relaxed)
+        s.repl().stats.sync_partial_err.load(Ordering::Relaxed)
     );
     field!(out, "expired_keys", ks.counters.expired_keys);
     field!(out, "evicted_keys", 0);
@@ -319,7 +319,7 @@ fn stats(s: &Shared, out: &mut String) {
 }
 
 fn replication(s: &Shared, out: &mut String) {
-    let repl = &s.repl;
+    let repl = s.repl();
     let g = repl.inner.lock();
     out.push_str("# Replication\r\n");
     match &g.following {
@@ -380,7 +380,7 @@ fn replication(s: &Shared, out: &mut String) {
     field!(out, "master_repl_offset", g.offset);
     field!(out, "second_repl_offset", g.second_offset);
     field!(out, "repl_backlog_active", u8::from(g.backlog.is_some()));
-    field!(out, "repl_backlog_size", s.settings.repl_backlog_size());
+    field!(out, "repl_backlog_size", s.settings().repl_backlog_size());
     let (first, len) = g
         .backlog
         .as_ref()
@@ -397,7 +397,7 @@ fn cpu(out: &mut String) {
 }
 
 fn cache(s: &Shared, out: &mut String) {
-    let ks = s.ks.stats();
+    let ks = s.ks().stats();
     out.push_str("# Cache\r\n");
     field!(out, "cache_capacity_bytes", ks.cache_capacity);
     field!(out, "cache_used_bytes", ks.cache_used);
@@ -414,7 +414,7 @@ fn cache(s: &Shared, out: &mut String) {
 }
 
 fn keyspace(s: &Shared, out: &mut String) {
-    let ks = s.ks.stats();
+    let ks = s.ks().stats();
     out.push_str("# Keyspace\r\n");
     if ks.keys > 0 {
         let _ = write!(

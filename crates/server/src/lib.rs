@@ -4,9 +4,12 @@
 //!
 //! - [`settings`]: the settings table (flags, the TOML file, CONFIG, validation)
 //!   and the live values.
-//! - [`server`]: shared state, the accept loop, background tasks (active expiry,
-//!   ops/sec), graceful shutdown. [`Server::open`] recovers the data directory;
+//! - [`shared`]: the state every connection shares, behind methods.
+//! - [`server`]: the accept loop, background tasks (active expiry, ops/sec),
+//!   graceful shutdown. [`Server::open`] recovers the data directory;
 //!   [`Server::serve`] serves a bound listener.
+//! - [`exec`]: running a keyspace command to completion, reading cold values
+//!   off the async threads (connections and the follower share it).
 //! - [`conn`]: one connection — read, parse every complete command, execute,
 //!   wait for durability, one write per batch.
 //! - [`catalog`]: every command's metadata (keyspace and server commands, with
@@ -27,14 +30,17 @@ pub mod catalog;
 pub mod clients;
 pub mod cmd;
 pub mod conn;
+pub mod exec;
 pub mod info;
 pub mod replication;
 pub mod server;
 pub mod settings;
+pub mod shared;
 pub mod tls;
 
-pub use server::{Server, Shared};
+pub use server::Server;
 pub use settings::{Cli, Settings};
+pub use shared::Shared;
 
 /// Changes the log level at runtime (installed by the binary; CONFIG SET loglevel).
 pub type LogReload = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;

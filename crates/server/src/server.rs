@@ -1,186 +1,22 @@
-//! The server: shared state, the accept loop, background tasks and graceful
-//! shutdown.
+//! The server: opening the data directory, the accept loop, the connection
+//! threads, background tasks and graceful shutdown. The state it shares with
+//! connections is [`crate::shared::Shared`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use emberkv_core::Keyspace;
 use emberkv_persistence::{Options, Vfs};
-use parking_lot::{Mutex, RwLock};
 use std::os::fd::AsRawFd;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 
-use crate::clients::{ClientKind, Clients};
+use crate::clients::ClientKind;
 use crate::conn;
 use crate::settings::Settings;
-
-/// Server-wide counters for INFO.
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// Connections accepted.
-    pub connections: AtomicU64,
-    /// Connections refused (maxclients).
-    pub rejected: AtomicU64,
-    /// Commands processed.
-    pub commands: AtomicU64,
-    /// Bytes read from clients.
-    pub net_in: AtomicU64,
-    /// Bytes written to clients.
-    pub net_out: AtomicU64,
-    /// Error replies sent.
-    pub errors: AtomicU64,
-    /// Clients closed for passing the query buffer limit.
-    pub qbuf_closed: AtomicU64,
-    /// Clients closed for passing an output buffer limit.
-    pub obuf_closed: AtomicU64,
-    /// The ops/sec estimate, recomputed by the stats task.
-    pub instantaneous_ops: AtomicU64,
-    samples: Mutex<OpsSamples>,
-}
-
-#[derive(Debug, Default)]
-struct OpsSamples {
-    last: Option<(Instant, u64)>,
-    ring: [u64; 16],
-    idx: usize,
-}
-
-impl Stats {
-    fn sample(&self) {
-        let now = Instant::now();
-        let ops = self.commands.load(Ordering::Relaxed);
-        let mut s = self.samples.lock();
-        if let Some((t, o)) = s.last {
-            let ms = now.duration_since(t).as_millis().max(1) as u64;
-            let rate = (ops - o) * 1000 / ms;
-            let i = s.idx;
-            s.ring[i] = rate;
-            s.idx = (i + 1) % s.ring.len();
-            let avg = s.ring.iter().sum::<u64>() / s.ring.len() as u64;
-            self.instantaneous_ops.store(avg, Ordering::Relaxed);
-        }
-        s.last = Some((now, ops));
-    }
-
-    /// CONFIG RESETSTAT.
-    pub fn reset(&self) {
-        for c in [
-            &self.connections,
-            &self.rejected,
-            &self.commands,
-            &self.net_in,
-            &self.net_out,
-            &self.errors,
-        ] {
-            c.store(0, Ordering::Relaxed);
-        }
-    }
-}
-
-/// What every connection shares.
-#[derive(Debug)]
-pub struct Shared {
-    /// The keyspace.
-    pub ks: Arc<Keyspace>,
-    /// Replication state.
-    pub repl: Arc<crate::replication::Repl>,
-    /// Every setting's live value.
-    pub settings: Arc<Settings>,
-    /// ACL users.
-    pub acl: Arc<crate::acl::Acl>,
-    /// The allocator's figure, refreshed by the background task and near
-    /// `maxmemory`.
-    pub used_memory: AtomicU64,
-    /// The TLS client side for replication (`--tls-replication yes`).
-    pub tls_connector: Option<crate::tls::Connector>,
-    /// Connected clients.
-    pub clients: Clients,
-    /// Counters.
-    pub stats: Stats,
-    /// Start time.
-    pub started: Instant,
-    /// 40 hex characters, new at every start.
-    pub run_id: String,
-    /// The address we listen on.
-    pub addr: RwLock<Option<SocketAddr>>,
-    /// The TLS address we listen on, if any.
-    pub tls_addr: RwLock<Option<SocketAddr>>,
-    shutdown_tx: watch::Sender<bool>,
-    /// Whether the active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE).
-    pub active_expire: AtomicBool,
-    /// Highest `used_memory` seen.
-    pub peak_memory: AtomicU64,
-    last_save: AtomicU64,
-}
-
-impl Shared {
-    /// Asks the server to shut down gracefully.
-    pub fn shutdown(&self) {
-        let _ = self.shutdown_tx.send(true);
-    }
-
-    /// Whether shutdown has begun.
-    pub fn is_shutting_down(&self) -> bool {
-        *self.shutdown_tx.borrow()
-    }
-
-    /// A receiver that turns true at shutdown.
-    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
-        self.shutdown_tx.subscribe()
-    }
-
-    /// Records that SAVE/BGSAVE made everything durable now.
-    pub fn note_save(&self) {
-        self.last_save.store(unix_now(), Ordering::Relaxed);
-    }
-
-    /// Unix time of the last SAVE (or of the start).
-    pub fn last_save(&self) -> u64 {
-        self.last_save.load(Ordering::Relaxed)
-    }
-
-    /// Whether memory is above `maxmemory` (writes that may grow it are
-    /// refused). Far below the limit the cached figure is used; within 10% of it
-    /// (or above) the allocator is asked.
-    pub fn over_maxmemory(&self) -> bool {
-        let max = self.settings.maxmemory();
-        if max == 0 {
-            return false;
-        }
-        let cached = self.used_memory.load(Ordering::Relaxed);
-        if cached < max - max / 10 {
-            return false;
-        }
-        let used = crate::alloc::allocated();
-        self.used_memory.store(used, Ordering::Relaxed);
-        used > max
-    }
-
-    /// Whether new connections must authenticate (the default user has a
-    /// password, or is off).
-    pub fn requires_auth(&self) -> bool {
-        self.acl.requires_auth()
-    }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// Random 40-hex-character id (Redis's run_id / replication id format).
-pub fn random_hex_id() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..40)
-        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
-        .collect()
-}
+use crate::shared::Shared;
 
 /// An opened server, ready to serve.
 #[derive(Debug)]
@@ -268,26 +104,8 @@ impl Server {
                 "cache-capacity ({cache}) is not below maxmemory ({maxmemory}): the value cache alone can fill maxmemory and writes will be refused with -OOM",
             );
         }
-        let (shutdown_tx, _) = watch::channel(false);
         Ok(Server {
-            shared: Arc::new(Shared {
-                ks,
-                repl,
-                settings,
-                acl: Arc::new(acl),
-                used_memory: AtomicU64::new(0),
-                tls_connector,
-                clients: Clients::default(),
-                stats: Stats::default(),
-                started: Instant::now(),
-                run_id: random_hex_id(),
-                addr: RwLock::new(None),
-                tls_addr: RwLock::new(None),
-                shutdown_tx,
-                active_expire: AtomicBool::new(true),
-                peak_memory: AtomicU64::new(0),
-                last_save: AtomicU64::new(unix_now()),
-            }),
+            shared: Arc::new(Shared::new(ks, repl, settings, acl, tls_connector)),
         })
     }
 
@@ -317,26 +135,28 @@ impl Server {
     ) -> anyhow::Result<()> {
         let shared = self.shared;
         let addr = listener.local_addr()?;
-        *shared.addr.write() = Some(addr);
+        let taddr = match &tls_listener {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
+        shared.set_addrs(addr, taddr);
         tracing::info!("listening on {addr}");
         let acceptor = match &tls_listener {
             Some(l) => {
-                let a =
-                    crate::tls::acceptor(&shared.settings.tls()).map_err(|e| anyhow::anyhow!(e))?;
-                let taddr = l.local_addr()?;
-                *shared.tls_addr.write() = Some(taddr);
-                tracing::info!("TLS listening on {taddr}");
+                let a = crate::tls::acceptor(&shared.settings().tls())
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                tracing::info!("TLS listening on {}", l.local_addr()?);
                 Some(a)
             }
             None => None,
         };
-        if let Some((host, port)) = shared.settings.replicaof() {
+        if let Some((host, port)) = shared.settings().replicaof() {
             crate::replication::follow(&shared, host, port);
         }
         let background = tokio::spawn(background(shared.clone()));
         let mut stop = shared.shutdown_signal();
         let tracker = tokio_util_lite::TaskTracker::default();
-        let workers = Workers::start(shared.settings.threads())?;
+        let workers = Workers::start(shared.settings().threads())?;
         tokio::pin!(shutdown);
         loop {
             let (r, tls) = tokio::select! {
@@ -368,7 +188,7 @@ impl Server {
         }
         tokio::task::spawn_blocking(move || workers.stop()).await?;
         background.abort();
-        let ks = shared.ks.clone();
+        let ks = shared.ks().clone();
         tokio::task::spawn_blocking(move || ks.close()).await??;
         tracing::info!("emberkv is now ready to exit, bye bye");
         Ok(())
@@ -463,26 +283,28 @@ fn accept(
     peer: SocketAddr,
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
-    shared.stats.connections.fetch_add(1, Ordering::Relaxed);
+    shared.stats().connections.fetch_add(1, Ordering::Relaxed);
     let _ = socket.set_nodelay(true);
-    let keepalive = shared.settings.tcp_keepalive();
+    let keepalive = shared.settings().tcp_keepalive();
     if keepalive > 0 {
         let ka = socket2::TcpKeepalive::new()
             .with_time(Duration::from_secs(keepalive))
             .with_interval(Duration::from_secs((keepalive / 3).max(1)));
         let _ = socket2::SockRef::from(&socket).set_tcp_keepalive(&ka);
     }
-    let max = shared.settings.maxclients() as usize;
-    let refusal = if shared.clients.count(ClientKind::Normal) >= max {
+    let max = shared.settings().maxclients() as usize;
+    let refusal = if shared.clients().count(ClientKind::Normal) >= max {
         Some("ERR max number of clients reached")
-    } else if shared.settings.protected_mode() && !shared.requires_auth() && !is_loopback(peer.ip())
+    } else if shared.settings().protected_mode()
+        && !shared.requires_auth()
+        && !is_loopback(peer.ip())
     {
         Some(PROTECTED_MODE_ERROR)
     } else {
         None
     };
     if let Some(msg) = refusal {
-        shared.stats.rejected.fetch_add(1, Ordering::Relaxed);
+        shared.stats().rejected.fetch_add(1, Ordering::Relaxed);
         if msg == PROTECTED_MODE_ERROR {
             tracing::debug!(%peer, "refused by protected mode");
         }
@@ -511,14 +333,16 @@ fn accept(
             return;
         }
     };
-    let info = shared.clients.register(peer, laddr, fd, ClientKind::Normal);
+    let info = shared
+        .clients()
+        .register(peer, laddr, fd, ClientKind::Normal);
     let s = shared.clone();
     tracker.spawn_on(workers.pick(), async move {
         let socket = match TcpStream::from_std(socket) {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(%peer, "cannot register the connection: {e}");
-                s.clients.unregister(info.id);
+                s.clients().unregister(info.id);
                 return;
             }
         };
@@ -540,7 +364,7 @@ fn accept(
                 }
             }
         }
-        s.clients.unregister(info.id);
+        s.clients().unregister(info.id);
     });
 }
 
@@ -549,39 +373,37 @@ async fn background(shared: Arc<Shared>) {
     let mut tick = Instant::now();
     let mut last_ping = Instant::now();
     loop {
-        let hz = shared.settings.hz();
+        let hz = shared.settings().hz();
         let period = Duration::from_millis(1000 / hz);
         tick += period;
         tokio::time::sleep_until(tick.into()).await;
-        shared.stats.sample();
+        shared.stats().sample();
         // The idle timeout, as Redis's clientsCron: ordinary clients with no
         // I/O for `timeout` seconds are closed (followers and the leader link
         // are not).
-        let timeout = shared.settings.timeout();
+        let timeout = shared.settings().timeout();
         if timeout > 0 {
-            for c in shared.clients.all() {
+            for c in shared.clients().all() {
                 if c.kind() == ClientKind::Normal && c.idle() >= timeout && !c.is_killed() {
                     tracing::debug!(client = c.id, "closing idle client (timeout {timeout}s)");
                     c.kill();
                 }
             }
         }
-        if shared.settings.maxmemory() > 0 {
-            shared
-                .used_memory
-                .store(crate::alloc::allocated(), Ordering::Relaxed);
+        if shared.settings().maxmemory() > 0 {
+            shared.refresh_used_memory();
         }
         // Followers expect a PING on an idle link every 10 s (as Redis sends).
         if last_ping.elapsed() >= Duration::from_secs(10) {
             last_ping = Instant::now();
-            if !shared.repl.is_follower() && !shared.repl.inner.lock().replicas.is_empty() {
-                shared.repl.feed(b"*1\r\n$4\r\nPING\r\n");
+            if !shared.repl().is_follower() && !shared.repl().inner.lock().replicas.is_empty() {
+                shared.repl().feed(b"*1\r\n$4\r\nPING\r\n");
             }
         }
-        if shared.active_expire.load(Ordering::Relaxed) {
+        if shared.active_expire() {
             // Reclaim in slices so that no lock is held long; stop after ~25% of
             // the period, as Redis's active cycle does.
-            let ks = shared.ks.clone();
+            let ks = shared.ks().clone();
             let budget = period / 4;
             let _ = tokio::task::spawn_blocking(move || {
                 let t = Instant::now();

@@ -19,6 +19,11 @@ use rustls::server::WebPkiClientVerifier;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+/// A stream a client connection runs over (plain TCP or TLS); the leader's
+/// side of a replication link takes over the same stream.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for S {}
+
 use crate::settings::{TlsAuthClients, TlsConfig};
 
 /// How long a TLS handshake may take before the connection is dropped (a

@@ -17,7 +17,9 @@ pub mod keys;
 pub mod object;
 pub mod strings;
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::LazyLock;
 
 use emberkv_protocol::request::parse_i64;
 
@@ -31,9 +33,19 @@ pub fn all() -> impl Iterator<Item = &'static CoreCommand> {
     FAMILIES.iter().flat_map(|f| f.iter())
 }
 
+/// Every keyspace command by lower-case name (foldhash: the names are ours,
+/// not chosen by clients, and SipHash would cost a visible share of a GET).
+static BY_NAME: LazyLock<HashMap<&'static [u8], &'static CoreCommand, foldhash::fast::FixedState>> =
+    LazyLock::new(|| all().map(|c| (c.spec.name.as_bytes(), c)).collect());
+
 /// Finds a keyspace command by (case-insensitive) name.
 pub fn lookup(name: &[u8]) -> Option<&'static CoreCommand> {
-    all().find(|c| c.spec.name.as_bytes().eq_ignore_ascii_case(name))
+    let mut buf = [0u8; 32];
+    let lower = buf.get_mut(..name.len())?;
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    BY_NAME.get(&*lower).copied()
 }
 
 /// Defines a bitset newtype over `u32` with named constants, in the order
@@ -564,6 +576,8 @@ mod tests {
         let rename = lookup(b"rename").unwrap().spec;
         assert_eq!(rename.keys_in(&argv("RENAME a b")), Ok(vec![1, 2]));
         assert!(lookup(b"nope").is_none());
+        assert!(lookup(&[b'g'; 100]).is_none());
+        assert_eq!(lookup(b"gEt").map(|c| c.spec.name), Some("get"));
     }
 
     #[test]
@@ -603,6 +617,22 @@ mod tests {
         static LMPOP: &[KeySpec] = &[KeySpec::keynum(1, 2, 1)];
         let s = spec(LMPOP);
         assert_eq!(s.keys_in(&argv("LMPOP 2 a b LEFT")), Ok(vec![2, 3]));
+    }
+
+    #[test]
+    fn legacy_range_merges_consecutive_ranges_like_redis() {
+        // RENAME as Redis 7 describes it: one spec per key.
+        static RENAME: &[KeySpec] = &[KeySpec::range(1, 1, 1), KeySpec::range(2, 2, 1)];
+        let s = spec(RENAME);
+        assert_eq!(s.legacy_keys(), (1, 2, 1));
+        assert!(!s.movable_keys());
+        assert_eq!(s.keys_in(&argv("RENAME a b")), Ok(vec![1, 2]));
+        // Not consecutive: the second range is left out and keys are movable.
+        static GAP: &[KeySpec] = &[KeySpec::range(1, 1, 1), KeySpec::range(3, 3, 1)];
+        let s = spec(GAP);
+        assert_eq!(s.legacy_keys(), (1, 1, 1));
+        assert!(s.movable_keys());
+        assert_eq!(spec(&[]).legacy_keys(), (0, 0, 0));
     }
 
     #[test]

@@ -11,21 +11,32 @@ use emberkv_core::glob;
 use super::User;
 use crate::catalog::{self, Meta};
 
-const WORDS: usize = 4;
-
-/// A set of command ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Bits([u64; WORDS]);
+/// A set of command ids: one bit per command and subcommand, sized from the
+/// command table when the index is built (Redis 7 has about 240 commands and
+/// 140 subcommands), so the table can grow without touching this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bits(Box<[u64]>);
 
 impl Bits {
-    pub(super) fn get(&self, i: usize) -> bool {
-        self.0[i / 64] & (1 << (i % 64)) != 0
+    /// An empty set with room for ids `0..n`.
+    pub fn empty(n: usize) -> Bits {
+        Bits(vec![0; n.div_ceil(64)].into_boxed_slice())
     }
-    pub(super) fn set(&mut self, i: usize, on: bool) {
-        if on {
-            self.0[i / 64] |= 1 << (i % 64);
-        } else {
-            self.0[i / 64] &= !(1 << (i % 64));
+
+    /// Whether id `i` is in the set (an id past the end is not).
+    pub fn get(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    /// Adds or removes id `i` (an id past the end is ignored: ids come from
+    /// the index the set was sized for).
+    pub fn set(&mut self, i: usize, on: bool) {
+        if let Some(w) = self.0.get_mut(i / 64) {
+            if on {
+                *w |= 1 << (i % 64);
+            } else {
+                *w &= !(1 << (i % 64));
+            }
         }
     }
 }
@@ -49,7 +60,7 @@ pub struct Index {
     /// By id.
     pub cmds: Vec<AclCmd>,
     pub(super) by_name: HashMap<String, usize>,
-    pub(super) every: Bits,
+    every: Bits,
 }
 
 pub(super) static INDEX: LazyLock<Index> = LazyLock::new(|| {
@@ -78,8 +89,7 @@ pub(super) static INDEX: LazyLock<Index> = LazyLock::new(|| {
             cmds[id].subs.push(sid);
         }
     }
-    assert!(cmds.len() < WORDS * 64, "grow acl::WORDS");
-    let mut every = Bits::default();
+    let mut every = Bits::empty(cmds.len());
     for i in 0..cmds.len() {
         every.set(i, true);
     }
@@ -89,6 +99,18 @@ pub(super) static INDEX: LazyLock<Index> = LazyLock::new(|| {
         every,
     }
 });
+
+impl Index {
+    /// The empty set of ids (sized for this index).
+    pub fn none(&self) -> Bits {
+        Bits::empty(self.cmds.len())
+    }
+
+    /// Every id.
+    pub fn every(&self) -> &Bits {
+        &self.every
+    }
+}
 
 /// The command index.
 pub fn index() -> &'static Index {
@@ -156,4 +178,35 @@ pub fn check(user: &User, entry: &Meta, argv: &[&[u8]]) -> Result<(), Denied> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_grow_with_the_table() {
+        // Redis 7's size: no fixed limit.
+        let mut b = Bits::empty(400);
+        assert!(!b.get(399));
+        b.set(399, true);
+        b.set(0, true);
+        assert!(b.get(399) && b.get(0) && !b.get(200));
+        b.set(399, false);
+        assert!(!b.get(399));
+        // Past the end: not a member, and setting it is ignored.
+        b.set(10_000, true);
+        assert!(!b.get(10_000));
+    }
+
+    #[test]
+    fn index_has_every_command_and_subcommand() {
+        let n: usize = catalog::all().map(|m| 1 + m.subcommands.len()).sum();
+        let idx = index();
+        assert_eq!(idx.cmds.len(), n);
+        assert!((0..n).all(|i| idx.every().get(i)));
+        assert!((0..n).all(|i| !idx.none().get(i)));
+        let set = idx.by_name["config|set"];
+        assert_eq!(idx.cmds[set].parent, Some(idx.by_name["config"]));
+    }
 }

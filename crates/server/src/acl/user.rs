@@ -71,7 +71,7 @@ impl User {
             nopass: false,
             sanitize: None,
             passwords: Vec::new(),
-            allowed: Bits::default(),
+            allowed: INDEX.none(),
             future: false,
             rules: Vec::new(),
             allkeys: false,
@@ -85,7 +85,7 @@ impl User {
         User {
             enabled: true,
             nopass: true,
-            allowed: INDEX.every,
+            allowed: INDEX.every().clone(),
             future: true,
             allkeys: true,
             allchannels: true,
@@ -94,7 +94,7 @@ impl User {
     }
 
     pub(super) fn unrestricted(&self) -> bool {
-        self.allkeys && self.allowed == INDEX.every
+        self.allkeys && self.allowed == *INDEX.every()
     }
 
     fn change(&mut self, id: usize, allow: bool) {
@@ -157,12 +157,12 @@ impl User {
                 self.channels.clear();
             }
             b"allcommands" | b"+@all" => {
-                self.allowed = INDEX.every;
+                self.allowed = INDEX.every().clone();
                 self.future = true;
                 self.rules.clear();
             }
             b"nocommands" | b"-@all" => {
-                self.allowed = Bits::default();
+                self.allowed = INDEX.none();
                 self.future = false;
                 self.rules.clear();
             }

@@ -19,7 +19,7 @@ pub fn acl_command(conn: &mut Conn, argv: &[&[u8]]) -> Action {
     let Some(sub) = sub_arity(conn, argv, ACL_SUBS) else {
         return Action::Continue;
     };
-    let acl = conn.shared.acl.clone();
+    let acl = conn.shared.acl().clone();
     match sub {
         "whoami" => {
             let name = conn.user.name.clone();
@@ -77,7 +77,7 @@ pub fn acl_command(conn: &mut Conn, argv: &[&[u8]]) -> Action {
         "deluser" => match acl.deluser(&argv[2..]) {
             Ok(gone) => {
                 // Connections authenticated as a removed user are closed.
-                for c in conn.shared.clients.all() {
+                for c in conn.shared.clients().all() {
                     if gone.iter().any(|g| *g == *c.user.lock()) {
                         c.kill();
                     }
@@ -214,7 +214,7 @@ fn acl_log(conn: &mut Conn, argv: &[&[u8]]) {
     let mut count = usize::MAX;
     if argv.len() == 3 {
         if argv[2].eq_ignore_ascii_case(b"RESET") {
-            conn.shared.acl.clear_log();
+            conn.shared.acl().clear_log();
             conn.enc().ok();
             return;
         }
@@ -230,7 +230,7 @@ fn acl_log(conn: &mut Conn, argv: &[&[u8]]) {
         conn.enc().error("ERR syntax error");
         return;
     }
-    let entries: Vec<LogEntry> = conn.shared.acl.log_entries(count);
+    let entries: Vec<LogEntry> = conn.shared.acl().log_entries(count);
     let mut e = conn.enc();
     e.array(entries.len());
     for en in entries {

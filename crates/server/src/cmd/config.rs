@@ -6,8 +6,8 @@
 use super::{Action, ServerCommand, help, lossy, sub_arity};
 use crate::catalog::{self, CONFIG_SUBS};
 use crate::conn::Conn;
-use crate::server::Shared;
 use crate::settings::defs::{self, Def, Id};
+use crate::shared::Shared;
 use emberkv_core::glob;
 
 /// This module's commands.
@@ -21,25 +21,24 @@ pub static COMMANDS: &[ServerCommand] = &[ServerCommand {
 fn shown(s: &Shared, d: &Def) -> String {
     match d.id {
         Id::Port => s
-            .addr
-            .read()
-            .map_or(s.settings.port(), |a| a.port())
+            .addr()
+            .map_or(s.settings().port(), |a| a.port())
             .to_string(),
-        Id::TlsPort => s.tls_addr.read().map_or(0, |a| a.port()).to_string(),
+        Id::TlsPort => s.tls_addr().map_or(0, |a| a.port()).to_string(),
         Id::Dir => {
-            let dir = s.settings.dir();
+            let dir = s.settings().dir();
             std::fs::canonicalize(&dir)
                 .unwrap_or(dir)
                 .display()
                 .to_string()
         }
-        _ => s.settings.get(d.id),
+        _ => s.settings().get(d.id),
     }
 }
 
 /// Stores `value` for `d` and pushes it into the server.
 fn set_one(s: &Shared, d: &Def, value: &str) -> Result<(), String> {
-    s.settings.set(d.id, value)?;
+    s.settings().set(d.id, value)?;
     match d.apply {
         Some(f) => f(s),
         None => Ok(()),
@@ -106,7 +105,7 @@ pub fn config(conn: &mut Conn, argv: &[&[u8]]) -> Action {
             }
             let old: Vec<String> = todo
                 .iter()
-                .map(|(p, _)| conn.shared.settings.get(p.id))
+                .map(|(p, _)| conn.shared.settings().get(p.id))
                 .collect();
             for (i, (p, value)) in todo.iter().enumerate() {
                 if let Err(why) = set_one(&conn.shared, p, value) {
@@ -127,8 +126,8 @@ pub fn config(conn: &mut Conn, argv: &[&[u8]]) -> Action {
             conn.enc().ok();
         }
         "resetstat" => {
-            conn.shared.stats.reset();
-            conn.shared.ks.reset_counters();
+            conn.shared.stats().reset();
+            conn.shared.ks().reset_counters();
             conn.enc().ok();
         }
         "rewrite" => match crate::settings::rewrite::rewrite(&conn.shared) {

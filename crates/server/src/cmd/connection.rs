@@ -75,7 +75,7 @@ fn reset(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
     conn.info.name.lock().clear();
     conn.authed = !conn.shared.requires_auth();
     *conn.info.user.lock() = "default".into();
-    conn.user = conn.shared.acl.default_user().clone();
+    conn.user = conn.shared.acl().default_user().clone();
     conn.enc().simple("RESET");
     Action::Continue
 }
@@ -87,7 +87,7 @@ fn check_credentials(
     user: Option<&[u8]>,
     pass: &[u8],
 ) -> Result<std::sync::Arc<crate::acl::UserSlot>, &'static str> {
-    let acl = &conn.shared.acl;
+    let acl = conn.shared.acl();
     if user.is_none() && acl.default_user().read().nopass {
         return Err(
             "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
@@ -193,7 +193,7 @@ fn hello(conn: &mut Conn, argv: &[&[u8]]) -> Action {
     }
     let id = conn.info.id as i64;
     let proto = if conn.proto == Proto::Resp3 { 3 } else { 2 };
-    let role = if conn.shared.ks.is_replica() {
+    let role = if conn.shared.ks().is_replica() {
         "replica"
     } else {
         "master"
@@ -366,7 +366,7 @@ fn client_list(conn: &mut Conn, argv: &[&[u8]]) {
         }
     }
     let mut text = String::new();
-    for c in conn.shared.clients.all() {
+    for c in conn.shared.clients().all() {
         if let Some(k) = kind
             && Some(c.kind()) != k
         {
@@ -389,7 +389,7 @@ fn client_kill(conn: &mut Conn, argv: &[&[u8]]) {
         let addr = lossy(argv[2]);
         let target = conn
             .shared
-            .clients
+            .clients()
             .all()
             .into_iter()
             .find(|c| c.addr.to_string() == addr);
@@ -470,7 +470,7 @@ fn client_kill(conn: &mut Conn, argv: &[&[u8]]) {
     }
     let me = conn.info.id;
     let mut killed = 0;
-    for c in conn.shared.clients.all() {
+    for c in conn.shared.clients().all() {
         if id.is_some_and(|i| i != c.id)
             || addr.as_ref().is_some_and(|a| *a != c.addr.to_string())
             || laddr.as_ref().is_some_and(|a| *a != c.laddr.to_string())

@@ -50,7 +50,7 @@ fn replicaof(conn: &mut Conn, argv: &[&[u8]]) -> Action {
     let host = lossy(argv[1]);
     let same = conn
         .shared
-        .repl
+        .repl()
         .inner
         .lock()
         .following
@@ -67,7 +67,7 @@ fn replicaof(conn: &mut Conn, argv: &[&[u8]]) -> Action {
 }
 
 fn role(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
-    let g = conn.shared.repl.inner.lock();
+    let g = conn.shared.repl().inner.lock();
     let offset = g.offset as i64;
     if let Some(f) = g.following.clone() {
         drop(g);
@@ -113,7 +113,7 @@ fn role(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
 }
 
 fn wait(conn: &mut Conn, argv: &[&[u8]]) -> Action {
-    if conn.shared.ks.is_replica() {
+    if conn.shared.ks().is_replica() {
         conn.enc().error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
         return Action::Continue;
     }
@@ -172,7 +172,7 @@ fn psync(conn: &mut Conn, argv: &[&[u8]]) -> Action {
     }
     if conn
         .shared
-        .repl
+        .repl()
         .inner
         .lock()
         .following

@@ -2,7 +2,6 @@
 //! SHUTDOWN, DEBUG, and the persistence commands SAVE, BGSAVE, BGREWRITEAOF and
 //! LASTSAVE.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use emberkv_core::AclCategories as Cat;
@@ -284,7 +283,7 @@ fn debug(conn: &mut Conn, argv: &[&[u8]]) -> Action {
         },
         ("set-active-expire", 3) => match parse_i64(argv[2]) {
             Some(n) => {
-                conn.shared.active_expire.store(n != 0, Ordering::Relaxed);
+                conn.shared.set_active_expire(n != 0);
                 conn.enc().ok();
             }
             None => conn
@@ -379,7 +378,7 @@ fn debug_protocol(conn: &mut Conn, ty: &[u8]) {
 }
 
 fn bgrewriteaof(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
-    if conn.shared.ks.store().request_compaction() {
+    if conn.shared.ks().store().request_compaction() {
         conn.enc()
             .simple("Background append only file rewriting started");
     } else {
@@ -391,7 +390,7 @@ fn bgrewriteaof(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
 
 fn save(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
     // Every write is already in the log: SAVE makes it durable now.
-    let store = conn.shared.ks.store().clone();
+    let store = conn.shared.ks().store().clone();
     let lsn = store.appended_lsn();
     // Blocks this connection thread for the write and fsync, as Redis's SAVE
     // blocks its server (connections run on current-thread runtimes, where
@@ -414,7 +413,7 @@ fn bgsave(conn: &mut Conn, argv: &[&[u8]]) -> Action {
         conn.enc().error("ERR syntax error");
         return Action::Continue;
     }
-    let store = conn.shared.ks.store().clone();
+    let store = conn.shared.ks().store().clone();
     let shared = conn.shared.clone();
     tokio::task::spawn_blocking(move || {
         let lsn = store.appended_lsn();

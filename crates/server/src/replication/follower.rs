@@ -11,16 +11,15 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use emberkv_core::sync::LoadEntry;
-use emberkv_core::{ExecOpts, Outcome, Prefetch, VType};
-use emberkv_protocol::{Encoder, Frame, Limits, Proto, RequestParser, encode_command};
+use emberkv_core::{ExecOpts, Prefetch, VType};
+use emberkv_protocol::{Frame, Limits, Proto, RequestParser, encode_command};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::rdb::{self, RdbItem};
-use super::{LinkState, META_REPL};
-use crate::cmd::{self, Entry};
-use crate::server::Shared;
+use super::{Following, LeaderFeed, LinkState, META_REPL};
+use crate::shared::Shared;
 
 /// The leader is considered gone after this long without a byte.
 const LINK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -53,7 +52,7 @@ pub async fn run(shared: Arc<Shared>, host: String, port: u16, mut stop: watch::
 }
 
 fn set_link(shared: &Shared, link: LinkState, error: Option<String>) {
-    let mut g = shared.repl.inner.lock();
+    let mut g = shared.repl().inner.lock();
     if let Some(f) = g.following.as_mut() {
         f.link = link;
         if let Some(e) = error {
@@ -63,7 +62,7 @@ fn set_link(shared: &Shared, link: LinkState, error: Option<String>) {
 }
 
 fn touch_io(shared: &Shared) {
-    if let Some(f) = shared.repl.inner.lock().following.as_mut() {
+    if let Some(f) = shared.repl().inner.lock().following.as_mut() {
         f.last_io = Instant::now();
     }
 }
@@ -156,7 +155,7 @@ async fn session(shared: &Arc<Shared>, host: &str, port: u16) -> Result<(), Stri
     let _ = stream.set_nodelay(true);
     // --tls-replication: the leader's certificate must chain to our CA and
     // name the host; ours is offered for client authentication.
-    let stream = match &shared.tls_connector {
+    let stream = match shared.tls_connector() {
         Some(c) => tokio::time::timeout(
             Duration::from_secs(10),
             crate::tls::Link::tls(c, host, stream),
@@ -171,9 +170,9 @@ async fn session(shared: &Arc<Shared>, host: &str, port: u16) -> Result<(), Stri
     };
     set_link(shared, LinkState::Handshake, None);
     touch_io(shared);
-    let auth = shared.settings.masterauth();
+    let auth = shared.settings().masterauth();
     if let Some(pass) = auth {
-        let reply = match &shared.settings.masteruser() {
+        let reply = match &shared.settings().masteruser() {
             Some(user) => {
                 link.command(&[b"AUTH", user.as_bytes(), pass.as_bytes()])
                     .await?
@@ -185,7 +184,7 @@ async fn session(shared: &Arc<Shared>, host: &str, port: u16) -> Result<(), Stri
     if let Frame::Error(e) = link.command(&[b"PING"]).await? {
         return Err(format!("PING: {e}"));
     }
-    let our_port = shared.addr.read().map_or(0, |a| a.port()).to_string();
+    let our_port = shared.addr().map_or(0, |a| a.port()).to_string();
     expect_ok(
         "REPLCONF listening-port",
         link.command(&[b"REPLCONF", b"listening-port", our_port.as_bytes()])
@@ -196,10 +195,10 @@ async fn session(shared: &Arc<Shared>, host: &str, port: u16) -> Result<(), Stri
         link.command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
             .await?,
     )?;
-    let (replid, offset) = shared.repl.position();
+    let (replid, offset) = shared.repl().position();
     let has_history = offset > 0
         || shared
-            .ks
+            .ks()
             .store()
             .meta(META_REPL)
             .is_some_and(|m| !m.is_empty());
@@ -222,9 +221,9 @@ async fn session(shared: &Arc<Shared>, host: &str, port: u16) -> Result<(), Stri
     } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
         let new_id = rest.trim();
         if !new_id.is_empty() {
-            shared.repl.switch_id(new_id);
+            shared.repl().switch_id(new_id);
             // Our own followers learn the new ID by reconnecting.
-            shared.repl.drop_replicas(&shared.clients);
+            shared.repl().drop_replicas(shared.clients());
         }
         tracing::info!(offset, "partial resync with the leader accepted");
     } else {
@@ -242,9 +241,9 @@ async fn full_sync(
     off: u64,
 ) -> Result<(), String> {
     set_link(shared, LinkState::Sync, None);
-    shared.repl.drop_replicas(&shared.clients);
+    shared.repl().drop_replicas(shared.clients());
     let header = link.line().await?;
-    let path: PathBuf = shared.ks.store().dir().join("replica-sync.rdb.tmp");
+    let path: PathBuf = shared.ks().store().dir().join("replica-sync.rdb.tmp");
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .write(true)
@@ -301,15 +300,15 @@ async fn full_sync(
         ms = started.elapsed().as_millis() as u64,
         "snapshot received; loading"
     );
-    let ks = shared.ks.clone();
-    let repl = shared.repl.clone();
+    let ks = shared.ks().clone();
+    let repl = shared.repl().clone();
     let (id2, path2) = (id.to_string(), path.clone());
     let loaded = tokio::task::spawn_blocking(move || load(&ks, &repl, &path2, &id2, off))
         .await
         .map_err(|e| format!("loading the snapshot: {e}"))?;
     let _ = std::fs::remove_file(&path);
     let keys = loaded?;
-    shared.repl.reset_to(id, off);
+    shared.repl().reset_to(id, off);
     tracing::info!(
         keys,
         ms = started.elapsed().as_millis() as u64,
@@ -451,7 +450,7 @@ async fn apply_stream(shared: &Arc<Shared>, mut link: Link) -> Result<(), String
                     if !argv.is_empty() && apply.apply(&argv, n).await {
                         ack_now = true;
                     }
-                    shared.repl.applied(frame);
+                    shared.repl().applied(frame);
                     pos += n;
                 }
                 Ok(None) => break,
@@ -461,9 +460,9 @@ async fn apply_stream(shared: &Arc<Shared>, mut link: Link) -> Result<(), String
         link.buf.advance(pos);
         if apply.unlogged {
             // One position record for the idempotent commands of this read.
-            let (replid, offset) = shared.repl.position();
+            let (replid, offset) = shared.repl().position();
             let meta = format!("{replid} {offset}");
-            if let Err(e) = shared.ks.write_meta(META_REPL, meta.as_bytes()) {
+            if let Err(e) = shared.ks().write_meta(META_REPL, meta.as_bytes()) {
                 tracing::error!("replication: cannot log the replication position: {e}");
             }
             apply.unlogged = false;
@@ -487,13 +486,13 @@ async fn apply_stream(shared: &Arc<Shared>, mut link: Link) -> Result<(), String
 
 /// `REPLCONF ACK <offset>`, once what was applied is written to our log.
 async fn send_ack(shared: &Arc<Shared>, link: &mut Link) -> Result<(), String> {
-    let store = shared.ks.store();
+    let store = shared.ks().store();
     let lsn = store.appended_lsn();
     if let Err(e) = store.wait_durable(lsn).await {
         tracing::error!("replication: cannot write what the leader sent: {e}");
         return Ok(());
     }
-    let off = shared.repl.offset().to_string();
+    let off = shared.repl().offset().to_string();
     link.send(&[b"REPLCONF", b"ACK", off.as_bytes()]).await
 }
 
@@ -553,13 +552,13 @@ impl Applier {
         }
         if self.db != 0 {
             self.shared
-                .repl
+                .repl()
                 .stats
                 .stream_errors
                 .fetch_add(1, Ordering::Relaxed);
             return false;
         }
-        let Some(Entry::Core(c)) = cmd::lookup(argv[0]) else {
+        let Some(c) = emberkv_core::cmd::lookup(argv[0]) else {
             self.error(format!(
                 "command {:?} from the leader is not supported (emberkv stores strings only): not applied",
                 name
@@ -578,51 +577,28 @@ impl Applier {
             self.unlogged = true;
             None
         } else {
-            let (replid, offset) = self.shared.repl.position();
+            let (replid, offset) = self.shared.repl().position();
             Some(format!("{replid} {}", offset + len as u64))
         };
-        let ks = self.shared.ks.clone();
-        loop {
-            self.out.clear();
-            let outcome = {
-                let mut enc = Encoder::new(&mut self.out, Proto::Resp2);
-                ks.execute(
-                    c.handler,
-                    c.spec.name,
-                    argv,
-                    &mut enc,
-                    &mut self.prefetch,
-                    ExecOpts {
-                        from_leader: true,
-                        meta: meta.as_ref().map(|m| (META_REPL, m.as_bytes())),
-                    },
-                )
-            };
-            match outcome {
-                Outcome::Done { .. } => break,
-                Outcome::Need(reads) => {
-                    let ks2 = ks.clone();
-                    let mut pf = std::mem::take(&mut self.prefetch);
-                    match tokio::task::spawn_blocking(move || {
-                        let r = ks2.read_cold(&reads, &mut pf);
-                        (r, pf)
-                    })
-                    .await
-                    {
-                        Ok((Ok(()), pf)) => self.prefetch = pf,
-                        Ok((Err(e), _)) => {
-                            self.error(format!("{name} from the leader failed: {e}"));
-                            return false;
-                        }
-                        Err(e) => {
-                            self.error(format!("{name} from the leader failed: {e}"));
-                            return false;
-                        }
-                    }
-                }
-            }
+        let ks = self.shared.ks().clone();
+        self.out.clear();
+        let r = crate::exec::run_core(
+            &ks,
+            c,
+            argv,
+            &mut self.out,
+            Proto::Resp2,
+            &mut self.prefetch,
+            ExecOpts {
+                from_leader: true,
+                meta: meta.as_ref().map(|m| (META_REPL, m.as_bytes())),
+            },
+        )
+        .await;
+        if let Err(e) = r {
+            self.error(format!("{name} from the leader failed: {e}"));
+            return false;
         }
-        self.prefetch.clear();
         if self.out.first() == Some(&b'-') {
             let msg = String::from_utf8_lossy(&self.out[1..]).trim().to_string();
             self.error(format!("{name} from the leader failed: {msg}"));
@@ -632,15 +608,55 @@ impl Applier {
 
     fn error(&self, msg: String) {
         self.shared
-            .repl
+            .repl()
             .stats
             .stream_errors
             .fetch_add(1, Ordering::Relaxed);
         tracing::error!("replication: {msg}");
-        if let Some(f) = self.shared.repl.inner.lock().following.as_mut() {
+        if let Some(f) = self.shared.repl().inner.lock().following.as_mut() {
             f.last_error = msg;
         }
     }
+}
+
+/// Starts following `host:port` (stopping any current link): the keyspace turns
+/// read-only for clients and stops expiring keys itself.
+pub fn follow(shared: &Arc<Shared>, host: String, port: u16) {
+    if let Some(tx) = shared.repl().follower_stop.lock().take() {
+        let _ = tx.send(true);
+    }
+    shared.repl().inner.lock().following = Some(Following {
+        host: host.clone(),
+        port,
+        link: LinkState::Connecting,
+        last_io: Instant::now(),
+        last_error: String::new(),
+    });
+    shared.ks().set_replica(true);
+    shared.ks().set_feed(None);
+    shared.repl().drop_replicas(shared.clients());
+    let (tx, rx) = watch::channel(false);
+    *shared.repl().follower_stop.lock() = Some(tx);
+    tracing::info!("following {host}:{port}");
+    tokio::spawn(run(shared.clone(), host, port, rx));
+}
+
+/// `REPLICAOF NO ONE`: stops following and becomes a leader, keeping the old
+/// replication ID as the secondary one so that the other followers resume.
+pub fn unfollow(shared: &Arc<Shared>) {
+    if let Some(tx) = shared.repl().follower_stop.lock().take() {
+        let _ = tx.send(true);
+    }
+    if !shared.repl().is_follower() {
+        return;
+    }
+    shared.repl().promote();
+    shared.ks().set_replica(false);
+    shared
+        .ks()
+        .set_feed(Some(Arc::new(LeaderFeed(shared.repl().clone()))));
+    shared.repl().drop_replicas(shared.clients());
+    tracing::info!("promoted to leader");
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use super::rdb::{RdbHeader, RdbWriter};
 use super::{ReplicaConn, SyncPlan};
 use crate::clients::{ClientInfo, ClientKind};
-use crate::conn::Stream;
-use crate::server::{Shared, random_hex_id};
+use crate::shared::{Shared, random_hex_id};
+use crate::tls::Stream;
 use emberkv_core::VType;
 
 const OVERFLOW: &str = "output buffer limit reached; the follower will resync";
@@ -47,7 +47,7 @@ async fn send_stream<S: Stream>(
     soft_since: &mut Option<std::time::Instant>,
 ) -> Result<(), String> {
     let over_soft = |soft_since: &mut Option<std::time::Instant>| {
-        let l = shared.settings.output_limits().replica;
+        let l = shared.settings().output_limits().replica;
         if l.soft > 0 && rc.queued() as u64 > l.soft {
             let since = *soft_since.get_or_insert_with(std::time::Instant::now);
             since.elapsed() > std::time::Duration::from_secs(l.soft_seconds)
@@ -98,7 +98,7 @@ pub async fn serve<S: Stream>(
     hello: ReplicaHello,
 ) {
     info.set_kind(ClientKind::Replica);
-    let repl = shared.repl.clone();
+    let repl = shared.repl().clone();
     let rc = repl.new_replica(info.id, info.addr, hello.listening_port);
     let plan = repl.plan(&replid, offset, rc.clone());
     let r = run(&shared, socket, &info, &rc, plan, &replid, &hello).await;
@@ -118,7 +118,7 @@ async fn run<S: Stream>(
     asked: &str,
     hello: &ReplicaHello,
 ) -> Result<(), String> {
-    let repl = &shared.repl;
+    let repl = shared.repl();
     let (mut rd, mut wr) = tokio::io::split(socket);
     // Acknowledgements arrive on the same socket.
     let acks = {
@@ -247,7 +247,7 @@ async fn send_snapshot<S: Stream>(
     capa_eof: bool,
 ) -> Result<(), String> {
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(16);
-    let ks = shared.ks.clone();
+    let ks = shared.ks().clone();
     let replid = replid.to_string();
     let producer = tokio::task::spawn_blocking(move || -> Result<u64, String> {
         let sink = ChannelWriter {

@@ -23,6 +23,7 @@
 pub mod follower;
 pub mod leader;
 pub use emberkv_rdb as rdb;
+pub use follower::{follow, unfollow};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -35,7 +36,7 @@ use emberkv_core::{Change, ChangeFeed, VType};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, watch};
 
-use crate::server::random_hex_id;
+use crate::shared::random_hex_id;
 
 /// The metadata record holding a follower's `"<replid> <offset>"`.
 pub const META_REPL: &[u8] = b"repl";
@@ -538,46 +539,6 @@ impl ChangeFeed for LeaderFeed {
         }
         self.0.feed(&out);
     }
-}
-
-/// Starts following `host:port` (stopping any current link): the keyspace turns
-/// read-only for clients and stops expiring keys itself.
-pub fn follow(shared: &Arc<crate::server::Shared>, host: String, port: u16) {
-    if let Some(tx) = shared.repl.follower_stop.lock().take() {
-        let _ = tx.send(true);
-    }
-    shared.repl.inner.lock().following = Some(Following {
-        host: host.clone(),
-        port,
-        link: LinkState::Connecting,
-        last_io: Instant::now(),
-        last_error: String::new(),
-    });
-    shared.ks.set_replica(true);
-    shared.ks.set_feed(None);
-    shared.repl.drop_replicas(&shared.clients);
-    let (tx, rx) = watch::channel(false);
-    *shared.repl.follower_stop.lock() = Some(tx);
-    tracing::info!("following {host}:{port}");
-    tokio::spawn(follower::run(shared.clone(), host, port, rx));
-}
-
-/// `REPLICAOF NO ONE`: stops following and becomes a leader, keeping the old
-/// replication ID as the secondary one so that the other followers resume.
-pub fn unfollow(shared: &Arc<crate::server::Shared>) {
-    if let Some(tx) = shared.repl.follower_stop.lock().take() {
-        let _ = tx.send(true);
-    }
-    if !shared.repl.is_follower() {
-        return;
-    }
-    shared.repl.promote();
-    shared.ks.set_replica(false);
-    shared
-        .ks
-        .set_feed(Some(Arc::new(LeaderFeed(shared.repl.clone()))));
-    shared.repl.drop_replicas(&shared.clients);
-    tracing::info!("promoted to leader");
 }
 
 #[cfg(test)]

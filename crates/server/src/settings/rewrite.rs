@@ -8,14 +8,14 @@ use toml_edit::{Array, DocumentMut, Item, Value};
 
 use super::defs::{self, Def, Id, Kind};
 use super::toml::find_key;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Redis's reply when there is no file to rewrite.
 pub const NO_CONFIG_FILE: &str = "The server is running without a config file";
 
 /// Rewrites the config file; the error is the text after `ERR `.
 pub fn rewrite(s: &Shared) -> Result<(), String> {
-    let Some(path) = s.settings.config_file() else {
+    let Some(path) = s.settings().config_file() else {
         return Err(NO_CONFIG_FILE.into());
     };
     let text = match std::fs::read_to_string(path) {
@@ -89,14 +89,14 @@ fn same_value(d: &Def, item: Option<&Item>, value: &Value) -> bool {
 /// The value to write for `d`, or None to leave it out (remove it when the
 /// file has it: only for `replicaof` after REPLICAOF NO ONE).
 fn current(s: &Shared, d: &Def, in_file: bool) -> Option<Value> {
-    let st = &s.settings;
+    let st = s.settings();
     match d.id {
         Id::Replicaof => {
-            let f = s.repl.inner.lock().following.clone()?;
+            let f = s.repl().inner.lock().following.clone()?;
             return Some(Value::from(format!("{}:{}", f.host, f.port)));
         }
         Id::User => {
-            let lines = s.acl.config_lines();
+            let lines = s.acl().config_lines();
             let pristine = crate::acl::Acl::from_config(None, &[])
                 .map(|a| a.config_lines())
                 .unwrap_or_default();

@@ -1,7 +1,7 @@
 //! Request and output limits, background frequency.
 
 use super::{Def, INT_MAX, Id, LLONG_MAX, parse_size};
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// One class of `client-output-buffer-limit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -88,7 +88,7 @@ fn output_limits(current: &str, v: &str) -> Result<(i64, String), String> {
 }
 
 fn apply_bulk(s: &Shared) -> Result<(), String> {
-    s.ks.set_max_bulk_len(s.settings.proto_max_bulk_len());
+    s.ks().set_max_bulk_len(s.settings().proto_max_bulk_len());
     Ok(())
 }
 

@@ -73,9 +73,9 @@ fn events(_: &str, v: &str) -> Result<(i64, String), String> {
     Ok((i64::from(flags), s))
 }
 
-fn apply_log_level(s: &crate::server::Shared) -> Result<(), String> {
+fn apply_log_level(s: &crate::shared::Shared) -> Result<(), String> {
     match crate::LOG_RELOAD.get() {
-        Some(f) => f(&s.settings.log_level()),
+        Some(f) => f(&s.settings().log_level()),
         None => Ok(()),
     }
 }

@@ -1,7 +1,7 @@
 //! Memory, the cache, and the data types' compact encodings.
 
 use super::{Def, INT_MAX, Id, LLONG_MAX};
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Redis 7's compact-encoding thresholds of the collection types, read
 /// together (see [`Settings::type_limits`](crate::settings::Settings::type_limits)).
@@ -43,7 +43,7 @@ impl TypeLimits {
 }
 
 fn apply_types(s: &Shared) -> Result<(), String> {
-    s.ks.set_encodings(s.settings.type_limits().encodings());
+    s.ks().set_encodings(s.settings().type_limits().encodings());
     Ok(())
 }
 
@@ -56,15 +56,12 @@ fn policy(_: &str, v: &str) -> Result<(i64, String), String> {
 }
 
 fn apply_cache(s: &Shared) -> Result<(), String> {
-    s.ks.set_cache_capacity(s.settings.cache_capacity());
+    s.ks().set_cache_capacity(s.settings().cache_capacity());
     Ok(())
 }
 
 fn apply_maxmemory(s: &Shared) -> Result<(), String> {
-    s.used_memory.store(
-        crate::alloc::allocated(),
-        std::sync::atomic::Ordering::Relaxed,
-    );
+    s.refresh_used_memory();
     Ok(())
 }
 

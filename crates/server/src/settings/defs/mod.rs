@@ -20,7 +20,7 @@ mod security;
 
 use std::sync::OnceLock;
 
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Every setting, by name; the index of its live value in the store.
 ///

@@ -1,7 +1,7 @@
 //! The data directory and the log.
 
 use super::{Def, Id};
-use crate::server::Shared;
+use crate::shared::Shared;
 
 fn dir(_: &str, v: &str) -> Result<(i64, String), String> {
     if v.is_empty() {
@@ -20,19 +20,19 @@ fn save(_: &str, v: &str) -> Result<(i64, String), String> {
 }
 
 fn apply_fsync(s: &Shared) -> Result<(), String> {
-    s.ks.store().set_fsync_policy(s.settings.appendfsync());
+    s.ks().store().set_fsync_policy(s.settings().appendfsync());
     Ok(())
 }
 
 fn apply_segment(s: &Shared) -> Result<(), String> {
-    s.ks.store().set_segment_size(s.settings.segment_size());
+    s.ks().store().set_segment_size(s.settings().segment_size());
     Ok(())
 }
 
 fn apply_compaction(s: &Shared) -> Result<(), String> {
-    s.ks.store().set_compaction(
-        s.settings.compaction_threshold(),
-        s.settings.compaction_min_size(),
+    s.ks().store().set_compaction(
+        s.settings().compaction_threshold(),
+        s.settings().compaction_min_size(),
     );
     Ok(())
 }

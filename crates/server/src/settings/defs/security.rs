@@ -1,11 +1,11 @@
 //! Passwords and ACL users.
 
 use super::{Def, Id};
-use crate::server::Shared;
+use crate::shared::Shared;
 
 fn apply_requirepass(s: &Shared) -> Result<(), String> {
-    s.acl
-        .set_default_password(s.settings.requirepass().as_deref());
+    s.acl()
+        .set_default_password(s.settings().requirepass().as_deref());
     Ok(())
 }
 

@@ -1,0 +1,138 @@
+//! Running one keyspace command to completion, for connections and for the
+//! follower applying its leader's stream alike.
+//!
+//! [`Keyspace::execute`] never reads the disk: when a command needs a cold
+//! value it reports which records, and nothing has changed. [`run_core`] then
+//! reads them on the blocking pool (so a slow disk never stalls the other
+//! clients of the connection thread), keeps them in the prefetch, and runs the
+//! command again, until it completes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use emberkv_core::{CoreCommand, ExecOpts, Keyspace, Outcome, Prefetch};
+use emberkv_persistence::ReadError;
+use emberkv_protocol::{Encoder, Proto};
+
+/// Why a command could not complete.
+#[derive(Debug)]
+pub enum RunError {
+    /// Reading a cold value failed (I/O error, bad checksum).
+    Read(ReadError),
+    /// The blocking read task panicked or was cancelled.
+    Join(tokio::task::JoinError),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Read(e) => fmt::Display::fmt(e, f),
+            RunError::Join(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RunError::Read(e) => Some(e),
+            RunError::Join(e) => Some(e),
+        }
+    }
+}
+
+/// Runs `c` with `argv`, its reply encoded in `proto` after what `out` holds,
+/// reading cold values as the command asks for them. Returns the log
+/// position of its writes (0 if it wrote nothing). `prefetch` is left empty.
+pub async fn run_core(
+    ks: &Arc<Keyspace>,
+    c: &'static CoreCommand,
+    argv: &[&[u8]],
+    out: &mut BytesMut,
+    proto: Proto,
+    prefetch: &mut Prefetch,
+    opts: ExecOpts<'_>,
+) -> Result<u64, RunError> {
+    let r = loop {
+        let outcome = {
+            let mut enc = Encoder::new(out, proto);
+            ks.execute(c.handler, c.spec.name, argv, &mut enc, prefetch, opts)
+        };
+        match outcome {
+            Outcome::Done { lsn } => break Ok(lsn),
+            Outcome::Need(reads) => {
+                let ks = ks.clone();
+                let mut pf = std::mem::take(prefetch);
+                let joined = tokio::task::spawn_blocking(move || {
+                    let r = ks.read_cold(&reads, &mut pf);
+                    (r, pf)
+                })
+                .await;
+                match joined {
+                    Ok((Ok(()), pf)) => *prefetch = pf,
+                    Ok((Err(e), _)) => break Err(RunError::Read(e)),
+                    Err(e) => break Err(RunError::Join(e)),
+                }
+            }
+        }
+    };
+    prefetch.clear();
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use emberkv_persistence::Options;
+
+    fn open(dir: &std::path::Path) -> Arc<Keyspace> {
+        Keyspace::open(Options::new(dir), 1 << 20, false).unwrap().0
+    }
+
+    #[tokio::test]
+    async fn a_cold_value_is_read_and_the_command_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = emberkv_core::cmd::lookup(b"set").unwrap();
+        let get = emberkv_core::cmd::lookup(b"get").unwrap();
+        let mut out = BytesMut::new();
+        let mut pf = Prefetch::default();
+        let ks = open(dir.path());
+        let argv: [&[u8]; 3] = [b"SET", b"k", b"value"];
+        let lsn = run_core(
+            &ks,
+            set,
+            &argv,
+            &mut out,
+            Proto::Resp2,
+            &mut pf,
+            ExecOpts::default(),
+        )
+        .await
+        .unwrap();
+        assert!(lsn > 0);
+        assert_eq!(&out[..], b"+OK\r\n");
+        ks.close().unwrap();
+        drop(ks);
+        // After a restart every value is cold: the first GET reads it from disk.
+        let ks = open(dir.path());
+        out.clear();
+        let argv: [&[u8]; 2] = [b"GET", b"k"];
+        let lsn = run_core(
+            &ks,
+            get,
+            &argv,
+            &mut out,
+            Proto::Resp2,
+            &mut pf,
+            ExecOpts::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(lsn, 0);
+        assert_eq!(&out[..], b"$5\r\nvalue\r\n");
+        assert_eq!(ks.stats().counters.cache_misses, 1);
+        assert!(pf.is_empty());
+        ks.close().unwrap();
+    }
+}

@@ -1,0 +1,313 @@
+//! The state every connection shares ([`Shared`]) and the server-wide
+//! counters ([`Stats`]).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use emberkv_core::Keyspace;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::watch;
+
+use crate::acl::Acl;
+use crate::clients::Clients;
+use crate::replication::Repl;
+use crate::settings::Settings;
+use crate::tls::Connector;
+
+/// Server-wide counters for INFO.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Connections accepted.
+    pub connections: AtomicU64,
+    /// Connections refused (maxclients).
+    pub rejected: AtomicU64,
+    /// Commands processed.
+    pub commands: AtomicU64,
+    /// Bytes read from clients.
+    pub net_in: AtomicU64,
+    /// Bytes written to clients.
+    pub net_out: AtomicU64,
+    /// Error replies sent.
+    pub errors: AtomicU64,
+    /// Clients closed for passing the query buffer limit.
+    pub qbuf_closed: AtomicU64,
+    /// Clients closed for passing an output buffer limit.
+    pub obuf_closed: AtomicU64,
+    /// The ops/sec estimate, recomputed by the stats task.
+    pub instantaneous_ops: AtomicU64,
+    samples: Mutex<OpsSamples>,
+}
+
+#[derive(Debug, Default)]
+struct OpsSamples {
+    last: Option<(Instant, u64)>,
+    ring: [u64; 16],
+    idx: usize,
+}
+
+impl Stats {
+    /// Takes an ops/sec sample (the background task, `hz` times a second).
+    pub(crate) fn sample(&self) {
+        let now = Instant::now();
+        let ops = self.commands.load(Ordering::Relaxed);
+        let mut s = self.samples.lock();
+        if let Some((t, o)) = s.last {
+            let ms = now.duration_since(t).as_millis().max(1) as u64;
+            let rate = (ops - o) * 1000 / ms;
+            let i = s.idx;
+            s.ring[i] = rate;
+            s.idx = (i + 1) % s.ring.len();
+            let avg = s.ring.iter().sum::<u64>() / s.ring.len() as u64;
+            self.instantaneous_ops.store(avg, Ordering::Relaxed);
+        }
+        s.last = Some((now, ops));
+    }
+
+    /// CONFIG RESETSTAT.
+    pub fn reset(&self) {
+        for c in [
+            &self.connections,
+            &self.rejected,
+            &self.commands,
+            &self.net_in,
+            &self.net_out,
+            &self.errors,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What every connection shares: the keyspace, replication, settings, ACL
+/// users, the client registry, counters, and the server's identity and
+/// addresses. Fields are private: the rest of the server goes through the
+/// methods, so that what is read where stays visible.
+#[derive(Debug)]
+pub struct Shared {
+    ks: Arc<Keyspace>,
+    repl: Arc<Repl>,
+    settings: Arc<Settings>,
+    acl: Arc<Acl>,
+    clients: Clients,
+    stats: Stats,
+    identity: Identity,
+    net: Net,
+    memory: Memory,
+    shutdown_tx: watch::Sender<bool>,
+    /// Whether the active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE).
+    active_expire: AtomicBool,
+    /// Unix time of the last SAVE (or of the start).
+    last_save: AtomicU64,
+}
+
+/// Who this server is.
+#[derive(Debug)]
+struct Identity {
+    /// Start time.
+    started: Instant,
+    /// 40 hex characters, new at every start.
+    run_id: String,
+}
+
+/// Where the server listens, and how it reaches a leader.
+#[derive(Debug)]
+struct Net {
+    /// The address we listen on.
+    addr: RwLock<Option<SocketAddr>>,
+    /// The TLS address we listen on, if any.
+    tls_addr: RwLock<Option<SocketAddr>>,
+    /// The TLS client side for replication (`--tls-replication yes`).
+    tls_connector: Option<Connector>,
+}
+
+/// The allocator's figures.
+#[derive(Debug, Default)]
+struct Memory {
+    /// The last figure read, refreshed by the background task and near
+    /// `maxmemory`.
+    used: AtomicU64,
+    /// Highest figure seen.
+    peak: AtomicU64,
+}
+
+impl Shared {
+    /// Assembles the state of a server that is about to serve.
+    pub fn new(
+        ks: Arc<Keyspace>,
+        repl: Arc<Repl>,
+        settings: Arc<Settings>,
+        acl: Acl,
+        tls_connector: Option<Connector>,
+    ) -> Shared {
+        let (shutdown_tx, _) = watch::channel(false);
+        Shared {
+            ks,
+            repl,
+            settings,
+            acl: Arc::new(acl),
+            clients: Clients::default(),
+            stats: Stats::default(),
+            identity: Identity {
+                started: Instant::now(),
+                run_id: random_hex_id(),
+            },
+            net: Net {
+                addr: RwLock::new(None),
+                tls_addr: RwLock::new(None),
+                tls_connector,
+            },
+            memory: Memory::default(),
+            shutdown_tx,
+            active_expire: AtomicBool::new(true),
+            last_save: AtomicU64::new(unix_now()),
+        }
+    }
+
+    /// The keyspace.
+    pub fn ks(&self) -> &Arc<Keyspace> {
+        &self.ks
+    }
+
+    /// Replication state (both roles).
+    pub fn repl(&self) -> &Arc<Repl> {
+        &self.repl
+    }
+
+    /// Every setting's live value.
+    pub fn settings(&self) -> &Arc<Settings> {
+        &self.settings
+    }
+
+    /// ACL users.
+    pub fn acl(&self) -> &Arc<Acl> {
+        &self.acl
+    }
+
+    /// Connected clients.
+    pub fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
+    /// Counters for INFO.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Time since the server started.
+    pub fn uptime(&self) -> Duration {
+        self.identity.started.elapsed()
+    }
+
+    /// This run's id (40 hex characters).
+    pub fn run_id(&self) -> &str {
+        &self.identity.run_id
+    }
+
+    /// The address the plain listener is bound to, once serving.
+    pub fn addr(&self) -> Option<SocketAddr> {
+        *self.net.addr.read()
+    }
+
+    /// The address the TLS listener is bound to, if any.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        *self.net.tls_addr.read()
+    }
+
+    pub(crate) fn set_addrs(&self, addr: SocketAddr, tls: Option<SocketAddr>) {
+        *self.net.addr.write() = Some(addr);
+        *self.net.tls_addr.write() = tls;
+    }
+
+    /// The TLS client side for replication, if `--tls-replication yes`.
+    pub fn tls_connector(&self) -> Option<&Connector> {
+        self.net.tls_connector.as_ref()
+    }
+
+    /// Reads the allocator's figure now and remembers it.
+    pub fn refresh_used_memory(&self) -> u64 {
+        let used = crate::alloc::allocated();
+        self.memory.used.store(used, Ordering::Relaxed);
+        used
+    }
+
+    /// Records `used` bytes as seen; returns the peak so far.
+    pub fn note_memory(&self, used: u64) -> u64 {
+        self.memory
+            .peak
+            .fetch_max(used, Ordering::Relaxed)
+            .max(used)
+    }
+
+    /// Whether the active expiry cycle runs.
+    pub fn active_expire(&self) -> bool {
+        self.active_expire.load(Ordering::Relaxed)
+    }
+
+    /// Turns the active expiry cycle on or off (DEBUG SET-ACTIVE-EXPIRE).
+    pub fn set_active_expire(&self, on: bool) {
+        self.active_expire.store(on, Ordering::Relaxed);
+    }
+
+    /// Asks the server to shut down gracefully.
+    pub fn shutdown(&self) {
+        let _ = self.shutdown_tx.send(true);
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown_tx.borrow()
+    }
+
+    /// A receiver that turns true at shutdown.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown_tx.subscribe()
+    }
+
+    /// Records that SAVE/BGSAVE made everything durable now.
+    pub fn note_save(&self) {
+        self.last_save.store(unix_now(), Ordering::Relaxed);
+    }
+
+    /// Unix time of the last SAVE (or of the start).
+    pub fn last_save(&self) -> u64 {
+        self.last_save.load(Ordering::Relaxed)
+    }
+
+    /// Whether memory is above `maxmemory` (writes that may grow it are
+    /// refused). Far below the limit the cached figure is used; within 10% of it
+    /// (or above) the allocator is asked.
+    pub fn over_maxmemory(&self) -> bool {
+        let max = self.settings.maxmemory();
+        if max == 0 {
+            return false;
+        }
+        let cached = self.memory.used.load(Ordering::Relaxed);
+        if cached < max - max / 10 {
+            return false;
+        }
+        self.refresh_used_memory() > max
+    }
+
+    /// Whether new connections must authenticate (the default user has a
+    /// password, or is off).
+    pub fn requires_auth(&self) -> bool {
+        self.acl.requires_auth()
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Random 40-hex-character id (Redis's run_id / replication id format).
+pub fn random_hex_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..40)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
+}
