@@ -22,7 +22,9 @@ fuzz_target!(|data: &[u8]| {
         let crc = crc64(0, &p[..n - 8]);
         p[n - 8..].copy_from_slice(&crc.to_le_bytes());
     }
-    let res = bounded("parse_payload", p.len(), 4_000, 1 << 20, || parse_payload(&p));
+    let res = bounded("parse_payload", p.len(), 4_000, 1 << 20, || {
+        parse_payload(&p)
+    });
     if let Ok(v) = res {
         assert!(
             !v.is_empty() || matches!(v, emberkv_fuzz::rdb::Value::String(_)),

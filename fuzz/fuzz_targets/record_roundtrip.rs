@@ -41,7 +41,13 @@ fn gen_record(u: &mut Unstructured<'_>, seq: u64) -> Result<Owned> {
         0
     };
     let vtype = if kind == Kind::Set {
-        *u.choose(&[VType::String, VType::List, VType::Set, VType::ZSet, VType::Hash])?
+        *u.choose(&[
+            VType::String,
+            VType::List,
+            VType::Set,
+            VType::ZSet,
+            VType::Hash,
+        ])?
     } else {
         VType::String
     };

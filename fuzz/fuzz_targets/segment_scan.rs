@@ -29,9 +29,15 @@ fn scan_bounded(buf: &[u8]) -> Scan {
 fn check(buf: &[u8]) {
     for at in 0..buf.len().min(64) {
         if let Some(d) = record::decode(&buf[at..]) {
+            // A delta's value is its payload; the link sits before it.
+            let link = if d.link.is_some() {
+                record::LINK_LEN
+            } else {
+                0
+            };
             assert_eq!(
                 d.header.record_len(),
-                HEADER_LEN + d.key.len() + d.value.len()
+                HEADER_LEN + d.key.len() + link + d.value.len()
             );
         }
     }

@@ -30,7 +30,8 @@ use crate::record::{DiskLoc, KIND_DELTA, Kind, VType};
 use crate::segment::SegName;
 
 const MAGIC: &[u8; 8] = b"EMBRHNT1";
-const VERSION: u32 = 2;
+/// The hint format this binary writes (it also reads version 1).
+pub const VERSION: u32 = 2;
 const ENTRY_FIXED: usize = 31;
 
 /// One hint entry.
