@@ -501,7 +501,9 @@ fn compaction_races_with_writes() {
         let (store, model, stop) = (store.clone(), model.clone(), stop.clone());
         std::thread::spawn(move || {
             let mut i = 0u64;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            // Bounded: on a loaded machine compaction is slow, and an unbounded
+            // writer fills the directory with 64 KB segments (one open file each).
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && i < 200_000 {
                 model.set(
                     &store,
                     format!("k{}", i % 300).as_bytes(),

@@ -39,7 +39,7 @@ pub fn all() -> impl Iterator<Item = Meta> {
     core_cmd::all()
         .map(|c| Meta {
             spec: &c.spec,
-            subcommands: &[],
+            subcommands: core_subcommands(c.spec.name),
         })
         .chain(SERVER.iter().map(|s| Meta {
             spec: &s.spec,
@@ -563,6 +563,55 @@ const SLOW: Cat = Cat::SLOW;
 const SLOW_CONN: Cat = Cat::SLOW.union(Cat::CONNECTION);
 
 const ADMIN_CONN: Cat = ADMIN.union(Cat::CONNECTION);
+
+/// The subcommands of a keyspace container command (core's table does not
+/// describe subcommands; their handlers check them as Redis does).
+pub fn core_subcommands(name: &str) -> &'static [SubCommand] {
+    match name {
+        "object" => OBJECT_SUBS,
+        _ => &[],
+    }
+}
+
+const KEYSPACE_READ: Cat = Cat::KEYSPACE.union(Cat::READ).union(Cat::SLOW);
+
+/// OBJECT's subcommands.
+pub static OBJECT_SUBS: &[SubCommand] = &[
+    sub(
+        "encoding",
+        3,
+        "Returns the internal encoding of a Redis object.",
+        KEYSPACE_READ,
+    )
+    .args("key"),
+    sub(
+        "freq",
+        3,
+        "Returns the logarithmic access frequency counter of a Redis object.",
+        KEYSPACE_READ,
+    )
+    .args("key"),
+    sub(
+        "help",
+        2,
+        "Returns helpful text about the different subcommands.",
+        Cat::KEYSPACE.union(Cat::SLOW),
+    ),
+    sub(
+        "idletime",
+        3,
+        "Returns the time since the last access to a Redis object.",
+        KEYSPACE_READ,
+    )
+    .args("key"),
+    sub(
+        "refcount",
+        3,
+        "Returns the reference count of a value of a key.",
+        KEYSPACE_READ,
+    )
+    .args("key"),
+];
 
 /// CLIENT's subcommands.
 pub static CLIENT_SUBS: &[SubCommand] = &[

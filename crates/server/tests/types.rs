@@ -672,3 +672,37 @@ fn collections_keep_their_type_through_compaction_and_hints() {
         assert_eq!(decoded(&mut c, &k), Some(value(i, 29).0), "{k}");
     }
 }
+
+#[test]
+fn object_subcommands_are_listed_and_acl_controlled() {
+    let s = TestServer::start(&["--user", "intro on >pw ~* +object|encoding +set"]);
+    let mut c = s.conn();
+    let info: Vec<Value> = redis::cmd("COMMAND")
+        .arg("INFO")
+        .arg("object")
+        .query(&mut c)
+        .unwrap();
+    let text = format!("{info:?}");
+    for sub in [
+        "object|encoding",
+        "object|freq",
+        "object|idletime",
+        "object|refcount",
+        "object|help",
+    ] {
+        assert!(text.contains(sub), "{sub} in {text}");
+    }
+    let mut u = s.conn_as("intro", "pw");
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut u).unwrap();
+    assert_eq!(encoding(&mut u, "k").as_deref(), Some("embstr"));
+    let e = redis::cmd("OBJECT")
+        .arg("IDLETIME")
+        .arg("k")
+        .query::<Value>(&mut u)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("no permissions to run the 'object|idletime' command"),
+        "{e}"
+    );
+}

@@ -99,7 +99,7 @@ impl Entry {
         match self {
             Entry::Core(c) => Meta {
                 spec: &c.spec,
-                subcommands: &[],
+                subcommands: crate::catalog::core_subcommands(c.spec.name),
             },
             Entry::Server(s) => Meta {
                 spec: &s.meta.spec,
