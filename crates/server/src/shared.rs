@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::acl::Acl;
 use crate::clients::Clients;
-use crate::replication::Repl;
+use crate::replication::{Repl, random_hex_id};
 use crate::settings::Settings;
 use crate::tls::Connector;
 
@@ -301,13 +301,4 @@ fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// Random 40-hex-character id (Redis's run_id / replication id format).
-pub fn random_hex_id() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..40)
-        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
-        .collect()
 }

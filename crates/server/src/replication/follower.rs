@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::rdb::{self, RdbItem};
-use super::{Following, LeaderFeed, LinkState, META_REPL};
+use super::{LeaderFeed, LinkState, META_REPL};
 use crate::shared::Shared;
 
 /// The leader is considered gone after this long without a byte.
@@ -52,19 +52,11 @@ pub async fn run(shared: Arc<Shared>, host: String, port: u16, mut stop: watch::
 }
 
 fn set_link(shared: &Shared, link: LinkState, error: Option<String>) {
-    let mut g = shared.repl().inner.lock();
-    if let Some(f) = g.following.as_mut() {
-        f.link = link;
-        if let Some(e) = error {
-            f.last_error = e;
-        }
-    }
+    shared.repl().set_link(link, error);
 }
 
 fn touch_io(shared: &Shared) {
-    if let Some(f) = shared.repl().inner.lock().following.as_mut() {
-        f.last_io = Instant::now();
-    }
+    shared.repl().touch_io();
 }
 
 /// The connection to the leader with its read buffer.
@@ -416,9 +408,7 @@ fn load(
             "{skipped} key(s) of the leader's snapshot were not loaded (streams, module values or databases other than 0); see the log"
         );
         tracing::error!("replication: {msg}");
-        if let Some(f) = repl.inner.lock().following.as_mut() {
-            f.last_error = msg;
-        }
+        repl.set_last_error(msg);
     }
     Ok(keys)
 }
@@ -613,9 +603,7 @@ impl Applier {
             .stream_errors
             .fetch_add(1, Ordering::Relaxed);
         tracing::error!("replication: {msg}");
-        if let Some(f) = self.shared.repl().inner.lock().following.as_mut() {
-            f.last_error = msg;
-        }
+        self.shared.repl().set_last_error(msg);
     }
 }
 
@@ -625,13 +613,7 @@ pub fn follow(shared: &Arc<Shared>, host: String, port: u16) {
     if let Some(tx) = shared.repl().follower_stop.lock().take() {
         let _ = tx.send(true);
     }
-    shared.repl().inner.lock().following = Some(Following {
-        host: host.clone(),
-        port,
-        link: LinkState::Connecting,
-        last_io: Instant::now(),
-        last_error: String::new(),
-    });
+    shared.repl().start_following(host.clone(), port);
     shared.ks().set_replica(true);
     shared.ks().set_feed(None);
     shared.repl().drop_replicas(shared.clients());

@@ -11,9 +11,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, WriteHalf};
 use tokio::sync::mpsc;
 
 use super::rdb::{RdbHeader, RdbWriter};
-use super::{ReplicaConn, SyncPlan};
+use super::{ReplicaConn, SyncPlan, random_hex_id};
 use crate::clients::{ClientInfo, ClientKind};
-use crate::shared::{Shared, random_hex_id};
+use crate::shared::Shared;
 use crate::tls::Stream;
 use emberkv_core::VType;
 

@@ -92,8 +92,8 @@ fn current(s: &Shared, d: &Def, in_file: bool) -> Option<Value> {
     let st = s.settings();
     match d.id {
         Id::Replicaof => {
-            let f = s.repl().inner.lock().following.clone()?;
-            return Some(Value::from(format!("{}:{}", f.host, f.port)));
+            let (host, port) = s.repl().following_target()?;
+            return Some(Value::from(format!("{host}:{port}")));
         }
         Id::User => {
             let lines = s.acl().config_lines();
