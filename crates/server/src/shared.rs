@@ -297,6 +297,25 @@ impl Shared {
     }
 }
 
+/// What the settings' `CONFIG SET` hooks reach.
+impl crate::settings::Host for Shared {
+    fn ks(&self) -> &Keyspace {
+        &self.ks
+    }
+
+    fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn acl(&self) -> &Acl {
+        &self.acl
+    }
+
+    fn refresh_used_memory(&self) {
+        Shared::refresh_used_memory(self);
+    }
+}
+
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
