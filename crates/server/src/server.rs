@@ -151,7 +151,7 @@ impl Server {
             None => None,
         };
         if let Some((host, port)) = shared.settings().replicaof() {
-            crate::replication::follow(&shared, host, port);
+            crate::replication::follow(&shared.replication_handles(), host, port);
         }
         let background = tokio::spawn(background(shared.clone()));
         let mut stop = shared.shutdown_signal();

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::acl::Acl;
 use crate::clients::Clients;
-use crate::replication::{Repl, random_hex_id};
+use crate::replication::{Handles, Repl, random_hex_id};
 use crate::settings::Settings;
 use crate::tls::Connector;
 
@@ -90,7 +90,7 @@ pub struct Shared {
     repl: Arc<Repl>,
     settings: Arc<Settings>,
     acl: Arc<Acl>,
-    clients: Clients,
+    clients: Arc<Clients>,
     stats: Stats,
     identity: Identity,
     net: Net,
@@ -147,7 +147,7 @@ impl Shared {
             repl,
             settings,
             acl: Arc::new(acl),
-            clients: Clients::default(),
+            clients: Arc::new(Clients::default()),
             stats: Stats::default(),
             identity: Identity {
                 started: Instant::now(),
@@ -173,6 +173,22 @@ impl Shared {
     /// Replication state (both roles).
     pub fn repl(&self) -> &Arc<Repl> {
         &self.repl
+    }
+
+    /// What the replication tasks (a follower's link, the leader's side of a
+    /// follower's connection) use: the keyspace, the replication state, the
+    /// settings, the clients, the TLS connector, the shutdown signal, and the
+    /// port the plain listener is bound to (0 before it is).
+    pub fn replication_handles(&self) -> Handles {
+        Handles::new(
+            self.ks.clone(),
+            self.repl.clone(),
+            self.settings.clone(),
+            self.clients.clone(),
+            self.net.tls_connector.clone(),
+            self.shutdown_signal(),
+            self.addr().map_or(0, |a| a.port()),
+        )
     }
 
     /// Every setting's live value.

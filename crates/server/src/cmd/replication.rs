@@ -39,7 +39,7 @@ pub static COMMANDS: &[ServerCommand] = &[
 
 fn replicaof(conn: &mut Conn, argv: &[&[u8]]) -> Action {
     if eq(argv[1], "NO") && eq(argv[2], "ONE") {
-        crate::replication::unfollow(&conn.shared);
+        crate::replication::unfollow(&conn.shared.replication_handles());
         conn.enc().ok();
         return Action::Continue;
     }
@@ -58,7 +58,7 @@ fn replicaof(conn: &mut Conn, argv: &[&[u8]]) -> Action {
             .simple("OK Already connected to specified master");
         return Action::Continue;
     }
-    crate::replication::follow(&conn.shared, host, port as u16);
+    crate::replication::follow(&conn.shared.replication_handles(), host, port as u16);
     conn.enc().ok();
     Action::Continue
 }

@@ -32,9 +32,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use emberkv_core::{Change, ChangeFeed, VType};
+use emberkv_core::{Change, ChangeFeed, Keyspace, VType};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, watch};
+
+use crate::clients::Clients;
+use crate::settings::Settings;
+use crate::tls::Connector;
 
 /// The metadata record holding a follower's `"<replid> <offset>"`.
 pub const META_REPL: &[u8] = b"repl";
@@ -262,7 +266,7 @@ pub struct Repl {
     /// Counters.
     pub stats: ReplStats,
     /// The settings (`repl-backlog-size`, the replica output limit).
-    settings: Arc<crate::settings::Settings>,
+    settings: Arc<Settings>,
     active: AtomicBool,
     started: Instant,
     /// Stops the running follower task.
@@ -277,7 +281,7 @@ fn select0() -> &'static [u8] {
 
 impl Repl {
     /// Fresh state: a new random replication ID at offset 0.
-    pub fn new(settings: Arc<crate::settings::Settings>) -> Self {
+    pub fn new(settings: Arc<Settings>) -> Self {
         Repl {
             inner: Mutex::new(ReplInner {
                 replid: random_hex_id(),
@@ -460,7 +464,7 @@ impl Repl {
     }
 
     /// Disconnects every follower (they reconnect and resync).
-    pub fn drop_replicas(&self, clients: &crate::clients::Clients) {
+    pub fn drop_replicas(&self, clients: &Clients) {
         let ids: Vec<u64> = self.inner.lock().replicas.iter().map(|r| r.id).collect();
         for c in clients.all() {
             if ids.contains(&c.id) {
@@ -535,6 +539,53 @@ impl Repl {
     pub fn position(&self) -> (String, u64) {
         let g = self.inner.lock();
         (g.replid.clone(), g.offset)
+    }
+}
+
+/// What the replication tasks ([`leader`], [`follower`]) use of the server:
+/// narrow handles instead of the server's shared state (which holds [`Repl`]),
+/// so that replication depends on the modules below it only.
+#[derive(Debug, Clone)]
+pub struct Handles {
+    ks: Arc<Keyspace>,
+    repl: Arc<Repl>,
+    settings: Arc<Settings>,
+    clients: Arc<Clients>,
+    tls: Option<Connector>,
+    shutdown: watch::Receiver<bool>,
+    port: u16,
+}
+
+impl Handles {
+    /// The keyspace, the replication state, the live settings, the client
+    /// registry (to disconnect followers), the TLS client side for
+    /// `--tls-replication`, a receiver that turns true at shutdown, and the
+    /// port we listen on (announced to a leader).
+    pub fn new(
+        ks: Arc<Keyspace>,
+        repl: Arc<Repl>,
+        settings: Arc<Settings>,
+        clients: Arc<Clients>,
+        tls: Option<Connector>,
+        shutdown: watch::Receiver<bool>,
+        port: u16,
+    ) -> Handles {
+        Handles {
+            ks,
+            repl,
+            settings,
+            clients,
+            tls,
+            shutdown,
+            port,
+        }
+    }
+
+    /// A receiver that turns true at shutdown (a change from now on).
+    fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        let mut rx = self.shutdown.clone();
+        rx.mark_unchanged();
+        rx
     }
 }
 
