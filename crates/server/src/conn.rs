@@ -55,7 +55,7 @@ pub async fn handle<S: Stream>(shared: Arc<Shared>, socket: S, info: Arc<ClientI
         Ok(Some((socket, replid, offset))) => {
             let hello = conn.replica_hello.clone();
             crate::replication::leader::serve(
-                shared.clone(),
+                shared.replication_handles(),
                 socket,
                 info.clone(),
                 replid,

@@ -320,7 +320,7 @@ fn stats(s: &Shared, out: &mut String) {
 
 fn replication(s: &Shared, out: &mut String) {
     let repl = s.repl();
-    let g = repl.inner.lock();
+    let g = repl.role_snapshot();
     out.push_str("# Replication\r\n");
     match &g.following {
         None => {
@@ -381,10 +381,7 @@ fn replication(s: &Shared, out: &mut String) {
     field!(out, "second_repl_offset", g.second_offset);
     field!(out, "repl_backlog_active", u8::from(g.backlog.is_some()));
     field!(out, "repl_backlog_size", s.settings().repl_backlog_size());
-    let (first, len) = g
-        .backlog
-        .as_ref()
-        .map_or((0, 0), |b| (b.first_offset(), b.len()));
+    let (first, len) = g.backlog.unwrap_or((0, 0));
     field!(out, "repl_backlog_first_byte_offset", first);
     field!(out, "repl_backlog_histlen", len);
 }

@@ -151,7 +151,7 @@ impl Server {
             None => None,
         };
         if let Some((host, port)) = shared.settings().replicaof() {
-            crate::replication::follow(&shared, host, port);
+            crate::replication::follow(&shared.replication_handles(), host, port);
         }
         let background = tokio::spawn(background(shared.clone()));
         let mut stop = shared.shutdown_signal();
@@ -396,7 +396,7 @@ async fn background(shared: Arc<Shared>) {
         // Followers expect a PING on an idle link every 10 s (as Redis sends).
         if last_ping.elapsed() >= Duration::from_secs(10) {
             last_ping = Instant::now();
-            if !shared.repl().is_follower() && !shared.repl().inner.lock().replicas.is_empty() {
+            if !shared.repl().is_follower() && shared.repl().has_replicas() {
                 shared.repl().feed(b"*1\r\n$4\r\nPING\r\n");
             }
         }

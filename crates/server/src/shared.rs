@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::acl::Acl;
 use crate::clients::Clients;
-use crate::replication::Repl;
+use crate::replication::{Handles, Repl, random_hex_id};
 use crate::settings::Settings;
 use crate::tls::Connector;
 
@@ -90,7 +90,7 @@ pub struct Shared {
     repl: Arc<Repl>,
     settings: Arc<Settings>,
     acl: Arc<Acl>,
-    clients: Clients,
+    clients: Arc<Clients>,
     stats: Stats,
     identity: Identity,
     net: Net,
@@ -147,7 +147,7 @@ impl Shared {
             repl,
             settings,
             acl: Arc::new(acl),
-            clients: Clients::default(),
+            clients: Arc::new(Clients::default()),
             stats: Stats::default(),
             identity: Identity {
                 started: Instant::now(),
@@ -173,6 +173,22 @@ impl Shared {
     /// Replication state (both roles).
     pub fn repl(&self) -> &Arc<Repl> {
         &self.repl
+    }
+
+    /// What the replication tasks (a follower's link, the leader's side of a
+    /// follower's connection) use: the keyspace, the replication state, the
+    /// settings, the clients, the TLS connector, the shutdown signal, and the
+    /// port the plain listener is bound to (0 before it is).
+    pub fn replication_handles(&self) -> Handles {
+        Handles::new(
+            self.ks.clone(),
+            self.repl.clone(),
+            self.settings.clone(),
+            self.clients.clone(),
+            self.net.tls_connector.clone(),
+            self.shutdown_signal(),
+            self.addr().map_or(0, |a| a.port()),
+        )
     }
 
     /// Every setting's live value.
@@ -297,17 +313,27 @@ impl Shared {
     }
 }
 
+/// What the settings' `CONFIG SET` hooks reach.
+impl crate::settings::Host for Shared {
+    fn ks(&self) -> &Keyspace {
+        &self.ks
+    }
+
+    fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn acl(&self) -> &Acl {
+        &self.acl
+    }
+
+    fn refresh_used_memory(&self) {
+        Shared::refresh_used_memory(self);
+    }
+}
+
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// Random 40-hex-character id (Redis's run_id / replication id format).
-pub fn random_hex_id() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..40)
-        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
-        .collect()
 }

@@ -130,7 +130,11 @@ pub fn config(conn: &mut Conn, argv: &[&[u8]]) -> Action {
             conn.shared.ks().reset_counters();
             conn.enc().ok();
         }
-        "rewrite" => match crate::settings::rewrite::rewrite(&conn.shared) {
+        "rewrite" => match crate::settings::rewrite::rewrite(
+            conn.shared.settings(),
+            conn.shared.acl(),
+            conn.shared.repl().following_target(),
+        ) {
             Ok(()) => conn.enc().ok(),
             Err(e) => conn.enc().error(&format!("ERR {e}")),
         },

@@ -39,7 +39,7 @@ pub static COMMANDS: &[ServerCommand] = &[
 
 fn replicaof(conn: &mut Conn, argv: &[&[u8]]) -> Action {
     if eq(argv[1], "NO") && eq(argv[2], "ONE") {
-        crate::replication::unfollow(&conn.shared);
+        crate::replication::unfollow(&conn.shared.replication_handles());
         conn.enc().ok();
         return Action::Continue;
     }
@@ -51,26 +51,22 @@ fn replicaof(conn: &mut Conn, argv: &[&[u8]]) -> Action {
     let same = conn
         .shared
         .repl()
-        .inner
-        .lock()
-        .following
-        .as_ref()
-        .is_some_and(|f| f.host == host && i64::from(f.port) == port);
+        .following_target()
+        .is_some_and(|(h, p)| h == host && i64::from(p) == port);
     if same {
         conn.enc()
             .simple("OK Already connected to specified master");
         return Action::Continue;
     }
-    crate::replication::follow(&conn.shared, host, port as u16);
+    crate::replication::follow(&conn.shared.replication_handles(), host, port as u16);
     conn.enc().ok();
     Action::Continue
 }
 
 fn role(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
-    let g = conn.shared.repl().inner.lock();
+    let g = conn.shared.repl().role_snapshot();
     let offset = g.offset as i64;
-    if let Some(f) = g.following.clone() {
-        drop(g);
+    if let Some(f) = g.following {
         let state = match f.link {
             crate::replication::LinkState::Connecting => "connecting",
             crate::replication::LinkState::Handshake => "handshake",
@@ -97,7 +93,6 @@ fn role(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
             )
         })
         .collect();
-    drop(g);
     let mut e = conn.enc();
     e.array(3);
     e.bulk(b"master");
@@ -173,11 +168,8 @@ fn psync(conn: &mut Conn, argv: &[&[u8]]) -> Action {
     if conn
         .shared
         .repl()
-        .inner
-        .lock()
-        .following
-        .as_ref()
-        .is_some_and(|f| f.link != crate::replication::LinkState::Connected)
+        .link_state()
+        .is_some_and(|l| l != crate::replication::LinkState::Connected)
     {
         conn.enc()
             .error("NOMASTERLINK Can't SYNC while not connected with my master");

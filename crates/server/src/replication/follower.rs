@@ -18,22 +18,21 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::rdb::{self, RdbItem};
-use super::{Following, LeaderFeed, LinkState, META_REPL};
-use crate::shared::Shared;
+use super::{Handles, LeaderFeed, LinkState, META_REPL};
 
 /// The leader is considered gone after this long without a byte.
 const LINK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs until `stop` turns true (REPLICAOF NO ONE / another leader / shutdown).
-pub async fn run(shared: Arc<Shared>, host: String, port: u16, mut stop: watch::Receiver<bool>) {
-    let mut server_stop = shared.shutdown_signal();
+pub async fn run(h: Handles, host: String, port: u16, mut stop: watch::Receiver<bool>) {
+    let mut server_stop = h.shutdown_signal();
     loop {
         if *stop.borrow() || *server_stop.borrow() {
             return;
         }
-        set_link(&shared, LinkState::Connecting, None);
+        set_link(&h, LinkState::Connecting, None);
         let r = tokio::select! {
-            r = session(&shared, &host, port) => r,
+            r = session(&h, &host, port) => r,
             _ = stop.changed() => return,
             _ = server_stop.changed() => return,
         };
@@ -42,7 +41,7 @@ pub async fn run(shared: Arc<Shared>, host: String, port: u16, mut stop: watch::
             Err(e) => e,
         };
         tracing::warn!("replication link to {host}:{port} down: {e}");
-        set_link(&shared, LinkState::Connecting, Some(e));
+        set_link(&h, LinkState::Connecting, Some(e));
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
@@ -51,20 +50,12 @@ pub async fn run(shared: Arc<Shared>, host: String, port: u16, mut stop: watch::
     }
 }
 
-fn set_link(shared: &Shared, link: LinkState, error: Option<String>) {
-    let mut g = shared.repl().inner.lock();
-    if let Some(f) = g.following.as_mut() {
-        f.link = link;
-        if let Some(e) = error {
-            f.last_error = e;
-        }
-    }
+fn set_link(h: &Handles, link: LinkState, error: Option<String>) {
+    h.repl.set_link(link, error);
 }
 
-fn touch_io(shared: &Shared) {
-    if let Some(f) = shared.repl().inner.lock().following.as_mut() {
-        f.last_io = Instant::now();
-    }
+fn touch_io(h: &Handles) {
+    h.repl.touch_io();
 }
 
 /// The connection to the leader with its read buffer.
@@ -147,7 +138,7 @@ fn expect_ok(what: &str, f: Frame) -> Result<(), String> {
     }
 }
 
-async fn session(shared: &Arc<Shared>, host: &str, port: u16) -> Result<(), String> {
+async fn session(h: &Handles, host: &str, port: u16) -> Result<(), String> {
     let stream = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect((host, port)))
         .await
         .map_err(|_| format!("timeout connecting to {host}:{port}"))?
@@ -155,7 +146,7 @@ async fn session(shared: &Arc<Shared>, host: &str, port: u16) -> Result<(), Stri
     let _ = stream.set_nodelay(true);
     // --tls-replication: the leader's certificate must chain to our CA and
     // name the host; ours is offered for client authentication.
-    let stream = match shared.tls_connector() {
+    let stream = match h.tls.as_ref() {
         Some(c) => tokio::time::timeout(
             Duration::from_secs(10),
             crate::tls::Link::tls(c, host, stream),
@@ -168,11 +159,11 @@ async fn session(shared: &Arc<Shared>, host: &str, port: u16) -> Result<(), Stri
         stream,
         buf: BytesMut::with_capacity(64 * 1024),
     };
-    set_link(shared, LinkState::Handshake, None);
-    touch_io(shared);
-    let auth = shared.settings().masterauth();
+    set_link(h, LinkState::Handshake, None);
+    touch_io(h);
+    let auth = h.settings.masterauth();
     if let Some(pass) = auth {
-        let reply = match &shared.settings().masteruser() {
+        let reply = match &h.settings.masteruser() {
             Some(user) => {
                 link.command(&[b"AUTH", user.as_bytes(), pass.as_bytes()])
                     .await?
@@ -184,7 +175,7 @@ async fn session(shared: &Arc<Shared>, host: &str, port: u16) -> Result<(), Stri
     if let Frame::Error(e) = link.command(&[b"PING"]).await? {
         return Err(format!("PING: {e}"));
     }
-    let our_port = shared.addr().map_or(0, |a| a.port()).to_string();
+    let our_port = h.port.to_string();
     expect_ok(
         "REPLCONF listening-port",
         link.command(&[b"REPLCONF", b"listening-port", our_port.as_bytes()])
@@ -195,13 +186,8 @@ async fn session(shared: &Arc<Shared>, host: &str, port: u16) -> Result<(), Stri
         link.command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
             .await?,
     )?;
-    let (replid, offset) = shared.repl().position();
-    let has_history = offset > 0
-        || shared
-            .ks()
-            .store()
-            .meta(META_REPL)
-            .is_some_and(|m| !m.is_empty());
+    let (replid, offset) = h.repl.position();
+    let has_history = offset > 0 || h.ks.store().meta(META_REPL).is_some_and(|m| !m.is_empty());
     let (ask_id, ask_off) = if has_history {
         (replid.clone(), (offset + 1).to_string())
     } else {
@@ -217,33 +203,28 @@ async fn session(shared: &Arc<Shared>, host: &str, port: u16) -> Result<(), Stri
             .next()
             .and_then(|o| o.parse().ok())
             .ok_or("FULLRESYNC without an offset")?;
-        full_sync(shared, &mut link, &id, off).await?;
+        full_sync(h, &mut link, &id, off).await?;
     } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
         let new_id = rest.trim();
         if !new_id.is_empty() {
-            shared.repl().switch_id(new_id);
+            h.repl.switch_id(new_id);
             // Our own followers learn the new ID by reconnecting.
-            shared.repl().drop_replicas(shared.clients());
+            h.repl.drop_replicas(&h.clients);
         }
         tracing::info!(offset, "partial resync with the leader accepted");
     } else {
         return Err(format!("PSYNC refused: {reply}"));
     }
-    set_link(shared, LinkState::Connected, Some(String::new()));
-    apply_stream(shared, link).await
+    set_link(h, LinkState::Connected, Some(String::new()));
+    apply_stream(h, link).await
 }
 
 /// Receives the snapshot into a temporary file, then loads it.
-async fn full_sync(
-    shared: &Arc<Shared>,
-    link: &mut Link,
-    id: &str,
-    off: u64,
-) -> Result<(), String> {
-    set_link(shared, LinkState::Sync, None);
-    shared.repl().drop_replicas(shared.clients());
+async fn full_sync(h: &Handles, link: &mut Link, id: &str, off: u64) -> Result<(), String> {
+    set_link(h, LinkState::Sync, None);
+    h.repl.drop_replicas(&h.clients);
     let header = link.line().await?;
-    let path: PathBuf = shared.ks().store().dir().join("replica-sync.rdb.tmp");
+    let path: PathBuf = h.ks.store().dir().join("replica-sync.rdb.tmp");
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .write(true)
@@ -273,14 +254,14 @@ async fn full_sync(
             received += keep as u64;
             link.buf.advance(keep);
             link.fill().await?;
-            touch_io(shared);
+            touch_io(h);
         }
     } else if let Some(len) = header.strip_prefix('$').and_then(|l| l.parse::<u64>().ok()) {
         let mut left = len;
         while left > 0 {
             if link.buf.is_empty() {
                 link.fill().await?;
-                touch_io(shared);
+                touch_io(h);
             }
             let n = (link.buf.len() as u64).min(left) as usize;
             file.write_all(&link.buf[..n]).map_err(werr)?;
@@ -300,15 +281,15 @@ async fn full_sync(
         ms = started.elapsed().as_millis() as u64,
         "snapshot received; loading"
     );
-    let ks = shared.ks().clone();
-    let repl = shared.repl().clone();
+    let ks = h.ks.clone();
+    let repl = h.repl.clone();
     let (id2, path2) = (id.to_string(), path.clone());
     let loaded = tokio::task::spawn_blocking(move || load(&ks, &repl, &path2, &id2, off))
         .await
         .map_err(|e| format!("loading the snapshot: {e}"))?;
     let _ = std::fs::remove_file(&path);
     let keys = loaded?;
-    shared.repl().reset_to(id, off);
+    h.repl.reset_to(id, off);
     tracing::info!(
         keys,
         ms = started.elapsed().as_millis() as u64,
@@ -416,21 +397,19 @@ fn load(
             "{skipped} key(s) of the leader's snapshot were not loaded (streams, module values or databases other than 0); see the log"
         );
         tracing::error!("replication: {msg}");
-        if let Some(f) = repl.inner.lock().following.as_mut() {
-            f.last_error = msg;
-        }
+        repl.set_last_error(msg);
     }
     Ok(keys)
 }
 
 /// Applies the stream until the link fails.
-async fn apply_stream(shared: &Arc<Shared>, mut link: Link) -> Result<(), String> {
+async fn apply_stream(h: &Handles, mut link: Link) -> Result<(), String> {
     let mut parser = RequestParser::new(Limits {
         max_bulk_len: usize::MAX >> 1,
         ..Limits::default()
     });
     let mut apply = Applier {
-        shared: shared.clone(),
+        h: h.clone(),
         db: 0,
         out: BytesMut::new(),
         prefetch: Prefetch::default(),
@@ -450,7 +429,7 @@ async fn apply_stream(shared: &Arc<Shared>, mut link: Link) -> Result<(), String
                     if !argv.is_empty() && apply.apply(&argv, n).await {
                         ack_now = true;
                     }
-                    shared.repl().applied(frame);
+                    h.repl.applied(frame);
                     pos += n;
                 }
                 Ok(None) => break,
@@ -460,15 +439,15 @@ async fn apply_stream(shared: &Arc<Shared>, mut link: Link) -> Result<(), String
         link.buf.advance(pos);
         if apply.unlogged {
             // One position record for the idempotent commands of this read.
-            let (replid, offset) = shared.repl().position();
+            let (replid, offset) = h.repl.position();
             let meta = format!("{replid} {offset}");
-            if let Err(e) = shared.ks().write_meta(META_REPL, meta.as_bytes()) {
+            if let Err(e) = h.ks.write_meta(META_REPL, meta.as_bytes()) {
                 tracing::error!("replication: cannot log the replication position: {e}");
             }
             apply.unlogged = false;
         }
         if ack_now {
-            send_ack(shared, &mut link).await?;
+            send_ack(h, &mut link).await?;
         }
         tokio::select! {
             r = tokio::time::timeout(LINK_TIMEOUT, link.stream.read_buf(&mut link.buf)) => {
@@ -477,27 +456,27 @@ async fn apply_stream(shared: &Arc<Shared>, mut link: Link) -> Result<(), String
                 if n == 0 {
                     return Err("the leader closed the connection".into());
                 }
-                touch_io(shared);
+                touch_io(h);
             }
-            _ = ack.tick() => send_ack(shared, &mut link).await?,
+            _ = ack.tick() => send_ack(h, &mut link).await?,
         }
     }
 }
 
 /// `REPLCONF ACK <offset>`, once what was applied is written to our log.
-async fn send_ack(shared: &Arc<Shared>, link: &mut Link) -> Result<(), String> {
-    let store = shared.ks().store();
+async fn send_ack(h: &Handles, link: &mut Link) -> Result<(), String> {
+    let store = h.ks.store();
     let lsn = store.appended_lsn();
     if let Err(e) = store.wait_durable(lsn).await {
         tracing::error!("replication: cannot write what the leader sent: {e}");
         return Ok(());
     }
-    let off = shared.repl().offset().to_string();
+    let off = h.repl.offset().to_string();
     link.send(&[b"REPLCONF", b"ACK", off.as_bytes()]).await
 }
 
 struct Applier {
-    shared: Arc<Shared>,
+    h: Handles,
     db: i64,
     out: BytesMut,
     prefetch: Prefetch,
@@ -551,8 +530,8 @@ impl Applier {
             _ => {}
         }
         if self.db != 0 {
-            self.shared
-                .repl()
+            self.h
+                .repl
                 .stats
                 .stream_errors
                 .fetch_add(1, Ordering::Relaxed);
@@ -577,10 +556,10 @@ impl Applier {
             self.unlogged = true;
             None
         } else {
-            let (replid, offset) = self.shared.repl().position();
+            let (replid, offset) = self.h.repl.position();
             Some(format!("{replid} {}", offset + len as u64))
         };
-        let ks = self.shared.ks().clone();
+        let ks = self.h.ks.clone();
         self.out.clear();
         let r = crate::exec::run_core(
             &ks,
@@ -607,55 +586,45 @@ impl Applier {
     }
 
     fn error(&self, msg: String) {
-        self.shared
-            .repl()
+        self.h
+            .repl
             .stats
             .stream_errors
             .fetch_add(1, Ordering::Relaxed);
         tracing::error!("replication: {msg}");
-        if let Some(f) = self.shared.repl().inner.lock().following.as_mut() {
-            f.last_error = msg;
-        }
+        self.h.repl.set_last_error(msg);
     }
 }
 
 /// Starts following `host:port` (stopping any current link): the keyspace turns
 /// read-only for clients and stops expiring keys itself.
-pub fn follow(shared: &Arc<Shared>, host: String, port: u16) {
-    if let Some(tx) = shared.repl().follower_stop.lock().take() {
+pub fn follow(h: &Handles, host: String, port: u16) {
+    if let Some(tx) = h.repl.follower_stop.lock().take() {
         let _ = tx.send(true);
     }
-    shared.repl().inner.lock().following = Some(Following {
-        host: host.clone(),
-        port,
-        link: LinkState::Connecting,
-        last_io: Instant::now(),
-        last_error: String::new(),
-    });
-    shared.ks().set_replica(true);
-    shared.ks().set_feed(None);
-    shared.repl().drop_replicas(shared.clients());
+    h.repl.start_following(host.clone(), port);
+    h.ks.set_replica(true);
+    h.ks.set_feed(None);
+    h.repl.drop_replicas(&h.clients);
     let (tx, rx) = watch::channel(false);
-    *shared.repl().follower_stop.lock() = Some(tx);
+    *h.repl.follower_stop.lock() = Some(tx);
     tracing::info!("following {host}:{port}");
-    tokio::spawn(run(shared.clone(), host, port, rx));
+    tokio::spawn(run(h.clone(), host, port, rx));
 }
 
 /// `REPLICAOF NO ONE`: stops following and becomes a leader, keeping the old
 /// replication ID as the secondary one so that the other followers resume.
-pub fn unfollow(shared: &Arc<Shared>) {
-    if let Some(tx) = shared.repl().follower_stop.lock().take() {
+pub fn unfollow(h: &Handles) {
+    if let Some(tx) = h.repl.follower_stop.lock().take() {
         let _ = tx.send(true);
     }
-    if !shared.repl().is_follower() {
+    if !h.repl.is_follower() {
         return;
     }
-    shared.repl().promote();
-    shared.ks().set_replica(false);
-    shared
-        .ks()
-        .set_feed(Some(Arc::new(LeaderFeed(shared.repl().clone()))));
-    shared.repl().drop_replicas(shared.clients());
+    h.repl.promote();
+    h.ks.set_replica(false);
+    h.ks.set_feed(Some(Arc::new(LeaderFeed(h.repl.clone()))));
+    h.repl.drop_replicas(&h.clients);
     tracing::info!("promoted to leader");
 }
 

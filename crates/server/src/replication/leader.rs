@@ -11,9 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, WriteHalf};
 use tokio::sync::mpsc;
 
 use super::rdb::{RdbHeader, RdbWriter};
-use super::{ReplicaConn, SyncPlan};
+use super::{Handles, ReplicaConn, SyncPlan, random_hex_id};
 use crate::clients::{ClientInfo, ClientKind};
-use crate::shared::{Shared, random_hex_id};
 use crate::tls::Stream;
 use emberkv_core::VType;
 
@@ -40,14 +39,14 @@ async fn send<S: Stream>(
 /// limit, or stays above the soft limit of `client-output-buffer-limit
 /// replica` for its seconds (`soft_since` carries that across calls).
 async fn send_stream<S: Stream>(
-    shared: &Shared,
+    h: &Handles,
     wr: &mut WriteHalf<S>,
     rc: &ReplicaConn,
     data: &[u8],
     soft_since: &mut Option<std::time::Instant>,
 ) -> Result<(), String> {
     let over_soft = |soft_since: &mut Option<std::time::Instant>| {
-        let l = shared.settings().output_limits().replica;
+        let l = h.settings.output_limits().replica;
         if l.soft > 0 && rc.queued() as u64 > l.soft {
             let since = *soft_since.get_or_insert_with(std::time::Instant::now);
             since.elapsed() > std::time::Duration::from_secs(l.soft_seconds)
@@ -90,7 +89,7 @@ pub struct ReplicaHello {
 /// Serves a follower until it disconnects, falls behind its output limit, or the
 /// server stops.
 pub async fn serve<S: Stream>(
-    shared: Arc<Shared>,
+    h: Handles,
     socket: S,
     info: Arc<ClientInfo>,
     replid: String,
@@ -98,10 +97,10 @@ pub async fn serve<S: Stream>(
     hello: ReplicaHello,
 ) {
     info.set_kind(ClientKind::Replica);
-    let repl = shared.repl().clone();
+    let repl = h.repl.clone();
     let rc = repl.new_replica(info.id, info.addr, hello.listening_port);
     let plan = repl.plan(&replid, offset, rc.clone());
-    let r = run(&shared, socket, &info, &rc, plan, &replid, &hello).await;
+    let r = run(&h, socket, &info, &rc, plan, &replid, &hello).await;
     repl.remove_replica(rc.id);
     match r {
         Ok(()) => tracing::info!(replica = %info.addr, "follower disconnected"),
@@ -110,7 +109,7 @@ pub async fn serve<S: Stream>(
 }
 
 async fn run<S: Stream>(
-    shared: &Arc<Shared>,
+    h: &Handles,
     socket: S,
     info: &Arc<ClientInfo>,
     rc: &Arc<ReplicaConn>,
@@ -118,7 +117,7 @@ async fn run<S: Stream>(
     asked: &str,
     hello: &ReplicaHello,
 ) -> Result<(), String> {
-    let repl = shared.repl();
+    let repl = &h.repl;
     let (mut rd, mut wr) = tokio::io::split(socket);
     // Acknowledgements arrive on the same socket.
     let acks = {
@@ -168,12 +167,12 @@ async fn run<S: Stream>(
                 repl.stats.sync_full.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(replica = %info.addr, offset, "full resync");
                 send(&mut wr, rc, format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes()).await?;
-                send_snapshot(shared, &mut wr, rc, &replid, offset, hello.capa_eof).await?;
+                send_snapshot(h, &mut wr, rc, &replid, offset, hello.capa_eof).await?;
                 tracing::info!(replica = %info.addr, "snapshot sent, streaming");
             }
         }
         rc.online.store(true, Ordering::Relaxed);
-        let mut stop = shared.shutdown_signal();
+        let mut stop = h.shutdown_signal();
         let mut soft_since = None;
         loop {
             let (chunks, overflow) = rc.take();
@@ -198,10 +197,10 @@ async fn run<S: Stream>(
                 continue;
             }
             if let [one] = chunks.as_slice() {
-                send_stream(shared, &mut wr, rc, one, &mut soft_since).await?;
+                send_stream(h, &mut wr, rc, one, &mut soft_since).await?;
             } else {
                 let joined = chunks.concat();
-                send_stream(shared, &mut wr, rc, &joined, &mut soft_since).await?;
+                send_stream(h, &mut wr, rc, &joined, &mut soft_since).await?;
             }
         }
     }
@@ -239,7 +238,7 @@ impl Write for ChannelWriter {
 /// EOF marker when the follower supports it (no need to know the length), else
 /// buffered and sent with its length.
 async fn send_snapshot<S: Stream>(
-    shared: &Arc<Shared>,
+    h: &Handles,
     wr: &mut WriteHalf<S>,
     rc: &ReplicaConn,
     replid: &str,
@@ -247,7 +246,7 @@ async fn send_snapshot<S: Stream>(
     capa_eof: bool,
 ) -> Result<(), String> {
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(16);
-    let ks = shared.ks().clone();
+    let ks = h.ks.clone();
     let replid = replid.to_string();
     let producer = tokio::task::spawn_blocking(move || -> Result<u64, String> {
         let sink = ChannelWriter {

@@ -32,11 +32,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use emberkv_core::{Change, ChangeFeed, VType};
+use emberkv_core::{Change, ChangeFeed, Keyspace, VType};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, watch};
 
-use crate::shared::random_hex_id;
+use crate::clients::Clients;
+use crate::settings::Settings;
+use crate::tls::Connector;
 
 /// The metadata record holding a follower's `"<replid> <offset>"`.
 pub const META_REPL: &[u8] = b"repl";
@@ -183,19 +185,38 @@ pub struct Following {
     pub last_error: String,
 }
 
-/// Mutable replication state.
+/// Mutable replication state, behind [`Repl`]'s lock.
 #[derive(Debug)]
-pub struct ReplInner {
+struct ReplInner {
+    /// Our replication ID.
+    replid: String,
+    /// The previous ID (after a promotion), else forty zeros.
+    replid2: String,
+    /// The offset up to which `replid2` is valid, plus one; -1 when none.
+    second_offset: i64,
+    /// Bytes of replication stream produced (leader) or applied (follower).
+    offset: u64,
+    /// The backlog, created when the first follower connects.
+    backlog: Option<Backlog>,
+    /// Connected followers.
+    replicas: Vec<Arc<ReplicaConn>>,
+    /// `Some` when we follow a leader.
+    following: Option<Following>,
+}
+
+/// A copy of the replication state taken under one lock, for ROLE and INFO.
+#[derive(Debug, Clone)]
+pub struct RoleSnapshot {
     /// Our replication ID.
     pub replid: String,
     /// The previous ID (after a promotion), else forty zeros.
     pub replid2: String,
     /// The offset up to which `replid2` is valid, plus one; -1 when none.
     pub second_offset: i64,
-    /// Bytes of replication stream produced (leader) or applied (follower).
+    /// The replication offset.
     pub offset: u64,
-    /// The backlog, created when the first follower connects.
-    pub backlog: Option<Backlog>,
+    /// The backlog's first offset and length, if there is a backlog.
+    pub backlog: Option<(u64, usize)>,
     /// Connected followers.
     pub replicas: Vec<Arc<ReplicaConn>>,
     /// `Some` when we follow a leader.
@@ -239,18 +260,17 @@ pub enum SyncPlan {
 /// Replication state shared by the server.
 #[derive(Debug)]
 pub struct Repl {
-    /// The state.
-    pub inner: Mutex<ReplInner>,
+    inner: Mutex<ReplInner>,
     /// Signalled when a follower acknowledges.
     pub ack_notify: Notify,
     /// Counters.
     pub stats: ReplStats,
     /// The settings (`repl-backlog-size`, the replica output limit).
-    pub settings: Arc<crate::settings::Settings>,
+    settings: Arc<Settings>,
     active: AtomicBool,
     started: Instant,
     /// Stops the running follower task.
-    pub(crate) follower_stop: Mutex<Option<watch::Sender<bool>>>,
+    follower_stop: Mutex<Option<watch::Sender<bool>>>,
 }
 
 const ZERO_ID: &str = "0000000000000000000000000000000000000000";
@@ -261,7 +281,7 @@ fn select0() -> &'static [u8] {
 
 impl Repl {
     /// Fresh state: a new random replication ID at offset 0.
-    pub fn new(settings: Arc<crate::settings::Settings>) -> Self {
+    pub fn new(settings: Arc<Settings>) -> Self {
         Repl {
             inner: Mutex::new(ReplInner {
                 replid: random_hex_id(),
@@ -294,6 +314,73 @@ impl Repl {
     /// Whether we follow a leader.
     pub fn is_follower(&self) -> bool {
         self.inner.lock().following.is_some()
+    }
+
+    /// The leader we follow (`host`, `port`), if any.
+    pub fn following_target(&self) -> Option<(String, u16)> {
+        let g = self.inner.lock();
+        g.following.as_ref().map(|f| (f.host.clone(), f.port))
+    }
+
+    /// The state of the link to our leader, if we follow one.
+    pub fn link_state(&self) -> Option<LinkState> {
+        self.inner.lock().following.as_ref().map(|f| f.link)
+    }
+
+    /// Whether any follower is connected.
+    pub fn has_replicas(&self) -> bool {
+        !self.inner.lock().replicas.is_empty()
+    }
+
+    /// The role, IDs, offsets, backlog and followers, as one consistent copy.
+    pub fn role_snapshot(&self) -> RoleSnapshot {
+        let g = self.inner.lock();
+        RoleSnapshot {
+            replid: g.replid.clone(),
+            replid2: g.replid2.clone(),
+            second_offset: g.second_offset,
+            offset: g.offset,
+            backlog: g.backlog.as_ref().map(|b| (b.first_offset(), b.len())),
+            replicas: g.replicas.clone(),
+            following: g.following.clone(),
+        }
+    }
+
+    /// Follower side: a new link to `host:port`, connecting.
+    fn start_following(&self, host: String, port: u16) {
+        self.inner.lock().following = Some(Following {
+            host,
+            port,
+            link: LinkState::Connecting,
+            last_io: Instant::now(),
+            last_error: String::new(),
+        });
+    }
+
+    /// Follower side: the link's new state, and its last error if `error` is
+    /// given.
+    fn set_link(&self, link: LinkState, error: Option<String>) {
+        let mut g = self.inner.lock();
+        if let Some(f) = g.following.as_mut() {
+            f.link = link;
+            if let Some(e) = error {
+                f.last_error = e;
+            }
+        }
+    }
+
+    /// Follower side: something arrived from the leader now.
+    fn touch_io(&self) {
+        if let Some(f) = self.inner.lock().following.as_mut() {
+            f.last_io = Instant::now();
+        }
+    }
+
+    /// Follower side: the link's last error (INFO's `master_last_error`).
+    fn set_last_error(&self, msg: String) {
+        if let Some(f) = self.inner.lock().following.as_mut() {
+            f.last_error = msg;
+        }
     }
 
     /// Appends bytes to the stream: the backlog and every follower's queue.
@@ -377,7 +464,7 @@ impl Repl {
     }
 
     /// Disconnects every follower (they reconnect and resync).
-    pub fn drop_replicas(&self, clients: &crate::clients::Clients) {
+    pub fn drop_replicas(&self, clients: &Clients) {
         let ids: Vec<u64> = self.inner.lock().replicas.iter().map(|r| r.id).collect();
         for c in clients.all() {
             if ids.contains(&c.id) {
@@ -453,6 +540,62 @@ impl Repl {
         let g = self.inner.lock();
         (g.replid.clone(), g.offset)
     }
+}
+
+/// What the replication tasks ([`leader`], [`follower`]) use of the server:
+/// narrow handles instead of the server's shared state (which holds [`Repl`]),
+/// so that replication depends on the modules below it only.
+#[derive(Debug, Clone)]
+pub struct Handles {
+    ks: Arc<Keyspace>,
+    repl: Arc<Repl>,
+    settings: Arc<Settings>,
+    clients: Arc<Clients>,
+    tls: Option<Connector>,
+    shutdown: watch::Receiver<bool>,
+    port: u16,
+}
+
+impl Handles {
+    /// The keyspace, the replication state, the live settings, the client
+    /// registry (to disconnect followers), the TLS client side for
+    /// `--tls-replication`, a receiver that turns true at shutdown, and the
+    /// port we listen on (announced to a leader).
+    pub fn new(
+        ks: Arc<Keyspace>,
+        repl: Arc<Repl>,
+        settings: Arc<Settings>,
+        clients: Arc<Clients>,
+        tls: Option<Connector>,
+        shutdown: watch::Receiver<bool>,
+        port: u16,
+    ) -> Handles {
+        Handles {
+            ks,
+            repl,
+            settings,
+            clients,
+            tls,
+            shutdown,
+            port,
+        }
+    }
+
+    /// A receiver that turns true at shutdown (a change from now on).
+    fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        let mut rx = self.shutdown.clone();
+        rx.mark_unchanged();
+        rx
+    }
+}
+
+/// Random 40-hex-character id (Redis's run_id / replication id format).
+pub fn random_hex_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..40)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
 }
 
 /// Encodes keyspace changes as RESP commands into the stream (leader side).

@@ -24,7 +24,7 @@ use std::collections::HashSet;
 pub use cli::Cli;
 pub use defs::memory::TypeLimits;
 pub use defs::{
-    Def, Id, OutputLimit, OutputLimits, TlsAuthClients, TlsConfig, parse_size, parse_yes_no,
+    Def, Host, Id, OutputLimit, OutputLimits, TlsAuthClients, TlsConfig, parse_size, parse_yes_no,
 };
 pub use store::Settings;
 

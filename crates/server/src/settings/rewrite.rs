@@ -6,16 +6,18 @@
 
 use toml_edit::{Array, DocumentMut, Item, Value};
 
+use super::Settings;
 use super::defs::{self, Def, Id, Kind};
 use super::toml::find_key;
-use crate::shared::Shared;
+use crate::acl::Acl;
 
 /// Redis's reply when there is no file to rewrite.
 pub const NO_CONFIG_FILE: &str = "The server is running without a config file";
 
-/// Rewrites the config file; the error is the text after `ERR `.
-pub fn rewrite(s: &Shared) -> Result<(), String> {
-    let Some(path) = s.settings().config_file() else {
+/// Rewrites the config file from the live settings, ACL users and the leader
+/// we follow (`replicaof`, from REPLICAOF); the error is the text after `ERR `.
+pub fn rewrite(st: &Settings, acl: &Acl, replicaof: Option<(String, u16)>) -> Result<(), String> {
+    let Some(path) = st.config_file() else {
         return Err(NO_CONFIG_FILE.into());
     };
     let text = match std::fs::read_to_string(path) {
@@ -26,18 +28,23 @@ pub fn rewrite(s: &Shared) -> Result<(), String> {
     let mut doc: DocumentMut = text
         .parse()
         .map_err(|e: toml_edit::TomlError| format!("Rewriting config file: {}", e.message()))?;
-    let out = render(s, &mut doc);
+    let out = render(st, acl, replicaof.as_ref(), &mut doc);
     write_atomically(path, &out).map_err(|e| format!("Rewriting config file: {e}"))
 }
 
 /// The new file text (`doc` is the old file, edited).
-pub fn render(s: &Shared, doc: &mut DocumentMut) -> String {
+pub fn render(
+    st: &Settings,
+    acl: &Acl,
+    replicaof: Option<&(String, u16)>,
+    doc: &mut DocumentMut,
+) -> String {
     for d in defs::all() {
         let existing: Option<String> = doc
             .iter()
             .map(|(k, _)| k.to_string())
             .find(|k| find_key(k).is_some_and(|f| f.id == d.id));
-        let Some(value) = current(s, d, existing.is_some()) else {
+        let Some(value) = current(st, acl, replicaof, d, existing.is_some()) else {
             if let Some(k) = existing {
                 doc.remove(&k);
             }
@@ -88,16 +95,21 @@ fn same_value(d: &Def, item: Option<&Item>, value: &Value) -> bool {
 
 /// The value to write for `d`, or None to leave it out (remove it when the
 /// file has it: only for `replicaof` after REPLICAOF NO ONE).
-fn current(s: &Shared, d: &Def, in_file: bool) -> Option<Value> {
-    let st = s.settings();
+fn current(
+    st: &Settings,
+    acl: &Acl,
+    replicaof: Option<&(String, u16)>,
+    d: &Def,
+    in_file: bool,
+) -> Option<Value> {
     match d.id {
         Id::Replicaof => {
-            let f = s.repl().inner.lock().following.clone()?;
-            return Some(Value::from(format!("{}:{}", f.host, f.port)));
+            let (host, port) = replicaof?;
+            return Some(Value::from(format!("{host}:{port}")));
         }
         Id::User => {
-            let lines = s.acl().config_lines();
-            let pristine = crate::acl::Acl::from_config(None, &[])
+            let lines = acl.config_lines();
+            let pristine = Acl::from_config(None, &[])
                 .map(|a| a.config_lines())
                 .unwrap_or_default();
             if (lines.is_empty() || lines == pristine) && !in_file {

@@ -1,7 +1,6 @@
 //! Request and output limits, background frequency.
 
-use super::{Def, INT_MAX, Id, LLONG_MAX, parse_size};
-use crate::shared::Shared;
+use super::{Def, Host, INT_MAX, Id, LLONG_MAX, parse_size};
 
 /// One class of `client-output-buffer-limit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -87,7 +86,7 @@ fn output_limits(current: &str, v: &str) -> Result<(i64, String), String> {
     Ok((0, l.render()))
 }
 
-fn apply_bulk(s: &Shared) -> Result<(), String> {
+fn apply_bulk(s: &dyn Host) -> Result<(), String> {
     s.ks().set_max_bulk_len(s.settings().proto_max_bulk_len());
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Logging and keyspace events.
 
-use super::{Def, Id, LLONG_MAX};
+use super::{Def, Host, Id, LLONG_MAX};
 
 /// Redis's keyspace-event classes, in the order Redis renders them.
 const EVENT_CLASSES: &[(char, u32)] = &[
@@ -73,7 +73,7 @@ fn events(_: &str, v: &str) -> Result<(i64, String), String> {
     Ok((i64::from(flags), s))
 }
 
-fn apply_log_level(s: &crate::shared::Shared) -> Result<(), String> {
+fn apply_log_level(s: &dyn Host) -> Result<(), String> {
     match crate::LOG_RELOAD.get() {
         Some(f) => f(&s.settings().log_level()),
         None => Ok(()),

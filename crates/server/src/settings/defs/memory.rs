@@ -1,7 +1,6 @@
 //! Memory, the cache, and the data types' compact encodings.
 
-use super::{Def, INT_MAX, Id, LLONG_MAX};
-use crate::shared::Shared;
+use super::{Def, Host, INT_MAX, Id, LLONG_MAX};
 
 /// Redis 7's compact-encoding thresholds of the collection types, read
 /// together (see [`Settings::type_limits`](crate::settings::Settings::type_limits)).
@@ -42,7 +41,7 @@ impl TypeLimits {
     }
 }
 
-fn apply_types(s: &Shared) -> Result<(), String> {
+fn apply_types(s: &dyn Host) -> Result<(), String> {
     s.ks().set_encodings(s.settings().type_limits().encodings());
     Ok(())
 }
@@ -55,12 +54,12 @@ fn policy(_: &str, v: &str) -> Result<(i64, String), String> {
     }
 }
 
-fn apply_cache(s: &Shared) -> Result<(), String> {
+fn apply_cache(s: &dyn Host) -> Result<(), String> {
     s.ks().set_cache_capacity(s.settings().cache_capacity());
     Ok(())
 }
 
-fn apply_maxmemory(s: &Shared) -> Result<(), String> {
+fn apply_maxmemory(s: &dyn Host) -> Result<(), String> {
     s.refresh_used_memory();
     Ok(())
 }

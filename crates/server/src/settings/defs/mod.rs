@@ -20,7 +20,10 @@ mod security;
 
 use std::sync::OnceLock;
 
-use crate::shared::Shared;
+use emberkv_core::Keyspace;
+
+use super::Settings;
+use crate::acl::Acl;
 
 /// Every setting, by name; the index of its live value in the store.
 ///
@@ -171,7 +174,21 @@ pub type Normalise = fn(&str, &str) -> Result<(i64, String), String>;
 /// A hook run after `CONFIG SET` stored a new value: pushes it where the server
 /// needs it (the keyspace, the log, the ACL, the logger). An error undoes the
 /// whole `CONFIG SET`.
-pub type Apply = fn(&Shared) -> Result<(), String>;
+pub type Apply = fn(&dyn Host) -> Result<(), String>;
+
+/// What the [`Apply`] hooks reach in the running server. The server's shared
+/// state implements it, so that the settings do not depend on the modules
+/// above them.
+pub trait Host {
+    /// The keyspace (the log's and the cache's knobs, the encodings).
+    fn ks(&self) -> &Keyspace;
+    /// The live settings, the new value already stored.
+    fn settings(&self) -> &Settings;
+    /// ACL users (`requirepass` sets the default user's password).
+    fn acl(&self) -> &Acl;
+    /// Reads the allocator's figure again (after `maxmemory` changed).
+    fn refresh_used_memory(&self);
+}
 
 /// A setting's default.
 #[derive(Debug, Clone, Copy)]

@@ -1,7 +1,6 @@
 //! The data directory and the log.
 
-use super::{Def, Id};
-use crate::shared::Shared;
+use super::{Def, Host, Id};
 
 fn dir(_: &str, v: &str) -> Result<(i64, String), String> {
     if v.is_empty() {
@@ -19,17 +18,17 @@ fn save(_: &str, v: &str) -> Result<(i64, String), String> {
     Ok((0, args.join(" ")))
 }
 
-fn apply_fsync(s: &Shared) -> Result<(), String> {
+fn apply_fsync(s: &dyn Host) -> Result<(), String> {
     s.ks().store().set_fsync_policy(s.settings().appendfsync());
     Ok(())
 }
 
-fn apply_segment(s: &Shared) -> Result<(), String> {
+fn apply_segment(s: &dyn Host) -> Result<(), String> {
     s.ks().store().set_segment_size(s.settings().segment_size());
     Ok(())
 }
 
-fn apply_compaction(s: &Shared) -> Result<(), String> {
+fn apply_compaction(s: &dyn Host) -> Result<(), String> {
     s.ks().store().set_compaction(
         s.settings().compaction_threshold(),
         s.settings().compaction_min_size(),

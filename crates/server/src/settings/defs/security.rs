@@ -1,9 +1,8 @@
 //! Passwords and ACL users.
 
-use super::{Def, Id};
-use crate::shared::Shared;
+use super::{Def, Host, Id};
 
-fn apply_requirepass(s: &Shared) -> Result<(), String> {
+fn apply_requirepass(s: &dyn Host) -> Result<(), String> {
     s.acl()
         .set_default_password(s.settings().requirepass().as_deref());
     Ok(())
