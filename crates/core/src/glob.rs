@@ -8,7 +8,7 @@ pub fn matches(pattern: &[u8], string: &[u8]) -> bool {
     match_impl(pattern, string, false, &mut skip_longer, 0)
 }
 
-/// Like [`matches`], ignoring ASCII case.
+/// Like [`matches()`], ignoring ASCII case.
 pub fn matches_nocase(pattern: &[u8], string: &[u8]) -> bool {
     let mut skip_longer = false;
     match_impl(pattern, string, true, &mut skip_longer, 0)

@@ -130,6 +130,8 @@ struct Memory {
     used: AtomicU64,
     /// Highest figure seen.
     peak: AtomicU64,
+    /// Checks since the start (every 64th reads the allocator).
+    checks: AtomicU64,
 }
 
 impl Shared {
@@ -292,15 +294,23 @@ impl Shared {
     }
 
     /// Whether memory is above `maxmemory` (writes that may grow it are
-    /// refused). Far below the limit the cached figure is used; within 10% of it
-    /// (or above) the allocator is asked.
+    /// refused). Far below the limit the cached figure is used, and the
+    /// allocator asked every 64th check (so a burst of large writes is caught
+    /// even if the background task that refreshes the figure is slow to run);
+    /// within 10% of it (or above) the allocator is asked every time.
     pub fn over_maxmemory(&self) -> bool {
         let max = self.settings.maxmemory();
         if max == 0 {
             return false;
         }
         let cached = self.memory.used.load(Ordering::Relaxed);
-        if cached < max - max / 10 {
+        if cached < max - max / 10
+            && !self
+                .memory
+                .checks
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(64)
+        {
             return false;
         }
         self.refresh_used_memory() > max

@@ -116,7 +116,7 @@ pub fn renamenx(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     rename_generic(cx, argv, true)
 }
 
-/// COPY source destination [DB destination-db] [REPLACE]
+/// `COPY source destination [DB destination-db] [REPLACE]`
 pub fn copy(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     let (src, dst) = (argv[1], argv[2]);
     let mut replace = false;

@@ -26,7 +26,7 @@ pub fn dump(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
+/// `RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]`
 ///
 /// Checks in Redis 7.0's order: options, an existing key (`BUSYKEY`), the TTL,
 /// the payload's footer, then its object. A TTL already past deletes the key

@@ -185,7 +185,7 @@ fn set_generic(
     Ok(())
 }
 
-/// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts|KEEPTTL]
+/// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts|KEEPTTL]`
 pub fn set(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     let o = parse_set_opts(argv, true)?;
     set_generic(cx, argv[1], argv[2], &o, None)

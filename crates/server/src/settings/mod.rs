@@ -4,7 +4,7 @@
 //!
 //! - [`cli`]: the command line, built from the table.
 //! - [`toml`]: the `--config` file.
-//! - [`resolve`]: defaults, then the file, then the flags, each value parsed by
+//! - [`Cli::resolve`]: defaults, then the file, then the flags, each value parsed by
 //!   the same [`defs::Def::parse`] that `CONFIG SET` uses.
 //! - [`rewrite`]: `CONFIG REWRITE`, editing the file in place.
 //! - [`docs`]: `docs/CONFIG.md`, generated from the table.
