@@ -50,10 +50,11 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, ReadError, Result};
 use crate::hint::{HintEntry, HintWriter};
+use crate::read::Chain;
 use crate::record::{self, ChainTail, DiskLoc, Kind, Link, Rec, SEGMENT_HEADER_LEN, VType};
 use crate::recovery::read_file;
 use crate::segment::{self, SegName, Segment};
-use crate::store::{Chain, GroupMode, Loc, Store};
+use crate::store::{GroupMode, Loc, Store};
 use crate::vfs::DataFile;
 
 /// The index, as compaction sees it.

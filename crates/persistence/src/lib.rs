@@ -39,16 +39,19 @@
 pub mod compaction;
 pub mod error;
 pub mod hint;
+pub mod read;
 pub mod record;
 pub mod recovery;
 pub mod segment;
 pub mod store;
 pub mod vfs;
+mod writer;
 
 pub use compaction::{CompactionReport, LiveIndex};
 pub use error::{Error, ReadError, Result};
+pub use read::Chain;
 pub use record::{ChainTail, DiskLoc, Kind, Link, Rec, VType, base_len, should_rebase};
 pub use recovery::{BrokenChain, CheckReport, Recovered, RecoveryReport, check, repair};
 pub use segment::Damage;
-pub use store::{Appended, Chain, FsyncPolicy, Loc, Options, Stats, Store};
+pub use store::{Appended, FsyncPolicy, Loc, Options, Stats, Store};
 pub use vfs::{DataFile, Faults, FaultyVfs, OsVfs, Vfs};

@@ -185,7 +185,7 @@ impl<'a> Rec<'a> {
     }
     /// A delta record: `payload` changes the collection of type `vtype` whose
     /// chain ends at `prev` (its newest record and the chain's bytes, from
-    /// [`Chain::tail`](crate::store::Chain::tail) or
+    /// [`Chain::tail`](crate::read::Chain::tail) or
     /// [`Appended::tail`](crate::store::Appended::tail)). The caller holds its
     /// index lock from reading `prev` to pointing the key at the new record, as
     /// for any append; [`Store::append`](crate::Store::append) turns `prev` into
@@ -343,7 +343,7 @@ pub fn base_len(key_len: usize, value_len: usize) -> u64 {
 
 /// The rebase rule: whether the next change of a collection should write a fresh
 /// base (set) record instead of a delta. `chain_bytes` is the chain's bytes
-/// ([`ChainTail::bytes`], [`Chain::bytes`](crate::store::Chain::bytes)) and
+/// ([`ChainTail::bytes`], [`Chain::bytes`](crate::read::Chain::bytes)) and
 /// `base_len` the length of the base record the collection would have now
 /// ([`base_len`]).
 ///

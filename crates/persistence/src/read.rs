@@ -1,0 +1,351 @@
+//! Cold reads: a value ([`Store::read`]) and a collection's delta chain
+//! ([`Store::read_chain`]), verified record by record; and the accounting of
+//! replaced chains ([`Store::note_dead_chain`], settled by the housekeeper). The
+//! record layout and the chain rules are in `docs/ARCHITECTURE.md` ("Collections
+//! on disk: delta chains").
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::error::ReadError;
+use crate::record::{
+    self, ChainTail, DiskLoc, HEADER_LEN, Kind, LINK_LEN, SEGMENT_HEADER_LEN, VType,
+};
+use crate::segment::{SegName, Segment};
+use crate::store::{Loc, Store};
+
+/// A collection read back by [`Store::read_chain`]: its base value and the deltas
+/// written since, oldest first. The caller folds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    /// The collection's type.
+    pub vtype: VType,
+    /// The expiry in the newest record (the index's is authoritative).
+    pub expire_at: u64,
+    /// The base record's value.
+    pub base: Vec<u8>,
+    /// The deltas' payloads, oldest first.
+    pub deltas: Vec<Vec<u8>>,
+    /// Every record of the chain, base first, newest (the key's index entry) last.
+    pub locs: Vec<Loc>,
+    /// The encoded bytes of every record of the chain (as read, not as the
+    /// newest link claims).
+    pub bytes: u64,
+    /// Each record's sequence number, base first (compaction keeps them).
+    pub(crate) seqs: Vec<u64>,
+}
+
+impl Chain {
+    /// The chain's newest record and its bytes: what the next delta extends.
+    pub fn tail(&self) -> ChainTail {
+        ChainTail {
+            loc: self.locs.last().copied().unwrap_or(Loc {
+                seg: 0,
+                off: 0,
+                len: 0,
+            }),
+            bytes: self.bytes,
+        }
+    }
+}
+
+impl Store {
+    /// Records that the chain whose newest record is at `loc` is replaced (by a
+    /// new base, a delete, ...): every record of it is dead, each in its own
+    /// segment. For a plain set record this is [`note_dead`](Self::note_dead).
+    ///
+    /// Cheap: the newest record is accounted at once; the rest of the chain is
+    /// walked later by the housekeeper ([`settle_dead_chains`](Self::settle_dead_chains)),
+    /// reading the header, key and link of each record (one small read per
+    /// record), because the index keeps only the newest record of a chain. At
+    /// start-up the links are known from the replay and no read is needed.
+    pub fn note_dead_chain(&self, loc: Loc) {
+        self.note_dead(loc);
+        if let Some(links) = self.replay_links.lock().as_mut() {
+            let mut cur = loc;
+            while let Some(prev) = links.remove(&(cur.seg, cur.off)) {
+                self.note_dead(prev);
+                cur = prev;
+            }
+            return;
+        }
+        self.dead_chains.lock().push(loc);
+    }
+
+    /// Walks the chains reported by [`note_dead_chain`](Self::note_dead_chain)
+    /// since the last call and counts their older records as dead. Blocking
+    /// (reads); the housekeeper calls it before deciding to compact. Returns the
+    /// records accounted.
+    pub fn settle_dead_chains(&self) -> usize {
+        let heads = std::mem::take(&mut *self.dead_chains.lock());
+        let mut n = 0;
+        for head in heads {
+            let mut cur = head;
+            while let Some(prev) = self.link_at(cur) {
+                self.note_dead(prev);
+                n += 1;
+                cur = prev;
+            }
+        }
+        n
+    }
+
+    /// The previous record of the delta record at `loc`, read from its header,
+    /// key and link only; `None` for a base record, or if anything is off (a
+    /// segment gone with a compaction: the rest of the chain went with it).
+    fn link_at(&self, loc: Loc) -> Option<Loc> {
+        const PEEK: usize = 4096;
+        let n = (loc.len as usize).min(PEEK);
+        let (mut b, seg) = self.read_span(loc.seg, loc.off, n).ok()?;
+        let h = record::decode_header(&b)?;
+        if !h.delta || h.record_len() != loc.len as usize {
+            return None;
+        }
+        let need = HEADER_LEN + h.key_len + LINK_LEN;
+        if b.len() < need {
+            b = self.read_span(loc.seg, loc.off, need).ok()?.0;
+        }
+        let link = record::link_of(&b, &h)?;
+        self.resolve(&link.prev, (seg.name, seg.id), loc.off).ok()
+    }
+
+    /// The runtime location of `prev`, a link of a record at (`name`, `off`):
+    /// it must be in an open segment and strictly before that record.
+    /// `here` is the runtime id of segment `name`.
+    fn resolve(
+        &self,
+        prev: &DiskLoc,
+        (name, here): (SegName, u32),
+        off: u32,
+    ) -> Result<Loc, &'static str> {
+        if (prev.seg, prev.off) >= (name, off) {
+            return Err("chain link does not point back in the log");
+        }
+        if prev.seg == name {
+            return Ok(Loc {
+                seg: here,
+                off: prev.off,
+                len: prev.len,
+            });
+        }
+        let segs = self.segments.read();
+        let seg = segs
+            .values()
+            .find(|s| s.name == prev.seg)
+            .ok_or("chain link to a missing segment")?;
+        Ok(Loc {
+            seg: seg.id,
+            off: prev.off,
+            len: prev.len,
+        })
+    }
+
+    /// Reads back the value of the set record at `loc`, verifying its checksum and
+    /// key. Blocking: call it off the async worker threads.
+    ///
+    /// A delta record is refused (as corrupt): read a collection's chain with
+    /// [`read_chain`](Self::read_chain).
+    pub fn read(&self, loc: Loc, key: &[u8]) -> Result<Vec<u8>, ReadError> {
+        let (mut rec, seg) = self.read_span(loc.seg, loc.off, loc.len as usize)?;
+        let corrupt = |reason| ReadError::Corrupt {
+            path: seg.path.clone(),
+            offset: u64::from(loc.off),
+            reason,
+        };
+        let h = record::decode_header(&rec).ok_or_else(|| corrupt("bad header"))?;
+        if !record::verify(&rec, &h) {
+            return Err(corrupt("checksum mismatch"));
+        }
+        if h.kind != Kind::Set || rec.get(HEADER_LEN..HEADER_LEN + h.key_len) != Some(key) {
+            return Err(corrupt("record is not the key's value"));
+        }
+        if h.delta {
+            return Err(corrupt("record is a delta: read its chain"));
+        }
+        rec.drain(..HEADER_LEN + h.key_len);
+        Ok(rec)
+    }
+
+    /// `n` bytes of segment `seg` from `off`: from the append buffer if they are
+    /// not written yet, else with one positioned read. A span past the bytes
+    /// written to the segment is refused before anything is allocated for it (a
+    /// damaged link cannot make it allocate gigabytes).
+    fn read_span(
+        &self,
+        seg: u32,
+        off: u32,
+        n: usize,
+    ) -> Result<(Vec<u8>, Arc<Segment>), ReadError> {
+        let (start, end) = (u64::from(off), u64::from(off) + n as u64);
+        let buffered = {
+            let st = self.state.lock();
+            let mut chunks = st.pending.iter().chain(st.inflight.iter().map(|c| &**c));
+            chunks
+                .find(|c| c.seg == seg && c.off <= start && end <= c.off + c.data.len() as u64)
+                .map(|c| {
+                    let at = (start - c.off) as usize;
+                    c.data[at..at + n].to_vec()
+                })
+        };
+        let segment = self.segments.read().get(&seg).cloned();
+        let Some(segment) = segment else {
+            return Err(ReadError::Gone);
+        };
+        if let Some(rec) = buffered {
+            return Ok((rec, segment));
+        }
+        let Some(file) = segment.file.get() else {
+            return Err(ReadError::Gone);
+        };
+        if end > segment.size.load(Ordering::Acquire) {
+            return Err(ReadError::Corrupt {
+                path: segment.path.clone(),
+                offset: start,
+                reason: "record past the end of its segment",
+            });
+        }
+        let mut rec = vec![0u8; n];
+        self.disk_reads.fetch_add(1, Ordering::Relaxed);
+        file.read_exact_at(&mut rec, start)
+            .map_err(|source| ReadError::Io {
+                path: segment.path.clone(),
+                source,
+            })?;
+        Ok((rec, segment))
+    }
+
+    /// Reads back the collection whose chain ends at `loc` (the key's index
+    /// entry): the base value and every delta since, oldest first, following the
+    /// links back. Each record's checksum, key and type are verified, and every
+    /// link must point strictly back in the log (so a damaged link cannot loop);
+    /// a damaged or missing link is [`ReadError::Corrupt`], never a panic.
+    /// [`ReadError::Gone`] if a compaction removed a segment meanwhile: look the
+    /// key up again. Blocking.
+    ///
+    /// Cost: the chain's bytes (at most about 2x the collection under the
+    /// [`should_rebase`](record::should_rebase) rule). The newest link says how
+    /// many bytes the chain holds: when the previous record lies within that many
+    /// bytes before a record (in its segment), they are read at once, so a chain
+    /// laid out back to back (as compaction writes it, or a burst of changes
+    /// appends it) costs two reads; one interleaved with other keys' records, a
+    /// few reads per segment it spans. Reads ahead stop once the bytes they read
+    /// but did not use reach 4x the chain's, then one read per record: at most
+    /// 6x the chain's bytes and one read per record in all, whatever the layout.
+    pub fn read_chain(&self, loc: Loc, key: &[u8]) -> Result<Chain, ReadError> {
+        const WINDOW_MAX: u64 = 8 << 20;
+        let compactions = self.compactions.load(Ordering::Acquire);
+        let mut recs: Vec<(Loc, Vec<u8>, record::Header)> = Vec::new();
+        // Bytes of segment `.0` from offset `.1`, read ahead of the links.
+        let mut window: Option<(u32, u32, Vec<u8>)> = None;
+        // Bytes left to read ahead (4x the chain's once the newest link is read,
+        // plus what the reads ahead served).
+        let mut budget: Option<u64> = None;
+        let mut cur = loc;
+        loop {
+            let from_window = window.as_ref().and_then(|(seg, start, buf)| {
+                let at = cur.off.checked_sub(*start)? as usize;
+                (*seg == cur.seg)
+                    .then(|| buf.get(at..at + cur.len as usize))
+                    .flatten()
+                    .and_then(|b| {
+                        let h = record::decode_header(b)?;
+                        record::verify(b, &h).then(|| b.to_vec())
+                    })
+            });
+            let served = from_window.is_some();
+            let (rec, seg) = match from_window {
+                Some(b) => {
+                    let seg = self.segments.read().get(&cur.seg).cloned();
+                    (b, seg.ok_or(ReadError::Gone)?)
+                }
+                None => self.read_span(cur.seg, cur.off, cur.len as usize)?,
+            };
+            let corrupt = |reason| ReadError::Corrupt {
+                path: seg.path.clone(),
+                offset: u64::from(cur.off),
+                reason,
+            };
+            let h = record::decode_header(&rec).ok_or_else(|| corrupt("bad header"))?;
+            if !record::verify(&rec, &h) {
+                return Err(corrupt("checksum mismatch"));
+            }
+            if h.kind != Kind::Set || rec.get(HEADER_LEN..HEADER_LEN + h.key_len) != Some(key) {
+                return Err(corrupt("chain record is not the key's"));
+            }
+            if recs.first().is_some_and(|f| f.2.vtype != h.vtype) {
+                return Err(corrupt("chain record of another type"));
+            }
+            let link = record::link_of(&rec, &h);
+            recs.push((cur, rec, h));
+            let Some(link) = link else { break };
+            let prev = match self.resolve(&link.prev, (seg.name, seg.id), cur.off) {
+                Ok(p) => p,
+                Err(reason) => {
+                    let compacted = self.compacting.load(Ordering::Acquire)
+                        || self.compactions.load(Ordering::Acquire) != compactions;
+                    if compacted && reason == "chain link to a missing segment" {
+                        return Err(ReadError::Gone);
+                    }
+                    return Err(corrupt(reason));
+                }
+            };
+            let covered = window.as_ref().is_some_and(|(s, start, buf)| {
+                *s == prev.seg
+                    && prev.off >= *start
+                    && u64::from(prev.off - start) + u64::from(prev.len) <= buf.len() as u64
+            });
+            // Read ahead: the bytes before this record in its segment, as many
+            // as the rest of the chain holds (all of it if it is back to back),
+            // while the bytes read ahead and not used stay within 4x the chain's.
+            let budget = budget.get_or_insert(link.chain_bytes.saturating_mul(4));
+            if served {
+                *budget += u64::from(cur.len);
+            }
+            let rest = link.chain_bytes.saturating_sub(u64::from(cur.len));
+            let start = u64::from(cur.off)
+                .saturating_sub(rest)
+                .max(SEGMENT_HEADER_LEN as u64);
+            let ahead = u64::from(cur.off).saturating_sub(start);
+            if !covered
+                && prev.seg == cur.seg
+                && u64::from(prev.off) >= start
+                && ahead <= WINDOW_MAX.min(*budget)
+                && seg.size.load(Ordering::Acquire) >= u64::from(cur.off)
+            {
+                *budget -= ahead;
+                window = self
+                    .read_span(cur.seg, start as u32, ahead as usize)
+                    .ok()
+                    .map(|(b, _)| (cur.seg, start as u32, b));
+            }
+            cur = prev;
+        }
+        let bytes = recs.iter().map(|r| u64::from(r.0.len)).sum();
+        let head = recs.first().map(|r| (r.2.vtype, r.2.expire_at));
+        let (vtype, expire_at) = head.unwrap_or_default();
+        let mut locs = Vec::with_capacity(recs.len());
+        let mut seqs = Vec::with_capacity(recs.len());
+        let mut deltas = Vec::with_capacity(recs.len().saturating_sub(1));
+        let mut base = Vec::new();
+        for (loc, mut rec, h) in recs.into_iter().rev() {
+            locs.push(loc);
+            seqs.push(h.seq);
+            if h.delta {
+                rec.drain(..HEADER_LEN + h.key_len + LINK_LEN);
+                deltas.push(rec);
+            } else {
+                rec.drain(..HEADER_LEN + h.key_len);
+                base = rec;
+            }
+        }
+        Ok(Chain {
+            vtype,
+            expire_at,
+            base,
+            deltas,
+            locs,
+            bytes,
+            seqs,
+        })
+    }
+}
