@@ -706,3 +706,39 @@ fn object_subcommands_are_listed_and_acl_controlled() {
         "{e}"
     );
 }
+
+#[test]
+fn a_hot_collection_is_charged_its_bytes_and_an_evicted_one_nothing() {
+    // 16 shards of 64 KB: a 20 KB hash fits a shard's budget.
+    let s = TestServer::start(&["--cache-capacity", "1mb"]);
+    let mut c = s.conn();
+    let enc = Encodings::default();
+    let used = |c: &mut Connection| s.info_u64(c, "cache_used_bytes");
+    let before = used(&mut c);
+    let h = RV::Hash(
+        (0..1000)
+            .map(|i| (b(&format!("field-{i}")), b(&format!("value-{i}"))))
+            .collect(),
+    );
+    let held = emberkv_rdb::object_body(&h, &enc).len() as u64;
+    assert_eq!(
+        restore(&mut c, "big", 0, &dump_payload(&h, &enc), &[]),
+        Value::Okay
+    );
+    let charged = used(&mut c) - before;
+    assert!(
+        (held..=held + 64).contains(&charged),
+        "held {held} bytes, charged {charged}"
+    );
+    // Shrinking the cache evicts it: only its index entry is left, and it is
+    // read back whole.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("cache-capacity")
+        .arg("16kb")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(used(&mut c), 0);
+    assert_eq!(s.info_u64(&mut c, "cache_keys"), 0);
+    assert_eq!(decoded(&mut c, "big"), Some(h.normalized()));
+}
