@@ -596,6 +596,7 @@ impl<'a, 'o> Cx<'a, 'o> {
 
     fn apply(&mut self, e: Effect, loc: Loc) {
         let ks = self.ks;
+        let now = self.now;
         match e {
             Effect::Set {
                 key,
@@ -609,13 +610,19 @@ impl<'a, 'o> Cx<'a, 'o> {
                 let idx = match g.find(h, &key) {
                     Some(idx) => {
                         let s = &mut g.slots[idx as usize];
+                        // A new value is a new object: used now (as Redis's).
+                        s.lru = lru_clock(now);
                         let old_vtype = std::mem::replace(&mut s.vtype, vtype);
                         let old = std::mem::replace(&mut s.loc, loc);
                         retire(&ks.store, old_vtype, old);
                         g.set_expire(idx, expire_at);
                         idx
                     }
-                    None => g.insert(&ks.hasher, h, key.into(), vtype, loc, expire_at),
+                    None => {
+                        let idx = g.insert(&ks.hasher, h, key.into(), vtype, loc, lru_clock(now));
+                        g.set_expire(idx, expire_at);
+                        idx
+                    }
                 };
                 g.cache_put(idx, value);
                 self.dirty |= 1 << sh;

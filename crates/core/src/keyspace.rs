@@ -244,7 +244,8 @@ impl Shard {
             .copied()
     }
 
-    /// Inserts a new key (which must be absent) and returns its slot.
+    /// Inserts a new key (which must be absent) and returns its slot; the
+    /// caller sets its expiry ([`set_expire`](Self::set_expire)).
     pub fn insert(
         &mut self,
         hasher: &Hasher,
@@ -252,7 +253,7 @@ impl Shard {
         key: Key,
         vtype: VType,
         loc: Loc,
-        expire_at: u64,
+        lru: [u8; 3],
     ) -> u32 {
         let slot = Slot {
             key,
@@ -262,7 +263,7 @@ impl Shard {
             prev: NIL,
             next: NIL,
             vtype,
-            lru: lru_clock(now_ms()),
+            lru,
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -278,7 +279,6 @@ impl Shard {
         self.table
             .insert_unique(hash, idx, |&i| hasher.hash_one(&*slots[i as usize].key));
         self.keys += 1;
-        self.set_expire(idx, expire_at);
         idx
     }
 
@@ -541,8 +541,10 @@ impl Keyspace {
             .collect();
         let hasher = Hasher::default();
         let mut guards: Vec<MutexGuard<'_, Shard>> = shards.iter().map(|s| s.0.lock()).collect();
+        // Keys loaded at start-up count as used at start-up (as Redis's load).
+        let lru = lru_clock(now_ms());
         let (store, report) = Store::open(opts, &mut |store, rec| {
-            recover_one(&hasher, &mut guards, store, rec);
+            recover_one(&hasher, &mut guards, store, rec, lru);
         })?;
         if !replica {
             let now = now_ms();
@@ -756,6 +758,7 @@ fn recover_one(
     guards: &mut [MutexGuard<'_, Shard>],
     store: &Store,
     rec: Recovered<'_>,
+    lru: [u8; 3],
 ) {
     match rec {
         Recovered::Set {
@@ -780,7 +783,8 @@ fn recover_one(
                     g.set_expire(idx, expire_at);
                 }
                 None => {
-                    g.insert(hasher, h, Key::new(key), vtype, loc, expire_at);
+                    let idx = g.insert(hasher, h, Key::new(key), vtype, loc, lru);
+                    g.set_expire(idx, expire_at);
                 }
             }
         }
