@@ -244,8 +244,9 @@ struct Run {
     mismatches: Vec<Mismatch>,
     /// Mismatches on known issues (see `known_issue`), by issue.
     known: BTreeMap<&'static str, usize>,
-    /// Agreed replies that show the typed keyspace was exercised: WRONGTYPE
-    /// errors, TYPE answers, OBJECT ENCODING names.
+    /// Agreed replies that show the typed keyspace and the bitmap commands were
+    /// exercised: WRONGTYPE errors, TYPE answers, OBJECT ENCODING names, bit
+    /// commands that answered a number.
     typed: BTreeMap<String, usize>,
 }
 
@@ -265,6 +266,16 @@ impl Run {
     fn tally(&mut self, cmd: &[Vec<u8>], reply: &Reply) {
         let what = match reply {
             Reply::Err(e) if e.starts_with("WRONGTYPE") => "WRONGTYPE".to_string(),
+            Reply::Int(_)
+                if [&b"SETBIT"[..], b"GETBIT", b"BITCOUNT", b"BITPOS", b"BITOP"]
+                    .iter()
+                    .any(|n| cmd[0].eq_ignore_ascii_case(n)) =>
+            {
+                format!(
+                    "{} answered",
+                    String::from_utf8_lossy(&cmd[0]).to_ascii_uppercase()
+                )
+            }
             Reply::Simple(t) if cmd[0].eq_ignore_ascii_case(b"TYPE") => format!("TYPE {t}"),
             Reply::Bulk(n)
                 if cmd[0].eq_ignore_ascii_case(b"OBJECT")
@@ -370,6 +381,11 @@ fn run_seed(p: &mut Pair<'_>, seed: u64, n: usize, expiry_rounds: usize, raw: bo
     for c in [vec![b("FLUSHALL")], vec![b("SELECT"), b("0")]] {
         run.step(p, 0, &c);
     }
+    // Every type in every encoding at least once per seed, then the random
+    // stream meets them (WRONGTYPE, RENAME, COPY, ...).
+    for c in typed_prologue() {
+        run.step(p, 0, &c);
+    }
     let round_at: Vec<usize> = (1..=expiry_rounds)
         .map(|i| i * n / (expiry_rounds + 1))
         .collect();
@@ -384,6 +400,37 @@ fn run_seed(p: &mut Pair<'_>, seed: u64, n: usize, expiry_rounds: usize, raw: bo
         settle_past_expiry(p, &mut run, &mut index, &cmd);
     }
     run
+}
+
+/// RESTOREs of a value of every type and Redis 7.0 encoding into keys of the
+/// generator's pool, each followed by TYPE, OBJECT ENCODING and DUMP.
+fn typed_prologue() -> Vec<Vec<Vec<u8>>> {
+    use emberkv_rdb::{Encodings, Value as RV, dump_payload};
+    let many = |n: usize| (0..n).map(|i| b(format!("m{i}"))).collect::<Vec<_>>();
+    let values = [
+        RV::Hash(vec![(b("f"), b("v"))]),
+        RV::Hash(many(600).into_iter().map(|m| (m, b("v"))).collect()),
+        RV::Set(vec![b("1"), b("2")]),
+        RV::Set(vec![b("a"), b("b")]),
+        RV::ZSet(vec![(b("a"), 1.0), (b("b"), 2.5)]),
+        RV::ZSet(
+            many(200)
+                .into_iter()
+                .zip(0..)
+                .map(|(m, i)| (m, f64::from(i)))
+                .collect(),
+        ),
+        RV::List(many(50)),
+    ];
+    let mut out = Vec::new();
+    for (k, v) in KEYS.iter().zip(values.iter()) {
+        let p = dump_payload(v, &Encodings::default());
+        out.push(vec![b("RESTORE"), k.to_vec(), b("0"), p, b("REPLACE")]);
+        out.push(vec![b("TYPE"), k.to_vec()]);
+        out.push(vec![b("OBJECT"), b("ENCODING"), k.to_vec()]);
+        out.push(vec![b("DUMP"), k.to_vec()]);
+    }
+    out
 }
 
 /// A SET with an EXAT/PXAT in the past leaves a logically expired key that both
@@ -589,6 +636,11 @@ fn emberkv_matches_redis() {
             "ENCODING intset",
             "ENCODING skiplist",
             "ENCODING quicklist",
+            "SETBIT answered",
+            "GETBIT answered",
+            "BITCOUNT answered",
+            "BITPOS answered",
+            "BITOP answered",
         ] {
             assert!(
                 typed.contains_key(want),

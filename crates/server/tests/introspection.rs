@@ -198,7 +198,10 @@ fn command_introspection() {
     // COMMAND LIST FILTERBY
     let mut gets: Vec<String> = q(&mut c, &["COMMAND", "LIST", "FILTERBY", "PATTERN", "get*"]);
     gets.sort();
-    assert_eq!(gets, ["get", "getdel", "getex", "getrange", "getset"]);
+    assert_eq!(
+        gets,
+        ["get", "getbit", "getdel", "getex", "getrange", "getset"]
+    );
     let conn_cmds: Vec<String> = q(
         &mut c,
         &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "connection"],

@@ -13,6 +13,7 @@
 //! list of [`KeySpec`]s (Redis 7's key specs, reduced to the two kinds emberkv
 //! needs: a fixed range, and keys that follow a count).
 
+pub mod bits;
 pub mod keys;
 pub mod object;
 pub mod strings;
@@ -26,7 +27,12 @@ use emberkv_protocol::request::parse_i64;
 use crate::exec::Handler;
 
 /// Every family's command table. A new family adds its table here.
-pub static FAMILIES: &[&[CoreCommand]] = &[strings::COMMANDS, keys::COMMANDS, object::COMMANDS];
+pub static FAMILIES: &[&[CoreCommand]] = &[
+    strings::COMMANDS,
+    bits::COMMANDS,
+    keys::COMMANDS,
+    object::COMMANDS,
+];
 
 /// Every keyspace command, family by family.
 pub fn all() -> impl Iterator<Item = &'static CoreCommand> {

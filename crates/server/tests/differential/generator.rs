@@ -519,7 +519,7 @@ impl Gen {
     pub(crate) fn payload(&mut self) -> Vec<u8> {
         use emberkv_rdb::{Encodings, Value as RV, dump_payload};
         let n = self.rng.random_range(1..8);
-        let many = self.pct(15);
+        let many = self.pct(30);
         let count = if many { 600 } else { n };
         let members: Vec<Vec<u8>> = (0..count).map(|i| b(format!("m{i}"))).collect();
         let v = match self.rng.random_range(0..9) {
@@ -546,6 +546,24 @@ impl Gen {
             _ => RV::Hash(vec![(b("f"), self.value())]),
         };
         dump_payload(&v, &Encodings::default())
+    }
+
+    /// A bit offset: mostly within a few bytes, sometimes invalid or out of
+    /// range (never one that allocates 512 MB).
+    pub(crate) fn bit_offset(&mut self) -> Vec<u8> {
+        match self.rng.random_range(0..100) {
+            0..85 => b(self.rng.random_range(0i64..300).to_string()),
+            85..90 => b(self.rng.random_range(300i64..5000).to_string()),
+            _ => b(self.pick(&[
+                "-1",
+                "abc",
+                "4294967296",
+                "99999999999999999999",
+                "",
+                "+5",
+                "1.5",
+            ])),
+        }
     }
 
     /// RESTORE's arguments: mostly valid, with every option and error.
@@ -631,6 +649,11 @@ impl Gen {
             ("SELECT", 1),
             ("ECHO", 1),
             ("PING", 1),
+            ("SETBIT", 4),
+            ("GETBIT", 3),
+            ("BITCOUNT", 3),
+            ("BITPOS", 3),
+            ("BITOP", 2),
             ("RESTORE", 10),
             ("DUMP", 3),
             ("OBJECT", 6),
@@ -800,6 +823,45 @@ impl Gen {
                 " 0",
             ]))),
             "ECHO" => c.push(self.value()),
+            "SETBIT" => {
+                c.push(self.key());
+                c.push(self.bit_offset());
+                c.push(b(self.pick(&[
+                    "0", "1", "0", "1", "0", "1", "2", "-1", "a", "", "01",
+                ])));
+            }
+            "GETBIT" => {
+                c.push(self.key());
+                c.push(self.bit_offset());
+            }
+            "BITCOUNT" | "BITPOS" => {
+                c.push(self.key());
+                if name == "BITPOS" {
+                    c.push(b(self.pick(&["0", "1", "0", "1", "2", "-1", "x"])));
+                }
+                let n = self.rng.random_range(0..=4);
+                for i in 0..n {
+                    if i == 2 {
+                        c.push(self.word_of(&["BYTE", "BIT", "BIT", "BOGUS"]));
+                    } else if i < 2 {
+                        c.push(if self.pct(90) {
+                            b(self.rng.random_range(-40i64..40).to_string())
+                        } else {
+                            self.int()
+                        });
+                    } else {
+                        c.push(b("extra"));
+                    }
+                }
+            }
+            "BITOP" => {
+                c.push(self.word_of(&["AND", "OR", "XOR", "NOT", "NOT", "BOGUS"]));
+                c.push(self.key());
+                let n = self.rng.random_range(1..=3);
+                for _ in 0..n {
+                    c.push(self.key());
+                }
+            }
             "RESTORE" => self.restore_args(&mut c),
             "DUMP" => c.push(self.key()),
             "OBJECT" => {
