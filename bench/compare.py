@@ -390,7 +390,8 @@ class Runner:
     def section_typed(self):
         """The generic commands on typed keys: TYPE over string keys, and OBJECT
         ENCODING and DUMP of a 16-field hash that Redis made (HSET) and emberkv
-        got by RESTORE of Redis's DUMP."""
+        got by RESTORE of Redis's DUMP; and the bitmap commands (SETBIT over
+        100,000 keys, GETBIT and BITCOUNT of the 64-byte string keys)."""
         log("typed: TYPE, OBJECT ENCODING, DUMP on both servers")
         redis, ember = self.pair([("redis", "redis", []), ("emberkv", "emberkv", [])])
         try:
@@ -411,6 +412,10 @@ class Runner:
                 ("object", 1, ["OBJECT", "ENCODING", "typed:h"]),
                 ("dump", 1, ["DUMP", "typed:h"]),
                 ("dump", 16, ["DUMP", "typed:h"]),
+                ("setbit", 1, ["SETBIT", "bits:__rand_int__", "100", "1"]),
+                ("getbit", 1, ["GETBIT", "key:__rand_int__", "100"]),
+                ("bitcount", 1, ["BITCOUNT", "key:__rand_int__"]),
+                ("bitcount", 16, ["BITCOUNT", "key:__rand_int__"]),
             ]
             res = {(t, pl): {"redis": [], "emberkv": []} for t, pl, _ in configs}
             for rnd in range(self.o.rounds):
@@ -423,8 +428,9 @@ class Runner:
                             self.redis_benchmark(s, test, 50, pl, 64, n, keys, command))
             for test, pl, command in configs:
                 by = res[(test, pl)]
-                what = " ".join(command).replace("key:__rand_int__", "key (string)")
-                self.row("generic commands on typed keys (req/s)",
+                what = (" ".join(command).replace("key:__rand_int__", "key (string)")
+                        .replace("bits:__rand_int__", "key (new or bitmap)"))
+                self.row("generic and bitmap commands (req/s)",
                          f"{what}, 50 clients, -P {pl} (redis-benchmark)", "req/s",
                          {"Redis": [r["rps"] for r in by["redis"]],
                           "emberkv": [r["rps"] for r in by["emberkv"]]}, "≥ 1.0",
