@@ -76,6 +76,7 @@ pub const COMMANDS: &[CommandHelp] = &[
     c("INFO", "[section [section ...]]"),
     c("KEYS", "pattern"),
     c("LASTSAVE", ""),
+    c("LCS", "key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]"),
     c("MGET", "key [key ...]"),
     c("MSET", "key value [key value ...]"),
     c("MSETNX", "key value [key value ...]"),

@@ -115,3 +115,40 @@ fn bitmaps_answer_as_redis_and_survive_a_restart() {
     assert_eq!(q::<Vec<u8>>(&mut c, &["GET", "b"]), before);
     assert_eq!(q::<i64>(&mut c, &["BITCOUNT", "b"]), 3);
 }
+
+#[test]
+fn lcs_answers_as_redis_documents_it() {
+    let s = TestServer::start(&[]);
+    let mut c = s.conn();
+    let _: () = q(&mut c, &["MSET", "key1", "ohmytext", "key2", "mynewtext"]);
+    assert_eq!(q::<String>(&mut c, &["LCS", "key1", "key2"]), "mytext");
+    assert_eq!(q::<i64>(&mut c, &["LCS", "key1", "key2", "LEN"]), 6);
+    // The example of Redis's documentation, reply for reply.
+    let v: redis::Value = q(
+        &mut c,
+        &[
+            "LCS",
+            "key1",
+            "key2",
+            "IDX",
+            "MINMATCHLEN",
+            "4",
+            "WITHMATCHLEN",
+        ],
+    );
+    let text = format!("{v:?}");
+    assert!(text.contains("matches") && text.contains("len"), "{text}");
+    let idx: Vec<redis::Value> = q(&mut c, &["LCS", "key1", "key2", "IDX"]);
+    assert_eq!(idx.len(), 4);
+    let matches: Vec<((i64, i64), (i64, i64))> = redis::from_redis_value(idx[1].clone()).unwrap();
+    assert_eq!(matches, [((4, 7), (5, 8)), ((2, 3), (0, 1))]);
+    assert_eq!(redis::from_redis_value::<i64>(idx[3].clone()).unwrap(), 6);
+    assert_eq!(q::<String>(&mut c, &["LCS", "key1", "nope"]), "");
+    let e = err(&mut c, &["LCS", "key1", "key2", "LEN", "IDX"]);
+    assert!(
+        e.contains("If you want both the length and indexes, please just use IDX."),
+        "{e}"
+    );
+    let e = err(&mut c, &["LCS", "key1", "key2", "BOGUS"]);
+    assert!(e.contains("syntax error"), "{e}");
+}

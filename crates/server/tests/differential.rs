@@ -267,9 +267,16 @@ impl Run {
         let what = match reply {
             Reply::Err(e) if e.starts_with("WRONGTYPE") => "WRONGTYPE".to_string(),
             Reply::Int(_)
-                if [&b"SETBIT"[..], b"GETBIT", b"BITCOUNT", b"BITPOS", b"BITOP"]
-                    .iter()
-                    .any(|n| cmd[0].eq_ignore_ascii_case(n)) =>
+                if [
+                    &b"SETBIT"[..],
+                    b"GETBIT",
+                    b"BITCOUNT",
+                    b"BITPOS",
+                    b"BITOP",
+                    b"LCS",
+                ]
+                .iter()
+                .any(|n| cmd[0].eq_ignore_ascii_case(n)) =>
             {
                 format!(
                     "{} answered",
@@ -277,6 +284,9 @@ impl Run {
                 )
             }
             Reply::Simple(t) if cmd[0].eq_ignore_ascii_case(b"TYPE") => format!("TYPE {t}"),
+            Reply::Map(_) | Reply::Array(_) if cmd[0].eq_ignore_ascii_case(b"LCS") => {
+                "LCS matches".to_string()
+            }
             Reply::Bulk(n)
                 if cmd[0].eq_ignore_ascii_case(b"OBJECT")
                     && cmd
@@ -641,6 +651,8 @@ fn emberkv_matches_redis() {
             "BITCOUNT answered",
             "BITPOS answered",
             "BITOP answered",
+            "LCS answered",
+            "LCS matches",
         ] {
             assert!(
                 typed.contains_key(want),

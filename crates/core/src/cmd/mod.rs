@@ -15,6 +15,7 @@
 
 pub mod bits;
 pub mod keys;
+pub mod lcs;
 pub mod object;
 pub mod strings;
 
@@ -30,6 +31,7 @@ use crate::exec::Handler;
 pub static FAMILIES: &[&[CoreCommand]] = &[
     strings::COMMANDS,
     bits::COMMANDS,
+    lcs::COMMANDS,
     keys::COMMANDS,
     object::COMMANDS,
 ];

@@ -649,6 +649,8 @@ impl Gen {
             ("SELECT", 1),
             ("ECHO", 1),
             ("PING", 1),
+            ("LCSSET", 3),
+            ("LCS", 5),
             ("SETBIT", 4),
             ("GETBIT", 3),
             ("BITCOUNT", 3),
@@ -860,6 +862,40 @@ impl Gen {
                 let n = self.rng.random_range(1..=3);
                 for _ in 0..n {
                     c.push(self.key());
+                }
+            }
+            "LCSSET" => {
+                // Short strings over a small alphabet: LCS has matches to find.
+                c[0] = self.word("SET");
+                c.push(b(self.pick(&["lcs:a", "lcs:b"])));
+                let alphabet = self.pick(&[&b"ab"[..], b"abc", b"abcd"]);
+                let n = self.rng.random_range(0..30);
+                c.push((0..n).map(|_| self.pick(alphabet)).collect());
+            }
+            "LCS" => {
+                // One side is always a short string, so the table stays small
+                // whatever the other key holds.
+                c.push(b(self.pick(&["lcs:a", "lcs:b"])));
+                c.push(if self.pct(80) {
+                    b(self.pick(&["lcs:a", "lcs:b", "lcs:missing"]))
+                } else {
+                    self.key()
+                });
+                if self.pct(50) {
+                    c.swap(1, 2);
+                }
+                let n = self.rng.random_range(0..=3);
+                for _ in 0..n {
+                    match self.rng.random_range(0..100) {
+                        0..30 => c.push(self.word("IDX")),
+                        30..50 => c.push(self.word("LEN")),
+                        50..75 => c.push(self.word("WITHMATCHLEN")),
+                        75..95 => {
+                            c.push(self.word("MINMATCHLEN"));
+                            c.push(b(self.pick(&["0", "1", "2", "3", "5", "-1", "x"])));
+                        }
+                        _ => c.push(self.word_of(&["MINMATCHLEN", "BOGUS"])),
+                    }
                 }
             }
             "RESTORE" => self.restore_args(&mut c),
