@@ -23,6 +23,8 @@ pub const COMMANDS: &[CommandHelp] = &[
     c("BGREWRITEAOF", ""),
     c("BGSAVE", "[SCHEDULE]"),
     c("BITCOUNT", "key [start end [BYTE|BIT]]"),
+    c("BITFIELD", "key [GET encoding offset|[OVERFLOW WRAP|SAT|FAIL] SET encoding offset value|INCRBY encoding offset increment ...]"),
+    c("BITFIELD_RO", "key [GET encoding offset ...]"),
     c("BITOP", "operation destkey key [key ...]"),
     c("BITPOS", "key bit [start [end [BYTE|BIT]]]"),
     c("CLIENT", ""),

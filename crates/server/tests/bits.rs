@@ -152,3 +152,91 @@ fn lcs_answers_as_redis_documents_it() {
     let e = err(&mut c, &["LCS", "key1", "key2", "BOGUS"]);
     assert!(e.contains("syntax error"), "{e}");
 }
+
+#[test]
+fn bitfield_answers_as_redis_documents_it() {
+    let s = TestServer::start(&[]);
+    let mut c = s.conn();
+    let v: Vec<Option<i64>> = q(
+        &mut c,
+        &[
+            "BITFIELD", "mykey", "INCRBY", "i5", "100", "1", "GET", "u4", "0",
+        ],
+    );
+    assert_eq!(v, [Some(1), Some(0)]);
+    // Overflow: WRAP, SAT, FAIL.
+    let v: Vec<Option<i64>> = q(
+        &mut c,
+        &[
+            "BITFIELD", "mykey", "INCRBY", "u2", "100", "1", "OVERFLOW", "SAT", "INCRBY", "u2",
+            "102", "1",
+        ],
+    );
+    assert_eq!(v, [Some(1), Some(1)]);
+    let v: Vec<Option<i64>> = q(
+        &mut c,
+        &[
+            "BITFIELD", "mykey", "INCRBY", "u2", "100", "1", "OVERFLOW", "SAT", "INCRBY", "u2",
+            "102", "1",
+        ],
+    );
+    assert_eq!(v, [Some(2), Some(2)]);
+    let v: Vec<Option<i64>> = q(
+        &mut c,
+        &[
+            "BITFIELD", "mykey", "INCRBY", "u2", "100", "1", "OVERFLOW", "SAT", "INCRBY", "u2",
+            "102", "1",
+        ],
+    );
+    assert_eq!(v, [Some(3), Some(3)]);
+    let v: Vec<Option<i64>> = q(
+        &mut c,
+        &[
+            "BITFIELD", "mykey", "INCRBY", "u2", "100", "1", "OVERFLOW", "SAT", "INCRBY", "u2",
+            "102", "1",
+        ],
+    );
+    assert_eq!(v, [Some(0), Some(3)]);
+    let v: Vec<Option<i64>> = q(
+        &mut c,
+        &[
+            "BITFIELD", "mykey", "OVERFLOW", "FAIL", "INCRBY", "u2", "102", "1",
+        ],
+    );
+    assert_eq!(v, [None]);
+    // #n offsets, signed values, BITFIELD_RO.
+    let v: Vec<Option<i64>> = q(
+        &mut c,
+        &[
+            "BITFIELD", "f", "SET", "i8", "#0", "-100", "SET", "i8", "#1", "200", "GET", "i8", "#1",
+        ],
+    );
+    assert_eq!(v, [Some(0), Some(0), Some(-56)]);
+    let v: Vec<i64> = q(
+        &mut c,
+        &["BITFIELD_RO", "f", "GET", "i8", "0", "GET", "u8", "#1"],
+    );
+    assert_eq!(v, [-100, 200]);
+    for (args, want) in [
+        (
+            &["BITFIELD_RO", "f", "SET", "i8", "0", "1"][..],
+            "BITFIELD_RO only supports the GET subcommand",
+        ),
+        (
+            &["BITFIELD", "f", "GET", "u64", "0"],
+            "Invalid bitfield type",
+        ),
+        (
+            &["BITFIELD", "f", "OVERFLOW", "NOPE"],
+            "Invalid OVERFLOW type specified",
+        ),
+        (
+            &["BITFIELD", "f", "GET", "i8", "-1"],
+            "bit offset is not an integer or out of range",
+        ),
+        (&["BITFIELD", "f", "FROB"], "syntax error"),
+    ] {
+        let e = err(&mut c, args);
+        assert!(e.contains(want), "{args:?}: {e}");
+    }
+}

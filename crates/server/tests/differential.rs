@@ -287,6 +287,16 @@ impl Run {
             Reply::Map(_) | Reply::Array(_) if cmd[0].eq_ignore_ascii_case(b"LCS") => {
                 "LCS matches".to_string()
             }
+            Reply::Array(v)
+                if !v.is_empty()
+                    && (cmd[0].eq_ignore_ascii_case(b"BITFIELD")
+                        || cmd[0].eq_ignore_ascii_case(b"BITFIELD_RO")) =>
+            {
+                format!(
+                    "{} answered",
+                    String::from_utf8_lossy(&cmd[0]).to_ascii_uppercase()
+                )
+            }
             Reply::Bulk(n)
                 if cmd[0].eq_ignore_ascii_case(b"OBJECT")
                     && cmd
@@ -653,6 +663,8 @@ fn emberkv_matches_redis() {
             "BITOP answered",
             "LCS answered",
             "LCS matches",
+            "BITFIELD answered",
+            "BITFIELD_RO answered",
         ] {
             assert!(
                 typed.contains_key(want),

@@ -651,6 +651,8 @@ impl Gen {
             ("PING", 1),
             ("LCSSET", 3),
             ("LCS", 5),
+            ("BITFIELD", 4),
+            ("BITFIELD_RO", 1),
             ("SETBIT", 4),
             ("GETBIT", 3),
             ("BITCOUNT", 3),
@@ -862,6 +864,42 @@ impl Gen {
                 let n = self.rng.random_range(1..=3);
                 for _ in 0..n {
                     c.push(self.key());
+                }
+            }
+            "BITFIELD" | "BITFIELD_RO" => {
+                c.push(self.key());
+                let n = self.rng.random_range(0..=4);
+                for _ in 0..n {
+                    let op = if name == "BITFIELD_RO" && self.pct(85) {
+                        "GET"
+                    } else {
+                        self.pick(&["GET", "SET", "INCRBY", "INCRBY", "OVERFLOW", "BOGUS"])
+                    };
+                    c.push(self.word(op));
+                    match op {
+                        "OVERFLOW" => {
+                            c.push(self.word_of(&["WRAP", "SAT", "FAIL", "FAIL", "NOPE"]))
+                        }
+                        "BOGUS" => {}
+                        _ => {
+                            c.push(b(self.pick(&[
+                                "i8", "u8", "i16", "u16", "i5", "u3", "i1", "u1", "i32", "u31",
+                                "i63", "i64", "u63", "u64", "i0", "I8", "x8", "i65",
+                            ])));
+                            c.push(match self.rng.random_range(0..10) {
+                                0..6 => b(self.rng.random_range(0i64..200).to_string()),
+                                6..9 => b(format!("#{}", self.rng.random_range(0..20))),
+                                _ => b(self.pick(&["-1", "#", "#-1", "x", "4294967296"])),
+                            });
+                            if op != "GET" {
+                                c.push(if self.pct(80) {
+                                    b(self.rng.random_range(-300i64..300).to_string())
+                                } else {
+                                    self.int()
+                                });
+                            }
+                        }
+                    }
                 }
             }
             "LCSSET" => {
