@@ -416,6 +416,8 @@ class Runner:
                 ("getbit", 1, ["GETBIT", "key:__rand_int__", "100"]),
                 ("bitcount", 1, ["BITCOUNT", "key:__rand_int__"]),
                 ("bitcount", 16, ["BITCOUNT", "key:__rand_int__"]),
+                ("bitfield", 1, ["BITFIELD", "bits:__rand_int__", "INCRBY", "u8", "#3", "1"]),
+                ("lcs", 1, ["LCS", "key:__rand_int__", "key:__rand_int__"]),
             ]
             res = {(t, pl): {"redis": [], "emberkv": []} for t, pl, _ in configs}
             for rnd in range(self.o.rounds):

@@ -71,13 +71,18 @@ pub fn lcs(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     let (alen, blen) = (a.len(), b.len());
     let w = blen + 1;
     let mut dp = vec![0u32; (alen + 1) * w];
-    for i in 1..=alen {
-        for j in 1..=blen {
-            dp[i * w + j] = if a[i - 1] == b[j - 1] {
-                dp[(i - 1) * w + j - 1] + 1
-            } else {
-                dp[(i - 1) * w + j].max(dp[i * w + j - 1])
-            };
+    // Row by row, on slices of known length (no bounds checks in the loop),
+    // carrying the cell to the left in a register.
+    for (i, &ai) in a.iter().enumerate() {
+        let (done, rest) = dp.split_at_mut((i + 1) * w);
+        let prev = &done[i * w..];
+        let cur = &mut rest[..w];
+        let mut left = 0u32;
+        for ((&bj, up), (diag, out)) in b.iter().zip(&prev[1..]).zip(prev.iter().zip(&mut cur[1..]))
+        {
+            let v = if ai == bj { diag + 1 } else { (*up).max(left) };
+            *out = v;
+            left = v;
         }
     }
     let total = dp[alen * w + blen];
