@@ -299,6 +299,20 @@ impl<'a, 'o> Cx<'a, 'o> {
 
     /// Looks a key up for a write (no hit/miss counting).
     pub fn meta(&mut self, key: &[u8]) -> Option<Meta> {
+        self.lookup_meta(key, true)
+    }
+
+    /// Looks a key up without marking it as used, counting a keyspace hit or
+    /// miss (`TYPE`, `OBJECT`).
+    pub fn meta_notouch(&mut self, key: &[u8]) -> Option<Meta> {
+        let m = self.lookup_meta(key, false);
+        self.count_lookup(m.is_some());
+        m
+    }
+
+    /// A present key's [`Meta`] (its idle time as of before this lookup);
+    /// `touch` marks it as used now.
+    fn lookup_meta(&mut self, key: &[u8], touch: bool) -> Option<Meta> {
         let (sh, idx) = self.find_notouch(key)?;
         let now = self.now;
         let s = &mut shard!(self, sh).slots[idx as usize];
@@ -308,25 +322,10 @@ impl<'a, 'o> Cx<'a, 'o> {
             vtype: s.vtype,
             idle: idle_secs(s.lru, now),
         };
-        s.lru = lru_clock(now);
+        if touch {
+            s.lru = lru_clock(now);
+        }
         Some(m)
-    }
-
-    /// Looks a key up without marking it as used, counting a keyspace hit or
-    /// miss (`TYPE`, `OBJECT`).
-    pub fn meta_notouch(&mut self, key: &[u8]) -> Option<Meta> {
-        let m = self.find_notouch(key).map(|(sh, idx)| {
-            let now = self.now;
-            let s = &shard!(self, sh).slots[idx as usize];
-            Meta {
-                expire_at: s.expire_at,
-                len: s.value_len(),
-                vtype: s.vtype,
-                idle: idle_secs(s.lru, now),
-            }
-        });
-        self.count_lookup(m.is_some());
-        m
     }
 
     fn count_lookup(&mut self, hit: bool) {
