@@ -21,7 +21,7 @@ const NODE_BYTES: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
 const NODE_SAFETY_BYTES: usize = 8192;
 
 /// Appends an RDB length: 1, 2, 5 or 9 bytes.
-pub(crate) fn put_len(buf: &mut Vec<u8>, n: u64) {
+pub fn put_len(buf: &mut Vec<u8>, n: u64) {
     if n < 1 << 6 {
         buf.push(n as u8);
     } else if n < 1 << 14 {
@@ -39,7 +39,7 @@ pub(crate) fn put_len(buf: &mut Vec<u8>, n: u64) {
 /// Appends an RDB string: integer-encoded when `s` is a canonical decimal `i32`,
 /// LZF-compressed when asked and worth it (as Redis: longer than 20 bytes and saving
 /// more than 4), raw otherwise.
-pub(crate) fn put_string(buf: &mut Vec<u8>, s: &[u8], compress: bool) {
+pub fn put_string(buf: &mut Vec<u8>, s: &[u8], compress: bool) {
     if let Some(v) = canonical_i32(s) {
         if let Ok(v) = i8::try_from(v) {
             buf.push(0xC0 | ENC_INT8);
@@ -188,7 +188,7 @@ fn list_nodes(items: &[Vec<u8>], fill: i64) -> Vec<Vec<u8>> {
     for it in items {
         let size = listpack::entry_size(it);
         if node.count() > 0 && !fits(node.len() + size, node.count() + 1) {
-            nodes.push(std::mem::replace(&mut node, listpack::Builder::new()).finish());
+            nodes.push(std::mem::take(&mut node).finish());
         }
         node.push(it);
     }
@@ -196,6 +196,56 @@ fn list_nodes(items: &[Vec<u8>], fill: i64) -> Vec<Vec<u8>> {
         nodes.push(node.finish());
     }
     nodes
+}
+
+/// Reads an RDB length at the start of `b`: the length and the bytes it took.
+/// `None` for a special encoding (`11xxxxxx`) or a truncated length.
+pub fn read_len(b: &[u8]) -> Option<(u64, usize)> {
+    let first = *b.first()?;
+    match first >> 6 {
+        0 => Some((u64::from(first & 0x3F), 1)),
+        1 => Some(((u64::from(first & 0x3F) << 8) | u64::from(*b.get(1)?), 2)),
+        _ if first == LEN_32BIT => Some((
+            u64::from(u32::from_be_bytes(b.get(1..5)?.try_into().ok()?)),
+            5,
+        )),
+        _ if first == LEN_64BIT => Some((u64::from_be_bytes(b.get(1..9)?.try_into().ok()?), 9)),
+        _ => None,
+    }
+}
+
+/// Reads an RDB string at the start of `b` (raw, integer-encoded or LZF): the
+/// string and the bytes it took. `None` if it is malformed or truncated.
+pub fn read_string(b: &[u8]) -> Option<(std::borrow::Cow<'_, [u8]>, usize)> {
+    use std::borrow::Cow;
+    let first = *b.first()?;
+    if first >> 6 != 3 {
+        let (n, sz) = read_len(b)?;
+        let end = sz.checked_add(usize::try_from(n).ok()?)?;
+        return Some((Cow::Borrowed(b.get(sz..end)?), end));
+    }
+    let int = |n: usize| -> Option<i64> {
+        let d = b.get(1..1 + n)?;
+        Some(match n {
+            1 => i64::from(d[0] as i8),
+            2 => i64::from(i16::from_le_bytes([d[0], d[1]])),
+            _ => i64::from(i32::from_le_bytes([d[0], d[1], d[2], d[3]])),
+        })
+    };
+    match first & 0x3F {
+        ENC_INT8 => Some((Cow::Owned(int(1)?.to_string().into_bytes()), 2)),
+        ENC_INT16 => Some((Cow::Owned(int(2)?.to_string().into_bytes()), 3)),
+        ENC_INT32 => Some((Cow::Owned(int(4)?.to_string().into_bytes()), 5)),
+        ENC_LZF => {
+            let (clen, a) = read_len(&b[1..])?;
+            let (len, c) = read_len(&b[1 + a..])?;
+            let start = 1 + a + c;
+            let end = start.checked_add(usize::try_from(clen).ok()?)?;
+            let out = lzf::decompress(b.get(start..end)?, usize::try_from(len).ok()?).ok()?;
+            Some((Cow::Owned(out), end))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -45,6 +45,22 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
+/// The compact encodings Redis keeps small collections in (listpacks, intsets),
+/// for a server that holds them in that form in RAM.
+pub mod compact {
+    pub use crate::encoding::Entry;
+    /// Listpacks (`listpack.c`).
+    pub mod listpack {
+        pub use crate::encoding::listpack::{Builder, Iter, count, entry_size, iter};
+    }
+    /// Intsets (`intset.c`).
+    pub mod intset {
+        pub use crate::encoding::intset::{build, contains, iter, len, nth};
+    }
+    pub use crate::encode::{put_len, put_string, read_len, read_string};
+    pub use crate::value::canonical_i64;
+}
+
 pub use crc::crc64;
 pub use dump::{dump_payload, object_body, parse_object, parse_payload, payload_footer};
 pub use error::{DumpError, RdbError};

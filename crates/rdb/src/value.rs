@@ -103,7 +103,7 @@ impl Default for Encodings {
 /// `s` as an `i64` if it is exactly how that integer prints (no sign on zero, no
 /// leading zeros or plus sign, no spaces): the strings Redis stores as integers in
 /// listpacks and intsets (`string2ll`).
-pub(crate) fn canonical_i64(s: &[u8]) -> Option<i64> {
+pub fn canonical_i64(s: &[u8]) -> Option<i64> {
     let digits = s.strip_prefix(b"-").unwrap_or(s);
     if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
         return None;

@@ -39,7 +39,7 @@ pub(crate) fn parse(
 
 /// An intset of `values` (any order, distinct), in the smallest encoding that holds
 /// them all, as Redis builds it.
-pub(crate) fn build(values: &mut [i64]) -> Vec<u8> {
+pub fn build(values: &mut [i64]) -> Vec<u8> {
     values.sort_unstable();
     let enc: usize = if values.iter().all(|&v| i16::try_from(v).is_ok()) {
         2
@@ -55,6 +55,60 @@ pub(crate) fn build(values: &mut [i64]) -> Vec<u8> {
         buf.extend_from_slice(&v.to_le_bytes()[..enc]);
     }
     buf
+}
+
+/// The byte width and number of integers of a checked intset.
+fn header(is: &[u8]) -> (usize, usize) {
+    let enc = bytes_at::<4>(is, 0, "")
+        .map(u32::from_le_bytes)
+        .unwrap_or(8) as usize;
+    let enc = if matches!(enc, 2 | 4 | 8) { enc } else { 8 };
+    let len = is.len().saturating_sub(8) / enc;
+    (enc, len)
+}
+
+fn get(is: &[u8], enc: usize, i: usize) -> i64 {
+    let at = 8 + i * enc;
+    match (enc, is.get(at..at + enc)) {
+        (2, Some(c)) => i64::from(i16::from_le_bytes([c[0], c[1]])),
+        (4, Some(c)) => i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        (_, Some(c)) if c.len() == 8 => {
+            i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
+        }
+        _ => 0,
+    }
+}
+
+/// The number of integers in a checked intset (one emberkv built or loaded).
+pub fn len(is: &[u8]) -> usize {
+    header(is).1
+}
+
+/// The `i`th smallest integer of a checked intset (0 past the end).
+pub fn nth(is: &[u8], i: usize) -> i64 {
+    let (enc, _) = header(is);
+    get(is, enc, i)
+}
+
+/// Whether a checked intset holds `v` (binary search, as `intsetFind`).
+pub fn contains(is: &[u8], v: i64) -> bool {
+    let (enc, len) = header(is);
+    let (mut lo, mut hi) = (0usize, len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match get(is, enc, mid).cmp(&v) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
+}
+
+/// The integers of a checked intset, ascending.
+pub fn iter(is: &[u8]) -> impl Iterator<Item = i64> + '_ {
+    let (enc, len) = header(is);
+    (0..len).map(move |i| get(is, enc, i))
 }
 
 #[cfg(test)]

@@ -55,6 +55,66 @@ pub(crate) fn parse(
     Ok(count)
 }
 
+/// The entries of a listpack that was checked when it was built or loaded
+/// (what emberkv holds): a forward walk without the backlen checks of
+/// [`parse`]. Bounds are still checked: a malformed entry ends the walk.
+pub fn iter(lp: &[u8]) -> Iter<'_> {
+    let end = lp.len().saturating_sub(1);
+    Iter {
+        lp,
+        pos: HEADER.min(end),
+        end,
+    }
+}
+
+/// The number of entries of a checked listpack (its header's count, or a walk
+/// when the count is too large for the header).
+pub fn count(lp: &[u8]) -> usize {
+    match bytes_at::<2>(lp, 4, "listpack header").map(u16::from_le_bytes) {
+        Ok(COUNT_UNKNOWN) => iter(lp).count(),
+        Ok(n) => usize::from(n),
+        Err(_) => 0,
+    }
+}
+
+/// See [`iter`].
+#[derive(Debug, Clone)]
+pub struct Iter<'a> {
+    lp: &'a [u8],
+    pos: usize,
+    end: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = Entry<'a>;
+    fn next(&mut self) -> Option<Entry<'a>> {
+        if self.pos >= self.end {
+            return None;
+        }
+        match entry_at(self.lp, self.pos, self.end) {
+            Ok((e, size)) => {
+                self.pos += size + backlen_len(size);
+                Some(e)
+            }
+            Err(_) => {
+                self.pos = self.end;
+                None
+            }
+        }
+    }
+}
+
+/// The number of backlen bytes of an entry of `size` bytes.
+fn backlen_len(size: usize) -> usize {
+    match size {
+        0..=127 => 1,
+        128..=16382 => 2,
+        16383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    }
+}
+
 /// The entry at `pos` and its size without backlen; it must end before `end`.
 fn entry_at(lp: &[u8], pos: usize, end: usize) -> Result<(Entry<'_>, usize), String> {
     let b = lp[pos];
@@ -138,34 +198,45 @@ fn backlen(size: usize) -> Vec<u8> {
     }
 }
 
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
 /// Builds a listpack the way Redis's `lpAppend` does: strings that are canonical
 /// integers are stored integer-encoded in the smallest form.
 #[derive(Debug)]
-pub(crate) struct Builder {
+pub struct Builder {
     buf: Vec<u8>,
     count: usize,
 }
 
 impl Builder {
     /// An empty listpack.
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         let mut buf = Vec::with_capacity(64);
         buf.extend_from_slice(&[0; HEADER]);
         Builder { buf, count: 0 }
     }
 
     /// The listpack's size in bytes once finished.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.buf.len() + 1
     }
 
+    /// Whether nothing was appended.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
     /// The number of entries appended.
-    pub(crate) fn count(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.count
     }
 
     /// Appends `s` (integer-encoded if it is a canonical `i64`).
-    pub(crate) fn push(&mut self, s: &[u8]) {
+    pub fn push(&mut self, s: &[u8]) {
         let start = self.buf.len();
         encode_entry(&mut self.buf, s);
         let size = self.buf.len() - start;
@@ -174,7 +245,7 @@ impl Builder {
     }
 
     /// The finished listpack.
-    pub(crate) fn finish(mut self) -> Vec<u8> {
+    pub fn finish(mut self) -> Vec<u8> {
         self.buf.push(EOF);
         let total = u32::try_from(self.buf.len()).unwrap_or(u32::MAX);
         let count = u16::try_from(self.count)
@@ -188,7 +259,7 @@ impl Builder {
 }
 
 /// The size `s` takes in a listpack, backlen included.
-pub(crate) fn entry_size(s: &[u8]) -> usize {
+pub fn entry_size(s: &[u8]) -> usize {
     let size = match crate::value::canonical_i64(s) {
         Some(v) => int_encoding_size(v),
         None if s.len() < 64 => 1 + s.len(),

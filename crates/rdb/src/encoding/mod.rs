@@ -12,7 +12,7 @@ pub(crate) mod zipmap;
 
 /// One entry of a listpack or ziplist: integer-encoded or a byte string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Entry<'a> {
+pub enum Entry<'a> {
     /// An integer entry.
     Int(i64),
     /// A string entry.
@@ -21,7 +21,7 @@ pub(crate) enum Entry<'a> {
 
 impl Entry<'_> {
     /// The entry as the bytes Redis returns for it (integers in decimal).
-    pub(crate) fn to_vec(self) -> Vec<u8> {
+    pub fn to_vec(self) -> Vec<u8> {
         match self {
             Entry::Int(v) => v.to_string().into_bytes(),
             Entry::Str(s) => s.to_vec(),
