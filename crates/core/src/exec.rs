@@ -16,13 +16,14 @@
 
 use std::borrow::Cow;
 
-use emberkv_persistence::{Loc, ReadError, Rec, VType};
+use emberkv_persistence::{ChainTail, Loc, ReadError, Rec, VType, base_len, should_rebase};
 use emberkv_protocol::Encoder;
 use parking_lot::MutexGuard;
 use smallvec::SmallVec;
 
+use crate::coll::{CollRef, Obj};
 use crate::keyspace::{
-    Change, Counters, Keyspace, SHARDS, Shard, idle_secs, lru_clock, now_ms, retire,
+    Change, Counters, HeldRef, Keyspace, SHARDS, Shard, idle_secs, lru_clock, now_ms, retire,
 };
 
 /// A cold record to read before the command can run.
@@ -32,20 +33,43 @@ pub struct ColdRead {
     pub key: Box<[u8]>,
     /// Where its value is.
     pub loc: Loc,
+    /// Its type (a collection is a chain of records, folded when read).
+    pub vtype: VType,
+}
+
+/// A value read from the log.
+#[derive(Debug)]
+pub(crate) enum Fetched {
+    /// A string.
+    Bytes(Box<[u8]>),
+    /// A collection, folded, and its chain's bytes.
+    Coll(Obj, u64),
+}
+
+impl Fetched {
+    fn view(&self) -> HeldRef<'_> {
+        match self {
+            Fetched::Bytes(b) => HeldRef::Str(b),
+            Fetched::Coll(o, _) => HeldRef::Coll(o.view()),
+        }
+    }
 }
 
 /// Values read from the log for the next attempt of a command.
 #[derive(Debug, Default)]
 pub struct Prefetch {
-    vals: Vec<(Loc, Box<[u8]>)>,
+    vals: Vec<(Loc, Fetched)>,
 }
 
 impl Prefetch {
-    /// Adds a value read for `loc`.
+    /// Adds a string value read for `loc`.
     pub fn insert(&mut self, loc: Loc, value: Box<[u8]>) {
-        self.vals.push((loc, value));
+        self.vals.push((loc, Fetched::Bytes(value)));
     }
-    fn take(&mut self, loc: Loc) -> Option<Box<[u8]>> {
+    fn put(&mut self, loc: Loc, f: Fetched) {
+        self.vals.push((loc, f));
+    }
+    fn take(&mut self, loc: Loc) -> Option<Fetched> {
         let i = self.vals.iter().position(|(l, _)| *l == loc)?;
         Some(self.vals.swap_remove(i).1)
     }
@@ -128,6 +152,13 @@ pub(crate) enum Effect {
         value: Box<[u8]>,
         expire_at: u64,
     },
+    /// A change to a hash or set ([`crate::coll::op`]): creates the key if it is
+    /// absent, deletes it if the change leaves it empty.
+    Delta {
+        key: Box<[u8]>,
+        vtype: VType,
+        payload: Vec<u8>,
+    },
     Del {
         key: Box<[u8]>,
     },
@@ -140,6 +171,18 @@ pub(crate) enum Effect {
         name: Box<[u8]>,
         value: Box<[u8]>,
     },
+}
+
+/// A delta made ready to append (see `prepare_deltas`).
+#[derive(Debug)]
+struct Prepared {
+    /// The collection after the change; `None`: it is empty, delete the key.
+    obj: Option<Obj>,
+    /// Written as a delta onto this chain tail; `None`: as a base record.
+    tail: Option<ChainTail>,
+    /// The base record's body (when not a delta).
+    body: Vec<u8>,
+    expire_at: u64,
 }
 
 /// A present key, as a handler sees it.
@@ -379,6 +422,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                     let cr = ColdRead {
                         key: s.key.to_boxed(),
                         loc: s.loc,
+                        vtype: s.vtype,
                     };
                     if !self.needs.iter().any(|n| n.loc == cr.loc) {
                         self.needs.push(cr);
@@ -402,16 +446,39 @@ impl<'a, 'o> Cx<'a, 'o> {
         key: &[u8],
         f: impl FnOnce(&[u8], &mut Encoder<'o>) -> R,
     ) -> Result<Option<R>, CmdError> {
-        self.value_of(key, Some(VType::String), |_, v, out| f(v, out))
+        self.value_of(key, Some(VType::String), |_, v, out| match v {
+            HeldRef::Str(b) => f(b, out),
+            HeldRef::Coll(_) => f(&[], out),
+        })
     }
 
-    /// Calls `f` with the type and value of `key` (a collection's serialized
-    /// form, see [`crate::value`]) and the reply encoder, if the key is present.
-    /// Counts and fetches as [`with_value`](Self::with_value).
-    pub fn with_any_value<R>(
+    /// Calls `f` with the collection of type `want` at `key` (and the reply
+    /// encoder), if the key is present; [`ERR_WRONGTYPE`] (before any read) if it
+    /// holds another type. Counts and fetches as [`with_value`](Self::with_value).
+    pub(crate) fn with_coll<R>(
         &mut self,
         key: &[u8],
-        f: impl FnOnce(VType, &[u8], &mut Encoder<'o>) -> R,
+        want: VType,
+        f: impl FnOnce(CollRef<'_>, &mut Encoder<'o>) -> R,
+    ) -> Result<Option<R>, CmdError> {
+        self.value_of(key, Some(want), |_, v, out| match v {
+            HeldRef::Coll(c) => Some(f(c, out)),
+            HeldRef::Str(_) => None,
+        })
+        .and_then(|r| match r {
+            Some(None) => Err(wrongtype()),
+            Some(Some(r)) => Ok(Some(r)),
+            None => Ok(None),
+        })
+    }
+
+    /// Calls `f` with the type and value of `key` (any type) and the reply
+    /// encoder, if the key is present. Counts and fetches as
+    /// [`with_value`](Self::with_value).
+    pub(crate) fn with_any_value<R>(
+        &mut self,
+        key: &[u8],
+        f: impl FnOnce(VType, HeldRef<'_>, &mut Encoder<'o>) -> R,
     ) -> Result<Option<R>, CmdError> {
         self.value_of(key, None, f)
     }
@@ -422,7 +489,7 @@ impl<'a, 'o> Cx<'a, 'o> {
         &mut self,
         key: &[u8],
         want: Option<VType>,
-        f: impl FnOnce(VType, &[u8], &mut Encoder<'o>) -> R,
+        f: impl FnOnce(VType, HeldRef<'_>, &mut Encoder<'o>) -> R,
     ) -> Result<Option<R>, CmdError> {
         let Some((sh, idx)) = self.find(key) else {
             return Ok(None);
@@ -436,28 +503,36 @@ impl<'a, 'o> Cx<'a, 'o> {
         if g.slots[idx as usize].value.is_some() {
             g.touch(idx);
             self.counted.cache_hits += 1;
-            let v = g.slots[idx as usize].value.as_deref().unwrap_or_default();
+            let v = g.held(idx).map_or(HeldRef::Str(&[]), |h| h.0);
             return Ok(Some(f(vtype, v, self.out)));
         }
         let loc = g.slots[idx as usize].loc;
         match self.prefetch.take(loc) {
-            Some(value) => {
+            Some(fetched) => {
                 self.counted.cache_misses += 1;
-                let r = f(vtype, &value, self.out);
-                if g.fits(value.len()) {
-                    // Promoted; evictions wait for the end of the command, so a
-                    // second read in this command finds it hot.
-                    g.cache_put(idx, value);
-                    self.dirty |= 1 << sh;
-                } else {
-                    // Too big for the cache: keep it for another read of the key.
-                    self.prefetch.insert(loc, value);
+                // Promoted; evictions wait for the end of the command, so a
+                // second read in this command finds it hot. One too big for the
+                // cache stays in the prefetch for another read of the key.
+                let fits = match &fetched {
+                    Fetched::Bytes(v) => g.fits(v.len()),
+                    Fetched::Coll(o, _) => g.fits_obj(o),
+                };
+                if !fits {
+                    let r = f(vtype, fetched.view(), self.out);
+                    self.prefetch.put(loc, fetched);
+                    return Ok(Some(r));
                 }
-                Ok(Some(r))
+                match fetched {
+                    Fetched::Bytes(v) => g.cache_put(idx, v),
+                    Fetched::Coll(o, chain) => g.cache_put_obj(idx, o, chain),
+                }
+                self.dirty |= 1 << sh;
+                let v = g.held(idx).map_or(HeldRef::Str(&[]), |h| h.0);
+                Ok(Some(f(vtype, v, self.out)))
             }
             None => {
                 let key = g.slots[idx as usize].key.to_boxed();
-                self.needs.push(ColdRead { key, loc });
+                self.needs.push(ColdRead { key, loc, vtype });
                 Err(CmdError::Need)
             }
         }
@@ -468,9 +543,13 @@ impl<'a, 'o> Cx<'a, 'o> {
         self.with_value(key, |v, _| v.to_vec())
     }
 
-    /// The type and value of `key` of any type, copied.
+    /// The type and value of `key` of any type, copied (a collection's body,
+    /// see [`crate::value`]).
     pub fn typed_value(&mut self, key: &[u8]) -> Result<Option<(VType, Vec<u8>)>, CmdError> {
-        self.with_any_value(key, |t, v, _| (t, v.to_vec()))
+        self.with_any_value(key, |t, v, _| match v {
+            HeldRef::Str(b) => (t, b.to_vec()),
+            HeldRef::Coll(c) => (t, c.body().into_owned()),
+        })
     }
 
     /// Queues: `key` holds the string `value` with `expire_at` (0 = none).
@@ -492,6 +571,17 @@ impl<'a, 'o> Cx<'a, 'o> {
             vtype,
             value: value.into(),
             expire_at,
+        });
+    }
+
+    /// Queues a change to the hash or set at `key` (a delta, see
+    /// [`crate::coll::op`]). The command must have read the key's value in this
+    /// attempt ([`with_coll`](Self::with_coll)); at most one delta per key.
+    pub(crate) fn delta(&mut self, key: &[u8], vtype: VType, payload: Vec<u8>) {
+        self.effects.push(Effect::Delta {
+            key: key.into(),
+            vtype,
+            payload,
         });
     }
 
@@ -521,6 +611,90 @@ impl<'a, 'o> Cx<'a, 'o> {
         });
     }
 
+    /// Applies each queued delta to its collection (taken out of the cache or
+    /// the prefetch, or a new one) and chooses its record: the delta itself, a
+    /// fresh base when the chain has grown past the rebase rule, or a delete
+    /// when the collection is left empty.
+    fn prepare_deltas(&mut self) -> Result<Vec<Option<Prepared>>, CmdError> {
+        let ks = self.ks;
+        let enc = ks.encodings();
+        let mut out = Vec::with_capacity(self.effects.len());
+        for i in 0..self.effects.len() {
+            let Effect::Delta {
+                key,
+                vtype,
+                payload,
+            } = &self.effects[i]
+            else {
+                out.push(None);
+                continue;
+            };
+            let (key, vtype) = (key.clone(), *vtype);
+            let h = ks.hash(&key);
+            let g = shard!(self, Keyspace::shard_of(h));
+            let (mut obj, tail, expire_at) = match g.find(h, &key) {
+                None => (
+                    Obj::empty(vtype, crate::coll::op::first_arg(payload)),
+                    None,
+                    0,
+                ),
+                Some(idx) => {
+                    let (loc, exp) = {
+                        let s = &g.slots[idx as usize];
+                        (s.loc, s.expire_at)
+                    };
+                    let taken = match g.take_obj(idx) {
+                        Some(t) => Some(t),
+                        None => match self.prefetch.take(loc) {
+                            Some(Fetched::Coll(o, chain)) => Some((o, chain)),
+                            Some(other) => {
+                                self.prefetch.put(loc, other);
+                                None
+                            }
+                            None => None,
+                        },
+                    };
+                    let Some((o, chain)) = taken else {
+                        self.needs.push(ColdRead { key, loc, vtype });
+                        return Err(CmdError::Need);
+                    };
+                    (o, Some(ChainTail { loc, bytes: chain }), exp)
+                }
+            };
+            let Effect::Delta { payload, .. } = &self.effects[i] else {
+                continue;
+            };
+            obj.apply(payload, &enc)
+                .map_err(|_| CmdError::reply("ERR internal error: malformed change"))?;
+            let p = if obj.is_empty() {
+                Prepared {
+                    obj: None,
+                    tail: None,
+                    body: Vec::new(),
+                    expire_at,
+                }
+            } else {
+                let base = base_len(key.len(), obj.view().body_len());
+                let as_delta = tail.filter(|&t| {
+                    let n = Rec::delta(&key, vtype, t, payload, expire_at).encoded_len() as u64;
+                    n < base && !should_rebase(t.bytes.saturating_add(n), base)
+                });
+                let body = match as_delta {
+                    Some(_) => Vec::new(),
+                    None => obj.view().body().into_owned(),
+                };
+                Prepared {
+                    obj: Some(obj),
+                    tail: as_delta,
+                    body,
+                    expire_at,
+                }
+            };
+            out.push(Some(p));
+        }
+        Ok(out)
+    }
+
     /// Appends the queued effects to the log as one atomic group, publishes them
     /// to the change feed, and applies them to the index.
     pub fn commit(&mut self) -> CmdResult {
@@ -530,22 +704,40 @@ impl<'a, 'o> Cx<'a, 'o> {
         if let Some((name, value)) = self.meta {
             self.set_meta(name, value);
         }
+        let mut prepared = self.prepare_deltas()?;
         let ks = self.ks;
         let appended = {
             let recs: SmallVec<[Rec<'_>; 2]> = self
                 .effects
                 .iter()
-                .map(|e| match e {
-                    Effect::Set {
-                        key,
-                        vtype,
-                        value,
-                        expire_at,
-                    } => Rec::set_typed(key, *vtype, value, *expire_at),
-                    Effect::Del { key } => Rec::del(key),
-                    Effect::Expire { key, at } => Rec::expire(key, *at),
-                    Effect::Flush => Rec::flush(),
-                    Effect::Meta { name, value } => Rec::meta(name, value),
+                .zip(&prepared)
+                .map(|(e, p)| match (e, p) {
+                    (
+                        Effect::Set {
+                            key,
+                            vtype,
+                            value,
+                            expire_at,
+                        },
+                        _,
+                    ) => Rec::set_typed(key, *vtype, value, *expire_at),
+                    (
+                        Effect::Delta {
+                            key,
+                            vtype,
+                            payload,
+                        },
+                        Some(p),
+                    ) => match (&p.obj, p.tail) {
+                        (None, _) => Rec::del(key),
+                        (Some(_), Some(t)) => Rec::delta(key, *vtype, t, payload, p.expire_at),
+                        (Some(_), None) => Rec::set_typed(key, *vtype, &p.body, p.expire_at),
+                    },
+                    (Effect::Delta { key, .. }, None) => Rec::del(key),
+                    (Effect::Del { key }, _) => Rec::del(key),
+                    (Effect::Expire { key, at }, _) => Rec::expire(key, *at),
+                    (Effect::Flush, _) => Rec::flush(),
+                    (Effect::Meta { name, value }, _) => Rec::meta(name, value),
                 })
                 .collect();
             let a = ks
@@ -569,6 +761,15 @@ impl<'a, 'o> Cx<'a, 'o> {
                                 value,
                                 expire_at: *expire_at,
                             },
+                            Effect::Delta {
+                                key,
+                                vtype,
+                                payload,
+                            } => Change::Delta {
+                                key,
+                                vtype: *vtype,
+                                payload,
+                            },
                             Effect::Del { key } => Change::Del { key },
                             Effect::Expire { key, at } => Change::Expire { key, at: *at },
                             Effect::Flush => Change::Flush,
@@ -585,17 +786,19 @@ impl<'a, 'o> Cx<'a, 'o> {
         self.lsn = self.lsn.max(appended.lsn);
         let effects = std::mem::take(&mut self.effects);
         for (i, e) in effects.into_iter().enumerate() {
-            let Some(loc) = appended.locs.get(i).copied() else {
+            let Some(tail) = appended.tail(i) else {
                 continue;
             };
-            self.apply(e, loc);
+            let p = prepared.get_mut(i).and_then(Option::take);
+            self.apply(e, tail, p);
         }
         Ok(())
     }
 
-    fn apply(&mut self, e: Effect, loc: Loc) {
+    fn apply(&mut self, e: Effect, tail: ChainTail, prepared: Option<Prepared>) {
         let ks = self.ks;
         let now = self.now;
+        let loc = tail.loc;
         match e {
             Effect::Set {
                 key,
@@ -603,27 +806,35 @@ impl<'a, 'o> Cx<'a, 'o> {
                 value,
                 expire_at,
             } => {
+                let idx = self.set_entry(&key, vtype, loc, true);
                 let h = ks.hash(&key);
                 let sh = Keyspace::shard_of(h);
                 let g = shard!(self, sh);
-                let idx = match g.find(h, &key) {
-                    Some(idx) => {
-                        let s = &mut g.slots[idx as usize];
-                        // A new value is a new object: used now (as Redis's).
-                        s.lru = lru_clock(now);
-                        let old_vtype = std::mem::replace(&mut s.vtype, vtype);
-                        let old = std::mem::replace(&mut s.loc, loc);
-                        retire(&ks.store, old_vtype, old);
-                        g.set_expire(idx, expire_at);
-                        idx
-                    }
-                    None => {
-                        let idx = g.insert(&ks.hasher, h, key.into(), vtype, loc, lru_clock(now));
-                        g.set_expire(idx, expire_at);
-                        idx
-                    }
+                g.set_expire(idx, expire_at);
+                if vtype == VType::String {
+                    g.cache_put(idx, value);
+                } else if let Some(obj) = Obj::from_body(vtype, &value, &ks.encodings()) {
+                    g.cache_put_obj(idx, obj, tail.bytes);
+                }
+                self.dirty |= 1 << sh;
+            }
+            Effect::Delta { key, vtype, .. } => {
+                let Some(Prepared {
+                    obj: Some(obj),
+                    tail: as_delta,
+                    expire_at,
+                    ..
+                }) = prepared
+                else {
+                    self.apply(Effect::Del { key }, tail, None);
+                    return;
                 };
-                g.cache_put(idx, value);
+                let idx = self.set_entry(&key, vtype, loc, as_delta.is_none());
+                let h = ks.hash(&key);
+                let sh = Keyspace::shard_of(h);
+                let g = shard!(self, sh);
+                g.set_expire(idx, expire_at);
+                g.cache_put_obj(idx, obj, tail.bytes);
                 self.dirty |= 1 << sh;
             }
             Effect::Del { key } => {
@@ -647,6 +858,38 @@ impl<'a, 'o> Cx<'a, 'o> {
                 }
             }
             Effect::Meta { .. } => {}
+        }
+        let _ = now;
+    }
+
+    /// Points `key` at its new record `loc` (inserting it if absent) and returns
+    /// its slot; `replaces` retires the key's previous record or chain (a delta
+    /// extends it instead).
+    fn set_entry(&mut self, key: &[u8], vtype: VType, loc: Loc, replaces: bool) -> u32 {
+        let ks = self.ks;
+        let now = self.now;
+        let h = ks.hash(key);
+        let g = shard!(self, Keyspace::shard_of(h));
+        match g.find(h, key) {
+            Some(idx) => {
+                let s = &mut g.slots[idx as usize];
+                // A new value is a new object: used now (as Redis's).
+                s.lru = lru_clock(now);
+                let old_vtype = std::mem::replace(&mut s.vtype, vtype);
+                let old = std::mem::replace(&mut s.loc, loc);
+                if replaces {
+                    retire(&ks.store, old_vtype, old);
+                }
+                idx
+            }
+            None => g.insert(
+                &ks.hasher,
+                h,
+                crate::keyspace::Key::new(key),
+                vtype,
+                loc,
+                lru_clock(now),
+            ),
         }
     }
 
@@ -752,12 +995,41 @@ impl Keyspace {
     /// attempt finds the key's new location.
     pub fn read_cold(&self, reads: &[ColdRead], into: &mut Prefetch) -> Result<(), ReadError> {
         for r in reads {
-            match self.store.read(r.loc, &r.key) {
-                Ok(v) => into.insert(r.loc, v.into_boxed_slice()),
+            if r.vtype == VType::String {
+                match self.store.read(r.loc, &r.key) {
+                    Ok(v) => into.insert(r.loc, v.into_boxed_slice()),
+                    Err(ReadError::Gone) => {}
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
+            match self.read_coll(&r.key, r.vtype, r.loc) {
+                Ok(f) => into.put(r.loc, f),
                 Err(ReadError::Gone) => {}
                 Err(e) => return Err(e),
             }
         }
         Ok(())
+    }
+
+    /// Reads a collection's chain and folds it (blocking).
+    pub(crate) fn read_coll(
+        &self,
+        key: &[u8],
+        vtype: VType,
+        loc: Loc,
+    ) -> Result<Fetched, ReadError> {
+        let chain = self.store.read_chain(loc, key)?;
+        let obj = crate::coll::fold(vtype, &chain.base, &chain.deltas, &self.encodings())
+            .ok_or_else(|| ReadError::Corrupt {
+                path: std::path::PathBuf::from(format!(
+                    "segment {} (key {:?})",
+                    loc.seg,
+                    String::from_utf8_lossy(key)
+                )),
+                offset: u64::from(loc.off),
+                reason: "the collection's records do not decode",
+            })?;
+        Ok(Fetched::Coll(obj, chain.bytes))
     }
 }

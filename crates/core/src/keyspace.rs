@@ -28,7 +28,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use emberkv_persistence::{LiveIndex, Loc, Rec, Recovered, Store, VType};
+use std::collections::HashMap;
+
 use hashbrown::HashTable;
+
+use crate::coll::{CollRef, Obj};
 use parking_lot::{Mutex, MutexGuard};
 
 /// Number of shards. A power of two; fixed for the life of a process because SCAN
@@ -217,6 +221,28 @@ pub(crate) struct Shard {
     expires_sum: u128,
     pub keys: u64,
     pub counters: Counters,
+    /// Hot collections too large to be a slot's bytes (hashtable encodings),
+    /// by slot; their slot holds the tag byte only.
+    big: HashMap<u32, Big>,
+}
+
+/// A hot collection in the side map.
+#[derive(Debug)]
+pub(crate) struct Big {
+    pub obj: Obj,
+    /// Its chain's bytes in the log.
+    pub chain: u64,
+    /// What it is charged to the cache.
+    charged: u64,
+}
+
+/// A hot value as a command reads it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum HeldRef<'a> {
+    /// A string.
+    Str(&'a [u8]),
+    /// A collection.
+    Coll(CollRef<'a>),
 }
 
 impl Shard {
@@ -234,7 +260,68 @@ impl Shard {
             expires_sum: 0,
             keys: 0,
             counters: Counters::default(),
+            big: HashMap::new(),
         }
+    }
+
+    /// The hot value of `idx` (`None` if cold) and, for a collection, its
+    /// chain's bytes.
+    pub fn held(&self, idx: u32) -> Option<(HeldRef<'_>, u64)> {
+        let s = &self.slots[idx as usize];
+        let v = s.value.as_deref()?;
+        if s.vtype == VType::String {
+            return Some((HeldRef::Str(v), 0));
+        }
+        match CollRef::from_held(s.vtype, v) {
+            Some(c) => Some((HeldRef::Coll(c), crate::coll::held_chain(v))),
+            None => self
+                .big
+                .get(&idx)
+                .map(|b| (HeldRef::Coll(b.obj.view()), b.chain)),
+        }
+    }
+
+    /// Takes a hot collection out of the cache (the key stays, cold): an owned
+    /// copy to change, and its chain's bytes.
+    pub fn take_obj(&mut self, idx: u32) -> Option<(Obj, u64)> {
+        let s = &self.slots[idx as usize];
+        let v = s.value.as_deref()?;
+        let taken = match CollRef::from_held(s.vtype, v) {
+            Some(c) => Some((c.to_obj(), crate::coll::held_chain(v))),
+            None => self.big.remove(&idx).map(|b| {
+                self.cache_used -= b.charged;
+                self.cache_used += charge(1);
+                (b.obj, b.chain)
+            }),
+        };
+        self.cache_drop(idx);
+        taken
+    }
+
+    /// Makes the collection `obj` the hot value of `idx`, as
+    /// [`cache_put`](Self::cache_put).
+    pub fn cache_put_obj(&mut self, idx: u32, obj: Obj, chain: u64) {
+        if !obj.is_big() {
+            self.cache_put(idx, obj.held_bytes(chain));
+            return;
+        }
+        self.cache_drop(idx);
+        let c = charge(obj.mem_bytes());
+        if c > self.cache_cap {
+            return;
+        }
+        self.slots[idx as usize].value = Some(obj.held_bytes(chain));
+        self.big.insert(
+            idx,
+            Big {
+                obj,
+                chain,
+                charged: c,
+            },
+        );
+        self.cache_used += c;
+        self.cache_keys += 1;
+        self.push_front(idx);
     }
 
     pub fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
@@ -373,7 +460,12 @@ impl Shard {
     /// Drops a value from the cache (the key stays).
     pub fn cache_drop(&mut self, idx: u32) {
         if let Some(v) = self.slots[idx as usize].value.take() {
-            self.cache_used -= charge(v.len());
+            match self.big.remove(&idx) {
+                Some(b) if self.slots[idx as usize].vtype != VType::String => {
+                    self.cache_used -= b.charged
+                }
+                _ => self.cache_used -= charge(v.len()),
+            }
             self.cache_keys -= 1;
             self.unlink(idx);
         }
@@ -391,6 +483,11 @@ impl Shard {
         self.cache_used += c;
         self.cache_keys += 1;
         self.push_front(idx);
+    }
+
+    /// Whether the collection `obj` can be cached at all in this shard.
+    pub fn fits_obj(&self, obj: &Obj) -> bool {
+        charge(obj.mem_bytes()) <= self.cache_cap
     }
 
     /// Whether a value of `len` bytes can be cached at all in this shard.
@@ -456,6 +553,17 @@ pub enum Change<'a> {
         /// Absolute expiry in Unix ms; 0 = none.
         expire_at: u64,
     },
+    /// The hash or set at `key` changed by one delta (created if it was absent,
+    /// deleted if it is now empty); [`delta_command`] gives the command that
+    /// replays it.
+    Delta {
+        /// The key.
+        key: &'a [u8],
+        /// The collection's type.
+        vtype: VType,
+        /// The delta.
+        payload: &'a [u8],
+    },
     /// `key` was deleted (or expired).
     Del {
         /// The key.
@@ -470,6 +578,12 @@ pub enum Change<'a> {
     },
     /// Every key was deleted.
     Flush,
+}
+
+/// The command that replays a [`Change::Delta`]'s payload on a follower (emberkv
+/// or Redis): its name and the arguments after the key.
+pub fn delta_command(payload: &[u8]) -> Option<(&'static [u8], Vec<&[u8]>)> {
+    crate::coll::op::command(payload)
 }
 
 /// A consumer of every change to the keyspace, in log order per key (the
@@ -840,6 +954,12 @@ impl LiveIndex for IndexHandle {
         }
         s.loc = new;
         true
+    }
+
+    fn fold(&self, _key: &[u8], vtype: VType, base: &[u8], deltas: &[Vec<u8>]) -> Option<Vec<u8>> {
+        let ks = self.0.upgrade()?;
+        let obj = crate::coll::fold(vtype, base, deltas, &ks.encodings())?;
+        Some(obj.view().body().into_owned())
     }
 }
 

@@ -20,6 +20,7 @@
 //! [`LiveIndex`]: emberkv_persistence::LiveIndex
 
 pub mod cmd;
+pub(crate) mod coll;
 pub mod exec;
 pub mod glob;
 pub mod keyspace;
@@ -30,4 +31,6 @@ pub mod value;
 pub use cmd::{AclCategories, CommandSpec, CoreCommand, Flags, KeySpec};
 pub use emberkv_persistence::VType;
 pub use exec::{CmdError, CmdResult, ColdRead, Cx, ExecOpts, Handler, Outcome, Prefetch};
-pub use keyspace::{Change, ChangeFeed, Counters, Keyspace, KeyspaceStats, SHARDS, now_ms};
+pub use keyspace::{
+    Change, ChangeFeed, Counters, Keyspace, KeyspaceStats, SHARDS, delta_command, now_ms,
+};

@@ -5,8 +5,8 @@ use bytes::BytesMut;
 use emberkv_persistence::{Loc, ReadError, VType};
 use emberkv_protocol::{Encoder, Proto};
 
-use crate::exec::{CmdError, Cx, ExecOpts, Prefetch};
-use crate::keyspace::{Keyspace, SHARDS, now_ms};
+use crate::exec::{CmdError, Cx, ExecOpts, Fetched, Prefetch};
+use crate::keyspace::{HeldRef, Keyspace, SHARDS, Shard, now_ms};
 
 /// One key of a snapshot.
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct SnapshotEntry {
     pub loc: Loc,
     /// Absolute expiry in ms, 0 = none.
     pub expire_at: u64,
-    /// The value's type (a collection's value is its held form, see
+    /// The value's type (a collection's value is its body, see
     /// [`crate::value`]).
     pub vtype: VType,
 }
@@ -37,6 +37,15 @@ pub struct LoadEntry {
     pub expire_at: u64,
 }
 
+/// The hot value of slot `idx` as a snapshot carries it: a string's bytes, a
+/// collection's body.
+fn body_of(g: &Shard, idx: u32) -> Option<Box<[u8]>> {
+    match g.held(idx)?.0 {
+        HeldRef::Str(b) => Some(b.into()),
+        HeldRef::Coll(c) => Some(c.body().into_owned().into_boxed_slice()),
+    }
+}
+
 impl Keyspace {
     /// The live keys of shard `sh` (`0..SHARDS`), hot values copied. Expired keys
     /// are left out (on a follower too: its leader will send their deletes).
@@ -48,10 +57,11 @@ impl Keyspace {
         let g = shard.0.lock();
         g.slots
             .iter()
-            .filter(|s| !s.is_free() && (s.expire_at == 0 || s.expire_at > now))
-            .map(|s| SnapshotEntry {
+            .enumerate()
+            .filter(|(_, s)| !s.is_free() && (s.expire_at == 0 || s.expire_at > now))
+            .map(|(i, s)| SnapshotEntry {
                 key: s.key.to_boxed(),
-                value: s.value.clone(),
+                value: body_of(&g, i as u32),
                 loc: s.loc,
                 expire_at: s.expire_at,
                 vtype: s.vtype,
@@ -67,7 +77,7 @@ impl Keyspace {
         let s = &g.slots[idx as usize];
         Some(SnapshotEntry {
             key: s.key.to_boxed(),
-            value: s.value.clone(),
+            value: body_of(&g, idx),
             loc: s.loc,
             expire_at: s.expire_at,
             vtype: s.vtype,
@@ -79,10 +89,17 @@ impl Keyspace {
         SHARDS
     }
 
-    /// Reads a value from the log (blocking). `Gone` means the record moved: look
+    /// Reads a value of type `vtype` from the log (blocking): a string, or a
+    /// collection's body (its chain folded). `Gone` means the record moved: look
     /// the key up again.
-    pub fn read_value(&self, key: &[u8], loc: Loc) -> Result<Vec<u8>, ReadError> {
-        self.store.read(loc, key)
+    pub fn read_value(&self, key: &[u8], vtype: VType, loc: Loc) -> Result<Vec<u8>, ReadError> {
+        if vtype == VType::String {
+            return self.store.read(loc, key);
+        }
+        match self.read_coll(key, vtype, loc)? {
+            Fetched::Coll(obj, _) => Ok(obj.view().body().into_owned()),
+            Fetched::Bytes(b) => Ok(b.into_vec()),
+        }
     }
 
     /// Sets every entry (one atomic group), with an optional metadata record in

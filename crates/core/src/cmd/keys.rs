@@ -370,7 +370,7 @@ pub fn keys(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
 /// So an empty argument is cursor 0, a sign is allowed (`-1` wraps to
 /// `u64::MAX`, as C's unsigned negation does) and the argument ends at its first
 /// NUL byte, where the C string ends.
-fn parse_cursor(a: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(a: &[u8]) -> Option<u64> {
     let a = a.split(|&c| c == 0).next().unwrap_or_default();
     let Some(&first) = a.first() else {
         return Some(0);

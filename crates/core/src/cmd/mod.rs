@@ -14,9 +14,12 @@
 //! needs: a fixed range, and keys that follow a count).
 
 pub mod bits;
+pub(crate) mod elems;
+pub mod hash;
 pub mod keys;
 pub mod lcs;
 pub mod object;
+pub mod set;
 pub mod strings;
 
 use std::collections::HashMap;
@@ -34,6 +37,8 @@ pub static FAMILIES: &[&[CoreCommand]] = &[
     lcs::COMMANDS,
     keys::COMMANDS,
     object::COMMANDS,
+    hash::COMMANDS,
+    set::COMMANDS,
 ];
 
 /// Every keyspace command, family by family.
@@ -644,15 +649,17 @@ mod tests {
     }
 
     #[test]
-    fn legacy_range_of_plain_commands() {
+    fn legacy_range_of_plain_commands_and_counted_keys_are_movable() {
         for c in all() {
             let s = c.spec;
-            assert!(!s.movable_keys(), "{}", s.name);
+            let counted = s.keys.iter().any(|k| matches!(k, KeySpec::Keynum { .. }));
+            assert_eq!(s.movable_keys(), counted, "{}", s.name);
             match s.keys {
                 [] => assert_eq!(s.legacy_keys(), (0, 0, 0)),
                 [KeySpec::Range { first, last, step }] => {
                     assert_eq!(s.legacy_keys(), (*first, *last, *step));
                 }
+                _ if counted => {}
                 _ => panic!("{}", s.name),
             }
         }

@@ -9,6 +9,7 @@ use emberkv_rdb::DumpError;
 use crate::cmd::presets::{K_RS, K_WSD, ONE, R, WD};
 use crate::cmd::{CommandSpec, CoreCommand, KeySpec};
 use crate::exec::{CmdError, CmdResult, Cx, ERR_NOT_INT, ERR_SYNTAX};
+use crate::keyspace::HeldRef;
 use crate::value;
 
 fn eq(a: &[u8], b: &str) -> bool {
@@ -19,7 +20,10 @@ fn eq(a: &[u8], b: &str) -> bool {
 pub fn dump(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     let key = argv[1];
     cx.meta_read(key);
-    match cx.with_any_value(key, |t, v, _| value::dump(t, v))? {
+    match cx.with_any_value(key, |t, v, _| match v {
+        HeldRef::Str(b) => value::dump(t, b),
+        HeldRef::Coll(c) => value::dump(t, &c.body()),
+    })? {
         Some(p) => cx.out.bulk(&p),
         None => cx.out.null(),
     }
@@ -173,12 +177,11 @@ pub fn object(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
         return Ok(());
     }
     let refcount = eq(sub, "REFCOUNT");
-    let r = cx.with_any_value(key, |t, v, out| {
-        if refcount {
-            out.int(value::refcount(t, v));
-        } else {
-            out.bulk(value::encoding_name(t, v).as_bytes());
-        }
+    let r = cx.with_any_value(key, |t, v, out| match v {
+        HeldRef::Str(b) if refcount => out.int(value::refcount(t, b)),
+        HeldRef::Str(b) => out.bulk(value::encoding_name(t, b).as_bytes()),
+        HeldRef::Coll(_) if refcount => out.int(1),
+        HeldRef::Coll(c) => out.bulk(c.encoding_name().as_bytes()),
     })?;
     if r.is_none() {
         cx.out.null();

@@ -325,13 +325,16 @@ fn read_cold(
     vtype: VType,
     loc: emberkv_persistence::Loc,
 ) -> Option<(VType, Vec<u8>)> {
-    match ks.read_value(key, loc) {
+    match ks.read_value(key, vtype, loc) {
         Ok(v) => Some((vtype, v)),
         Err(emberkv_persistence::ReadError::Gone) => {
             let e = ks.snapshot_key(key)?;
             match e.value {
                 Some(v) => Some((e.vtype, v.into_vec())),
-                None => ks.read_value(key, e.loc).ok().map(|v| (e.vtype, v)),
+                None => ks
+                    .read_value(key, e.vtype, e.loc)
+                    .ok()
+                    .map(|v| (e.vtype, v)),
             }
         }
         Err(e) => {

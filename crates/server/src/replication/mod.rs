@@ -616,6 +616,7 @@ impl ChangeFeed for LeaderFeed {
                 .iter()
                 .map(|c| match c {
                     Change::Set { key, value, .. } => key.len() + value.len() + 64,
+                    Change::Delta { key, payload, .. } => key.len() + payload.len() * 2 + 64,
                     Change::Del { key } | Change::Expire { key, .. } => key.len() + 48,
                     Change::Flush => 24,
                 })
@@ -668,6 +669,17 @@ impl ChangeFeed for LeaderFeed {
                             b"ABSTTL",
                         ],
                     );
+                }
+                // A change to a hash or set travels as the command that
+                // replays it (HSET, HDEL, SADD, SREM), as Redis propagates it.
+                Change::Delta { key, payload, .. } => {
+                    if let Some((name, args)) = emberkv_core::delta_command(payload) {
+                        let mut argv: Vec<&[u8]> = Vec::with_capacity(args.len() + 2);
+                        argv.push(name);
+                        argv.push(key);
+                        argv.extend(args);
+                        put_cmd(&mut out, &argv);
+                    }
                 }
                 Change::Del { key } => put_cmd(&mut out, &[b"DEL", key]),
                 Change::Expire { key, at: 0 } => put_cmd(&mut out, &[b"PERSIST", key]),

@@ -1,0 +1,197 @@
+//! A large hash or set in RAM (Redis's `hashtable` encoding).
+//!
+//! Entries live in a dense vector, one heap allocation each (a set member, or a
+//! hash field and its value behind a varint of the field's length); a
+//! `hashbrown::HashTable<u32>` maps each entry's name to its position. Per entry
+//! that is the allocation, 16 bytes of vector and about 10 bytes of table (4-byte
+//! position and a control byte at a load of 7/8 or less), where Redis 7.0's dict
+//! costs a 24-byte `dictEntry` (32 with allocator rounding), an 8-byte bucket and
+//! an sds string per member or field and value.
+//!
+//! The dense vector gives O(1) random picks (`SPOP`, `SRANDMEMBER`,
+//! `HRANDFIELD`) and a cursor for `SSCAN`/`HSCAN`: removal moves the last entry
+//! into the hole, and a scan walks positions from the end down, so an entry that
+//! is present for the whole scan is returned at least once (it only ever moves
+//! from a visited position to a lower one).
+
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+
+/// A set or hash of more entries than its compact encoding holds.
+#[derive(Clone)]
+pub(crate) struct Table {
+    entries: Vec<Box<[u8]>>,
+    index: HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+    /// Hash (field and value per entry) or set (member).
+    pairs: bool,
+    /// Bytes of the entries' allocations.
+    heap: usize,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("len", &self.entries.len())
+            .field("pairs", &self.pairs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Appends `n` as a LEB128 varint.
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Reads a LEB128 varint at the start of `b`: the value and its size.
+pub(crate) fn get_varint(b: &[u8]) -> Option<(u64, usize)> {
+    let mut n = 0u64;
+    for (i, &byte) in b.iter().enumerate().take(10) {
+        n |= u64::from(byte & 0x7F) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((n, i + 1));
+        }
+    }
+    None
+}
+
+/// An entry's name (member or field) and value (empty for a set).
+fn split(e: &[u8], pairs: bool) -> (&[u8], &[u8]) {
+    if !pairs {
+        return (e, &[]);
+    }
+    match get_varint(e) {
+        Some((n, sz)) => {
+            let rest = &e[sz..];
+            let n = (n as usize).min(rest.len());
+            rest.split_at(n)
+        }
+        None => (&[], &[]),
+    }
+}
+
+fn make(name: &[u8], value: &[u8], pairs: bool) -> Box<[u8]> {
+    if !pairs {
+        return name.into();
+    }
+    let mut v = Vec::with_capacity(name.len() + value.len() + 5);
+    put_varint(&mut v, name.len() as u64);
+    v.extend_from_slice(name);
+    v.extend_from_slice(value);
+    v.into_boxed_slice()
+}
+
+impl Table {
+    /// An empty table of pairs (a hash) or members (a set).
+    pub fn new(pairs: bool, capacity: usize) -> Table {
+        Table {
+            entries: Vec::with_capacity(capacity),
+            index: HashTable::with_capacity(capacity),
+            hasher: foldhash::fast::RandomState::default(),
+            pairs,
+            heap: 0,
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// RAM held, for the cache budget.
+    pub fn mem_bytes(&self) -> usize {
+        self.heap
+            + self.entries.capacity() * std::mem::size_of::<Box<[u8]>>()
+            + self.index.capacity() * 9 / 8 * 5
+            + 64
+    }
+
+    fn hash(&self, name: &[u8]) -> u64 {
+        self.hasher.hash_one(name)
+    }
+
+    /// The position of `name`.
+    pub fn find(&self, name: &[u8]) -> Option<usize> {
+        let h = self.hash(name);
+        let (entries, pairs) = (&self.entries, self.pairs);
+        self.index
+            .find(h, |&i| split(&entries[i as usize], pairs).0 == name)
+            .map(|&i| i as usize)
+    }
+
+    /// The value of `name` (empty for a set member), if present.
+    pub fn get(&self, name: &[u8]) -> Option<&[u8]> {
+        self.find(name).map(|i| self.at(i).1)
+    }
+
+    /// The entry at position `i` (`i < len`).
+    pub fn at(&self, i: usize) -> (&[u8], &[u8]) {
+        split(&self.entries[i], self.pairs)
+    }
+
+    /// Every entry, in position order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.entries.iter().map(|e| split(e, self.pairs))
+    }
+
+    /// Inserts or replaces `name`; true if it was new.
+    pub fn insert(&mut self, name: &[u8], value: &[u8]) -> bool {
+        let e = make(name, value, self.pairs);
+        if let Some(i) = self.find(name) {
+            self.heap = self.heap - self.entries[i].len() + e.len();
+            self.entries[i] = e;
+            return false;
+        }
+        let h = self.hash(name);
+        let pos = self.entries.len() as u32;
+        self.heap += e.len();
+        self.entries.push(e);
+        let (entries, pairs, hasher) = (&self.entries, self.pairs, &self.hasher);
+        self.index.insert_unique(h, pos, |&i| {
+            hasher.hash_one(split(&entries[i as usize], pairs).0)
+        });
+        true
+    }
+
+    /// Removes `name`; true if it was present.
+    pub fn remove(&mut self, name: &[u8]) -> bool {
+        let h = self.hash(name);
+        let (entries, pairs) = (&self.entries, self.pairs);
+        let Ok(found) = self
+            .index
+            .find_entry(h, |&i| split(&entries[i as usize], pairs).0 == name)
+        else {
+            return false;
+        };
+        let pos = *found.get() as usize;
+        found.remove();
+        let last = self.entries.len() - 1;
+        if pos != last {
+            // The last entry moves into the hole: repoint its index entry.
+            let lh = self.hash(split(&self.entries[last], self.pairs).0);
+            if let Some(p) = self.index.find_mut(lh, |&i| i as usize == last) {
+                *p = pos as u32;
+            }
+        }
+        let gone = self.entries.swap_remove(pos);
+        self.heap -= gone.len();
+        if self.entries.len() < self.entries.capacity() / 4 {
+            self.shrink();
+        }
+        true
+    }
+
+    /// Gives memory back after many removals (as Redis's dict resize).
+    fn shrink(&mut self) {
+        self.entries.shrink_to(self.entries.len() * 2);
+        let (entries, pairs, hasher) = (&self.entries, self.pairs, &self.hasher);
+        self.index.shrink_to(entries.len() * 2, |&i| {
+            hasher.hash_one(split(&entries[i as usize], pairs).0)
+        });
+    }
+}
