@@ -19,6 +19,11 @@ pub(crate) const KEYS: &[&[u8]] = &[
     b"a:b",
     b"*",
     b"[x]-\\",
+    b"h0",
+    b"h1",
+    b"s0",
+    b"s1",
+    b"s2",
 ];
 
 pub(crate) const NUMERIC: &[&str] = &[
@@ -172,7 +177,7 @@ pub(crate) const PATTERNS: &[&[u8]] = &[
 ];
 
 pub(crate) struct Gen {
-    rng: StdRng,
+    pub(crate) rng: StdRng,
     /// Whether replies are read raw: the `redis` crate cannot parse an error line
     /// that is not UTF-8, so on its connections the arguments echoed in error
     /// texts (unknown commands) stay printable.
@@ -663,6 +668,8 @@ impl Gen {
             ("OBJECT", 6),
             ("UNKNOWN", 1),
             ("BADSCAN", 1),
+            // Hashes and sets (differential/collections.rs).
+            ("COLL", 160),
         ];
         let total: u32 = NAMES.iter().map(|n| n.1).sum::<u32>() * 10 + 3;
         let mut x = self.rng.random_range(0..total);
@@ -680,6 +687,9 @@ impl Gen {
         }
         if in_expiry_window && matches!(name, "RANDOMKEY" | "DBSIZE" | "SCAN") {
             name = "GET";
+        }
+        if name == "COLL" {
+            return self.coll_command();
         }
         let mut c = vec![self.word(if name == "BADSCAN" { "SCAN" } else { name })];
         match name {
