@@ -1,5 +1,5 @@
 //! Durability: restarts after SHUTDOWN, SIGTERM and SIGKILL; a crash test that
-//! SIGKILLs the server under load and checks every acknowledged write
+//! SIGKILLs the server under a mixed string/hash/set load and checks every acknowledged write
 //! (strings, counters and hashes written by RESTORE); torn tails, corruption,
 //! `--check` / `--repair`; the directory lock; permissions; TTLs across
 //! restarts.
@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -122,12 +122,22 @@ enum Known {
     Maybe(KeyState, KeyState),
 }
 
+/// A client's hash and set, as acknowledged; `alt` is their state if the one
+/// change in flight when the server died was applied.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Colls {
+    hash: BTreeMap<String, String>,
+    set: BTreeSet<String>,
+}
+
 #[derive(Clone, Debug)]
 struct ClientModel {
     id: usize,
     keys: Vec<Known>,
     counter: u64,
     incr_in_flight: bool,
+    colls: Colls,
+    colls_alt: Option<Colls>,
 }
 
 impl ClientModel {
@@ -136,6 +146,12 @@ impl ClientModel {
     }
     fn counter_key(&self) -> String {
         format!("c{}:ctr", self.id)
+    }
+    fn hash_key(&self) -> String {
+        format!("c{}:h", self.id)
+    }
+    fn set_key(&self) -> String {
+        format!("c{}:s", self.id)
     }
     fn current(&self, j: usize) -> KeyState {
         match &self.keys[j] {
@@ -163,8 +179,54 @@ async fn client_load(addr: String, mut m: ClientModel, round: usize, seed: u64) 
         let j = rng.random_range(0..KEYS_PER_CLIENT);
         let key = m.key(j);
         let old = m.current(j);
-        let op = rng.random_range(0..11);
+        let op = rng.random_range(0..18);
         let timeout = Duration::from_secs(5);
+        if op >= 11 {
+            // HSET, HDEL, HINCRBY, SADD, SREM: deltas onto collection chains.
+            // Up to 700 fields/members: hashes and sets pass their listpack and
+            // intset limits (512) and become hashtables.
+            let mut new = m.colls.clone();
+            let n = rng.random_range(0..700);
+            let cmd = match op {
+                11 | 12 => {
+                    let (f, v) = (format!("f{n}"), format!("r{round}-{seq}"));
+                    new.hash.insert(f.clone(), v.clone());
+                    redis::cmd("HSET").arg(m.hash_key()).arg(f).arg(v).clone()
+                }
+                13 => {
+                    let f = format!("f{n}");
+                    new.hash.remove(&f);
+                    redis::cmd("HDEL").arg(m.hash_key()).arg(f).clone()
+                }
+                14 => {
+                    let c = new.hash.entry("ctr".into()).or_insert_with(|| "0".into());
+                    *c = (c.parse::<i64>().unwrap() + 1).to_string();
+                    redis::cmd("HINCRBY").arg(m.hash_key()).arg("ctr").arg(1).clone()
+                }
+                15 | 16 => {
+                    let e = if n % 3 == 0 { format!("m{n}") } else { n.to_string() };
+                    new.set.insert(e.clone());
+                    redis::cmd("SADD").arg(m.set_key()).arg(e).clone()
+                }
+                _ => {
+                    let e = if n % 3 == 0 { format!("m{n}") } else { n.to_string() };
+                    new.set.remove(&e);
+                    redis::cmd("SREM").arg(m.set_key()).arg(e).clone()
+                }
+            };
+            m.colls_alt = Some(new.clone());
+            match tokio::time::timeout(timeout, cmd.query_async::<redis::Value>(&mut con)).await {
+                Ok(Ok(redis::Value::ServerError(e))) => {
+                    panic!("client {}: error reply {e:?}", m.id)
+                }
+                Ok(Ok(_)) => {
+                    m.colls = new;
+                    m.colls_alt = None;
+                }
+                _ => return m,
+            }
+            continue;
+        }
         if op < 3 {
             m.incr_in_flight = true;
             let r = tokio::time::timeout(
@@ -288,6 +350,8 @@ async fn crash_test(args: &[&str]) {
             ],
             counter: 0,
             incr_in_flight: false,
+            colls: Colls::default(),
+            colls_alt: None,
         })
         .collect();
     let rounds: usize = std::env::var("CRASH_ROUNDS")
@@ -296,6 +360,7 @@ async fn crash_test(args: &[&str]) {
         .unwrap_or(8);
     let mut rng = StdRng::seed_from_u64(42);
     let mut acknowledged = 0u64;
+    let mut coll_changes = 0usize;
     for round in 0..rounds {
         let addr = s.addr();
         let tasks: Vec<_> = models
@@ -342,10 +407,36 @@ async fn crash_test(args: &[&str]) {
             acknowledged += n;
             m.counter = n;
             m.incr_in_flight = false;
+            let hash: BTreeMap<String, String> = redis::cmd("HGETALL")
+                .arg(m.hash_key())
+                .query_async(&mut con)
+                .await
+                .unwrap();
+            let set: BTreeSet<String> = redis::cmd("SMEMBERS")
+                .arg(m.set_key())
+                .query_async(&mut con)
+                .await
+                .unwrap();
+            let got = Colls { hash, set };
+            assert!(
+                got == m.colls || m.colls_alt.as_ref() == Some(&got),
+                "round {round}: client {}'s hash and set are {got:?}, acknowledged {:?} \
+                 (or, with the change in flight, {:?})",
+                m.id,
+                m.colls,
+                m.colls_alt
+            );
+            coll_changes += got.hash.len() + got.set.len();
+            m.colls = got;
+            m.colls_alt = None;
         }
     }
-    println!("crash test: {rounds} rounds, {CLIENTS} clients, counters total {acknowledged}");
+    println!(
+        "crash test: {rounds} rounds, {CLIENTS} clients, counters total {acknowledged}, \
+         hash fields and set members checked {coll_changes}"
+    );
     assert!(acknowledged > 0, "the load made progress");
+    assert!(coll_changes > 0, "the hashes and sets were written");
 }
 
 fn segment_files(dir: &Path) -> Vec<PathBuf> {
