@@ -386,6 +386,13 @@ impl<'a, 'o> Cx<'a, 'o> {
         m
     }
 
+    /// The RAM `key` takes (see `Shard::ram_of`), without marking it as used;
+    /// `None` if absent.
+    pub fn ram_of(&mut self, key: &[u8]) -> Option<u64> {
+        let (sh, idx) = self.find_notouch(key)?;
+        Some(shard!(self, sh).ram_of(idx))
+    }
+
     /// Whether `key` exists.
     pub fn exists(&mut self, key: &[u8]) -> bool {
         self.find(key).is_some()

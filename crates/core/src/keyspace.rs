@@ -485,6 +485,24 @@ impl Shard {
         self.push_front(idx);
     }
 
+    /// The RAM a key takes (`MEMORY USAGE`): its slot, its share of the index,
+    /// its key bytes beyond the inline ones, and its value if hot (what the
+    /// cache charges for it). A cold key costs its index entry only.
+    pub fn ram_of(&self, idx: u32) -> u64 {
+        let s = &self.slots[idx as usize];
+        let key_heap = if s.key.len() > INLINE_KEY {
+            s.key.len().next_multiple_of(8) as u64
+        } else {
+            0
+        };
+        let value = match (&s.value, self.big.get(&idx)) {
+            (None, _) => 0,
+            (Some(_), Some(b)) if s.vtype != VType::String => b.charged,
+            (Some(v), _) => charge(v.len()),
+        };
+        std::mem::size_of::<Slot>() as u64 + 6 + key_heap + value
+    }
+
     /// Whether the collection `obj` can be cached at all in this shard.
     pub fn fits_obj(&self, obj: &Obj) -> bool {
         charge(obj.mem_bytes()) <= self.cache_cap

@@ -569,6 +569,7 @@ const ADMIN_CONN: Cat = ADMIN.union(Cat::CONNECTION);
 pub fn core_subcommands(name: &str) -> &'static [SubCommand] {
     match name {
         "object" => OBJECT_SUBS,
+        "memory" => MEMORY_SUBS,
         _ => &[],
     }
 }
@@ -611,6 +612,24 @@ pub static OBJECT_SUBS: &[SubCommand] = &[
         KEYSPACE_READ,
     )
     .args("key"),
+];
+
+/// MEMORY's subcommands (the key-level one; the allocator reports are the
+/// transactions-and-server issue's).
+pub static MEMORY_SUBS: &[SubCommand] = &[
+    sub(
+        "help",
+        2,
+        "Returns helpful text about the different subcommands.",
+        Cat::SLOW,
+    ),
+    sub(
+        "usage",
+        -3,
+        "Estimates the memory usage of a key.",
+        KEYSPACE_READ,
+    )
+    .args("key [SAMPLES count]"),
 ];
 
 /// CLIENT's subcommands.

@@ -201,15 +201,27 @@ async fn client_load(addr: String, mut m: ClientModel, round: usize, seed: u64) 
                 14 => {
                     let c = new.hash.entry("ctr".into()).or_insert_with(|| "0".into());
                     *c = (c.parse::<i64>().unwrap() + 1).to_string();
-                    redis::cmd("HINCRBY").arg(m.hash_key()).arg("ctr").arg(1).clone()
+                    redis::cmd("HINCRBY")
+                        .arg(m.hash_key())
+                        .arg("ctr")
+                        .arg(1)
+                        .clone()
                 }
                 15 | 16 => {
-                    let e = if n % 3 == 0 { format!("m{n}") } else { n.to_string() };
+                    let e = if n % 3 == 0 {
+                        format!("m{n}")
+                    } else {
+                        n.to_string()
+                    };
                     new.set.insert(e.clone());
                     redis::cmd("SADD").arg(m.set_key()).arg(e).clone()
                 }
                 _ => {
-                    let e = if n % 3 == 0 { format!("m{n}") } else { n.to_string() };
+                    let e = if n % 3 == 0 {
+                        format!("m{n}")
+                    } else {
+                        n.to_string()
+                    };
                     new.set.remove(&e);
                     redis::cmd("SREM").arg(m.set_key()).arg(e).clone()
                 }

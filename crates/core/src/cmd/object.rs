@@ -191,8 +191,78 @@ pub fn object(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+const MEMORY_HELP: &[&str] = &[
+    "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "USAGE <key> [SAMPLES <count>]",
+    "    Return memory in bytes used by <key> and its value in RAM (a cold value,",
+    "    held only on disk, costs nothing beyond the key's index entry).",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// `MEMORY USAGE key [SAMPLES count]`, `MEMORY HELP`
+///
+/// The bytes the key takes in RAM: its index entry, and its value while it is
+/// hot (what the cache budget is charged for it). emberkv's figures are its
+/// own, not Redis's (another layout); `SAMPLES` is accepted and checked as in
+/// Redis, and the whole value is always counted.
+pub fn memory(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    let sub = argv[1];
+    if eq(sub, "HELP") && argv.len() == 2 {
+        cx.out.array(MEMORY_HELP.len());
+        for line in MEMORY_HELP {
+            cx.out.simple(line);
+        }
+        return Ok(());
+    }
+    if eq(sub, "HELP") || (eq(sub, "USAGE") && argv.len() < 3) {
+        return Err(CmdError::reply(format!(
+            "ERR wrong number of arguments for 'memory|{}' command",
+            String::from_utf8_lossy(sub).to_ascii_lowercase()
+        )));
+    }
+    if !eq(sub, "USAGE") {
+        return Err(CmdError::reply(format!(
+            "ERR unknown subcommand '{}'. Try MEMORY HELP.",
+            String::from_utf8_lossy(&sub[..sub.len().min(128)])
+        )));
+    }
+    let mut j = 3;
+    while j < argv.len() {
+        if eq(argv[j], "SAMPLES") && j + 1 < argv.len() {
+            let n = parse_i64(argv[j + 1]).ok_or_else(|| CmdError::reply(ERR_NOT_INT))?;
+            if n < 0 {
+                return Err(CmdError::reply(ERR_SYNTAX));
+            }
+            j += 2;
+        } else {
+            return Err(CmdError::reply(ERR_SYNTAX));
+        }
+    }
+    match cx.ram_of(argv[2]) {
+        Some(n) => cx.out.int(n as i64),
+        None => cx.out.null(),
+    }
+    Ok(())
+}
+
 /// The object commands.
 pub static COMMANDS: &[CoreCommand] = &[
+    CoreCommand {
+        spec: CommandSpec {
+            name: "memory",
+            arity: -2,
+            flags: R,
+            keys: &[KeySpec::range(2, 2, 1)],
+            categories: K_RS,
+            group: "server",
+            since: "4.0.0",
+            summary: "A container for memory diagnostics commands.",
+            complexity: "Depends on subcommand.",
+            args: "USAGE key [SAMPLES count] | HELP",
+        },
+        handler: memory,
+    },
     CoreCommand {
         spec: CommandSpec {
             name: "dump",
