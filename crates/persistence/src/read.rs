@@ -14,6 +14,17 @@ use crate::record::{
 use crate::segment::{SegName, Segment};
 use crate::store::{Loc, Store};
 
+/// The state of one dead chain's walk (`settle_dead_chains`): the chain's bytes
+/// per its newest link, the bytes walked, the read-ahead budget left, and the
+/// last bytes read ahead (segment, offset, bytes).
+#[derive(Debug, Default)]
+struct Walk {
+    chain_bytes: u64,
+    walked: u64,
+    budget: u64,
+    window: Option<(u32, u32, Vec<u8>)>,
+}
+
 /// A collection read back by [`Store::read_chain`]: its base value and the deltas
 /// written since, oldest first. The caller folds them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,8 +91,9 @@ impl Store {
         let heads = std::mem::take(&mut *self.dead_chains.lock());
         let mut n = 0;
         for head in heads {
+            let mut walk = Walk::default();
             let mut cur = head;
-            while let Some(prev) = self.link_at(cur) {
+            while let Some(prev) = self.link_at(cur, &mut walk) {
                 self.note_dead(prev);
                 n += 1;
                 cur = prev;
@@ -93,19 +105,62 @@ impl Store {
     /// The previous record of the delta record at `loc`, read from its header,
     /// key and link only; `None` for a base record, or if anything is off (a
     /// segment gone with a compaction: the rest of the chain went with it).
-    fn link_at(&self, loc: Loc) -> Option<Loc> {
+    ///
+    /// Reads ahead as `read_chain` does: the bytes before the record in its
+    /// segment, up to what the chain holds, while the bytes read ahead stay
+    /// within 4x the chain's; a chain written back to back (one busy key) costs
+    /// a few reads instead of one per record.
+    fn link_at(&self, loc: Loc, walk: &mut Walk) -> Option<Loc> {
         const PEEK: usize = 4096;
-        let n = (loc.len as usize).min(PEEK);
-        let (mut b, seg) = self.read_span(loc.seg, loc.off, n).ok()?;
+        const WINDOW_MAX: u64 = 1 << 20;
+        let end = loc.off.checked_add(loc.len)?;
+        let cached = walk.window.as_ref().and_then(|(seg, start, buf)| {
+            let at = loc.off.checked_sub(*start)? as usize;
+            (*seg == loc.seg && end - *start <= buf.len() as u32)
+                .then(|| buf[at..at + loc.len as usize].to_vec())
+        });
+        let (b, seg) = match cached {
+            Some(b) => (b, self.segments.read().get(&loc.seg).cloned()?),
+            None => {
+                let rest = walk.chain_bytes.saturating_sub(walk.walked);
+                let ahead = rest.min(WINDOW_MAX).min(walk.budget);
+                let start = u64::from(loc.off)
+                    .saturating_sub(ahead)
+                    .max(SEGMENT_HEADER_LEN as u64) as u32;
+                let window = (ahead > 0 && start < loc.off)
+                    .then(|| self.read_span(loc.seg, start, (end - start) as usize).ok())
+                    .flatten();
+                match window {
+                    Some((buf, seg)) => {
+                        walk.budget = walk.budget.saturating_sub(u64::from(end - start));
+                        let at = (loc.off - start) as usize;
+                        let b = buf[at..].to_vec();
+                        walk.window = Some((loc.seg, start, buf));
+                        (b, seg)
+                    }
+                    None => {
+                        let n = (loc.len as usize).min(PEEK);
+                        self.read_span(loc.seg, loc.off, n).ok()?
+                    }
+                }
+            }
+        };
         let h = record::decode_header(&b)?;
         if !h.delta || h.record_len() != loc.len as usize {
             return None;
         }
         let need = HEADER_LEN + h.key_len + LINK_LEN;
-        if b.len() < need {
-            b = self.read_span(loc.seg, loc.off, need).ok()?.0;
-        }
+        let b = if b.len() < need {
+            self.read_span(loc.seg, loc.off, need).ok()?.0
+        } else {
+            b
+        };
         let link = record::link_of(&b, &h)?;
+        if walk.chain_bytes == 0 {
+            walk.chain_bytes = link.chain_bytes;
+            walk.budget = link.chain_bytes.saturating_mul(4);
+        }
+        walk.walked += u64::from(loc.len);
         self.resolve(&link.prev, (seg.name, seg.id), loc.off).ok()
     }
 
