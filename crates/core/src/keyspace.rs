@@ -16,11 +16,15 @@
 //!
 //! # The hot cache
 //!
-//! A value is in RAM only while it is hot. Each shard has a budget of
-//! `cache_capacity / SHARDS` bytes, charged `len + CACHE_ENTRY_OVERHEAD` per value.
-//! Evicting a value drops it and keeps the key and its location: the next read
-//! fetches it from the log. A value larger than a shard's whole budget is never
-//! cached.
+//! A value is in RAM only while it is hot. Each shard has a share of
+//! `cache_capacity / SHARDS` bytes, charged `len + CACHE_ENTRY_OVERHEAD` per value
+//! (a collection: the RAM its held form takes). A shard evicts its least recently
+//! used values while it holds more than its share *and* the whole cache is over
+//! budget, so a shard may borrow what others leave unused: a hash larger than a
+//! share stays hot while the cache has room. Evicting a value drops it and keeps
+//! the key and its location: the next read fetches it from the log. A value
+//! larger than the whole budget is never cached (it is read from the log for
+//! each command that uses it).
 
 use std::collections::BTreeSet;
 use std::hash::BuildHasher;
@@ -215,7 +219,11 @@ pub(crate) struct Shard {
     head: u32,
     tail: u32,
     pub cache_used: u64,
+    /// This shard's share of the budget (`cache_capacity / SHARDS`).
     pub cache_cap: u64,
+    /// The whole cache's budget and use: a shard may hold more than its share
+    /// while the whole cache has room (a collection larger than a share).
+    pool: Arc<Pool>,
     pub cache_keys: u64,
     pub expires: BTreeSet<(u64, u32)>,
     expires_sum: u128,
@@ -224,6 +232,22 @@ pub(crate) struct Shard {
     /// Hot collections too large to be a slot's bytes (hashtable encodings),
     /// by slot; their slot holds the tag byte only.
     big: HashMap<u32, Big>,
+}
+
+/// The whole cache's budget and the bytes charged to it, across shards.
+#[derive(Debug, Default)]
+pub(crate) struct Pool {
+    used: AtomicU64,
+    cap: AtomicU64,
+}
+
+impl Pool {
+    fn cap(&self) -> u64 {
+        self.cap.load(Ordering::Relaxed)
+    }
+    fn over(&self) -> bool {
+        self.used.load(Ordering::Relaxed) > self.cap()
+    }
 }
 
 /// A hot collection in the side map.
@@ -246,8 +270,9 @@ pub(crate) enum HeldRef<'a> {
 }
 
 impl Shard {
-    fn new(cache_cap: u64) -> Self {
+    fn new(cache_cap: u64, pool: Arc<Pool>) -> Self {
         Shard {
+            pool,
             table: HashTable::new(),
             slots: Vec::new(),
             free: Vec::new(),
@@ -289,8 +314,9 @@ impl Shard {
         let taken = match CollRef::from_held(s.vtype, v) {
             Some(c) => Some((c.to_obj(), crate::coll::held_chain(v))),
             None => self.big.remove(&idx).map(|b| {
-                self.cache_used -= b.charged;
-                self.cache_used += charge(1);
+                // cache_drop below uncharges the slot's tag byte.
+                self.uncharge(b.charged);
+                self.charge_more(charge(1));
                 (b.obj, b.chain)
             }),
         };
@@ -307,7 +333,7 @@ impl Shard {
         }
         self.cache_drop(idx);
         let c = charge(obj.mem_bytes());
-        if c > self.cache_cap {
+        if c > self.pool.cap() {
             return;
         }
         self.slots[idx as usize].value = Some(obj.held_bytes(chain));
@@ -319,9 +345,19 @@ impl Shard {
                 charged: c,
             },
         );
-        self.cache_used += c;
+        self.charge_more(c);
         self.cache_keys += 1;
         self.push_front(idx);
+    }
+
+    fn charge_more(&mut self, n: u64) {
+        self.cache_used += n;
+        self.pool.used.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn uncharge(&mut self, n: u64) {
+        self.cache_used -= n;
+        self.pool.used.fetch_sub(n, Ordering::Relaxed);
     }
 
     pub fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
@@ -462,9 +498,9 @@ impl Shard {
         if let Some(v) = self.slots[idx as usize].value.take() {
             match self.big.remove(&idx) {
                 Some(b) if self.slots[idx as usize].vtype != VType::String => {
-                    self.cache_used -= b.charged
+                    self.uncharge(b.charged)
                 }
-                _ => self.cache_used -= charge(v.len()),
+                _ => self.uncharge(charge(v.len())),
             }
             self.cache_keys -= 1;
             self.unlink(idx);
@@ -476,11 +512,11 @@ impl Shard {
     pub fn cache_put(&mut self, idx: u32, value: Box<[u8]>) {
         self.cache_drop(idx);
         let c = charge(value.len());
-        if c > self.cache_cap {
+        if c > self.pool.cap() {
             return;
         }
         self.slots[idx as usize].value = Some(value);
-        self.cache_used += c;
+        self.charge_more(c);
         self.cache_keys += 1;
         self.push_front(idx);
     }
@@ -505,17 +541,18 @@ impl Shard {
 
     /// Whether the collection `obj` can be cached at all in this shard.
     pub fn fits_obj(&self, obj: &Obj) -> bool {
-        charge(obj.mem_bytes()) <= self.cache_cap
+        charge(obj.mem_bytes()) <= self.pool.cap()
     }
 
     /// Whether a value of `len` bytes can be cached at all in this shard.
     pub fn fits(&self, len: usize) -> bool {
-        charge(len) <= self.cache_cap
+        charge(len) <= self.pool.cap()
     }
 
-    /// Evicts least recently used values until the shard is within its budget.
+    /// Evicts least recently used values while the shard holds more than its
+    /// share and the whole cache is over budget.
     pub fn evict(&mut self) {
-        while self.cache_used > self.cache_cap && self.tail != NIL {
+        while self.cache_used > self.cache_cap && self.pool.over() && self.tail != NIL {
             let t = self.tail;
             self.cache_drop(t);
             self.counters.cache_evictions += 1;
@@ -529,7 +566,8 @@ impl Shard {
     pub fn clear(&mut self) {
         let cap = self.cache_cap;
         let counters = self.counters;
-        *self = Shard::new(cap);
+        self.pool.used.fetch_sub(self.cache_used, Ordering::Relaxed);
+        *self = Shard::new(cap, self.pool.clone());
         self.counters = counters;
     }
 }
@@ -668,8 +706,10 @@ impl Keyspace {
         replica: bool,
     ) -> emberkv_persistence::Result<(Arc<Keyspace>, emberkv_persistence::RecoveryReport)> {
         let per_shard = cache_capacity / SHARDS as u64;
+        let pool = Arc::new(Pool::default());
+        pool.cap.store(cache_capacity, Ordering::Relaxed);
         let shards: Vec<Padded<Mutex<Shard>>> = (0..SHARDS)
-            .map(|_| Padded(Mutex::new(Shard::new(per_shard))))
+            .map(|_| Padded(Mutex::new(Shard::new(per_shard, pool.clone()))))
             .collect();
         let hasher = Hasher::default();
         let mut guards: Vec<MutexGuard<'_, Shard>> = shards.iter().map(|s| s.0.lock()).collect();
@@ -750,6 +790,7 @@ impl Keyspace {
         let per = bytes / SHARDS as u64;
         for s in self.shards.iter() {
             let mut g = s.0.lock();
+            g.pool.cap.store(bytes, Ordering::Relaxed);
             g.cache_cap = per;
             g.evict();
         }
@@ -822,6 +863,9 @@ impl Keyspace {
         let mut n = 0;
         for s in self.shards.iter() {
             let mut g = s.0.lock();
+            // A shard that holds more than its share gives it back once the
+            // whole cache is over budget, even if it serves no command.
+            g.evict();
             let due: Vec<u32> = g
                 .expires
                 .range(..=(now, u32::MAX))

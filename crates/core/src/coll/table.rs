@@ -79,11 +79,16 @@ fn make(name: &[u8], value: &[u8], pairs: bool) -> Box<[u8]> {
     if !pairs {
         return name.into();
     }
-    let mut v = Vec::with_capacity(name.len() + value.len() + 5);
-    put_varint(&mut v, name.len() as u64);
-    v.extend_from_slice(name);
-    v.extend_from_slice(value);
-    v.into_boxed_slice()
+    let mut head = Vec::with_capacity(10);
+    put_varint(&mut head, name.len() as u64);
+    // One allocation of the exact size (a Vec would be shrunk: a realloc).
+    let mut v = vec![0u8; head.len() + name.len() + value.len()].into_boxed_slice();
+    let (h, rest) = v.split_at_mut(head.len());
+    h.copy_from_slice(&head);
+    let (n, val) = rest.split_at_mut(name.len());
+    n.copy_from_slice(name);
+    val.copy_from_slice(value);
+    v
 }
 
 impl Table {
@@ -142,20 +147,27 @@ impl Table {
     /// Inserts or replaces `name`; true if it was new.
     pub fn insert(&mut self, name: &[u8], value: &[u8]) -> bool {
         let e = make(name, value, self.pairs);
-        if let Some(i) = self.find(name) {
-            self.heap = self.heap - self.entries[i].len() + e.len();
-            self.entries[i] = e;
-            return false;
-        }
         let h = self.hash(name);
         let pos = self.entries.len() as u32;
-        self.heap += e.len();
-        self.entries.push(e);
         let (entries, pairs, hasher) = (&self.entries, self.pairs, &self.hasher);
-        self.index.insert_unique(h, pos, |&i| {
-            hasher.hash_one(split(&entries[i as usize], pairs).0)
-        });
-        true
+        match self.index.entry(
+            h,
+            |&i| split(&entries[i as usize], pairs).0 == name,
+            |&i| hasher.hash_one(split(&entries[i as usize], pairs).0),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(o) => {
+                let i = *o.get() as usize;
+                self.heap = self.heap - self.entries[i].len() + e.len();
+                self.entries[i] = e;
+                false
+            }
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(pos);
+                self.heap += e.len();
+                self.entries.push(e);
+                true
+            }
+        }
     }
 
     /// Removes `name`; true if it was present.
