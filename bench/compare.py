@@ -22,7 +22,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SECTIONS = ["main", "always", "zipf", "rss", "cold", "hotget", "threads", "typed"]
+SECTIONS = ["main", "always", "zipf", "rss", "cold", "hotget", "threads", "typed", "hashsets"]
 
 
 T0 = time.time()
@@ -486,7 +486,7 @@ class Runner:
             ma, mb = median(a), median(b)
             ratio = mb / ma if ma else float("nan")
             per = [y / x if x else float("nan") for x, y in zip(a, b)]
-            dec = 2 if r["unit"] in ("ms",) else (1 if r["unit"] == "B/key" else 0)
+            dec = 2 if r["unit"] in ("ms",) else (1 if r["unit"] in ("B/key", "MB") else 0)
             lines.append(f"| {r['label']} | {num(ma, dec)} | {num(mb, dec)} | {ratio:.2f} | "
                          f"{' '.join(f'{p:.2f}' for p in per)} | {r['target']} | {r['note']} |")
         return "\n".join(lines).strip() + "\n"
@@ -589,6 +589,9 @@ def main():
             r.section_threads()
         if "typed" in o.sections:
             r.section_typed()
+        if "hashsets" in o.sections:
+            import compare_collections
+            compare_collections.run(r, Server, fmt_list)
     except Exception as e:  # noqa: BLE001 - report and fail, after writing what we have
         failed = f"{type(e).__name__}: {e}"
     table = r.table()
@@ -606,6 +609,7 @@ def main():
     with open(os.path.join(o.out, "results.json"), "w") as f:
         json.dump({"rows": r.rows, "errors": r.errors, "failed": failed,
                    "rss": getattr(r, "rss", None), "cold": getattr(r, "cold", None),
+                   "collections_memory": getattr(r, "collections_memory", None),
                    "calibrated": {str(k): v for k, v in r.calibrated.items()}}, f, indent=1)
     print(header)
     print(table)

@@ -59,7 +59,8 @@ struct Args {
     #[arg(long, default_value_t = 0.9, conflicts_with = "commands")]
     read_ratio: f64,
     /// Command mix instead of --read-ratio: `get,set,incr` (equal weights) or
-    /// `get:8,set:1,incr:1`. Commands: get, set, incr (on `counter:N` keys), del, ping.
+    /// `get:8,set:1,incr:1`. Commands: get, set, incr (on `counter:N` keys), del,
+    /// ping, hset (the whole hash), hget, hgetall.
     #[arg(long)]
     commands: Option<String>,
     /// Key distribution.
@@ -90,6 +91,12 @@ struct Args {
     /// Before measuring, SET every key of the key space once, in order.
     #[arg(long)]
     load: bool,
+    /// What --load writes: strings (SET) or hashes of --hash-fields fields (HSET).
+    #[arg(long, value_enum, default_value_t = LoadType::String)]
+    load_type: LoadType,
+    /// Fields per hash, each with a --value-size value (--load-type hash, hget).
+    #[arg(long, default_value_t = 10)]
+    hash_fields: usize,
     /// Only load (implies --load); measure nothing else.
     #[arg(long)]
     load_only: bool,
@@ -131,6 +138,12 @@ struct Args {
     /// Exit 0 even if the server answered with errors.
     #[arg(long)]
     allow_errors: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LoadType {
+    String,
+    Hash,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -232,6 +245,7 @@ async fn bench(args: &Args) -> anyhow::Result<u64> {
         value_size: args.value_size,
         ttl: args.ttl,
         seed: args.seed,
+        hash_fields: args.hash_fields,
         trace_limit: if simulate && capacity.is_some() {
             args.trace_limit
         } else {
@@ -268,7 +282,11 @@ async fn bench(args: &Args) -> anyhow::Result<u64> {
     if load {
         let phase = Phase {
             stop: Stop::Requests(args.keyspace),
-            mix: Mix::parse("set").map_err(anyhow::Error::msg)?,
+            mix: Mix::parse(match args.load_type {
+                LoadType::String => "set",
+                LoadType::Hash => "hset",
+            })
+            .map_err(anyhow::Error::msg)?,
             keys: KeyDist::Sequential,
             trace_limit: 0,
             ..base.clone()
@@ -446,7 +464,13 @@ fn simulate_lru(
     if args.keyspace >= u32::MAX as u64 {
         bail!("the key space is too large for the LRU simulation");
     }
-    let value = u32::try_from(args.value_size).context("value size")?;
+    // A hash's size in the simulation: its listpack (field names, values, two
+    // bytes of entry header each, the listpack header).
+    let value = match args.load_type {
+        LoadType::String => args.value_size,
+        LoadType::Hash => args.hash_fields * (args.value_size + 2 + 2 + 4) + 12,
+    };
+    let value = u32::try_from(value).context("value size")?;
     let mut sim = LruSim::new(args.keyspace, capacity, overhead);
     if loaded {
         for k in 0..args.keyspace as u32 {
@@ -456,8 +480,8 @@ fn simulate_lru(
     let replay = |sim: &mut LruSim, trace: &[(u32, Cmd)]| {
         for &(k, c) in trace {
             match c {
-                Cmd::Get => sim.access(k, Access::Read),
-                Cmd::Set => sim.access(k, Access::Write(value)),
+                Cmd::Get | Cmd::HGet | Cmd::HGetAll => sim.access(k, Access::Read),
+                Cmd::Set | Cmd::HSet => sim.access(k, Access::Write(value)),
                 Cmd::Del => sim.access(k, Access::Delete),
                 Cmd::Incr | Cmd::Ping => {}
             }

@@ -56,6 +56,8 @@ pub struct Phase {
     pub ttl: Option<u64>,
     /// Seed of the per-connection generators.
     pub seed: u64,
+    /// Fields per hash (HSET, HGET).
+    pub hash_fields: usize,
     /// Record the key trace (for the ideal-LRU simulation), at most this many
     /// accesses in all (0 = do not record).
     pub trace_limit: usize,
@@ -315,7 +317,8 @@ async fn drive(
         phase.keyspace,
         phase.value_size,
         phase.ttl,
-    );
+    )
+    .with_hash_fields(phase.hash_fields);
     let p = phase.pipeline.max(1);
     let mut wbuf = BytesMut::with_capacity(p * (phase.value_size + 64));
     let mut rbuf = BytesMut::with_capacity(64 * 1024);

@@ -21,11 +21,27 @@ pub enum Cmd {
     Del,
     /// `PING`
     Ping,
+    /// `HSET key f0 v f1 v ...`: the whole hash of `--hash-fields` fields (what
+    /// `--load-type hash` loads)
+    HSet,
+    /// `HGET key fN` (the field picked by the key index)
+    HGet,
+    /// `HGETALL key`
+    HGetAll,
 }
 
 impl Cmd {
     /// Every command, in report order.
-    pub const ALL: [Cmd; 5] = [Cmd::Get, Cmd::Set, Cmd::Incr, Cmd::Del, Cmd::Ping];
+    pub const ALL: [Cmd; 8] = [
+        Cmd::Get,
+        Cmd::Set,
+        Cmd::Incr,
+        Cmd::Del,
+        Cmd::Ping,
+        Cmd::HSet,
+        Cmd::HGet,
+        Cmd::HGetAll,
+    ];
 
     /// Its lower-case name.
     pub fn name(self) -> &'static str {
@@ -35,6 +51,9 @@ impl Cmd {
             Cmd::Incr => "incr",
             Cmd::Del => "del",
             Cmd::Ping => "ping",
+            Cmd::HSet => "hset",
+            Cmd::HGet => "hget",
+            Cmd::HGetAll => "hgetall",
         }
     }
 
@@ -209,6 +228,7 @@ pub struct Encoder {
     value: Vec<u8>,
     ttl: Option<String>,
     key: Vec<u8>,
+    hash_fields: usize,
 }
 
 impl Encoder {
@@ -235,7 +255,14 @@ impl Encoder {
             value,
             ttl: ttl.map(|t| t.to_string()),
             key: Vec::with_capacity(prefix.len() + 24),
+            hash_fields: 10,
         }
+    }
+
+    /// Hashes have `n` fields (`f0` ...), each with a value of the value size.
+    pub fn with_hash_fields(mut self, n: usize) -> Encoder {
+        self.hash_fields = n.max(1);
+        self
     }
 
     /// The key of index `i` (with `prefix` replaced by `counter:` for INCR).
@@ -271,6 +298,31 @@ impl Encoder {
                 out.put_slice(b"*2\r\n$4\r\nINCR\r\n");
                 self.bulk_key(out, i, true);
             }
+            Cmd::HSet => {
+                let n = self.hash_fields;
+                put_header(out, 2 + 2 * n);
+                out.put_slice(b"$4\r\nHSET\r\n");
+                self.bulk_key(out, i, false);
+                let mut b = itoa::Buffer::new();
+                for f in 0..n {
+                    let mut name = b"f".to_vec();
+                    name.extend_from_slice(b.format(f).as_bytes());
+                    put_bulk(out, &name);
+                    put_bulk(out, &self.value);
+                }
+            }
+            Cmd::HGet => {
+                out.put_slice(b"*3\r\n$4\r\nHGET\r\n");
+                self.bulk_key(out, i, false);
+                let mut b = itoa::Buffer::new();
+                let mut name = b"f".to_vec();
+                name.extend_from_slice(b.format(i % self.hash_fields as u64).as_bytes());
+                put_bulk(out, &name);
+            }
+            Cmd::HGetAll => {
+                out.put_slice(b"*2\r\n$7\r\nHGETALL\r\n");
+                self.bulk_key(out, i, false);
+            }
             Cmd::Set => {
                 if self.ttl.is_some() {
                     out.put_slice(b"*5\r\n$3\r\nSET\r\n");
@@ -291,6 +343,13 @@ impl Encoder {
         let k = self.key(i, counter);
         put_bulk(out, k);
     }
+}
+
+fn put_header(out: &mut BytesMut, n: usize) {
+    let mut b = itoa::Buffer::new();
+    out.put_u8(b'*');
+    out.put_slice(b.format(n).as_bytes());
+    out.put_slice(b"\r\n");
 }
 
 fn put_bulk(out: &mut BytesMut, data: &[u8]) {
