@@ -72,6 +72,54 @@ pub trait LiveIndex: Send + Sync {
         let _ = (key, vtype, base, deltas);
         None
     }
+    /// `key`'s latest record and current expiry, if it exists (lets compaction
+    /// answer for every record of a key from one lookup). `None` (the
+    /// default): compaction asks [`live_expiry`](Self::live_expiry) per record.
+    fn current(&self, key: &[u8]) -> Option<(Loc, u64)> {
+        let _ = key;
+        None
+    }
+}
+
+/// Slots of the per-compaction memo of keys' latest records.
+const MEMO_SLOTS: usize = 256;
+
+/// What compaction remembers of recently met keys: their latest record as the
+/// index said when first met. A key's latest record only ever moves to newer
+/// records, which are not in the inputs, so an answer stays right for the
+/// inputs: a record that was not the latest never becomes it again, and one
+/// that was but is no longer is copied to no effect (its relocation fails).
+/// One lookup per key instead of one per record: a busy hash's thousands of
+/// dead deltas cost one index lookup (and one shard lock).
+struct Memo {
+    slots: Vec<Option<(Box<[u8]>, Option<(Loc, u64)>)>>,
+}
+
+impl Memo {
+    fn new() -> Memo {
+        Memo {
+            slots: vec![None; MEMO_SLOTS],
+        }
+    }
+
+    /// Whether the record at `loc` is `key`'s latest, and its expiry.
+    fn live_expiry(&mut self, index: &dyn LiveIndex, key: &[u8], loc: Loc) -> Option<u64> {
+        let h = key.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        let slot = &mut self.slots[(h as usize) % MEMO_SLOTS];
+        let cur = match slot {
+            Some((k, cur)) if **k == *key => *cur,
+            _ => {
+                let Some(cur) = index.current(key) else {
+                    return index.live_expiry(key, loc);
+                };
+                *slot = Some((key.into(), Some(cur)));
+                Some(cur)
+            }
+        };
+        cur.filter(|(l, _)| *l == loc).map(|(_, e)| e)
+    }
 }
 
 /// How many rounds compaction spends copying chains that reach into its inputs
@@ -341,6 +389,7 @@ impl Store {
         let seg_size = self.segment_size();
         let mut outputs: Vec<Output> = Vec::new();
         let mut result: Result<()> = Ok(());
+        let mut memo = Memo::new();
         for input in &inputs {
             report.bytes_before +=
                 input.size.load(Ordering::Relaxed) + input.hint_bytes.load(Ordering::Relaxed);
@@ -364,7 +413,7 @@ impl Store {
                 // Only records the index points at are copied: never one of a
                 // group that did not complete, nor the older records of a chain
                 // (copied with its newest).
-                let Some(expire_at) = index.live_expiry(key, old) else {
+                let Some(expire_at) = memo.live_expiry(index, key, old) else {
                     return true;
                 };
                 let chain = if h.delta {

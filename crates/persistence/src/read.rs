@@ -114,48 +114,49 @@ impl Store {
         const PEEK: usize = 4096;
         const WINDOW_MAX: u64 = 1 << 20;
         let end = loc.off.checked_add(loc.len)?;
-        let cached = walk.window.as_ref().and_then(|(seg, start, buf)| {
-            let at = loc.off.checked_sub(*start)? as usize;
-            (*seg == loc.seg && end - *start <= buf.len() as u32)
-                .then(|| buf[at..at + loc.len as usize].to_vec())
+        let covered = walk.window.as_ref().is_some_and(|(seg, start, buf)| {
+            *seg == loc.seg && loc.off >= *start && end - *start <= buf.len() as u32
         });
-        let (b, seg) = match cached {
-            Some(b) => (b, self.segments.read().get(&loc.seg).cloned()?),
-            None => {
-                let rest = walk.chain_bytes.saturating_sub(walk.walked);
-                let ahead = rest.min(WINDOW_MAX).min(walk.budget);
-                let start = u64::from(loc.off)
-                    .saturating_sub(ahead)
-                    .max(SEGMENT_HEADER_LEN as u64) as u32;
-                let window = (ahead > 0 && start < loc.off)
-                    .then(|| self.read_span(loc.seg, start, (end - start) as usize).ok())
-                    .flatten();
-                match window {
-                    Some((buf, seg)) => {
-                        walk.budget = walk.budget.saturating_sub(u64::from(end - start));
-                        let at = (loc.off - start) as usize;
-                        let b = buf[at..].to_vec();
-                        walk.window = Some((loc.seg, start, buf));
-                        (b, seg)
-                    }
-                    None => {
-                        let n = (loc.len as usize).min(PEEK);
-                        self.read_span(loc.seg, loc.off, n).ok()?
-                    }
+        let mut fresh = None;
+        if !covered {
+            let rest = walk.chain_bytes.saturating_sub(walk.walked);
+            let ahead = rest.min(WINDOW_MAX).min(walk.budget);
+            let start = u64::from(loc.off)
+                .saturating_sub(ahead)
+                .max(SEGMENT_HEADER_LEN as u64) as u32;
+            let window = (ahead > 0 && start < loc.off)
+                .then(|| self.read_span(loc.seg, start, (end - start) as usize).ok())
+                .flatten();
+            match window {
+                Some((buf, _)) => {
+                    walk.budget = walk.budget.saturating_sub(u64::from(end - start));
+                    walk.window = Some((loc.seg, start, buf));
+                }
+                None => {
+                    let n = (loc.len as usize).min(PEEK);
+                    fresh = Some(self.read_span(loc.seg, loc.off, n).ok()?.0);
                 }
             }
+        }
+        let seg = self.segments.read().get(&loc.seg).cloned()?;
+        let b: &[u8] = match (&fresh, &walk.window) {
+            (Some(f), _) => f,
+            (None, Some((_, start, buf))) => {
+                let at = (loc.off - start) as usize;
+                buf.get(at..at + loc.len as usize)?
+            }
+            (None, None) => return None,
         };
-        let h = record::decode_header(&b)?;
+        let h = record::decode_header(b)?;
         if !h.delta || h.record_len() != loc.len as usize {
             return None;
         }
         let need = HEADER_LEN + h.key_len + LINK_LEN;
-        let b = if b.len() < need {
-            self.read_span(loc.seg, loc.off, need).ok()?.0
+        let link = if b.len() < need {
+            record::link_of(&self.read_span(loc.seg, loc.off, need).ok()?.0, &h)?
         } else {
-            b
+            record::link_of(b, &h)?
         };
-        let link = record::link_of(&b, &h)?;
         if walk.chain_bytes == 0 {
             walk.chain_bytes = link.chain_bytes;
             walk.budget = link.chain_bytes.saturating_mul(4);
