@@ -176,13 +176,64 @@ pub(crate) enum Effect {
 /// A delta made ready to append (see `prepare_deltas`).
 #[derive(Debug)]
 struct Prepared {
-    /// The collection after the change; `None`: it is empty, delete the key.
-    obj: Option<Obj>,
+    /// The collection after the change.
+    obj: Target,
     /// Written as a delta onto this chain tail; `None`: as a base record.
     tail: Option<ChainTail>,
     /// The base record's body (when not a delta).
     body: Vec<u8>,
     expire_at: u64,
+}
+
+/// Where a changed collection is.
+#[derive(Debug)]
+enum Target {
+    /// Taken out of the cache or the prefetch (or new): put back after the
+    /// append.
+    Owned(Obj),
+    /// A hot hashtable, changed where it is in the side map (no copy); dropped
+    /// from the cache if the append fails.
+    InPlace,
+    /// Empty: the key is deleted.
+    Empty,
+}
+
+/// Chooses the record of a changed collection `obj` of `key`: a delete if it
+/// is empty, else the delta onto `tail` unless the rebase rule (or a delta
+/// larger than a fresh base) calls for a base record. `Target` is `Empty` for
+/// an empty collection, else `InPlace` (the caller of an owned one replaces
+/// it with `Owned`).
+fn prepared(
+    key: &[u8],
+    vtype: VType,
+    payload: &[u8],
+    obj: &Obj,
+    tail: Option<ChainTail>,
+    expire_at: u64,
+) -> Prepared {
+    if obj.is_empty() {
+        return Prepared {
+            obj: Target::Empty,
+            tail: None,
+            body: Vec::new(),
+            expire_at,
+        };
+    }
+    let base = base_len(key.len(), obj.view().body_len());
+    let as_delta = tail.filter(|&t| {
+        let n = Rec::delta(key, vtype, t, payload, expire_at).encoded_len() as u64;
+        n < base && !should_rebase(t.bytes.saturating_add(n), base)
+    });
+    let body = match as_delta {
+        Some(_) => Vec::new(),
+        None => obj.view().body().into_owned(),
+    };
+    Prepared {
+        obj: Target::InPlace,
+        tail: as_delta,
+        body,
+        expire_at,
+    }
 }
 
 /// A present key, as a handler sees it.
@@ -219,6 +270,8 @@ pub struct Cx<'a, 'o> {
     prefetch: &'a mut Prefetch,
     needs: Vec<ColdRead>,
     effects: SmallVec<[Effect; 1]>,
+    /// Hot hashtables this commit changed in place (shard, slot).
+    in_place: SmallVec<[(usize, u32); 1]>,
     /// The time the command runs at (ms).
     pub now: u64,
     lsn: u64,
@@ -256,6 +309,7 @@ impl<'a, 'o> Cx<'a, 'o> {
             prefetch,
             needs: Vec::new(),
             effects: SmallVec::new(),
+            in_place: SmallVec::new(),
             now: now_ms(),
             lsn: 0,
             no_expire: opts.from_leader || ks.is_replica(),
@@ -637,9 +691,38 @@ impl<'a, 'o> Cx<'a, 'o> {
                 continue;
             };
             let (key, vtype) = (key.clone(), *vtype);
+            let payload: &[u8] = payload;
             let h = ks.hash(&key);
-            let g = shard!(self, Keyspace::shard_of(h));
-            let (mut obj, tail, expire_at) = match g.find(h, &key) {
+            let sh = Keyspace::shard_of(h);
+            let g = shard!(self, sh);
+            let found = g.find(h, &key);
+            // A hot hashtable changes in place.
+            if let Some(idx) = found
+                && g.big_mut(idx).is_some()
+            {
+                let (loc, expire_at) = {
+                    let s = &g.slots[idx as usize];
+                    (s.loc, s.expire_at)
+                };
+                self.in_place.push((sh, idx));
+                let g = shard!(self, sh);
+                let Some((obj, chain)) = g.big_mut(idx) else {
+                    continue;
+                };
+                obj.apply(payload, &enc)
+                    .map_err(|_| CmdError::reply("ERR internal error: malformed change"))?;
+                let tail = ChainTail { loc, bytes: chain };
+                out.push(Some(prepared(
+                    &key,
+                    vtype,
+                    payload,
+                    obj,
+                    Some(tail),
+                    expire_at,
+                )));
+                continue;
+            }
+            let (mut obj, tail, expire_at) = match found {
                 None => (
                     Obj::empty(vtype, crate::coll::op::first_arg(payload)),
                     None,
@@ -668,38 +751,23 @@ impl<'a, 'o> Cx<'a, 'o> {
                     (o, Some(ChainTail { loc, bytes: chain }), exp)
                 }
             };
-            let Effect::Delta { payload, .. } = &self.effects[i] else {
-                continue;
-            };
             obj.apply(payload, &enc)
                 .map_err(|_| CmdError::reply("ERR internal error: malformed change"))?;
-            let p = if obj.is_empty() {
-                Prepared {
-                    obj: None,
-                    tail: None,
-                    body: Vec::new(),
-                    expire_at,
-                }
-            } else {
-                let base = base_len(key.len(), obj.view().body_len());
-                let as_delta = tail.filter(|&t| {
-                    let n = Rec::delta(&key, vtype, t, payload, expire_at).encoded_len() as u64;
-                    n < base && !should_rebase(t.bytes.saturating_add(n), base)
-                });
-                let body = match as_delta {
-                    Some(_) => Vec::new(),
-                    None => obj.view().body().into_owned(),
-                };
-                Prepared {
-                    obj: Some(obj),
-                    tail: as_delta,
-                    body,
-                    expire_at,
-                }
-            };
+            let mut p = prepared(&key, vtype, payload, &obj, tail, expire_at);
+            if !obj.is_empty() {
+                p.obj = Target::Owned(obj);
+            }
             out.push(Some(p));
         }
         Ok(out)
+    }
+
+    /// Drops from the cache the hashtables changed in place by a commit whose
+    /// append failed: the log is the truth, the next read fetches it.
+    fn drop_in_place(&mut self) {
+        for (sh, idx) in std::mem::take(&mut self.in_place) {
+            shard!(self, sh).cache_drop(idx);
+        }
     }
 
     /// Appends the queued effects to the log as one atomic group, publishes them
@@ -711,7 +779,13 @@ impl<'a, 'o> Cx<'a, 'o> {
         if let Some((name, value)) = self.meta {
             self.set_meta(name, value);
         }
-        let mut prepared = self.prepare_deltas()?;
+        let mut prepared = match self.prepare_deltas() {
+            Ok(p) => p,
+            Err(e) => {
+                self.drop_in_place();
+                return Err(e);
+            }
+        };
         let ks = self.ks;
         let appended = {
             let recs: SmallVec<[Rec<'_>; 2]> = self
@@ -736,9 +810,9 @@ impl<'a, 'o> Cx<'a, 'o> {
                         },
                         Some(p),
                     ) => match (&p.obj, p.tail) {
-                        (None, _) => Rec::del(key),
-                        (Some(_), Some(t)) => Rec::delta(key, *vtype, t, payload, p.expire_at),
-                        (Some(_), None) => Rec::set_typed(key, *vtype, &p.body, p.expire_at),
+                        (Target::Empty, _) => Rec::del(key),
+                        (_, Some(t)) => Rec::delta(key, *vtype, t, payload, p.expire_at),
+                        (_, None) => Rec::set_typed(key, *vtype, &p.body, p.expire_at),
                     },
                     (Effect::Delta { key, .. }, None) => Rec::del(key),
                     (Effect::Del { key }, _) => Rec::del(key),
@@ -747,10 +821,14 @@ impl<'a, 'o> Cx<'a, 'o> {
                     (Effect::Meta { name, value }, _) => Rec::meta(name, value),
                 })
                 .collect();
-            let a = ks
-                .store
-                .append(&recs)
-                .map_err(|e| CmdError::Store(e.to_string()))?;
+            let a = match ks.store.append(&recs) {
+                Ok(a) => a,
+                Err(e) => {
+                    drop(recs);
+                    self.drop_in_place();
+                    return Err(CmdError::Store(e.to_string()));
+                }
+            };
             if let Some(feed) = &*ks.feed.read() {
                 let changes: SmallVec<[Change<'_>; 2]> = self
                     .effects
@@ -791,6 +869,7 @@ impl<'a, 'o> Cx<'a, 'o> {
             a
         };
         self.lsn = self.lsn.max(appended.lsn);
+        self.in_place.clear();
         let effects = std::mem::take(&mut self.effects);
         for (i, e) in effects.into_iter().enumerate() {
             let Some(tail) = appended.tail(i) else {
@@ -827,7 +906,7 @@ impl<'a, 'o> Cx<'a, 'o> {
             }
             Effect::Delta { key, vtype, .. } => {
                 let Some(Prepared {
-                    obj: Some(obj),
+                    obj,
                     tail: as_delta,
                     expire_at,
                     ..
@@ -836,12 +915,19 @@ impl<'a, 'o> Cx<'a, 'o> {
                     self.apply(Effect::Del { key }, tail, None);
                     return;
                 };
+                if matches!(obj, Target::Empty) {
+                    self.apply(Effect::Del { key }, tail, None);
+                    return;
+                }
                 let idx = self.set_entry(&key, vtype, loc, as_delta.is_none());
                 let h = ks.hash(&key);
                 let sh = Keyspace::shard_of(h);
                 let g = shard!(self, sh);
                 g.set_expire(idx, expire_at);
-                g.cache_put_obj(idx, obj, tail.bytes);
+                match obj {
+                    Target::Owned(obj) => g.cache_put_obj(idx, obj, tail.bytes),
+                    _ => g.big_committed(idx, tail.bytes),
+                }
                 self.dirty |= 1 << sh;
             }
             Effect::Del { key } => {

@@ -32,8 +32,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use emberkv_persistence::{LiveIndex, Loc, Rec, Recovered, Store, VType};
-use std::collections::HashMap;
-
 use hashbrown::HashTable;
 
 use crate::coll::{CollRef, Obj};
@@ -231,7 +229,7 @@ pub(crate) struct Shard {
     pub counters: Counters,
     /// Hot collections too large to be a slot's bytes (hashtable encodings),
     /// by slot; their slot holds the tag byte only.
-    big: HashMap<u32, Big>,
+    big: hashbrown::HashMap<u32, Big, foldhash::fast::FixedState>,
 }
 
 /// The whole cache's budget and the bytes charged to it, across shards.
@@ -285,7 +283,7 @@ impl Shard {
             expires_sum: 0,
             keys: 0,
             counters: Counters::default(),
-            big: HashMap::new(),
+            big: hashbrown::HashMap::default(),
         }
     }
 
@@ -322,6 +320,34 @@ impl Shard {
         };
         self.cache_drop(idx);
         taken
+    }
+
+    /// The hot hashtable of `idx` (to change in place) and its chain's bytes.
+    pub fn big_mut(&mut self, idx: u32) -> Option<(&mut Obj, u64)> {
+        if self.slots[idx as usize].vtype == VType::String {
+            return None;
+        }
+        self.big.get_mut(&idx).map(|b| (&mut b.obj, b.chain))
+    }
+
+    /// A hashtable changed in place was appended: its chain is now `chain`
+    /// bytes, its charge follows its size, and it is the most recently used.
+    pub fn big_committed(&mut self, idx: u32, chain: u64) {
+        let Some(b) = self.big.get_mut(&idx) else {
+            return;
+        };
+        b.chain = chain;
+        let (old, new) = (b.charged, charge(b.obj.mem_bytes()));
+        b.charged = new;
+        if new > self.pool.cap() {
+            self.uncharge(old);
+            self.charge_more(new);
+            self.cache_drop(idx);
+            return;
+        }
+        self.uncharge(old);
+        self.charge_more(new);
+        self.touch(idx);
     }
 
     /// Makes the collection `obj` the hot value of `idx`, as
@@ -1016,6 +1042,25 @@ impl LiveIndex for IndexHandle {
         }
         s.loc = new;
         true
+    }
+
+    fn current(&self, key: &[u8]) -> Option<(Loc, u64)> {
+        let ks = self.0.upgrade()?;
+        let h = ks.hash(key);
+        let g = ks.shards[Keyspace::shard_of(h)].0.lock();
+        let Some(idx) = g.find(h, key) else {
+            // Absent: no record of it is live.
+            return Some((
+                Loc {
+                    seg: u32::MAX,
+                    off: 0,
+                    len: 0,
+                },
+                0,
+            ));
+        };
+        let s = &g.slots[idx as usize];
+        Some((s.loc, s.expire_at))
     }
 
     fn fold(&self, _key: &[u8], vtype: VType, base: &[u8], deltas: &[Vec<u8>]) -> Option<Vec<u8>> {

@@ -92,7 +92,7 @@ const MEMO_SLOTS: usize = 256;
 /// One lookup per key instead of one per record: a busy hash's thousands of
 /// dead deltas cost one index lookup (and one shard lock).
 struct Memo {
-    slots: Vec<Option<(Box<[u8]>, Option<(Loc, u64)>)>>,
+    slots: Vec<Option<(Box<[u8]>, (Loc, u64))>>,
 }
 
 impl Memo {
@@ -108,17 +108,17 @@ impl Memo {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
         let slot = &mut self.slots[(h as usize) % MEMO_SLOTS];
-        let cur = match slot {
+        let (cur, expire_at) = match slot {
             Some((k, cur)) if **k == *key => *cur,
             _ => {
                 let Some(cur) = index.current(key) else {
                     return index.live_expiry(key, loc);
                 };
-                *slot = Some((key.into(), Some(cur)));
-                Some(cur)
+                *slot = Some((key.into(), cur));
+                cur
             }
         };
-        cur.filter(|(l, _)| *l == loc).map(|(_, e)| e)
+        (cur == loc).then_some(expire_at)
     }
 }
 

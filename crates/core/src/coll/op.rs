@@ -33,6 +33,9 @@ pub(crate) mod code {
     pub const SREM: u8 = 5;
 }
 
+/// A delta's arguments (most deltas have one or two: no allocation).
+pub(crate) type Args<'a> = smallvec::SmallVec<[&'a [u8]; 4]>;
+
 /// Encodes a delta.
 pub(crate) fn encode(op: u8, args: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::with_capacity(2 + args.iter().map(|a| a.len() + 2).sum::<usize>());
@@ -46,10 +49,10 @@ pub(crate) fn encode(op: u8, args: &[&[u8]]) -> Vec<u8> {
 }
 
 /// Decodes a delta: its op and arguments.
-pub(crate) fn decode(payload: &[u8]) -> Option<(u8, Vec<&[u8]>)> {
+pub(crate) fn decode(payload: &[u8]) -> Option<(u8, Args<'_>)> {
     let (&op, rest) = payload.split_first()?;
     let (n, mut at) = get_varint(rest)?;
-    let mut args = Vec::with_capacity(usize::try_from(n).ok()?.min(rest.len()));
+    let mut args = Args::with_capacity(usize::try_from(n).ok()?.min(rest.len()));
     for _ in 0..n {
         let (len, sz) = get_varint(rest.get(at..)?)?;
         at += sz;
@@ -76,7 +79,7 @@ pub fn command(payload: &[u8]) -> Option<(&'static [u8], Vec<&[u8]>)> {
         code::SREM => b"SREM",
         _ => return None,
     };
-    Some((name, args))
+    Some((name, args.into_vec()))
 }
 
 /// Why a delta did not apply.
@@ -92,7 +95,7 @@ impl Obj {
                 if !args.len().is_multiple_of(2) {
                     return Err(BadDelta);
                 }
-                let pairs: Vec<(&[u8], &[u8])> =
+                let pairs: smallvec::SmallVec<[(&[u8], &[u8]); 2]> =
                     args.chunks_exact(2).map(|c| (c[0], c[1])).collect();
                 self.hset(&pairs, enc)
             }
