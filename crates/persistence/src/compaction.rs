@@ -92,8 +92,11 @@ const MEMO_SLOTS: usize = 256;
 /// One lookup per key instead of one per record: a busy hash's thousands of
 /// dead deltas cost one index lookup (and one shard lock).
 struct Memo {
-    slots: Vec<Option<(Box<[u8]>, (Loc, u64))>>,
+    slots: Vec<Option<MemoEntry>>,
 }
+
+/// A key, its latest record and its expiry.
+type MemoEntry = (Box<[u8]>, (Loc, u64));
 
 impl Memo {
     fn new() -> Memo {
