@@ -8,9 +8,11 @@
 //! - [`keyspace`]: the sharded index of every key, the LRU hot cache with its byte
 //!   budget, TTLs and active expiry, recovery from the log, and the [`LiveIndex`]
 //!   compaction uses.
+//! - `coll`: hashes and sets in RAM (listpack, intset, hashtable held forms),
+//!   their deltas, and the fold of a chain read from the log.
 //! - [`exec`]: running one command — shard locking, lazy expiry, hot and cold value
 //!   access, and committing a command's writes to the log as one atomic group.
-//! - [`cmd`]: every string and key command, with Redis 7.0's semantics, replies and
+//! - [`cmd`]: every string, hash, set and key command, with Redis 7.0's semantics, replies and
 //!   error texts, and the metadata COMMAND INFO/DOCS publish.
 //! - [`sync`]: what replication needs: snapshot walks and bulk loads.
 //! - [`glob`]: Redis's glob matching for KEYS and SCAN.
