@@ -1,7 +1,7 @@
 //! The hash commands, with Redis 7.0's semantics, replies and error texts.
 //!
-//! Reads go through [`Cx::with_coll`]; every change is one delta
-//! ([`crate::coll::op`]) that the commit applies to the held hash and appends to
+//! Reads go through `Cx::with_coll`; every change is one delta
+//! (`coll::op`) that the commit applies to the held hash and appends to
 //! its chain in the log.
 
 use emberkv_persistence::VType;

@@ -1,6 +1,6 @@
 //! The set commands, with Redis 7.0's semantics, replies and error texts.
 //!
-//! As for hashes, reads go through [`Cx::with_coll`] and every change is one
+//! As for hashes, reads go through `Cx::with_coll` and every change is one
 //! delta. The multi-key commands (`SINTER`, `SUNION`, `SDIFF` and their
 //! `STORE` forms, `SINTERCARD`, `SMOVE`) lock all their keys' shards first and
 //! fetch all their cold sets in one round trip; a `STORE` writes the result
