@@ -57,7 +57,7 @@ pub(crate) fn parse(
 
 /// The entries of a listpack that was checked when it was built or loaded
 /// (what emberkv holds): a forward walk without the backlen checks of
-/// [`parse`]. Bounds are still checked: a malformed entry ends the walk.
+/// the full parse. Bounds are still checked: a malformed entry ends the walk.
 pub fn iter(lp: &[u8]) -> Iter<'_> {
     let end = lp.len().saturating_sub(1);
     Iter {
