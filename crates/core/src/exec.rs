@@ -191,9 +191,10 @@ enum Target {
     /// Taken out of the cache or the prefetch (or new): put back after the
     /// append.
     Owned(Obj),
-    /// A hot hashtable, changed where it is in the side map (no copy); dropped
-    /// from the cache if the append fails.
-    InPlace,
+    /// A hot hashtable, changed where it is in the side map (no copy), in
+    /// slot `.1` of shard `.0` (both locked for the whole command); dropped from
+    /// the cache if the append fails.
+    InPlace(usize, u32),
     /// Empty: the key is deleted.
     Empty,
 }
@@ -201,8 +202,8 @@ enum Target {
 /// Chooses the record of a changed collection `obj` of `key`: a delete if it
 /// is empty, else the delta onto `tail` unless the rebase rule (or a delta
 /// larger than a fresh base) calls for a base record. `Target` is `Empty` for
-/// an empty collection, else `InPlace` (the caller of an owned one replaces
-/// it with `Owned`).
+/// an empty collection, else a placeholder the caller replaces (`Owned` or
+/// `InPlace`).
 fn prepared(
     key: &[u8],
     vtype: VType,
@@ -229,7 +230,7 @@ fn prepared(
         None => obj.view().body().into_owned(),
     };
     Prepared {
-        obj: Target::InPlace,
+        obj: Target::InPlace(usize::MAX, 0),
         tail: as_delta,
         body,
         expire_at,
@@ -712,14 +713,11 @@ impl<'a, 'o> Cx<'a, 'o> {
                 obj.apply(payload, &enc)
                     .map_err(|_| CmdError::reply("ERR internal error: malformed change"))?;
                 let tail = ChainTail { loc, bytes: chain };
-                out.push(Some(prepared(
-                    &key,
-                    vtype,
-                    payload,
-                    obj,
-                    Some(tail),
-                    expire_at,
-                )));
+                let mut p = prepared(&key, vtype, payload, obj, Some(tail), expire_at);
+                if !matches!(p.obj, Target::Empty) {
+                    p.obj = Target::InPlace(sh, idx);
+                }
+                out.push(Some(p));
                 continue;
             }
             let (mut obj, tail, expire_at) = match found {
@@ -919,14 +917,28 @@ impl<'a, 'o> Cx<'a, 'o> {
                     self.apply(Effect::Del { key }, tail, None);
                     return;
                 }
+                if let Target::InPlace(sh, idx) = obj {
+                    // The slot found when the change was prepared (the shard is
+                    // still locked): no second lookup of the key.
+                    let g = shard!(self, sh);
+                    let s = &mut g.slots[idx as usize];
+                    s.lru = lru_clock(now);
+                    let old = std::mem::replace(&mut s.loc, loc);
+                    if as_delta.is_none() {
+                        retire(&ks.store, vtype, old);
+                    }
+                    g.set_expire(idx, expire_at);
+                    g.big_committed(idx, tail.bytes);
+                    self.dirty |= 1 << sh;
+                    return;
+                }
                 let idx = self.set_entry(&key, vtype, loc, as_delta.is_none());
                 let h = ks.hash(&key);
                 let sh = Keyspace::shard_of(h);
                 let g = shard!(self, sh);
                 g.set_expire(idx, expire_at);
-                match obj {
-                    Target::Owned(obj) => g.cache_put_obj(idx, obj, tail.bytes),
-                    _ => g.big_committed(idx, tail.bytes),
+                if let Target::Owned(obj) = obj {
+                    g.cache_put_obj(idx, obj, tail.bytes);
                 }
                 self.dirty |= 1 << sh;
             }

@@ -44,7 +44,14 @@ pub fn hset(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     }
     let key = argv[1];
     let fields = || argv[2..].chunks_exact(2).map(|p| p[0]);
-    let added = match cx.with_coll(key, H, |c, _| new_fields(Some(c), fields()))? {
+    let one = argv.len() == 4;
+    let added = match cx.with_coll(key, H, |c, _| {
+        if one {
+            i64::from(!c.contains(argv[2]))
+        } else {
+            new_fields(Some(c), fields())
+        }
+    })? {
         Some(n) => n,
         None => new_fields(None, fields()),
     };
