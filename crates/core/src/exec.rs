@@ -23,7 +23,7 @@ use smallvec::SmallVec;
 
 use crate::coll::{CollRef, Obj};
 use crate::keyspace::{
-    Change, Counters, HeldRef, Keyspace, SHARDS, Shard, idle_secs, lru_clock, now_ms, retire,
+    Change, Counters, HeldRef, Keyspace, SHARDS, Shard, Tally, idle_secs, lru_clock, now_ms, retire,
 };
 
 /// A cold record to read before the command can run.
@@ -42,15 +42,15 @@ pub struct ColdRead {
 pub(crate) enum Fetched {
     /// A string.
     Bytes(Box<[u8]>),
-    /// A collection, folded, and its chain's bytes.
-    Coll(Obj, u64),
+    /// A collection, folded, its chain's bytes and where its records are.
+    Coll(Obj, u64, Tally),
 }
 
 impl Fetched {
     fn view(&self) -> HeldRef<'_> {
         match self {
             Fetched::Bytes(b) => HeldRef::Str(b),
-            Fetched::Coll(o, _) => HeldRef::Coll(o.view()),
+            Fetched::Coll(o, ..) => HeldRef::Coll(o.view()),
         }
     }
 }
@@ -577,7 +577,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                 // cache stays in the prefetch for another read of the key.
                 let fits = match &fetched {
                     Fetched::Bytes(v) => g.fits(v.len()),
-                    Fetched::Coll(o, _) => g.fits_obj(o),
+                    Fetched::Coll(o, ..) => g.fits_obj(o),
                 };
                 if !fits {
                     let r = f(vtype, fetched.view(), self.out);
@@ -586,7 +586,10 @@ impl<'a, 'o> Cx<'a, 'o> {
                 }
                 match fetched {
                     Fetched::Bytes(v) => g.cache_put(idx, v),
-                    Fetched::Coll(o, chain) => g.cache_put_obj(idx, o, chain),
+                    Fetched::Coll(o, chain, tally) => {
+                        g.cache_put_obj(idx, o, chain);
+                        g.set_tally(idx, Some(tally));
+                    }
                 }
                 self.dirty |= 1 << sh;
                 let v = g.held(idx).map_or(HeldRef::Str(&[]), |h| h.0);
@@ -734,7 +737,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                     let taken = match g.take_obj(idx) {
                         Some(t) => Some(t),
                         None => match self.prefetch.take(loc) {
-                            Some(Fetched::Coll(o, chain)) => Some((o, chain)),
+                            Some(Fetched::Coll(o, chain, _)) => Some((o, chain)),
                             Some(other) => {
                                 self.prefetch.put(loc, other);
                                 None
@@ -924,11 +927,20 @@ impl<'a, 'o> Cx<'a, 'o> {
                     let s = &mut g.slots[idx as usize];
                     s.lru = lru_clock(now);
                     let old = std::mem::replace(&mut s.loc, loc);
-                    if as_delta.is_none() {
-                        retire(&ks.store, vtype, old);
-                    }
                     g.set_expire(idx, expire_at);
-                    g.big_committed(idx, tail.bytes);
+                    let replaced = g.big_committed(idx, tail.bytes, loc, as_delta.is_some());
+                    if as_delta.is_none() {
+                        match replaced {
+                            // Every record of the replaced chain is dead: known
+                            // where, so no walk.
+                            Some(t) => {
+                                for (seg, bytes) in t {
+                                    ks.store.note_dead_bytes(seg, bytes);
+                                }
+                            }
+                            None => retire(&ks.store, vtype, old),
+                        }
+                    }
                     self.dirty |= 1 << sh;
                     return;
                 }
@@ -939,6 +951,11 @@ impl<'a, 'o> Cx<'a, 'o> {
                 g.set_expire(idx, expire_at);
                 if let Target::Owned(obj) = obj {
                     g.cache_put_obj(idx, obj, tail.bytes);
+                    if as_delta.is_none() {
+                        let mut t = Tally::new();
+                        crate::keyspace::tally_add(&mut t, loc);
+                        g.set_tally(idx, Some(t));
+                    }
                 }
                 self.dirty |= 1 << sh;
             }
@@ -1135,6 +1152,10 @@ impl Keyspace {
                 offset: u64::from(loc.off),
                 reason: "the collection's records do not decode",
             })?;
-        Ok(Fetched::Coll(obj, chain.bytes))
+        let mut tally = Tally::new();
+        for l in &chain.locs {
+            crate::keyspace::tally_add(&mut tally, *l);
+        }
+        Ok(Fetched::Coll(obj, chain.bytes, tally))
     }
 }

@@ -248,6 +248,17 @@ impl Pool {
     }
 }
 
+/// Where a chain's records are: bytes per segment (runtime id).
+pub(crate) type Tally = smallvec::SmallVec<[(u32, u64); 4]>;
+
+/// Adds a record to a tally.
+pub(crate) fn tally_add(t: &mut Tally, loc: Loc) {
+    match t.iter_mut().find(|(seg, _)| *seg == loc.seg) {
+        Some((_, n)) => *n += u64::from(loc.len),
+        None => t.push((loc.seg, u64::from(loc.len))),
+    }
+}
+
 /// A hot collection in the side map.
 #[derive(Debug)]
 pub(crate) struct Big {
@@ -256,6 +267,11 @@ pub(crate) struct Big {
     pub chain: u64,
     /// What it is charged to the cache.
     charged: u64,
+    /// Where its chain's records are, when known: a rebase then accounts the
+    /// replaced chain's records as dead at once, without the housekeeper
+    /// walking them (one read per record). Forgotten when compaction moves
+    /// the chain.
+    tally: Option<Tally>,
 }
 
 /// A hot value as a command reads it.
@@ -330,24 +346,47 @@ impl Shard {
         self.big.get_mut(&idx).map(|b| (&mut b.obj, b.chain))
     }
 
-    /// A hashtable changed in place was appended: its chain is now `chain`
-    /// bytes, its charge follows its size, and it is the most recently used.
-    pub fn big_committed(&mut self, idx: u32, chain: u64) {
-        let Some(b) = self.big.get_mut(&idx) else {
-            return;
-        };
+    /// Records where the chain of the hot hashtable of `idx` is.
+    pub fn set_tally(&mut self, idx: u32, tally: Option<Tally>) {
+        if let Some(b) = self.big.get_mut(&idx) {
+            b.tally = tally;
+        }
+    }
+
+    /// Compaction moved the chain of `idx`: where its records are is unknown.
+    pub fn forget_tally(&mut self, idx: u32) {
+        self.set_tally(idx, None);
+    }
+
+    /// A hashtable changed in place was appended at `loc`, as a delta or (not
+    /// `delta`) a new base: its chain is now `chain` bytes, its charge follows
+    /// its size, and it is the most recently used. For a new base, returns the
+    /// replaced chain's tally if known (its records are dead).
+    pub fn big_committed(&mut self, idx: u32, chain: u64, loc: Loc, delta: bool) -> Option<Tally> {
+        let b = self.big.get_mut(&idx)?;
         b.chain = chain;
+        let replaced = if delta {
+            if let Some(t) = b.tally.as_mut() {
+                tally_add(t, loc);
+            }
+            None
+        } else {
+            let mut fresh = Tally::new();
+            tally_add(&mut fresh, loc);
+            b.tally.replace(fresh)
+        };
         let (old, new) = (b.charged, charge(b.obj.mem_bytes()));
         b.charged = new;
         if new > self.pool.cap() {
             self.uncharge(old);
             self.charge_more(new);
             self.cache_drop(idx);
-            return;
+            return replaced;
         }
         self.uncharge(old);
         self.charge_more(new);
         self.touch(idx);
+        replaced
     }
 
     /// Makes the collection `obj` the hot value of `idx`, as
@@ -369,6 +408,7 @@ impl Shard {
                 obj,
                 chain,
                 charged: c,
+                tally: None,
             },
         );
         self.charge_more(c);
@@ -1045,6 +1085,7 @@ impl LiveIndex for IndexHandle {
             return false;
         }
         s.loc = new;
+        g.forget_tally(idx);
         true
     }
 

@@ -97,7 +97,7 @@ impl Keyspace {
             return self.store.read(loc, key);
         }
         match self.read_coll(key, vtype, loc)? {
-            Fetched::Coll(obj, _) => Ok(obj.view().body().into_owned()),
+            Fetched::Coll(obj, ..) => Ok(obj.view().body().into_owned()),
             Fetched::Bytes(b) => Ok(b.into_vec()),
         }
     }

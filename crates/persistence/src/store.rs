@@ -666,6 +666,15 @@ impl Store {
         }
     }
 
+    /// Accounts `bytes` of segment `seg` (runtime id) as dead: records whose
+    /// places the caller knew (a replaced chain's, tallied as it grew).
+    pub fn note_dead_bytes(&self, seg: u32, bytes: u64) {
+        if let Some(s) = self.segments.read().get(&seg) {
+            s.live
+                .fetch_sub(i64::try_from(bytes).unwrap_or(i64::MAX), Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn note_live(&self, loc: Loc) {
         if let Some(s) = self.segments.read().get(&loc.seg) {
             s.live.fetch_add(i64::from(loc.len), Ordering::Relaxed);
