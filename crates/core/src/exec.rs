@@ -273,6 +273,8 @@ pub struct Cx<'a, 'o> {
     effects: SmallVec<[Effect; 1]>,
     /// Hot hashtables this commit changed in place (shard, slot).
     in_place: SmallVec<[(usize, u32); 1]>,
+    /// How many elements the last commit's deltas added (negative: removed).
+    grew: i64,
     /// The time the command runs at (ms).
     pub now: u64,
     lsn: u64,
@@ -311,6 +313,7 @@ impl<'a, 'o> Cx<'a, 'o> {
             needs: Vec::new(),
             effects: SmallVec::new(),
             in_place: SmallVec::new(),
+            grew: 0,
             now: now_ms(),
             lsn: 0,
             no_expire: opts.from_leader || ks.is_replica(),
@@ -650,6 +653,12 @@ impl<'a, 'o> Cx<'a, 'o> {
         });
     }
 
+    /// How many elements the deltas of the last [`commit`](Self::commit) added
+    /// to their collections (negative if they removed more).
+    pub(crate) fn grew(&self) -> i64 {
+        self.grew
+    }
+
     /// Queues the deletion of `key`.
     pub fn del(&mut self, key: &[u8]) {
         self.effects.push(Effect::Del { key: key.into() });
@@ -683,6 +692,7 @@ impl<'a, 'o> Cx<'a, 'o> {
     fn prepare_deltas(&mut self) -> Result<Vec<Option<Prepared>>, CmdError> {
         let ks = self.ks;
         let enc = ks.encodings();
+        self.grew = 0;
         let mut out = Vec::with_capacity(self.effects.len());
         for i in 0..self.effects.len() {
             let Effect::Delta {
@@ -713,8 +723,10 @@ impl<'a, 'o> Cx<'a, 'o> {
                 let Some((obj, chain)) = g.big_mut(idx) else {
                     continue;
                 };
+                let before = obj.view().len() as i64;
                 obj.apply(payload, &enc)
                     .map_err(|_| CmdError::reply("ERR internal error: malformed change"))?;
+                self.grew += obj.view().len() as i64 - before;
                 let tail = ChainTail { loc, bytes: chain };
                 let mut p = prepared(&key, vtype, payload, obj, Some(tail), expire_at);
                 if !matches!(p.obj, Target::Empty) {
@@ -752,8 +764,10 @@ impl<'a, 'o> Cx<'a, 'o> {
                     (o, Some(ChainTail { loc, bytes: chain }), exp)
                 }
             };
+            let before = obj.view().len() as i64;
             obj.apply(payload, &enc)
                 .map_err(|_| CmdError::reply("ERR internal error: malformed change"))?;
+            self.grew += obj.view().len() as i64 - before;
             let mut p = prepared(&key, vtype, payload, &obj, tail, expire_at);
             if !obj.is_empty() {
                 p.obj = Target::Owned(obj);
