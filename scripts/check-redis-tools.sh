@@ -54,6 +54,21 @@ out=$(redis-benchmark -p "$EMBERKV_PORT" -t set,get -n 20000 -c 50 -P 1 -d 1024 
 if echo "$out" | grep -qi "error"; then fail "redis-benchmark reported errors: $out"; fi
 echo "$out" | grep -E "requests per second" | sed 's/^/  /'
 [ "$(cli get counter:__rand_int__)" = "100000" ] || fail "INCR counter after benchmark: $(cli get counter:__rand_int__)"
+# The hash and set tests: 10,000 distinct fields and members, then SPOP.
+out=$(redis-benchmark -p "$EMBERKV_PORT" -t hset,sadd -n 100000 -P 16 -r 10000 -q 2>&1 | tr '\r' '\n')
+echo "$out" | grep -E "requests per second" | sed 's/^/  /'
+for t in HSET SADD; do
+  echo "$out" | grep -q "^$t: .*requests per second" || fail "redis-benchmark $t missing: $out"
+done
+if echo "$out" | grep -qi "error"; then fail "redis-benchmark reported errors: $out"; fi
+# 100,000 random picks of 10,000 names miss about one of them by chance.
+fields=$(cli hlen myhash); members=$(cli scard myset)
+[ "$fields" -ge 9990 ] && [ "$fields" -le 10000 ] || fail "HLEN myhash after HSET benchmark: $fields"
+[ "$members" -ge 9990 ] && [ "$members" -le 10000 ] || fail "SCARD myset after SADD benchmark: $members"
+[ "$(cli object encoding myhash)" = "hashtable" ] || fail "myhash encoding: $(cli object encoding myhash)"
+out=$(redis-benchmark -p "$EMBERKV_PORT" -t spop -n 5000 -P 1 -q 2>&1 | tr '\r' '\n')
+echo "$out" | grep -q "^SPOP: .*requests per second" || fail "redis-benchmark SPOP missing: $out"
+[ "$(cli scard myset)" = "$((members - 5000))" ] || fail "SCARD myset after 5,000 SPOPs: $(cli scard myset), was $members"
 
 # SHUTDOWN: the server exits cleanly.
 cli shutdown >/dev/null 2>&1 || true
