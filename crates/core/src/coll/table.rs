@@ -1,12 +1,15 @@
 //! A large hash or set in RAM (Redis's `hashtable` encoding).
 //!
-//! Entries live in a dense vector, one heap allocation each (a set member, or a
-//! hash field and its value behind a varint of the field's length); a
+//! Entries live in a dense vector of 32-byte cells (a set member, or a hash
+//! field and its value behind a varint of the field's length): up to 30 bytes
+//! inside the cell, longer ones in one heap allocation; a
 //! `hashbrown::HashTable<u32>` maps each entry's name to its position. Per entry
-//! that is the allocation, 16 bytes of vector and about 10 bytes of table (4-byte
-//! position and a control byte at a load of 7/8 or less), where Redis 7.0's dict
-//! costs a 24-byte `dictEntry` (32 with allocator rounding), an 8-byte bucket and
-//! an sds string per member or field and value.
+//! that is the cell, about 10 bytes of table (4-byte position and a control byte
+//! at a load of 7/8 or less) and, for a long entry, its allocation, where Redis
+//! 7.0's dict costs a 24-byte `dictEntry` (32 with allocator rounding), an 8-byte
+//! bucket and an sds string per member or field and value. A short entry is
+//! compared where it sits: a lookup costs the index and one cell, as Redis's
+//! bucket, `dictEntry` and key.
 //!
 //! The dense vector gives O(1) random picks (`SPOP`, `SRANDMEMBER`,
 //! `HRANDFIELD`) and a cursor for `SSCAN`/`HSCAN`: removal moves the last entry
@@ -18,15 +21,47 @@ use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
+/// Bytes an entry may have and still live inside its cell.
+const INLINE: usize = 30;
+
+/// One entry's bytes: inside the cell, or on the heap.
+#[derive(Clone)]
+enum Cell {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<[u8]>),
+}
+
+const _: () = assert!(std::mem::size_of::<Cell>() == 32);
+
+impl Cell {
+    /// Bytes on the heap (for the cache charge).
+    fn heap(&self) -> usize {
+        match self {
+            Cell::Inline { .. } => 0,
+            Cell::Heap(b) => b.len(),
+        }
+    }
+}
+
+impl std::ops::Deref for Cell {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Cell::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Cell::Heap(b) => b,
+        }
+    }
+}
+
 /// A set or hash of more entries than its compact encoding holds.
 #[derive(Clone)]
 pub(crate) struct Table {
-    entries: Vec<Box<[u8]>>,
+    entries: Vec<Cell>,
     index: HashTable<u32>,
     hasher: foldhash::fast::RandomState,
     /// Hash (field and value per entry) or set (member).
     pairs: bool,
-    /// Bytes of the entries' allocations.
+    /// Bytes of the long entries' allocations.
     heap: usize,
 }
 
@@ -75,20 +110,42 @@ fn split(e: &[u8], pairs: bool) -> (&[u8], &[u8]) {
     }
 }
 
-fn make(name: &[u8], value: &[u8], pairs: bool) -> Box<[u8]> {
-    if !pairs {
-        return name.into();
+fn make(name: &[u8], value: &[u8], pairs: bool) -> Cell {
+    let mut head = [0u8; 10];
+    let mut head_len = 0;
+    if pairs {
+        let mut n = name.len() as u64;
+        while n >= 0x80 {
+            head[head_len] = (n as u8) | 0x80;
+            n >>= 7;
+            head_len += 1;
+        }
+        head[head_len] = n as u8;
+        head_len += 1;
     }
-    let mut head = Vec::with_capacity(10);
-    put_varint(&mut head, name.len() as u64);
-    // One allocation of the exact size (a Vec would be shrunk: a realloc).
-    let mut v = vec![0u8; head.len() + name.len() + value.len()].into_boxed_slice();
-    let (h, rest) = v.split_at_mut(head.len());
-    h.copy_from_slice(&head);
-    let (n, val) = rest.split_at_mut(name.len());
-    n.copy_from_slice(name);
-    val.copy_from_slice(value);
-    v
+    let total = head_len + name.len() + if pairs { value.len() } else { 0 };
+    let fill = |out: &mut [u8]| {
+        let (h, rest) = out.split_at_mut(head_len);
+        h.copy_from_slice(&head[..head_len]);
+        let (n, v) = rest.split_at_mut(name.len());
+        n.copy_from_slice(name);
+        if pairs {
+            v.copy_from_slice(value);
+        }
+    };
+    if total <= INLINE {
+        let mut bytes = [0u8; INLINE];
+        fill(&mut bytes[..total]);
+        Cell::Inline {
+            len: total as u8,
+            bytes,
+        }
+    } else {
+        // One allocation of the exact size.
+        let mut v = vec![0u8; total].into_boxed_slice();
+        fill(&mut v);
+        Cell::Heap(v)
+    }
 }
 
 impl Table {
@@ -111,7 +168,7 @@ impl Table {
     /// RAM held, for the cache budget.
     pub fn mem_bytes(&self) -> usize {
         self.heap
-            + self.entries.capacity() * std::mem::size_of::<Box<[u8]>>()
+            + self.entries.capacity() * std::mem::size_of::<Cell>()
             + self.index.capacity() * 9 / 8 * 5
             + 64
     }
@@ -157,13 +214,13 @@ impl Table {
         ) {
             hashbrown::hash_table::Entry::Occupied(o) => {
                 let i = *o.get() as usize;
-                self.heap = self.heap - self.entries[i].len() + e.len();
+                self.heap = self.heap - self.entries[i].heap() + e.heap();
                 self.entries[i] = e;
                 false
             }
             hashbrown::hash_table::Entry::Vacant(v) => {
                 v.insert(pos);
-                self.heap += e.len();
+                self.heap += e.heap();
                 self.entries.push(e);
                 true
             }
@@ -191,7 +248,7 @@ impl Table {
             }
         }
         let gone = self.entries.swap_remove(pos);
-        self.heap -= gone.len();
+        self.heap -= gone.heap();
         if self.entries.len() < self.entries.capacity() / 4 {
             self.shrink();
         }
