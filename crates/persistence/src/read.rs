@@ -139,14 +139,29 @@ impl Store {
             }
         }
         let seg = self.segments.read().get(&loc.seg).cloned()?;
-        let b: &[u8] = match (&fresh, &walk.window) {
-            (Some(f), _) => f,
-            (None, Some((_, start, buf))) => {
-                let at = (loc.off - start) as usize;
-                buf.get(at..at + loc.len as usize)?
-            }
-            (None, None) => return None,
+        let from_window = |walk: &Walk| -> Option<Vec<u8>> {
+            let (_, start, buf) = walk.window.as_ref()?;
+            let at = (loc.off - start) as usize;
+            let b = buf.get(at..at + loc.len as usize)?;
+            let h = record::decode_header(b)?;
+            (h.delta && h.record_len() == loc.len as usize && record::verify(b, &h))
+                .then(|| b.to_vec())
         };
+        // Bytes read ahead may cover records still being written (a later chunk
+        // can reach the file first, leaving a hole that reads as zeros, or be
+        // read half written): a record whose checksum does not hold there is
+        // read on its own, which sees the write buffers.
+        let b: Vec<u8> = match fresh {
+            Some(f) => f,
+            None => match from_window(walk) {
+                Some(b) => b,
+                None => {
+                    let n = (loc.len as usize).min(PEEK);
+                    self.read_span(loc.seg, loc.off, n).ok()?.0
+                }
+            },
+        };
+        let b = &b[..];
         let h = record::decode_header(b)?;
         if !h.delta || h.record_len() != loc.len as usize {
             return None;
