@@ -34,8 +34,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use emberkv_persistence::{LiveIndex, Loc, Rec, Recovered, Store, VType};
 use hashbrown::HashTable;
 
-use crate::coll::{CollRef, Obj};
 use parking_lot::{Mutex, MutexGuard};
+
+mod cache;
+
+pub(crate) use cache::{Big, HeldRef, Pool, Tally, tally_add};
 
 /// Number of shards. A power of two; fixed for the life of a process because SCAN
 /// cursors encode it.
@@ -232,57 +235,6 @@ pub(crate) struct Shard {
     big: hashbrown::HashMap<u32, Big, foldhash::fast::FixedState>,
 }
 
-/// The whole cache's budget and the bytes charged to it, across shards.
-#[derive(Debug, Default)]
-pub(crate) struct Pool {
-    used: AtomicU64,
-    cap: AtomicU64,
-}
-
-impl Pool {
-    fn cap(&self) -> u64 {
-        self.cap.load(Ordering::Relaxed)
-    }
-    fn over(&self) -> bool {
-        self.used.load(Ordering::Relaxed) > self.cap()
-    }
-}
-
-/// Where a chain's records are: bytes per segment (runtime id).
-pub(crate) type Tally = smallvec::SmallVec<[(u32, u64); 4]>;
-
-/// Adds a record to a tally.
-pub(crate) fn tally_add(t: &mut Tally, loc: Loc) {
-    match t.iter_mut().find(|(seg, _)| *seg == loc.seg) {
-        Some((_, n)) => *n += u64::from(loc.len),
-        None => t.push((loc.seg, u64::from(loc.len))),
-    }
-}
-
-/// A hot collection in the side map.
-#[derive(Debug)]
-pub(crate) struct Big {
-    pub obj: Obj,
-    /// Its chain's bytes in the log.
-    pub chain: u64,
-    /// What it is charged to the cache.
-    charged: u64,
-    /// Where its chain's records are, when known: a rebase then accounts the
-    /// replaced chain's records as dead at once, without the housekeeper
-    /// walking them (one read per record). Forgotten when compaction moves
-    /// the chain.
-    tally: Option<Tally>,
-}
-
-/// A hot value as a command reads it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum HeldRef<'a> {
-    /// A string.
-    Str(&'a [u8]),
-    /// A collection.
-    Coll(CollRef<'a>),
-}
-
 impl Shard {
     fn new(cache_cap: u64, pool: Arc<Pool>) -> Self {
         Shard {
@@ -301,129 +253,6 @@ impl Shard {
             counters: Counters::default(),
             big: hashbrown::HashMap::default(),
         }
-    }
-
-    /// The hot value of `idx` (`None` if cold) and, for a collection, its
-    /// chain's bytes.
-    pub fn held(&self, idx: u32) -> Option<(HeldRef<'_>, u64)> {
-        let s = &self.slots[idx as usize];
-        let v = s.value.as_deref()?;
-        if s.vtype == VType::String {
-            return Some((HeldRef::Str(v), 0));
-        }
-        match CollRef::from_held(s.vtype, v) {
-            Some(c) => Some((HeldRef::Coll(c), crate::coll::held_chain(v))),
-            None => self
-                .big
-                .get(&idx)
-                .map(|b| (HeldRef::Coll(b.obj.view()), b.chain)),
-        }
-    }
-
-    /// Takes a hot collection out of the cache (the key stays, cold): an owned
-    /// copy to change, and its chain's bytes.
-    pub fn take_obj(&mut self, idx: u32) -> Option<(Obj, u64)> {
-        let s = &self.slots[idx as usize];
-        let v = s.value.as_deref()?;
-        let taken = match CollRef::from_held(s.vtype, v) {
-            Some(c) => Some((c.to_obj(), crate::coll::held_chain(v))),
-            None => self.big.remove(&idx).map(|b| {
-                // cache_drop below uncharges the slot's tag byte.
-                self.uncharge(b.charged);
-                self.charge_more(charge(1));
-                (b.obj, b.chain)
-            }),
-        };
-        self.cache_drop(idx);
-        taken
-    }
-
-    /// The hot hashtable of `idx` (to change in place) and its chain's bytes.
-    pub fn big_mut(&mut self, idx: u32) -> Option<(&mut Obj, u64)> {
-        if self.slots[idx as usize].vtype == VType::String {
-            return None;
-        }
-        self.big.get_mut(&idx).map(|b| (&mut b.obj, b.chain))
-    }
-
-    /// Records where the chain of the hot hashtable of `idx` is.
-    pub fn set_tally(&mut self, idx: u32, tally: Option<Tally>) {
-        if let Some(b) = self.big.get_mut(&idx) {
-            b.tally = tally;
-        }
-    }
-
-    /// Compaction moved the chain of `idx`: where its records are is unknown.
-    pub fn forget_tally(&mut self, idx: u32) {
-        self.set_tally(idx, None);
-    }
-
-    /// A hashtable changed in place was appended at `loc`, as a delta or (not
-    /// `delta`) a new base: its chain is now `chain` bytes, its charge follows
-    /// its size, and it is the most recently used. For a new base, returns the
-    /// replaced chain's tally if known (its records are dead).
-    pub fn big_committed(&mut self, idx: u32, chain: u64, loc: Loc, delta: bool) -> Option<Tally> {
-        let b = self.big.get_mut(&idx)?;
-        b.chain = chain;
-        let replaced = if delta {
-            if let Some(t) = b.tally.as_mut() {
-                tally_add(t, loc);
-            }
-            None
-        } else {
-            let mut fresh = Tally::new();
-            tally_add(&mut fresh, loc);
-            b.tally.replace(fresh)
-        };
-        let (old, new) = (b.charged, charge(b.obj.mem_bytes()));
-        b.charged = new;
-        if new > self.pool.cap() {
-            self.uncharge(old);
-            self.charge_more(new);
-            self.cache_drop(idx);
-            return replaced;
-        }
-        self.uncharge(old);
-        self.charge_more(new);
-        self.touch(idx);
-        replaced
-    }
-
-    /// Makes the collection `obj` the hot value of `idx`, as
-    /// [`cache_put`](Self::cache_put).
-    pub fn cache_put_obj(&mut self, idx: u32, obj: Obj, chain: u64) {
-        if !obj.is_big() {
-            self.cache_put(idx, obj.held_bytes(chain));
-            return;
-        }
-        self.cache_drop(idx);
-        let c = charge(obj.mem_bytes());
-        if c > self.pool.cap() {
-            return;
-        }
-        self.slots[idx as usize].value = Some(obj.held_bytes(chain));
-        self.big.insert(
-            idx,
-            Big {
-                obj,
-                chain,
-                charged: c,
-                tally: None,
-            },
-        );
-        self.charge_more(c);
-        self.cache_keys += 1;
-        self.push_front(idx);
-    }
-
-    fn charge_more(&mut self, n: u64) {
-        self.cache_used += n;
-        self.pool.used.fetch_add(n, Ordering::Relaxed);
-    }
-
-    fn uncharge(&mut self, n: u64) {
-        self.cache_used -= n;
-        self.pool.used.fetch_sub(n, Ordering::Relaxed);
     }
 
     pub fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
@@ -516,115 +345,6 @@ impl Shard {
         self.slots[idx as usize].expire_at = at;
     }
 
-    fn unlink(&mut self, idx: u32) {
-        let (prev, next) = {
-            let s = &self.slots[idx as usize];
-            (s.prev, s.next)
-        };
-        if prev == NIL {
-            self.head = next;
-        } else {
-            self.slots[prev as usize].next = next;
-        }
-        if next == NIL {
-            self.tail = prev;
-        } else {
-            self.slots[next as usize].prev = prev;
-        }
-        let s = &mut self.slots[idx as usize];
-        s.prev = NIL;
-        s.next = NIL;
-    }
-
-    fn push_front(&mut self, idx: u32) {
-        let head = self.head;
-        {
-            let s = &mut self.slots[idx as usize];
-            s.prev = NIL;
-            s.next = head;
-        }
-        if head != NIL {
-            self.slots[head as usize].prev = idx;
-        } else {
-            self.tail = idx;
-        }
-        self.head = idx;
-    }
-
-    /// Marks a hot value as just used.
-    pub fn touch(&mut self, idx: u32) {
-        if self.head != idx && self.slots[idx as usize].value.is_some() {
-            self.unlink(idx);
-            self.push_front(idx);
-        }
-    }
-
-    /// Drops a value from the cache (the key stays).
-    pub fn cache_drop(&mut self, idx: u32) {
-        if let Some(v) = self.slots[idx as usize].value.take() {
-            match self.big.remove(&idx) {
-                Some(b) if self.slots[idx as usize].vtype != VType::String => {
-                    self.uncharge(b.charged)
-                }
-                _ => self.uncharge(charge(v.len())),
-            }
-            self.cache_keys -= 1;
-            self.unlink(idx);
-        }
-    }
-
-    /// Makes `value` the hot value of `idx` (replacing any), unless it alone
-    /// exceeds the shard's budget. Does not evict: call [`evict`](Self::evict).
-    pub fn cache_put(&mut self, idx: u32, value: Box<[u8]>) {
-        self.cache_drop(idx);
-        let c = charge(value.len());
-        if c > self.pool.cap() {
-            return;
-        }
-        self.slots[idx as usize].value = Some(value);
-        self.charge_more(c);
-        self.cache_keys += 1;
-        self.push_front(idx);
-    }
-
-    /// The RAM a key takes (`MEMORY USAGE`): its slot, its share of the index,
-    /// its key bytes beyond the inline ones, and its value if hot (what the
-    /// cache charges for it). A cold key costs its index entry only.
-    pub fn ram_of(&self, idx: u32) -> u64 {
-        let s = &self.slots[idx as usize];
-        let key_heap = if s.key.len() > INLINE_KEY {
-            s.key.len().next_multiple_of(8) as u64
-        } else {
-            0
-        };
-        let value = match (&s.value, self.big.get(&idx)) {
-            (None, _) => 0,
-            (Some(_), Some(b)) if s.vtype != VType::String => b.charged,
-            (Some(v), _) => charge(v.len()),
-        };
-        std::mem::size_of::<Slot>() as u64 + 6 + key_heap + value
-    }
-
-    /// Whether the collection `obj` can be cached at all in this shard.
-    pub fn fits_obj(&self, obj: &Obj) -> bool {
-        charge(obj.mem_bytes()) <= self.pool.cap()
-    }
-
-    /// Whether a value of `len` bytes can be cached at all in this shard.
-    pub fn fits(&self, len: usize) -> bool {
-        charge(len) <= self.pool.cap()
-    }
-
-    /// Evicts least recently used values while the shard holds more than its
-    /// share and the whole cache is over budget.
-    pub fn evict(&mut self) {
-        while self.cache_used > self.cache_cap && self.pool.over() && self.tail != NIL {
-            let t = self.tail;
-            self.cache_drop(t);
-            self.counters.cache_evictions += 1;
-        }
-    }
-
     pub fn expires_count(&self) -> usize {
         self.expires.len()
     }
@@ -646,10 +366,6 @@ pub(crate) fn retire(store: &Store, vtype: VType, loc: Loc) {
     } else {
         store.note_dead_chain(loc);
     }
-}
-
-fn charge(len: usize) -> u64 {
-    len as u64 + CACHE_ENTRY_OVERHEAD
 }
 
 /// The hash function of keys (foldhash, randomly seeded per process).

@@ -1,0 +1,422 @@
+//! Committing a command's effects: each queued delta is applied to its
+//! collection (in place for a hot hashtable) and given its record — the delta,
+//! a fresh base under the rebase rule, or a delete — then the effects are
+//! appended as one atomic group, published to the change feed and applied to
+//! the index.
+
+use emberkv_persistence::{ChainTail, Loc, Rec, VType, base_len, should_rebase};
+use smallvec::SmallVec;
+
+use super::{CmdError, CmdResult, ColdRead, Cx, Effect, Fetched};
+use crate::coll::Obj;
+use crate::keyspace::{Change, Keyspace, Tally, lru_clock, retire};
+
+/// A delta made ready to append (see `prepare_deltas`).
+#[derive(Debug)]
+struct Prepared {
+    /// The collection after the change.
+    obj: Target,
+    /// Written as a delta onto this chain tail; `None`: as a base record.
+    tail: Option<ChainTail>,
+    /// The base record's body (when not a delta).
+    body: Vec<u8>,
+    expire_at: u64,
+}
+
+/// Where a changed collection is.
+#[derive(Debug)]
+enum Target {
+    /// Taken out of the cache or the prefetch (or new): put back after the
+    /// append.
+    Owned(Obj),
+    /// A hot hashtable, changed where it is in the side map (no copy), in
+    /// slot `.1` of shard `.0` (both locked for the whole command); dropped from
+    /// the cache if the append fails.
+    InPlace(usize, u32),
+    /// Empty: the key is deleted.
+    Empty,
+}
+
+/// Chooses the record of a changed collection `obj` of `key`: a delete if it
+/// is empty, else the delta onto `tail` unless the rebase rule (or a delta
+/// larger than a fresh base) calls for a base record. `Target` is `Empty` for
+/// an empty collection, else a placeholder the caller replaces (`Owned` or
+/// `InPlace`).
+fn prepared(
+    key: &[u8],
+    vtype: VType,
+    payload: &[u8],
+    obj: &Obj,
+    tail: Option<ChainTail>,
+    expire_at: u64,
+) -> Prepared {
+    if obj.is_empty() {
+        return Prepared {
+            obj: Target::Empty,
+            tail: None,
+            body: Vec::new(),
+            expire_at,
+        };
+    }
+    let base = base_len(key.len(), obj.view().body_len());
+    let as_delta = tail.filter(|&t| {
+        let n = Rec::delta(key, vtype, t, payload, expire_at).encoded_len() as u64;
+        n < base && !should_rebase(t.bytes.saturating_add(n), base)
+    });
+    let body = match as_delta {
+        Some(_) => Vec::new(),
+        None => obj.view().body().into_owned(),
+    };
+    Prepared {
+        obj: Target::InPlace(usize::MAX, 0),
+        tail: as_delta,
+        body,
+        expire_at,
+    }
+}
+
+impl<'a, 'o> Cx<'a, 'o> {
+    /// Applies each queued delta to its collection (taken out of the cache or
+    /// the prefetch, or a new one) and chooses its record: the delta itself, a
+    /// fresh base when the chain has grown past the rebase rule, or a delete
+    /// when the collection is left empty.
+    fn prepare_deltas(&mut self) -> Result<Vec<Option<Prepared>>, CmdError> {
+        let ks = self.ks;
+        let enc = ks.encodings();
+        self.grew = 0;
+        let mut out = Vec::with_capacity(self.effects.len());
+        for i in 0..self.effects.len() {
+            let Effect::Delta {
+                key,
+                vtype,
+                payload,
+            } = &self.effects[i]
+            else {
+                out.push(None);
+                continue;
+            };
+            let (key, vtype) = (key.clone(), *vtype);
+            let payload: &[u8] = payload;
+            let h = ks.hash(&key);
+            let sh = Keyspace::shard_of(h);
+            let g = shard!(self, sh);
+            let found = g.find(h, &key);
+            // A hot hashtable changes in place.
+            if let Some(idx) = found
+                && g.big_mut(idx).is_some()
+            {
+                let (loc, expire_at) = {
+                    let s = &g.slots[idx as usize];
+                    (s.loc, s.expire_at)
+                };
+                self.in_place.push((sh, idx));
+                let g = shard!(self, sh);
+                let Some((obj, chain)) = g.big_mut(idx) else {
+                    continue;
+                };
+                let before = obj.view().len() as i64;
+                obj.apply(payload, &enc)
+                    .map_err(|_| CmdError::reply("ERR internal error: malformed change"))?;
+                self.grew += obj.view().len() as i64 - before;
+                let tail = ChainTail { loc, bytes: chain };
+                let mut p = prepared(&key, vtype, payload, obj, Some(tail), expire_at);
+                if !matches!(p.obj, Target::Empty) {
+                    p.obj = Target::InPlace(sh, idx);
+                }
+                out.push(Some(p));
+                continue;
+            }
+            let (mut obj, tail, expire_at) = match found {
+                None => (
+                    Obj::empty(vtype, crate::coll::op::first_arg(payload)),
+                    None,
+                    0,
+                ),
+                Some(idx) => {
+                    let (loc, exp) = {
+                        let s = &g.slots[idx as usize];
+                        (s.loc, s.expire_at)
+                    };
+                    let taken = match g.take_obj(idx) {
+                        Some(t) => Some(t),
+                        None => match self.prefetch.take(loc) {
+                            Some(Fetched::Coll(o, chain, _)) => Some((o, chain)),
+                            Some(other) => {
+                                self.prefetch.put(loc, other);
+                                None
+                            }
+                            None => None,
+                        },
+                    };
+                    let Some((o, chain)) = taken else {
+                        self.needs.push(ColdRead { key, loc, vtype });
+                        return Err(CmdError::Need);
+                    };
+                    (o, Some(ChainTail { loc, bytes: chain }), exp)
+                }
+            };
+            let before = obj.view().len() as i64;
+            obj.apply(payload, &enc)
+                .map_err(|_| CmdError::reply("ERR internal error: malformed change"))?;
+            self.grew += obj.view().len() as i64 - before;
+            let mut p = prepared(&key, vtype, payload, &obj, tail, expire_at);
+            if !obj.is_empty() {
+                p.obj = Target::Owned(obj);
+            }
+            out.push(Some(p));
+        }
+        Ok(out)
+    }
+
+    /// Drops from the cache the hashtables changed in place by a commit whose
+    /// append failed: the log is the truth, the next read fetches it.
+    fn drop_in_place(&mut self) {
+        for (sh, idx) in std::mem::take(&mut self.in_place) {
+            shard!(self, sh).cache_drop(idx);
+        }
+    }
+
+    /// Appends the queued effects to the log as one atomic group, publishes them
+    /// to the change feed, and applies them to the index.
+    pub fn commit(&mut self) -> CmdResult {
+        if self.effects.is_empty() {
+            return Ok(());
+        }
+        if let Some((name, value)) = self.meta {
+            self.set_meta(name, value);
+        }
+        let mut prepared = match self.prepare_deltas() {
+            Ok(p) => p,
+            Err(e) => {
+                self.drop_in_place();
+                return Err(e);
+            }
+        };
+        let ks = self.ks;
+        let appended = {
+            let recs: SmallVec<[Rec<'_>; 2]> = self
+                .effects
+                .iter()
+                .zip(&prepared)
+                .map(|(e, p)| match (e, p) {
+                    (
+                        Effect::Set {
+                            key,
+                            vtype,
+                            value,
+                            expire_at,
+                        },
+                        _,
+                    ) => Rec::set_typed(key, *vtype, value, *expire_at),
+                    (
+                        Effect::Delta {
+                            key,
+                            vtype,
+                            payload,
+                        },
+                        Some(p),
+                    ) => match (&p.obj, p.tail) {
+                        (Target::Empty, _) => Rec::del(key),
+                        (_, Some(t)) => Rec::delta(key, *vtype, t, payload, p.expire_at),
+                        (_, None) => Rec::set_typed(key, *vtype, &p.body, p.expire_at),
+                    },
+                    (Effect::Delta { key, .. }, None) => Rec::del(key),
+                    (Effect::Del { key }, _) => Rec::del(key),
+                    (Effect::Expire { key, at }, _) => Rec::expire(key, *at),
+                    (Effect::Flush, _) => Rec::flush(),
+                    (Effect::Meta { name, value }, _) => Rec::meta(name, value),
+                })
+                .collect();
+            let a = match ks.store.append(&recs) {
+                Ok(a) => a,
+                Err(e) => {
+                    drop(recs);
+                    self.drop_in_place();
+                    return Err(CmdError::Store(e.to_string()));
+                }
+            };
+            if let Some(feed) = &*ks.feed.read() {
+                let changes: SmallVec<[Change<'_>; 2]> = self
+                    .effects
+                    .iter()
+                    .filter_map(|e| {
+                        Some(match e {
+                            Effect::Set {
+                                key,
+                                vtype,
+                                value,
+                                expire_at,
+                            } => Change::Set {
+                                key,
+                                vtype: *vtype,
+                                value,
+                                expire_at: *expire_at,
+                            },
+                            Effect::Delta {
+                                key,
+                                vtype,
+                                payload,
+                            } => Change::Delta {
+                                key,
+                                vtype: *vtype,
+                                payload,
+                            },
+                            Effect::Del { key } => Change::Del { key },
+                            Effect::Expire { key, at } => Change::Expire { key, at: *at },
+                            Effect::Flush => Change::Flush,
+                            Effect::Meta { .. } => return None,
+                        })
+                    })
+                    .collect();
+                if !changes.is_empty() {
+                    feed.publish(&changes);
+                }
+            }
+            a
+        };
+        self.lsn = self.lsn.max(appended.lsn);
+        self.in_place.clear();
+        let effects = std::mem::take(&mut self.effects);
+        for (i, e) in effects.into_iter().enumerate() {
+            let Some(tail) = appended.tail(i) else {
+                continue;
+            };
+            let p = prepared.get_mut(i).and_then(Option::take);
+            self.apply(e, tail, p);
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, e: Effect, tail: ChainTail, prepared: Option<Prepared>) {
+        let ks = self.ks;
+        let now = self.now;
+        let loc = tail.loc;
+        match e {
+            Effect::Set {
+                key,
+                vtype,
+                value,
+                expire_at,
+            } => {
+                let idx = self.set_entry(&key, vtype, loc, true);
+                let h = ks.hash(&key);
+                let sh = Keyspace::shard_of(h);
+                let g = shard!(self, sh);
+                g.set_expire(idx, expire_at);
+                if vtype == VType::String {
+                    g.cache_put(idx, value);
+                } else if let Some(obj) = Obj::from_body(vtype, &value, &ks.encodings()) {
+                    g.cache_put_obj(idx, obj, tail.bytes);
+                }
+                self.dirty |= 1 << sh;
+            }
+            Effect::Delta { key, vtype, .. } => {
+                let Some(Prepared {
+                    obj,
+                    tail: as_delta,
+                    expire_at,
+                    ..
+                }) = prepared
+                else {
+                    self.apply(Effect::Del { key }, tail, None);
+                    return;
+                };
+                if matches!(obj, Target::Empty) {
+                    self.apply(Effect::Del { key }, tail, None);
+                    return;
+                }
+                if let Target::InPlace(sh, idx) = obj {
+                    // The slot found when the change was prepared (the shard is
+                    // still locked): no second lookup of the key.
+                    let g = shard!(self, sh);
+                    let s = &mut g.slots[idx as usize];
+                    s.lru = lru_clock(now);
+                    let old = std::mem::replace(&mut s.loc, loc);
+                    g.set_expire(idx, expire_at);
+                    let replaced = g.big_committed(idx, tail.bytes, loc, as_delta.is_some());
+                    if as_delta.is_none() {
+                        match replaced {
+                            // Every record of the replaced chain is dead: known
+                            // where, so no walk.
+                            Some(t) => {
+                                for (seg, bytes) in t {
+                                    ks.store.note_dead_bytes(seg, bytes);
+                                }
+                            }
+                            None => retire(&ks.store, vtype, old),
+                        }
+                    }
+                    self.dirty |= 1 << sh;
+                    return;
+                }
+                let idx = self.set_entry(&key, vtype, loc, as_delta.is_none());
+                let h = ks.hash(&key);
+                let sh = Keyspace::shard_of(h);
+                let g = shard!(self, sh);
+                g.set_expire(idx, expire_at);
+                if let Target::Owned(obj) = obj {
+                    g.cache_put_obj(idx, obj, tail.bytes);
+                    if as_delta.is_none() {
+                        let mut t = Tally::new();
+                        crate::keyspace::tally_add(&mut t, loc);
+                        g.set_tally(idx, Some(t));
+                    }
+                }
+                self.dirty |= 1 << sh;
+            }
+            Effect::Del { key } => {
+                let h = ks.hash(&key);
+                let g = shard!(self, Keyspace::shard_of(h));
+                if let Some(idx) = g.find(h, &key) {
+                    let (old, vtype) = g.remove(h, idx);
+                    retire(&ks.store, vtype, old);
+                }
+            }
+            Effect::Expire { key, at } => {
+                let h = ks.hash(&key);
+                let g = shard!(self, Keyspace::shard_of(h));
+                if let Some(idx) = g.find(h, &key) {
+                    g.set_expire(idx, at);
+                }
+            }
+            Effect::Flush => {
+                for g in self.guards.iter_mut().flatten() {
+                    g.clear();
+                }
+            }
+            Effect::Meta { .. } => {}
+        }
+        let _ = now;
+    }
+
+    /// Points `key` at its new record `loc` (inserting it if absent) and returns
+    /// its slot; `replaces` retires the key's previous record or chain (a delta
+    /// extends it instead).
+    fn set_entry(&mut self, key: &[u8], vtype: VType, loc: Loc, replaces: bool) -> u32 {
+        let ks = self.ks;
+        let now = self.now;
+        let h = ks.hash(key);
+        let g = shard!(self, Keyspace::shard_of(h));
+        match g.find(h, key) {
+            Some(idx) => {
+                let s = &mut g.slots[idx as usize];
+                // A new value is a new object: used now (as Redis's).
+                s.lru = lru_clock(now);
+                let old_vtype = std::mem::replace(&mut s.vtype, vtype);
+                let old = std::mem::replace(&mut s.loc, loc);
+                if replaces {
+                    retire(&ks.store, old_vtype, old);
+                }
+                idx
+            }
+            None => g.insert(
+                &ks.hasher,
+                h,
+                crate::keyspace::Key::new(key),
+                vtype,
+                loc,
+                lru_clock(now),
+            ),
+        }
+    }
+}
