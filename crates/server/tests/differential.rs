@@ -61,11 +61,14 @@ const MAX_REPORTS: usize = 15;
 mod collections;
 #[path = "differential/generator.rs"]
 mod generator;
+#[path = "differential/pools.rs"]
+mod pools;
 #[path = "differential/reply.rs"]
 mod reply;
 
 use collections::*;
 use generator::*;
+use pools::*;
 use reply::*;
 
 // ---------------------------------------------------------------------------
