@@ -6,7 +6,7 @@ use emberkv_protocol::request::parse_i64;
 use rand::Rng;
 
 use crate::coll::{CollRef, Elem};
-use crate::exec::{CmdError, CmdResult, Cx, ERR_NOT_INT, ERR_SYNTAX};
+use crate::exec::{CmdError, CmdResult, Cx, ERR_NOT_INT};
 use crate::glob;
 
 pub(crate) fn eq(a: &[u8], b: &str) -> bool {
@@ -50,24 +50,8 @@ pub(crate) fn scan(cx: &mut Cx<'_, '_>, argv: &[&[u8]], vtype: VType) -> CmdResu
     if meta.vtype != vtype {
         return Err(crate::exec::wrongtype());
     }
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut j = 3;
-    while j < argv.len() {
-        let rest = argv.len() - j - 1;
-        if eq(argv[j], "COUNT") && rest >= 1 {
-            count = int_arg(argv[j + 1])?;
-            if count < 1 {
-                return Err(CmdError::reply(ERR_SYNTAX));
-            }
-            j += 2;
-        } else if eq(argv[j], "MATCH") && rest >= 1 {
-            pattern = (argv[j + 1] != b"*").then_some(argv[j + 1]);
-            j += 2;
-        } else {
-            return Err(CmdError::reply(ERR_SYNTAX));
-        }
-    }
+    let crate::cmd::keys::ScanOpts { count, pattern, .. } =
+        crate::cmd::keys::scan_opts(argv, 3, false)?;
     let pairs = vtype == VType::Hash;
     let keep = |name: &[u8]| pattern.is_none_or(|p| glob::matches(p, name));
     let r = cx.with_coll(key, vtype, |c, out| {
@@ -139,6 +123,38 @@ pub(crate) fn distinct_positions(len: usize, n: usize) -> Vec<usize> {
         }
     }
     out
+}
+
+/// The positions `SRANDMEMBER`/`HRANDFIELD` with a count return from a
+/// collection of `len` (`len > 0`): a positive count gives distinct positions
+/// (all of them, in order, when it covers the collection), a negative one
+/// `|count|` positions with repeats.
+pub(crate) fn picks(len: usize, count: i64) -> Vec<usize> {
+    if count < 0 {
+        return any_positions(len, count.unsigned_abs() as usize);
+    }
+    let n = (count as u64).min(len as u64) as usize;
+    if n == len {
+        (0..len).collect()
+    } else {
+        distinct_positions(len, n)
+    }
+}
+
+/// `HLEN`/`SCARD key`: the collection's size, 0 if absent.
+pub(crate) fn size(cx: &mut Cx<'_, '_>, argv: &[&[u8]], vtype: VType) -> CmdResult {
+    cx.meta_read(argv[1]);
+    let n = cx.with_coll(argv[1], vtype, |c, _| c.len())?.unwrap_or(0);
+    cx.out.int(n as i64);
+    Ok(())
+}
+
+/// `HEXISTS`/`SISMEMBER key name`: 1 if present.
+pub(crate) fn exists(cx: &mut Cx<'_, '_>, argv: &[&[u8]], vtype: VType) -> CmdResult {
+    cx.meta_read(argv[1]);
+    let hit = cx.with_coll(argv[1], vtype, |c, _| c.contains(argv[2]))?;
+    cx.out.int(i64::from(hit == Some(true)));
+    Ok(())
 }
 
 /// Random positions below `len` (`len > 0`), repeats allowed.

@@ -6,7 +6,9 @@
 
 use emberkv_persistence::VType;
 
-use crate::cmd::elems::{any_positions, distinct_positions, eq, int_arg, own, random_count, scan};
+use crate::cmd::elems::{
+    distinct_positions, eq, exists, int_arg, own, picks, random_count, scan, size,
+};
 use crate::cmd::presets::{ONE, R, RF, WDF, WF};
 use crate::cmd::{AclCategories as C, CommandSpec, CoreCommand};
 use crate::coll::op::{self, code};
@@ -163,18 +165,12 @@ pub fn hdel(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
 
 /// `HLEN key`
 pub fn hlen(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
-    cx.meta_read(argv[1]);
-    let n = cx.with_coll(argv[1], H, |c, _| c.len())?.unwrap_or(0);
-    cx.out.int(n as i64);
-    Ok(())
+    size(cx, argv, H)
 }
 
 /// `HEXISTS key field`
 pub fn hexists(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
-    cx.meta_read(argv[1]);
-    let hit = cx.with_coll(argv[1], H, |c, _| c.contains(argv[2]))?;
-    cx.out.int(i64::from(hit == Some(true)));
-    Ok(())
+    exists(cx, argv, H)
 }
 
 /// `HSTRLEN key field`
@@ -256,16 +252,7 @@ pub fn hrandfield(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
             out.bulk(&f);
             return;
         };
-        let picks = if n >= 0 {
-            let n = (n as u64).min(len as u64) as usize;
-            if n == len {
-                (0..len).collect()
-            } else {
-                distinct_positions(len, n)
-            }
-        } else {
-            any_positions(len, n.unsigned_abs() as usize)
-        };
+        let picks = picks(len, n);
         let resp3_pairs = withvalues && out.proto() == emberkv_protocol::Proto::Resp3;
         out.array(if withvalues && !resp3_pairs {
             picks.len() * 2

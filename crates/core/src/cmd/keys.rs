@@ -393,34 +393,62 @@ pub(crate) fn parse_cursor(a: &[u8]) -> Option<u64> {
     Some(if neg { v.wrapping_neg() } else { v })
 }
 
+/// The options of SCAN (`TYPE` too) and HSCAN/SSCAN.
+pub(crate) struct ScanOpts<'a> {
+    /// `COUNT`, 10 by default; at least 1.
+    pub count: i64,
+    /// `MATCH`; `None` for none or `*`.
+    pub pattern: Option<&'a [u8]>,
+    /// `TYPE` (SCAN only).
+    pub want_type: Option<&'a [u8]>,
+}
+
+/// Parses `[MATCH pattern] [COUNT count]` (and `[TYPE type]` when `with_type`)
+/// from `argv[from..]`, as Redis: repeatable, last one wins, `COUNT` below 1 and
+/// anything else a syntax error.
+pub(crate) fn scan_opts<'a>(
+    argv: &[&'a [u8]],
+    from: usize,
+    with_type: bool,
+) -> Result<ScanOpts<'a>, CmdError> {
+    let mut o = ScanOpts {
+        count: 10,
+        pattern: None,
+        want_type: None,
+    };
+    let mut j = from;
+    while j < argv.len() {
+        let rest = argv.len() - j - 1;
+        if eq(argv[j], "COUNT") && rest >= 1 {
+            o.count = parse_i64(argv[j + 1]).ok_or_else(|| CmdError::reply(ERR_NOT_INT))?;
+            if o.count < 1 {
+                return Err(CmdError::reply(ERR_SYNTAX));
+            }
+            j += 2;
+        } else if eq(argv[j], "MATCH") && rest >= 1 {
+            o.pattern = (argv[j + 1] != b"*").then_some(argv[j + 1]);
+            j += 2;
+        } else if with_type && eq(argv[j], "TYPE") && rest >= 1 {
+            o.want_type = Some(argv[j + 1]);
+            j += 2;
+        } else {
+            return Err(CmdError::reply(ERR_SYNTAX));
+        }
+    }
+    Ok(o)
+}
+
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 ///
 /// The cursor is `shard << 40 | slot`. Slots do not move while their key exists,
 /// so every key present for the whole iteration is returned (at least once).
 pub fn scan(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     let cursor = parse_cursor(argv[1]).ok_or_else(|| CmdError::reply("ERR invalid cursor"))?;
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut want_type: Option<&[u8]> = None;
-    let mut j = 2;
-    while j < argv.len() {
-        let rest = argv.len() - j - 1;
-        if eq(argv[j], "COUNT") && rest >= 1 {
-            count = parse_i64(argv[j + 1]).ok_or_else(|| CmdError::reply(ERR_NOT_INT))?;
-            if count < 1 {
-                return Err(CmdError::reply(ERR_SYNTAX));
-            }
-            j += 2;
-        } else if eq(argv[j], "MATCH") && rest >= 1 {
-            pattern = (argv[j + 1] != b"*").then_some(argv[j + 1]);
-            j += 2;
-        } else if eq(argv[j], "TYPE") && rest >= 1 {
-            want_type = Some(argv[j + 1]);
-            j += 2;
-        } else {
-            return Err(CmdError::reply(ERR_SYNTAX));
-        }
-    }
+    let ScanOpts {
+        count,
+        pattern,
+        want_type,
+    } = scan_opts(argv, 2, true)?;
     let mut sh = (cursor >> CURSOR_SLOT_BITS) as usize;
     let mut slot = (cursor & ((1 << CURSOR_SLOT_BITS) - 1)) as usize;
     let now = cx.now;

@@ -8,7 +8,9 @@
 
 use emberkv_persistence::VType;
 
-use crate::cmd::elems::{any_positions, distinct_positions, int_arg, own, random_count, scan};
+use crate::cmd::elems::{
+    distinct_positions, exists, int_arg, own, picks, random_count, scan, size,
+};
 use crate::cmd::presets::{ALL, ONE, R, RF, TWO, WD, WDF, WF};
 use crate::cmd::{AclCategories as C, CommandSpec, CoreCommand, Flags, KeySpec};
 use crate::coll::op::{self, code};
@@ -85,10 +87,7 @@ pub fn smembers(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
 
 /// `SISMEMBER key member`
 pub fn sismember(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
-    cx.meta_read(argv[1]);
-    let hit = cx.with_coll(argv[1], S, |c, _| c.contains(argv[2]))?;
-    cx.out.int(i64::from(hit == Some(true)));
-    Ok(())
+    exists(cx, argv, S)
 }
 
 /// `SMISMEMBER key member [member ...]`
@@ -109,10 +108,7 @@ pub fn smismember(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
 
 /// `SCARD key`
 pub fn scard(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
-    cx.meta_read(argv[1]);
-    let n = cx.with_coll(argv[1], S, |c, _| c.len())?.unwrap_or(0);
-    cx.out.int(n as i64);
-    Ok(())
+    size(cx, argv, S)
 }
 
 /// `SPOP key [count]`: the popped members leave as one `SREM` delta (what a
@@ -138,11 +134,7 @@ pub fn spop(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
         // Redis's "case 3": when few members remain, it keeps them in a new set
         // (an intset if they allow) and returns the others in the set's order.
         let rebuild = count.is_some() && n < len && (len - n) * 5 <= n;
-        let mut picks = if n == len {
-            (0..len).collect()
-        } else {
-            distinct_positions(len, n)
-        };
+        let mut picks = picks(len, n as i64);
         let mut remaining = None;
         if rebuild {
             picks.sort_unstable();
@@ -212,16 +204,7 @@ pub fn srandmember(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
             out.bulk(&c.nth(distinct_positions(len, 1)[0]).0);
             return;
         };
-        let picks = if n >= 0 {
-            let n = (n as u64).min(len as u64) as usize;
-            if n == len {
-                (0..len).collect()
-            } else {
-                distinct_positions(len, n)
-            }
-        } else {
-            any_positions(len, n.unsigned_abs() as usize)
-        };
+        let picks = picks(len, n);
         out.array(picks.len());
         for p in picks {
             out.bulk(&c.nth(p).0);
