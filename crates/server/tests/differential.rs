@@ -150,8 +150,21 @@ fn same(check: Check, a: &Reply, b: &Reply) -> bool {
 /// Runs a SCAN to completion from the command's cursor (a form of 0) and
 /// options; returns the sorted distinct keys as an array, or the first error.
 fn scan_all(c: &mut dyn Client, cmd: &[Vec<u8>], calls: &mut u64) -> Reply {
+    scan_to_end(c, cmd, calls, 1, false)
+}
+
+/// Runs a SCAN-family command to completion (the cursor at `cursor_at`,
+/// elements in pairs for HSCAN): the sorted distinct elements as an array, or
+/// the first error.
+fn scan_to_end(
+    c: &mut dyn Client,
+    cmd: &[Vec<u8>],
+    calls: &mut u64,
+    cursor_at: usize,
+    pairs: bool,
+) -> Reply {
     let mut args = cmd.to_vec();
-    let mut keys: Vec<Vec<u8>> = Vec::new();
+    let mut found: Vec<Reply> = Vec::new();
     for i in 0..100_000 {
         let r = c.call(&args);
         *calls += 1;
@@ -162,31 +175,35 @@ fn scan_all(c: &mut dyn Client, cmd: &[Vec<u8>], calls: &mut u64) -> Reply {
             return if i == 0 {
                 r
             } else {
-                Reply::Other(format!("SCAN continuation failed: {r:?}"))
+                Reply::Other(format!("scan continuation failed: {r:?}"))
             };
         };
         let (Some(Reply::Bulk(cursor)), Some(Reply::Array(batch)), 2) =
             (parts.first(), parts.get(1), parts.len())
         else {
-            return Reply::Other(format!("malformed SCAN reply {r:?}"));
+            return Reply::Other(format!("malformed scan reply {r:?}"));
         };
-        for k in batch {
-            match k {
-                Reply::Bulk(k) => keys.push(k.clone()),
-                other => return Reply::Other(format!("SCAN key is not a bulk: {other:?}")),
+        if pairs {
+            found.extend(batch.chunks(2).map(|p| Reply::Other(format!("{p:?}"))));
+        } else {
+            for k in batch {
+                match k {
+                    Reply::Bulk(_) => found.push(k.clone()),
+                    other => return Reply::Other(format!("scan element is not a bulk: {other:?}")),
+                }
             }
         }
         if cursor == b"0" {
-            keys.sort();
-            keys.dedup();
-            return Reply::Array(keys.into_iter().map(Reply::Bulk).collect());
+            found.sort_by_key(|e| format!("{e:?}"));
+            found.dedup();
+            return Reply::Array(found);
         }
-        if args.len() < 2 {
-            return Reply::Other("SCAN without a cursor returned a cursor".into());
+        if args.len() <= cursor_at {
+            return Reply::Other("scan without a cursor returned a cursor".into());
         }
-        args[1] = cursor.clone();
+        args[cursor_at] = cursor.clone();
     }
-    Reply::Other("SCAN did not finish in 100000 calls".into())
+    Reply::Other("scan did not finish in 100000 calls".into())
 }
 
 /// Differences that are known and accepted (counted and listed, not failed).

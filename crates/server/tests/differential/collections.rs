@@ -360,45 +360,7 @@ pub(crate) fn random_leftover(cmd: &[Vec<u8>]) -> Option<Vec<u8>> {
 /// returns the sorted distinct elements (pairs for HSCAN) as an array, or the
 /// first error.
 pub(crate) fn coll_scan_all(c: &mut dyn Client, cmd: &[Vec<u8>], calls: &mut u64) -> Reply {
-    let mut args = cmd.to_vec();
-    let pairs = cmd[0].eq_ignore_ascii_case(b"HSCAN");
-    let mut found: Vec<String> = Vec::new();
-    for i in 0..100_000 {
-        let r = c.call(&args);
-        *calls += 1;
-        if matches!(r, Reply::Broken(_)) {
-            return r;
-        }
-        let Reply::Array(parts) = &r else {
-            return if i == 0 {
-                r
-            } else {
-                Reply::Other(format!("scan continuation failed: {r:?}"))
-            };
-        };
-        let (Some(Reply::Bulk(cursor)), Some(Reply::Array(batch)), 2) =
-            (parts.first(), parts.get(1), parts.len())
-        else {
-            return Reply::Other(format!("malformed scan reply {r:?}"));
-        };
-        if pairs {
-            for p in batch.chunks(2) {
-                found.push(format!("{p:?}"));
-            }
-        } else {
-            found.extend(batch.iter().map(|e| format!("{e:?}")));
-        }
-        if cursor == b"0" {
-            found.sort();
-            found.dedup();
-            return Reply::Array(found.into_iter().map(Reply::Other).collect());
-        }
-        if args.len() < 3 {
-            return Reply::Other("scan without a cursor returned a cursor".into());
-        }
-        args[2] = cursor.clone();
-    }
-    Reply::Other("scan did not finish in 100000 calls".into())
+    scan_to_end(c, cmd, calls, 2, cmd[0].eq_ignore_ascii_case(b"HSCAN"))
 }
 
 /// Every hash and set command, and its tally entry when it answered something
