@@ -1,8 +1,19 @@
-//! What replication needs from the keyspace: a shard-by-shard snapshot walk for
-//! full syncs, and bulk loading of a received snapshot.
+//! What replication needs from the keyspace: a point-in-time snapshot for full
+//! syncs, and bulk loading of a received snapshot.
+//!
+//! A snapshot is **captured** at one instant ([`Keyspace::capture`]): with every
+//! shard locked, the caller registers its follower and reads the stream offset,
+//! and the position of every live key's latest record is noted. No change can
+//! land in between (a change is published to the stream while its shards are
+//! locked), so the snapshot holds exactly the changes before the offset and the
+//! stream exactly those after: none is applied twice, which matters for changes
+//! that do not repeat harmlessly (`LPUSH`, `LPOP`). The values are then read at
+//! leisure ([`Keyspace::captured_shard`]): a hot value unchanged since the capture
+//! from RAM, any other from the log at its noted position, which a
+//! [`SegmentHold`] keeps readable (compaction waits to remove its inputs).
 
 use bytes::BytesMut;
-use emberkv_persistence::{Loc, ReadError, VType};
+use emberkv_persistence::{Loc, ReadError, SegmentHold, VType};
 use emberkv_protocol::{Encoder, Proto};
 
 use crate::exec::{CmdError, Cx, ExecOpts, Fetched, Prefetch};
@@ -46,45 +57,101 @@ fn body_of(g: &Shard, idx: u32) -> Option<Box<[u8]>> {
     }
 }
 
+/// A key noted by [`Keyspace::capture`].
+#[derive(Debug)]
+struct Noted {
+    key: Box<[u8]>,
+    loc: Loc,
+    expire_at: u64,
+    vtype: VType,
+}
+
+/// The live keys of a keyspace at one instant, shard by shard, and a hold on
+/// the log that keeps their records readable (see the module docs).
+#[derive(Debug)]
+pub struct Capture {
+    shards: Vec<Vec<Noted>>,
+    _hold: SegmentHold,
+}
+
+impl Capture {
+    /// The number of keys captured.
+    pub fn keys(&self) -> u64 {
+        self.shards.iter().map(|s| s.len() as u64).sum()
+    }
+
+    /// The number of keys with an expiry.
+    pub fn expires(&self) -> u64 {
+        self.shards
+            .iter()
+            .flatten()
+            .filter(|n| n.expire_at != 0)
+            .count() as u64
+    }
+}
+
 impl Keyspace {
-    /// The live keys of shard `sh` (`0..SHARDS`), hot values copied. Expired keys
-    /// are left out (on a follower too: its leader will send their deletes).
-    pub fn snapshot_shard(&self, sh: usize) -> Vec<SnapshotEntry> {
-        let Some(shard) = self.shards.get(sh) else {
+    /// Captures the live keys at one instant: locks every shard, runs `at`
+    /// (which registers the follower and reads the stream offset), notes every
+    /// live key's position, and unlocks. Expired keys are left out (on a
+    /// follower too: its leader will send their deletes).
+    pub fn capture<R>(&self, at: impl FnOnce() -> R) -> (Capture, R) {
+        let hold = self.store.hold_segments();
+        let now = now_ms();
+        let guards: Vec<_> = self.shards.iter().map(|s| s.0.lock()).collect();
+        let r = at();
+        let shards = guards
+            .iter()
+            .map(|g| {
+                g.slots
+                    .iter()
+                    .filter(|s| !s.is_free() && (s.expire_at == 0 || s.expire_at > now))
+                    .map(|s| Noted {
+                        key: s.key.to_boxed(),
+                        loc: s.loc,
+                        expire_at: s.expire_at,
+                        vtype: s.vtype,
+                    })
+                    .collect()
+            })
+            .collect();
+        drop(guards);
+        (
+            Capture {
+                shards,
+                _hold: hold,
+            },
+            r,
+        )
+    }
+
+    /// The keys `cap` noted in shard `sh` (`0..SHARDS`), with the value of each
+    /// that is still hot and unchanged since (the others: read them with
+    /// [`read_value`](Self::read_value) at the noted position).
+    pub fn captured_shard(&self, cap: &Capture, sh: usize) -> Vec<SnapshotEntry> {
+        let (Some(noted), Some(shard)) = (cap.shards.get(sh), self.shards.get(sh)) else {
             return Vec::new();
         };
-        let now = now_ms();
         let g = shard.0.lock();
-        g.slots
+        noted
             .iter()
-            .enumerate()
-            .filter(|(_, s)| !s.is_free() && (s.expire_at == 0 || s.expire_at > now))
-            .map(|(i, s)| SnapshotEntry {
-                key: s.key.to_boxed(),
-                value: body_of(&g, i as u32),
-                loc: s.loc,
-                expire_at: s.expire_at,
-                vtype: s.vtype,
+            .map(|n| {
+                let value = g
+                    .find(self.hash(&n.key), &n.key)
+                    .filter(|&i| g.slots[i as usize].loc == n.loc)
+                    .and_then(|i| body_of(&g, i));
+                SnapshotEntry {
+                    key: n.key.clone(),
+                    value,
+                    loc: n.loc,
+                    expire_at: n.expire_at,
+                    vtype: n.vtype,
+                }
             })
             .collect()
     }
 
-    /// The current entry of one key (after compaction moved its record).
-    pub fn snapshot_key(&self, key: &[u8]) -> Option<SnapshotEntry> {
-        let h = self.hash(key);
-        let g = self.shards[Keyspace::shard_of(h)].0.lock();
-        let idx = g.find(h, key)?;
-        let s = &g.slots[idx as usize];
-        Some(SnapshotEntry {
-            key: s.key.to_boxed(),
-            value: body_of(&g, idx),
-            loc: s.loc,
-            expire_at: s.expire_at,
-            vtype: s.vtype,
-        })
-    }
-
-    /// Number of shards to walk with [`snapshot_shard`](Self::snapshot_shard).
+    /// Number of shards to walk with [`captured_shard`](Self::captured_shard).
     pub fn shard_count(&self) -> usize {
         SHARDS
     }

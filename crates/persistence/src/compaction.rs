@@ -609,6 +609,12 @@ impl Store {
         let lsn = self.appended_lsn();
         self.wait_durable_blocking(lsn)?;
         self.sync_now(lsn)?;
+        // A snapshot that noted positions in the inputs reads them until it
+        // ends (a full sync to a follower): keep the inputs until then.
+        // (A store that is closing does not wait: its snapshots end with it.)
+        while !self.holds.wait_none(std::time::Duration::from_secs(1))
+            && !self.closed.load(std::sync::atomic::Ordering::Acquire)
+        {}
         // The outputs are durable under their final names: drop the inputs, oldest first.
         {
             let mut segs = self.segments.write();

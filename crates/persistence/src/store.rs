@@ -333,9 +333,57 @@ pub struct Store {
     /// During start-up only: (segment id, offset) of each delta record replayed
     /// -> its previous record, so replaced chains are accounted without reads.
     pub(crate) replay_links: Mutex<Option<std::collections::HashMap<(u32, u32), Loc>>>,
+    /// Holders that read records by positions taken earlier (a replication
+    /// snapshot): while any is alive, compaction keeps its input segments.
+    pub(crate) holds: Arc<Holds>,
+}
+
+/// The count of live [`SegmentHold`]s.
+#[derive(Debug, Default)]
+pub(crate) struct Holds {
+    count: Mutex<usize>,
+    released: Condvar,
+}
+
+impl Holds {
+    /// Waits until no hold is alive, up to `max`; whether none is.
+    pub(crate) fn wait_none(&self, max: std::time::Duration) -> bool {
+        let mut n = self.count.lock();
+        let deadline = std::time::Instant::now() + max;
+        while *n > 0 {
+            if self.released.wait_until(&mut n, deadline).timed_out() {
+                return *n == 0;
+            }
+        }
+        true
+    }
+}
+
+/// Keeps every record readable at the position it has now: compaction does not
+/// remove a segment while a hold is alive (it waits, then removes). A
+/// point-in-time reader (a replication snapshot) takes one before it notes the
+/// positions it will read.
+#[derive(Debug)]
+pub struct SegmentHold(Arc<Holds>);
+
+impl Drop for SegmentHold {
+    fn drop(&mut self) {
+        let mut n = self.0.count.lock();
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            self.0.released.notify_all();
+        }
+    }
 }
 
 impl Store {
+    /// A [`SegmentHold`]: every record stays readable where it is until it is
+    /// dropped.
+    pub fn hold_segments(&self) -> SegmentHold {
+        *self.holds.count.lock() += 1;
+        SegmentHold(self.holds.clone())
+    }
+
     pub(crate) fn new_empty(opts: &Options, lock: Option<File>) -> Store {
         Store {
             dir: opts.dir.clone(),
@@ -375,6 +423,7 @@ impl Store {
             compaction_requested: AtomicBool::new(false),
             compactions: AtomicU64::new(0),
             last_compaction: Mutex::new("none".into()),
+            holds: Arc::new(Holds::default()),
             housekeeper_cv: Condvar::new(),
             housekeeper_mx: Mutex::new(()),
             appended_bytes: AtomicU64::new(0),

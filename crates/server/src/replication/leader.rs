@@ -15,6 +15,7 @@ use super::{Handles, ReplicaConn, SyncPlan, random_hex_id};
 use crate::clients::{ClientInfo, ClientKind};
 use crate::tls::Stream;
 use emberkv_core::VType;
+use emberkv_core::sync::Capture;
 
 const OVERFLOW: &str = "output buffer limit reached; the follower will resync";
 
@@ -99,8 +100,25 @@ pub async fn serve<S: Stream>(
     info.set_kind(ClientKind::Replica);
     let repl = h.repl.clone();
     let rc = repl.new_replica(info.id, info.addr, hello.listening_port);
-    let plan = repl.plan(&replid, offset, rc.clone());
-    let r = run(&h, socket, &info, &rc, plan, &replid, &hello).await;
+    let r = match repl.try_partial(&replid, offset, rc.clone()) {
+        Some(plan) => run(&h, socket, &info, &rc, (plan, None), &replid, &hello).await,
+        None => {
+            // Registered inside the capture: the snapshot holds exactly the
+            // changes before its offset, the stream those after.
+            let (ks, repl2, rc2) = (h.ks.clone(), repl.clone(), rc.clone());
+            match tokio::task::spawn_blocking(move || ks.capture(|| repl2.register_full(rc2))).await
+            {
+                Ok((cap, (id, off))) => {
+                    let plan = SyncPlan::Full {
+                        replid: id,
+                        offset: off,
+                    };
+                    run(&h, socket, &info, &rc, (plan, Some(cap)), &replid, &hello).await
+                }
+                Err(e) => Err(format!("capturing the snapshot: {e}")),
+            }
+        }
+    };
     repl.remove_replica(rc.id);
     match r {
         Ok(()) => tracing::info!(replica = %info.addr, "follower disconnected"),
@@ -113,7 +131,7 @@ async fn run<S: Stream>(
     socket: S,
     info: &Arc<ClientInfo>,
     rc: &Arc<ReplicaConn>,
-    plan: SyncPlan,
+    (plan, capture): (SyncPlan, Option<Capture>),
     asked: &str,
     hello: &ReplicaHello,
 ) -> Result<(), String> {
@@ -167,7 +185,10 @@ async fn run<S: Stream>(
                 repl.stats.sync_full.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(replica = %info.addr, offset, "full resync");
                 send(&mut wr, rc, format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes()).await?;
-                send_snapshot(h, &mut wr, rc, &replid, offset, hello.capa_eof).await?;
+                let Some(cap) = capture else {
+                    return Err("full resync without a captured snapshot".into());
+                };
+                send_snapshot(h, &mut wr, rc, cap, &replid, offset, hello.capa_eof).await?;
                 tracing::info!(replica = %info.addr, "snapshot sent, streaming");
             }
         }
@@ -241,6 +262,7 @@ async fn send_snapshot<S: Stream>(
     h: &Handles,
     wr: &mut WriteHalf<S>,
     rc: &ReplicaConn,
+    cap: Capture,
     replid: &str,
     offset: u64,
     capa_eof: bool,
@@ -253,7 +275,7 @@ async fn send_snapshot<S: Stream>(
             tx,
             buf: Vec::with_capacity(64 * 1024),
         };
-        write_snapshot(&ks, sink, &replid, offset)
+        write_snapshot(&ks, &cap, sink, &replid, offset)
     });
     if capa_eof {
         // Through `send`, so that a follower that stops reading mid-snapshot
@@ -277,29 +299,35 @@ async fn send_snapshot<S: Stream>(
     Ok(())
 }
 
-/// Writes the snapshot; returns the number of keys.
+/// Writes the captured snapshot; returns the number of keys.
 pub fn write_snapshot<W: Write>(
     ks: &emberkv_core::Keyspace,
+    cap: &Capture,
     sink: W,
     replid: &str,
     offset: u64,
 ) -> Result<u64, String> {
-    let stats = ks.stats();
     let mut header = RdbHeader::new(replid, offset as i64);
-    header.db_size = stats.keys;
-    header.expires_size = stats.expires;
+    header.db_size = cap.keys();
+    header.expires_size = cap.expires();
     let mut w = RdbWriter::new(sink, &header).map_err(|e| format!("writing snapshot: {e}"))?;
     let mut n = 0u64;
     for sh in 0..ks.shard_count() {
-        let mut entries = ks.snapshot_shard(sh);
+        let mut entries = ks.captured_shard(cap, sh);
         // Cold values in log order: sequential reads.
         entries.sort_by_key(|e| (e.value.is_some(), e.loc.seg, e.loc.off));
         for e in entries {
             let (vtype, value) = match e.value {
                 Some(v) => (e.vtype, v.into_vec()),
-                None => match read_cold(ks, &e.key, e.vtype, e.loc) {
-                    Some(v) => v,
-                    None => continue, // deleted meanwhile: the stream carries it
+                // At its captured position (the capture holds the log).
+                None => match ks.read_value(&e.key, e.vtype, e.loc) {
+                    Ok(v) => (e.vtype, v),
+                    Err(err) => {
+                        return Err(format!(
+                            "snapshot: cannot read {}: {err}",
+                            String::from_utf8_lossy(&e.key)
+                        ));
+                    }
                 },
             };
             let exp = (e.expire_at != 0).then_some(e.expire_at);
@@ -315,34 +343,4 @@ pub fn write_snapshot<W: Write>(
     }
     w.finish().map_err(|e| format!("writing snapshot: {e}"))?;
     Ok(n)
-}
-
-/// Reads a cold value, following the key if compaction moved it (or a write
-/// replaced it: then with its new type).
-fn read_cold(
-    ks: &emberkv_core::Keyspace,
-    key: &[u8],
-    vtype: VType,
-    loc: emberkv_persistence::Loc,
-) -> Option<(VType, Vec<u8>)> {
-    match ks.read_value(key, vtype, loc) {
-        Ok(v) => Some((vtype, v)),
-        Err(emberkv_persistence::ReadError::Gone) => {
-            let e = ks.snapshot_key(key)?;
-            match e.value {
-                Some(v) => Some((e.vtype, v.into_vec())),
-                None => ks
-                    .read_value(key, e.vtype, e.loc)
-                    .ok()
-                    .map(|v| (e.vtype, v)),
-            }
-        }
-        Err(e) => {
-            tracing::error!(
-                "snapshot: cannot read {}: {e}",
-                String::from_utf8_lossy(key)
-            );
-            None
-        }
-    }
 }

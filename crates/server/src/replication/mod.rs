@@ -7,8 +7,10 @@
 //!   the stream, addressed by replication offset) and queued to every connected
 //!   follower. A follower that asks `PSYNC <replid> <offset>` for an offset still in
 //!   the backlog gets `+CONTINUE` and the bytes from there; otherwise `+FULLRESYNC
-//!   <replid> <offset>`, an RDB snapshot walked from the keyspace while writes go
-//!   on, then the stream from `offset`.
+//!   <replid> <offset>`, an RDB snapshot of the keyspace captured at `offset`
+//!   (see `emberkv_core::sync`: every shard locked while the follower is
+//!   registered, so no change is both in the snapshot and in the stream), then
+//!   the stream from `offset`.
 //! - **Follower side** ([`follower`]): a task that connects to the leader,
 //!   handshakes (`PING`, `REPLCONF listening-port`, `REPLCONF capa eof capa
 //!   psync2`, `PSYNC`), loads a full sync, and applies the stream through the same
@@ -419,25 +421,47 @@ impl Repl {
     /// Decides between partial and full resync for `PSYNC replid offset`, and
     /// registers the follower so that it misses nothing written from now on.
     pub fn plan(&self, replid: &str, offset: i64, replica: Arc<ReplicaConn>) -> SyncPlan {
+        match self.try_partial(replid, offset, replica.clone()) {
+            Some(p) => p,
+            None => {
+                let (replid, offset) = self.register_full(replica);
+                SyncPlan::Full { replid, offset }
+            }
+        }
+    }
+
+    /// `+CONTINUE` for `PSYNC replid offset` if the backlog still holds the
+    /// stream from `offset` of this history: then the follower is registered.
+    pub fn try_partial(
+        &self,
+        replid: &str,
+        offset: i64,
+        replica: Arc<ReplicaConn>,
+    ) -> Option<SyncPlan> {
         let mut g = self.inner.lock();
         self.ensure_backlog(&mut g);
         let same_history = replid == g.replid || (replid == g.replid2 && offset <= g.second_offset);
-        let partial = if same_history && offset > 0 {
+        let bytes = if same_history && offset > 0 {
             g.backlog.as_ref().and_then(|b| b.since(offset as u64))
         } else {
             None
         };
+        let bytes = bytes?;
         g.replicas.push(replica);
-        match partial {
-            Some(bytes) => SyncPlan::Partial {
-                replid: g.replid.clone(),
-                bytes,
-            },
-            None => SyncPlan::Full {
-                replid: g.replid.clone(),
-                offset: g.offset,
-            },
-        }
+        Some(SyncPlan::Partial {
+            replid: g.replid.clone(),
+            bytes,
+        })
+    }
+
+    /// Registers a follower for a full resync: it receives the stream from
+    /// now on; returns the replication ID and the offset the snapshot must
+    /// match (call it inside [`Keyspace::capture`]).
+    pub fn register_full(&self, replica: Arc<ReplicaConn>) -> (String, u64) {
+        let mut g = self.inner.lock();
+        self.ensure_backlog(&mut g);
+        g.replicas.push(replica);
+        (g.replid.clone(), g.offset)
     }
 
     /// A new follower entry.
