@@ -211,6 +211,8 @@ pub struct Cx<'a, 'o> {
     in_place: SmallVec<[(usize, u32); 1]>,
     /// How many elements the last commit's deltas added (negative: removed).
     grew: i64,
+    /// The size of the collection the last delta of the last commit changed.
+    coll_len: usize,
     /// The time the command runs at (ms).
     pub now: u64,
     lsn: u64,
@@ -250,6 +252,7 @@ impl<'a, 'o> Cx<'a, 'o> {
             effects: SmallVec::new(),
             in_place: SmallVec::new(),
             grew: 0,
+            coll_len: 0,
             now: now_ms(),
             lsn: 0,
             no_expire: opts.from_leader || ks.is_replica(),
@@ -593,6 +596,12 @@ impl<'a, 'o> Cx<'a, 'o> {
     /// to their collections (negative if they removed more).
     pub(crate) fn grew(&self) -> i64 {
         self.grew
+    }
+
+    /// The number of elements left in the collection the last delta of the
+    /// last [`commit`](Self::commit) changed (0 if it was deleted).
+    pub(crate) fn coll_len(&self) -> usize {
+        self.coll_len
     }
 
     /// Queues the deletion of `key`.

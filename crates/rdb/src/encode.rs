@@ -171,18 +171,23 @@ fn zset_order(a: &(Vec<u8>, f64), b: &(Vec<u8>, f64)) -> std::cmp::Ordering {
     key(a.1).total_cmp(&key(b.1)).then_with(|| a.0.cmp(&b.0))
 }
 
+/// Whether a quicklist node (a listpack) of `bytes` bytes holding `count`
+/// entries is within `list-max-listpack-size` = `fill`: negative, by node size
+/// (-1 to -5: 4 to 64 KiB); positive, by entry count (and at most 8 KiB).
+pub fn node_fits(bytes: usize, count: usize, fill: i64) -> bool {
+    if fill < 0 {
+        let level = usize::try_from(fill.unsigned_abs().min(5)).unwrap_or(5);
+        bytes <= NODE_BYTES[level - 1]
+    } else {
+        bytes <= NODE_SAFETY_BYTES && count as u64 <= fill.unsigned_abs().max(1)
+    }
+}
+
 /// Splits a list into quicklist nodes (finished listpacks) as Redis 7.0 fills them
 /// under `list-max-listpack-size` = `fill`: negative, by node size; positive, by
 /// entry count (and at most 8 KiB); a node always takes at least one element.
 fn list_nodes(items: &[Vec<u8>], fill: i64) -> Vec<Vec<u8>> {
-    let fits = |bytes: usize, count: usize| {
-        if fill < 0 {
-            let level = usize::try_from(fill.unsigned_abs().min(5)).unwrap_or(5);
-            bytes <= NODE_BYTES[level - 1]
-        } else {
-            bytes <= NODE_SAFETY_BYTES && count as u64 <= fill.unsigned_abs()
-        }
-    };
+    let fits = |bytes: usize, count: usize| node_fits(bytes, count, fill);
     let mut nodes = Vec::new();
     let mut node = listpack::Builder::new();
     for it in items {

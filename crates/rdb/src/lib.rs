@@ -51,13 +51,16 @@ pub mod compact {
     pub use crate::encoding::Entry;
     /// Listpacks (`listpack.c`).
     pub mod listpack {
-        pub use crate::encoding::listpack::{Builder, Iter, count, entry_size, iter};
+        pub use crate::encoding::listpack::{
+            Builder, HEADER_LEN, Iter, count, end, entry, entry_size, iter, prev, put_entry,
+            set_header,
+        };
     }
     /// Intsets (`intset.c`).
     pub mod intset {
         pub use crate::encoding::intset::{build, contains, iter, len, nth};
     }
-    pub use crate::encode::{put_len, put_string, read_len, read_string};
+    pub use crate::encode::{node_fits, put_len, put_string, read_len, read_string};
     pub use crate::value::canonical_i64;
 }
 

@@ -48,10 +48,10 @@ use rand::{Rng, SeedableRng};
 
 /// Seeds of the RESP2 pass (and how many commands each).
 const SEEDS: &[u64] = &[1, 2, 3, 4, 5, 6];
-const COMMANDS_PER_SEED: usize = 5000;
+const COMMANDS_PER_SEED: usize = 6500;
 /// Seeds of the RESP3 pass.
 const RESP3_SEEDS: &[u64] = &[1001, 1002];
-const RESP3_COMMANDS_PER_SEED: usize = 2000;
+const RESP3_COMMANDS_PER_SEED: usize = 3000;
 /// Expiry rounds per seed (each sleeps ~200 ms).
 const EXPIRY_ROUNDS: usize = 3;
 /// Mismatch reports printed in full.
@@ -61,6 +61,8 @@ const MAX_REPORTS: usize = 15;
 mod collections;
 #[path = "differential/generator.rs"]
 mod generator;
+#[path = "differential/lists.rs"]
+mod lists;
 #[path = "differential/pools.rs"]
 mod pools;
 #[path = "differential/reply.rs"]
@@ -68,6 +70,7 @@ mod reply;
 
 use collections::*;
 use generator::*;
+use lists::*;
 use pools::*;
 use reply::*;
 
@@ -431,7 +434,7 @@ impl Run {
             assert_eq!(fe, fr, "FLUSHALL after a mismatch");
         }
         self.history.push_back(line);
-        if self.history.len() > 20 {
+        if self.history.len() > env_u64("DIFF_HISTORY").unwrap_or(20) as usize {
             self.history.pop_front();
         }
         ok
@@ -560,6 +563,10 @@ fn expiry_round(p: &mut Pair<'_>, g: &mut Gen, run: &mut Run, index: &mut usize)
         run.step(p, *index, &cmd);
         *index += 1;
         settle_past_expiry(p, run, index, &cmd);
+        if let Some(key) = random_leftover(&cmd) {
+            run.step(p, *index, &[b("DEL"), key]);
+            *index += 1;
+        }
     }
     // Reclaim every expired key in both, then they must agree on the count.
     let mut exists = vec![b("EXISTS")];
@@ -621,6 +628,7 @@ fn emberkv_matches_redis() {
         for (name, v) in [
             ("hash-max-listpack-entries", "32"),
             ("set-max-intset-entries", "32"),
+            ("list-max-listpack-size", "3"),
         ] {
             let r = c.call(&[b("CONFIG"), b("SET"), b(name), b(v)]);
             assert_eq!(r, Reply::Simple("OK".into()), "CONFIG SET {name}");
@@ -728,6 +736,7 @@ fn emberkv_matches_redis() {
         ]
         .into_iter()
         .chain(COLL_COMMANDS.iter().map(|c| c.1))
+        .chain(LIST_COMMANDS.iter().map(|c| c.1))
         {
             assert!(
                 typed.contains_key(want),

@@ -18,6 +18,7 @@ pub(crate) mod elems;
 pub mod hash;
 pub mod keys;
 pub mod lcs;
+pub mod list;
 pub mod object;
 pub mod set;
 pub mod strings;
@@ -39,6 +40,7 @@ pub static FAMILIES: &[&[CoreCommand]] = &[
     object::COMMANDS,
     hash::COMMANDS,
     set::COMMANDS,
+    list::COMMANDS,
 ];
 
 /// Every keyspace command, family by family.

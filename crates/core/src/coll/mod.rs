@@ -12,14 +12,17 @@
 //!   listpack and a small integer set its intset, exactly as in Redis (same bytes,
 //!   same order, same encoding names), kept inline in the key's slot behind a
 //!   5-byte header (form tag, chain bytes); a large hash or set is a [`Table`],
-//!   kept in its shard's side map. Lists and sorted sets (their commands are
-//!   another issue) are held as their body.
+//!   kept in its shard's side map. A list of one quicklist node is that
+//!   listpack, inline; a longer list a [`Quicklist`] in the side map (see
+//!   [`list`]). Sorted sets (their commands are another issue) are held as
+//!   their body.
 //!
 //! A command reads through a [`CollRef`] and queues deltas; the commit applies each
 //! delta to the held form with [`Obj::apply`] — the same function that folds a
 //! chain read back from the log, so RAM and disk cannot disagree on what a delta
 //! means.
 
+pub(crate) mod list;
 pub(crate) mod op;
 pub(crate) mod table;
 
@@ -29,6 +32,7 @@ use emberkv_persistence::VType;
 use emberkv_rdb::Encodings;
 use emberkv_rdb::compact::{self, Entry, intset, listpack};
 
+pub(crate) use list::{ListRef, Quicklist};
 pub(crate) use table::Table;
 
 /// RDB type bytes of the bodies read and written here.
@@ -37,6 +41,7 @@ pub(crate) mod rdb_type {
     pub const HASH: u8 = 4;
     pub const SET_INTSET: u8 = 11;
     pub const HASH_LISTPACK: u8 = 16;
+    pub const LIST_QUICKLIST_2: u8 = 18;
 }
 
 /// Held-form tags (first byte of a collection's slot value).
@@ -45,6 +50,7 @@ mod tag {
     pub const SET_INT: u8 = 2;
     pub const RAW: u8 = 3;
     pub const BIG: u8 = 4;
+    pub const LIST_LP: u8 = 5;
 }
 
 /// Bytes before the payload of an inline held collection: tag, chain bytes.
@@ -76,7 +82,7 @@ impl<'a> Elem<'a> {
             len: s.len() as u8,
         }
     }
-    fn of(e: Entry<'a>) -> Elem<'a> {
+    pub(crate) fn of(e: Entry<'a>) -> Elem<'a> {
         match e {
             Entry::Int(v) => Elem::int(v),
             Entry::Str(s) => Elem::Bytes(s),
@@ -105,6 +111,10 @@ pub(crate) enum Obj {
     SetInt(Vec<u8>),
     /// A set in its hashtable encoding.
     Set(Table),
+    /// A list of one quicklist node (its listpack).
+    ListLp(Vec<u8>),
+    /// A list of more nodes.
+    List(Quicklist),
     /// Any other collection, as its body.
     Raw(VType, Vec<u8>),
 }
@@ -116,6 +126,7 @@ pub(crate) enum CollRef<'a> {
     Hash(&'a Table),
     SetInt(&'a [u8]),
     Set(&'a Table),
+    List(ListRef<'a>),
     Raw(VType, &'a [u8]),
 }
 
@@ -167,6 +178,7 @@ impl Obj {
                 Obj::SetInt(make_intset(&[], 2))
             }
             VType::Set => Obj::Set(Table::new(false, 0)),
+            VType::List => Obj::ListLp(empty_listpack()),
             other => Obj::Raw(other, Vec::new()),
         }
     }
@@ -178,20 +190,25 @@ impl Obj {
             Obj::Hash(t) => CollRef::Hash(t),
             Obj::SetInt(b) => CollRef::SetInt(b),
             Obj::Set(t) => CollRef::Set(t),
+            Obj::ListLp(b) => CollRef::List(ListRef::One(b)),
+            Obj::List(q) => CollRef::List(q.view()),
             Obj::Raw(t, b) => CollRef::Raw(*t, b),
         }
     }
 
     /// Whether it is held in the side map (too large to be a slot's bytes).
     pub fn is_big(&self) -> bool {
-        matches!(self, Obj::Hash(_) | Obj::Set(_))
+        matches!(self, Obj::Hash(_) | Obj::Set(_) | Obj::List(_))
     }
 
     /// RAM held, for the cache budget.
     pub fn mem_bytes(&self) -> usize {
         match self {
             Obj::Hash(t) | Obj::Set(t) => t.mem_bytes(),
-            Obj::HashLp(b) | Obj::SetInt(b) | Obj::Raw(_, b) => b.len() + HELD_HEADER,
+            Obj::List(q) => q.mem_bytes(),
+            Obj::HashLp(b) | Obj::SetInt(b) | Obj::ListLp(b) | Obj::Raw(_, b) => {
+                b.len() + HELD_HEADER
+            }
         }
     }
 
@@ -201,8 +218,9 @@ impl Obj {
         let (t, payload): (u8, &[u8]) = match self {
             Obj::HashLp(b) => (tag::HASH_LP, b),
             Obj::SetInt(b) => (tag::SET_INT, b),
+            Obj::ListLp(b) => (tag::LIST_LP, b),
             Obj::Raw(_, b) => (tag::RAW, b),
-            Obj::Hash(_) | Obj::Set(_) => return Box::new([tag::BIG]),
+            Obj::Hash(_) | Obj::Set(_) | Obj::List(_) => return Box::new([tag::BIG]),
         };
         let mut v = Vec::with_capacity(HELD_HEADER + payload.len());
         v.push(t);
@@ -242,7 +260,14 @@ impl Obj {
                 }
                 (at == rest.len()).then(|| if pairs { Obj::Hash(t) } else { Obj::Set(t) })
             }
-            (VType::Hash | VType::Set, _) => {
+            (VType::List, rdb_type::LIST_QUICKLIST_2) => {
+                let q = list::read_quicklist(rest)?;
+                Some(match q.into_one() {
+                    Ok(lp) => Obj::ListLp(lp),
+                    Err(q) => Obj::List(q),
+                })
+            }
+            (VType::Hash | VType::Set | VType::List, _) => {
                 // Another encoding (an older RDB's, a compressed string): decode
                 // and re-encode as Redis 7.0 would.
                 let v = emberkv_rdb::parse_object(body).ok()?;
@@ -264,6 +289,7 @@ impl<'a> CollRef<'a> {
         match held.first().copied()? {
             tag::HASH_LP => Some(CollRef::HashLp(payload)),
             tag::SET_INT => Some(CollRef::SetInt(payload)),
+            tag::LIST_LP => Some(CollRef::List(ListRef::One(payload))),
             tag::RAW => Some(CollRef::Raw(vtype, payload)),
             _ => None,
         }
@@ -276,6 +302,8 @@ impl<'a> CollRef<'a> {
             CollRef::Hash(t) => Obj::Hash(t.clone()),
             CollRef::SetInt(b) => Obj::SetInt(b.to_vec()),
             CollRef::Set(t) => Obj::Set(t.clone()),
+            CollRef::List(ListRef::One(b)) => Obj::ListLp(b.to_vec()),
+            CollRef::List(ListRef::Many(q)) => Obj::List(q.clone()),
             CollRef::Raw(v, b) => Obj::Raw(v, b.to_vec()),
         }
     }
@@ -285,6 +313,7 @@ impl<'a> CollRef<'a> {
         match self {
             CollRef::HashLp(_) | CollRef::Hash(_) => VType::Hash,
             CollRef::SetInt(_) | CollRef::Set(_) => VType::Set,
+            CollRef::List(_) => VType::List,
             CollRef::Raw(t, _) => t,
         }
     }
@@ -314,6 +343,11 @@ impl<'a> CollRef<'a> {
                 }
                 Cow::Owned(v)
             }
+            CollRef::List(l) => {
+                let mut v = Vec::with_capacity(self.body_len());
+                list::write_body(l, &mut v);
+                Cow::Owned(v)
+            }
             CollRef::Raw(_, b) => Cow::Borrowed(b),
         }
     }
@@ -323,6 +357,8 @@ impl<'a> CollRef<'a> {
         match self {
             CollRef::HashLp(b) | CollRef::SetInt(b) => b.len() + 6,
             CollRef::Hash(t) | CollRef::Set(t) => t.mem_bytes(),
+            CollRef::List(ListRef::One(b)) => b.len() + 9,
+            CollRef::List(ListRef::Many(q)) => q.node_bytes() + 7 * q.node_count() + 10,
             CollRef::Raw(_, b) => b.len(),
         }
     }
@@ -333,6 +369,7 @@ impl<'a> CollRef<'a> {
             CollRef::HashLp(_) => "listpack",
             CollRef::SetInt(_) => "intset",
             CollRef::Hash(_) | CollRef::Set(_) => "hashtable",
+            CollRef::List(_) => "quicklist",
             CollRef::Raw(t, b) => crate::value::encoding_name(t, b),
         }
     }
@@ -343,6 +380,7 @@ impl<'a> CollRef<'a> {
             CollRef::HashLp(b) => listpack::count(b) / 2,
             CollRef::SetInt(b) => intset::len(b),
             CollRef::Hash(t) | CollRef::Set(t) => t.len(),
+            CollRef::List(l) => l.len(),
             CollRef::Raw(..) => 0,
         }
     }
@@ -367,6 +405,11 @@ impl<'a> CollRef<'a> {
                     f(Elem::Bytes(k), Elem::Bytes(v));
                 }
             }
+            CollRef::List(l) => {
+                for e in l.iter() {
+                    f(e, Elem::Bytes(&[]));
+                }
+            }
             CollRef::Raw(..) => {}
         }
     }
@@ -386,6 +429,7 @@ impl<'a> CollRef<'a> {
                 let (k, v) = t.at(i);
                 (Elem::Bytes(k), Elem::Bytes(v))
             }
+            CollRef::List(l) => (l.get(i).unwrap_or(Elem::Bytes(&[])), Elem::Bytes(&[])),
             CollRef::Raw(..) => (Elem::Bytes(&[]), Elem::Bytes(&[])),
         }
     }
@@ -412,7 +456,7 @@ impl<'a> CollRef<'a> {
                 .filter(|&v| intset::contains(b, v))
                 .map(|_| Elem::Bytes(&[])),
             CollRef::Hash(t) | CollRef::Set(t) => t.get(field).map(Elem::Bytes),
-            CollRef::Raw(..) => None,
+            CollRef::List(_) | CollRef::Raw(..) => None,
         }
     }
 

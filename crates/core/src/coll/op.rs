@@ -1,5 +1,5 @@
-//! Deltas: one change to a hash or set, as a log record's payload and as the
-//! commit applies it.
+//! Deltas: one change to a hash, set or list, as a log record's payload and as
+//! the commit applies it.
 //!
 //! ```text
 //! op u8 | count varint | count × (len varint, bytes)
@@ -11,6 +11,19 @@
 //! | 3 `HDEL` | field ... | removes fields |
 //! | 4 `SADD` | member ... | adds members |
 //! | 5 `SREM` | member ... | removes members |
+//! | 6 `LPUSH` | element ... | pushes each element at the head, in order |
+//! | 7 `RPUSH` | element ... | pushes each element at the tail |
+//! | 8 `LPOP` | count | removes `count` elements from the head |
+//! | 9 `RPOP` | count | removes `count` elements from the tail |
+//! | 10 `LSET` | index element | replaces an element (negative index from the tail) |
+//! | 11 `LINSERT` | `BEFORE`/`AFTER` pivot element | inserts next to the first `pivot` |
+//! | 12 `LREM` | count element | removes `count` matches (from the tail if negative, all if 0) |
+//! | 13 `LTRIM` | start stop | keeps `start..=stop` (`LTRIM`'s index rules) |
+//! | 14 `LMOVE` | destination `LEFT`/`RIGHT` `LEFT`/`RIGHT` | rotates a list onto itself (`LMOVE key key ...`; `destination` is the key, for the follower's command) |
+//!
+//! A list delta's arguments are its command's, so a follower runs the command
+//! itself; applying one repeats the command's index arithmetic on the list it
+//! was computed on, so the result is the same.
 //!
 //! Growing past `hash-max-listpack-entries` or `set-max-intset-entries`, or a
 //! non-integer member, converts to the hashtable encoding, as in Redis 7.0; nothing
@@ -23,7 +36,7 @@ use emberkv_rdb::Encodings;
 use emberkv_rdb::compact::{self, intset, listpack};
 
 use super::table::{get_varint, put_varint};
-use super::{CollRef, Obj, Table, intset_width, make_intset};
+use super::{CollRef, Obj, Quicklist, Table, intset_width, make_intset};
 
 /// Op codes (see the module docs).
 pub(crate) mod code {
@@ -31,6 +44,15 @@ pub(crate) mod code {
     pub const HDEL: u8 = 3;
     pub const SADD: u8 = 4;
     pub const SREM: u8 = 5;
+    pub const LPUSH: u8 = 6;
+    pub const RPUSH: u8 = 7;
+    pub const LPOP: u8 = 8;
+    pub const RPOP: u8 = 9;
+    pub const LSET: u8 = 10;
+    pub const LINSERT: u8 = 11;
+    pub const LREM: u8 = 12;
+    pub const LTRIM: u8 = 13;
+    pub const LMOVE: u8 = 14;
 }
 
 /// A delta's arguments (most deltas have one or two: no allocation).
@@ -77,6 +99,15 @@ pub fn command(payload: &[u8]) -> Option<(&'static [u8], Vec<&[u8]>)> {
         code::HDEL => b"HDEL",
         code::SADD => b"SADD",
         code::SREM => b"SREM",
+        code::LPUSH => b"LPUSH",
+        code::RPUSH => b"RPUSH",
+        code::LPOP => b"LPOP",
+        code::RPOP => b"RPOP",
+        code::LSET => b"LSET",
+        code::LINSERT => b"LINSERT",
+        code::LREM => b"LREM",
+        code::LTRIM => b"LTRIM",
+        code::LMOVE => b"LMOVE",
         _ => return None,
     };
     Some((name, args.into_vec()))
@@ -102,6 +133,7 @@ impl Obj {
             code::HDEL => self.hdel(&args),
             code::SADD => self.sadd(&args, enc),
             code::SREM => self.srem(&args),
+            code::LPUSH..=code::LMOVE => self.list_op(op, &args, enc.list_max_listpack_size),
             _ => Err(BadDelta),
         }
     }
@@ -221,6 +253,22 @@ impl Obj {
         }
     }
 
+    /// Applies a list delta: on the quicklist (an inline listpack becomes one
+    /// for the change, and inline again if it still has one node).
+    fn list_op(&mut self, op: u8, args: &[&[u8]], fill: i64) -> Result<(), BadDelta> {
+        let mut q = match self {
+            Obj::ListLp(lp) => Quicklist::from_one(std::mem::take(lp)),
+            Obj::List(q) => std::mem::take(q),
+            _ => return Err(BadDelta),
+        };
+        let r = list_apply(&mut q, op, args, fill);
+        *self = match q.into_one() {
+            Ok(lp) => Obj::ListLp(lp),
+            Err(q) => Obj::List(q),
+        };
+        r
+    }
+
     /// Whether it holds nothing (then the key is deleted, as in Redis).
     pub fn is_empty(&self) -> bool {
         match self {
@@ -272,4 +320,133 @@ fn to_table(c: CollRef<'_>) -> Table {
         t.insert(&k, &v);
     });
     t
+}
+
+/// An integer argument of a list delta.
+fn int(a: &[u8]) -> Result<i64, BadDelta> {
+    std::str::from_utf8(a)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or(BadDelta)
+}
+
+/// `LTRIM`'s (and `LRANGE`'s) range `start..=stop` of a list of `len`, as
+/// positions `a..b` (empty if out of range).
+pub(crate) fn list_range(start: i64, stop: i64, len: usize) -> (usize, usize) {
+    let len = len as i64;
+    let start = if start < 0 { len + start } else { start }.max(0);
+    let stop = if stop < 0 { len + stop } else { stop };
+    if start > stop || start >= len {
+        return (0, 0);
+    }
+    (start as usize, (stop.min(len - 1) + 1) as usize)
+}
+
+/// A list index (negative: from the tail) as a position, if in range.
+pub(crate) fn list_index(i: i64, len: usize) -> Option<usize> {
+    let len = len as i64;
+    let i = if i < 0 { len + i } else { i };
+    (0..len).contains(&i).then_some(i as usize)
+}
+
+/// Whether `LEFT`/`RIGHT` `a` means the head.
+fn is_left(a: &[u8]) -> Result<bool, BadDelta> {
+    if a.eq_ignore_ascii_case(b"left") {
+        Ok(true)
+    } else if a.eq_ignore_ascii_case(b"right") {
+        Ok(false)
+    } else {
+        Err(BadDelta)
+    }
+}
+
+/// Applies list delta `op` to `q` (see the module docs).
+fn list_apply(q: &mut Quicklist, op: u8, args: &[&[u8]], fill: i64) -> Result<(), BadDelta> {
+    match (op, args) {
+        (code::LPUSH | code::RPUSH, elems) => {
+            for e in elems {
+                q.push(op == code::LPUSH, e, fill);
+            }
+        }
+        (code::LPOP | code::RPOP, [n]) => {
+            let n = usize::try_from(int(n)?).map_err(|_| BadDelta)?;
+            q.pop(op == code::LPOP, n);
+        }
+        (code::LSET, [i, e]) => {
+            let i = list_index(int(i)?, q.len()).ok_or(BadDelta)?;
+            q.set(i, e, fill);
+        }
+        (code::LINSERT, [place, pivot, e]) => {
+            let after = if place.eq_ignore_ascii_case(b"after") {
+                true
+            } else if place.eq_ignore_ascii_case(b"before") {
+                false
+            } else {
+                return Err(BadDelta);
+            };
+            let at = q.view().iter().position(|x| *x == **pivot);
+            if let Some(at) = at {
+                q.insert(at + usize::from(after), e, fill);
+            }
+        }
+        (code::LREM, [n, e]) => {
+            let n = int(n)?;
+            let at = lrem_positions(q.view(), n, e);
+            q.remove_positions(&at);
+        }
+        (code::LTRIM, [start, stop]) => {
+            let (a, b) = list_range(int(start)?, int(stop)?, q.len());
+            let len = q.len();
+            q.remove_range(b, len - b);
+            q.remove_range(0, a);
+        }
+        (code::LMOVE, [_dst, from, to]) => {
+            let (from, to) = (is_left(from)?, is_left(to)?);
+            if from != to && q.len() > 0 {
+                let i = if from { 0 } else { q.len() - 1 };
+                let e = q.view().get(i).map(|e| e.to_vec()).ok_or(BadDelta)?;
+                q.pop(from, 1);
+                q.push(to, &e, fill);
+            }
+        }
+        _ => return Err(BadDelta),
+    }
+    Ok(())
+}
+
+/// The positions (ascending) `LREM key count element` removes: the first
+/// `count` matches from the head, or from the tail if `count` is negative, or
+/// all of them for 0.
+pub(crate) fn lrem_positions(l: super::ListRef<'_>, count: i64, e: &[u8]) -> Vec<usize> {
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX)
+    };
+    // An element held packed as an integer prints as its decimal form, which
+    // is the only string equal to it (Redis's `lpCompare`).
+    let eq = |x: &super::Elem<'_>| **x == *e;
+    let len = l.len();
+    let mut at = Vec::new();
+    if count >= 0 {
+        for (i, x) in l.iter().enumerate() {
+            if at.len() >= limit {
+                break;
+            }
+            if eq(&x) {
+                at.push(i);
+            }
+        }
+    } else if len > 0 {
+        for (j, x) in l.iter_back_from(len - 1).enumerate() {
+            if at.len() >= limit {
+                break;
+            }
+            if eq(&x) {
+                at.push(len - 1 - j);
+            }
+        }
+        at.reverse();
+    }
+    at
 }

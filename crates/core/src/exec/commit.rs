@@ -118,6 +118,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                 obj.apply(payload, &enc)
                     .map_err(|_| CmdError::reply("ERR internal error: malformed change"))?;
                 self.grew += obj.view().len() as i64 - before;
+                self.coll_len = obj.view().len();
                 let tail = ChainTail { loc, bytes: chain };
                 let mut p = prepared(&key, vtype, payload, obj, Some(tail), expire_at);
                 if !matches!(p.obj, Target::Empty) {
@@ -159,6 +160,7 @@ impl<'a, 'o> Cx<'a, 'o> {
             obj.apply(payload, &enc)
                 .map_err(|_| CmdError::reply("ERR internal error: malformed change"))?;
             self.grew += obj.view().len() as i64 - before;
+            self.coll_len = obj.view().len();
             let mut p = prepared(&key, vtype, payload, &obj, tail, expire_at);
             if !obj.is_empty() {
                 p.obj = Target::Owned(obj);

@@ -258,6 +258,75 @@ impl Builder {
     }
 }
 
+/// Bytes before a listpack's first entry (total bytes u32, count u16).
+pub const HEADER_LEN: usize = HEADER;
+
+/// Appends the whole entry for `s` (encoding, data, backlen) to `buf`, as
+/// [`Builder::push`] writes it; returns its size.
+pub fn put_entry(buf: &mut Vec<u8>, s: &[u8]) -> usize {
+    let start = buf.len();
+    encode_entry(buf, s);
+    let size = buf.len() - start;
+    buf.extend_from_slice(&backlen(size));
+    buf.len() - start
+}
+
+/// The entry starting at byte `pos` of a checked listpack and the offset of the
+/// next one (`None` at the terminator or on a malformed entry).
+pub fn entry(lp: &[u8], pos: usize) -> Option<(Entry<'_>, usize)> {
+    let end = lp.len().checked_sub(1)?;
+    if pos < HEADER || pos >= end {
+        return None;
+    }
+    let (e, size) = entry_at(lp, pos, end).ok()?;
+    Some((e, pos + size + backlen_len(size)))
+}
+
+/// The offset of the entry that ends just before byte `pos` (the offset of an
+/// entry or of the terminator), read from its backlen; `None` before the first.
+pub fn prev(lp: &[u8], pos: usize) -> Option<usize> {
+    if pos <= HEADER || pos > lp.len() {
+        return None;
+    }
+    let mut at = pos - 1;
+    let mut size = 0usize;
+    let mut shift = 0u32;
+    loop {
+        let b = *lp.get(at)?;
+        size |= usize::from(b & 127).checked_shl(shift)?;
+        if b & 128 == 0 {
+            break;
+        }
+        shift += 7;
+        if shift > 28 || at <= HEADER {
+            return None;
+        }
+        at -= 1;
+    }
+    let start = pos.checked_sub(size + backlen_len(size))?;
+    (start >= HEADER).then_some(start)
+}
+
+/// The offset of a listpack's terminator (where an appended entry goes).
+pub fn end(lp: &[u8]) -> usize {
+    lp.len().saturating_sub(1).max(HEADER)
+}
+
+/// Rewrites a listpack's header after its entries were changed in place: its
+/// total size and its entry `count`.
+pub fn set_header(lp: &mut [u8], count: usize) {
+    if lp.len() < HEADER {
+        return;
+    }
+    let total = u32::try_from(lp.len()).unwrap_or(u32::MAX);
+    let count = u16::try_from(count)
+        .ok()
+        .filter(|&c| c != COUNT_UNKNOWN)
+        .unwrap_or(COUNT_UNKNOWN);
+    lp[0..4].copy_from_slice(&total.to_le_bytes());
+    lp[4..6].copy_from_slice(&count.to_le_bytes());
+}
+
 /// The size `s` takes in a listpack, backlen included.
 pub fn entry_size(s: &[u8]) -> usize {
     let size = match crate::value::canonical_i64(s) {

@@ -53,7 +53,7 @@ fn cmd(parts: &[&[u8]]) -> Vec<Vec<u8>> {
 }
 
 impl Gen {
-    fn elem(&mut self) -> Vec<u8> {
+    pub(crate) fn elem(&mut self) -> Vec<u8> {
         if self.pct(15) {
             b(self.int_in(-20, 600).to_string())
         } else {
@@ -61,7 +61,7 @@ impl Gen {
         }
     }
 
-    fn int_in(&mut self, lo: i64, hi: i64) -> i64 {
+    pub(crate) fn int_in(&mut self, lo: i64, hi: i64) -> i64 {
         self.rng.random_range(lo..=hi)
     }
 
@@ -88,7 +88,7 @@ impl Gen {
         }
     }
 
-    fn count_arg(&mut self) -> Vec<u8> {
+    pub(crate) fn count_arg(&mut self) -> Vec<u8> {
         b(self.pick(&[
             "0",
             "1",
@@ -401,9 +401,10 @@ pub(crate) const COLL_COMMANDS: &[(&str, &str)] = &[
     ("SSCAN", "SSCAN answered"),
 ];
 
-/// Whether `cmd` is a hash or set command.
+/// Whether `cmd` is a hash, set or list command.
 pub(crate) fn is_coll_cmd(cmd: &[Vec<u8>]) -> bool {
     COLL_COMMANDS
         .iter()
+        .chain(LIST_COMMANDS)
         .any(|(n, _)| cmd[0].eq_ignore_ascii_case(n.as_bytes()))
 }

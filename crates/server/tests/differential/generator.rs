@@ -499,6 +499,8 @@ impl Gen {
             ("BADSCAN", 1),
             // Hashes and sets (differential/collections.rs).
             ("COLL", 160),
+            // Lists (differential/lists.rs).
+            ("LIST", 90),
         ];
         let total: u32 = NAMES.iter().map(|n| n.1).sum::<u32>() * 10 + 3;
         let mut x = self.rng.random_range(0..total);
@@ -519,6 +521,9 @@ impl Gen {
         }
         if name == "COLL" {
             return self.coll_command();
+        }
+        if name == "LIST" {
+            return self.list_command();
         }
         let mut c = vec![self.word(if name == "BADSCAN" { "SCAN" } else { name })];
         match name {

@@ -20,6 +20,9 @@ pub(crate) const KEYS: &[&[u8]] = &[
     b"s0",
     b"s1",
     b"s2",
+    b"l0",
+    b"l1",
+    b"l2",
 ];
 
 pub(crate) const NUMERIC: &[&str] = &[
