@@ -330,6 +330,55 @@ def check_sets(r, pre):
         fails("^WRONGTYPE", fn, *args)
 
 
+def check_lists(r, pre):
+    """redis-py's list API: pushes, pops with counts, ranges, indexes, LPOS,
+    moves, LMPOP, a job-queue round trip, and errors."""
+    q, done, tmp, st = (f"{pre}{k}" for k in ("queue", "done", "tmp", "lstr"))
+    eq(r.rpush(q, "j1", "j2", "j3"), 3)
+    eq(r.lpush(q, "j0"), 4)
+    eq(r.lpushx(f"{pre}nolist", "x"), 0)
+    eq(r.rpushx(q, "j4"), 5)
+    eq(r.llen(q), 5)
+    eq(r.lrange(q, 0, -1), ["j0", "j1", "j2", "j3", "j4"])
+    eq(r.lrange(q, -2, 100), ["j3", "j4"])
+    eq(r.lindex(q, -1), "j4")
+    eq(r.lindex(q, 99), None)
+    eq(r.lset(q, 0, "first"), True)
+    eq(r.linsert(q, "AFTER", "j1", "j1b"), 6)
+    eq(r.linsert(q, "BEFORE", "missing", "x"), -1)
+    eq(r.lpos(q, "j2"), 3)
+    eq(r.lpos(q, "nope"), None)
+    eq(r.rpush(q, "j2", "j2"), 8)
+    eq(r.lpos(q, "j2", rank=-1), 7)
+    eq(r.lpos(q, "j2", count=0), [3, 6, 7])
+    eq(r.lrem(q, -2, "j2"), 2)
+    eq(r.lpop(q), "first")
+    eq(r.rpop(q, 2), ["j4", "j3"])
+    eq(r.lpop(f"{pre}nolist", 2), None)
+    # A reliable queue: move a job to an in-progress list, then acknowledge it.
+    eq(r.lmove(q, done, "LEFT", "RIGHT"), "j1")
+    eq(r.rpoplpush(q, done), "j2")
+    eq(r.lrange(done, 0, -1), ["j2", "j1"])
+    eq(r.lmpop(2, f"{pre}nolist", done, direction="RIGHT", count=5), [done, ["j1", "j2"]])
+    eq(r.exists(done), 0)
+    eq(r.rpush(tmp, *range(10)), 10)
+    eq(r.ltrim(tmp, 2, -3), True)
+    eq(r.lrange(tmp, 0, -1), [str(i) for i in range(2, 8)])
+    eq(r.object("encoding", tmp), "quicklist")
+    eq(r.type(tmp), "list")
+    big = [f"item-{i}" for i in range(5000)]
+    eq(r.rpush(f"{pre}biglist", *big), 5000)
+    eq(r.lrange(f"{pre}biglist", 2500, 2502), big[2500:2503])
+    eq(r.lindex(f"{pre}biglist", -5000), "item-0")
+    r.set(st, "x")
+    for fn, *args in ((r.lpush, st, "a"), (r.lrange, st, 0, -1), (r.llen, st), (r.lpop, st),
+                      (r.lmove, q, st, "LEFT", "LEFT")):
+        fails("^WRONGTYPE", fn, *args)
+    fails("no such key", r.lset, f"{pre}nolist", 0, "x")
+    fails("index out of range", r.lset, q, 99, "x")
+    fails("RANK can't be zero", r.execute_command, "LPOS", q, "x", "RANK", 0)
+
+
 def check_pipelines(r, pre):
     h, s, t, st = (f"{pre}{k}" for k in ("ph", "ps", "pt", "pstr"))
     r.set(st, "x")
@@ -369,6 +418,7 @@ def main():
             check_strings(r, raw, pre)
             check_hashes(r, pre, protocol)
             check_sets(r, pre)
+            check_lists(r, pre)
             check_pipelines(r, pre)
         print(f"python redis {redis.__version__}: RESP2 and RESP3 checks passed")
     finally:

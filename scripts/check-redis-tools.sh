@@ -69,6 +69,16 @@ fields=$(cli hlen myhash); members=$(cli scard myset)
 out=$(redis-benchmark -p "$EMBERKV_PORT" -t spop -n 5000 -P 1 -q 2>&1 | tr '\r' '\n')
 echo "$out" | grep -q "^SPOP: .*requests per second" || fail "redis-benchmark SPOP missing: $out"
 [ "$(cli scard myset)" = "$((members - 5000))" ] || fail "SCARD myset after 5,000 SPOPs: $(cli scard myset), was $members"
+# The list tests: pushes and pops of one list, and LRANGE over 600 elements.
+out=$(redis-benchmark -p "$EMBERKV_PORT" -t lpush,rpush,lpop,rpop,lrange_100 -n 50000 -P 16 -q 2>&1 | tr '\r' '\n')
+echo "$out" | grep -E "requests per second" | sed 's/^/  /'
+for t in LPUSH RPUSH LPOP RPOP "LRANGE_100 (first 100 elements)"; do
+  echo "$out" | grep -q "^$t: .*requests per second" || fail "redis-benchmark $t missing: $out"
+done
+if echo "$out" | grep -qi "error"; then fail "redis-benchmark reported errors: $out"; fi
+# 50,000 LPUSH + 50,000 RPUSH - 50,000 LPOP - 50,000 RPOP + 50,000 LPUSH.
+[ "$(cli llen mylist)" = "50000" ] || fail "LLEN mylist after the list benchmark: $(cli llen mylist)"
+[ "$(cli object encoding mylist)" = "quicklist" ] || fail "mylist encoding: $(cli object encoding mylist)"
 
 # SHUTDOWN: the server exits cleanly.
 cli shutdown >/dev/null 2>&1 || true

@@ -128,6 +128,8 @@ enum Known {
 struct Colls {
     hash: BTreeMap<String, String>,
     set: BTreeSet<String>,
+    list: Vec<String>,
+    list2: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -152,6 +154,12 @@ impl ClientModel {
     }
     fn set_key(&self) -> String {
         format!("c{}:s", self.id)
+    }
+    fn list_key(&self) -> String {
+        format!("c{}:l", self.id)
+    }
+    fn list2_key(&self) -> String {
+        format!("c{}:l2", self.id)
     }
     fn current(&self, j: usize) -> KeyState {
         match &self.keys[j] {
@@ -179,15 +187,56 @@ async fn client_load(addr: String, mut m: ClientModel, round: usize, seed: u64) 
         let j = rng.random_range(0..KEYS_PER_CLIENT);
         let key = m.key(j);
         let old = m.current(j);
-        let op = rng.random_range(0..18);
+        let op = rng.random_range(0..22);
         let timeout = Duration::from_secs(5);
         if op >= 11 {
-            // HSET, HDEL, HINCRBY, SADD, SREM: deltas onto collection chains.
+            // HSET, HDEL, HINCRBY, SADD, SREM, LPUSH, RPUSH, RPOP, LMOVE,
+            // LPOP: deltas onto collection chains.
             // Up to 700 fields/members: hashes and sets pass their listpack and
             // intset limits (512) and become hashtables.
             let mut new = m.colls.clone();
             let n = rng.random_range(0..700);
+            // A pop's reply must be the element the model pops.
+            let mut popped: Option<Option<String>> = None;
             let cmd = match op {
+                18 => {
+                    let e = format!("r{round}-{seq}");
+                    new.list.insert(0, e.clone());
+                    redis::cmd("LPUSH").arg(m.list_key()).arg(e).clone()
+                }
+                19 => {
+                    let e = format!("r{round}-{seq}");
+                    new.list.push(e.clone());
+                    redis::cmd("RPUSH").arg(m.list_key()).arg(e).clone()
+                }
+                20 => {
+                    popped = Some(new.list.pop());
+                    redis::cmd("RPOP").arg(m.list_key()).clone()
+                }
+                21 if n % 2 == 0 => {
+                    popped = Some(if new.list.is_empty() {
+                        None
+                    } else {
+                        Some(new.list.remove(0))
+                    });
+                    if let Some(Some(e)) = &popped {
+                        new.list2.push(e.clone());
+                    }
+                    redis::cmd("LMOVE")
+                        .arg(m.list_key())
+                        .arg(m.list2_key())
+                        .arg("LEFT")
+                        .arg("RIGHT")
+                        .clone()
+                }
+                21 => {
+                    popped = Some(if new.list2.is_empty() {
+                        None
+                    } else {
+                        Some(new.list2.remove(0))
+                    });
+                    redis::cmd("LPOP").arg(m.list2_key()).clone()
+                }
                 11 | 12 => {
                     let (f, v) = (format!("f{n}"), format!("r{round}-{seq}"));
                     new.hash.insert(f.clone(), v.clone());
@@ -231,7 +280,11 @@ async fn client_load(addr: String, mut m: ClientModel, round: usize, seed: u64) 
                 Ok(Ok(redis::Value::ServerError(e))) => {
                     panic!("client {}: error reply {e:?}", m.id)
                 }
-                Ok(Ok(_)) => {
+                Ok(Ok(v)) => {
+                    if let Some(want) = popped {
+                        let got: Option<String> = redis::from_redis_value(v).unwrap();
+                        assert_eq!(got, want, "client {}: popped", m.id);
+                    }
                     m.colls = new;
                     m.colls_alt = None;
                 }
@@ -429,23 +482,41 @@ async fn crash_test(args: &[&str]) {
                 .query_async(&mut con)
                 .await
                 .unwrap();
-            let got = Colls { hash, set };
+            let mut lists = Vec::new();
+            for k in [m.list_key(), m.list2_key()] {
+                let l: Vec<String> = redis::cmd("LRANGE")
+                    .arg(k)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut con)
+                    .await
+                    .unwrap();
+                lists.push(l);
+            }
+            let list2 = lists.pop().unwrap_or_default();
+            let list = lists.pop().unwrap_or_default();
+            let got = Colls {
+                hash,
+                set,
+                list,
+                list2,
+            };
             assert!(
                 got == m.colls || m.colls_alt.as_ref() == Some(&got),
-                "round {round}: client {}'s hash and set are {got:?}, acknowledged {:?} \
+                "round {round}: client {}'s hash, set and lists are {got:?}, acknowledged {:?} \
                  (or, with the change in flight, {:?})",
                 m.id,
                 m.colls,
                 m.colls_alt
             );
-            coll_changes += got.hash.len() + got.set.len();
+            coll_changes += got.hash.len() + got.set.len() + got.list.len() + got.list2.len();
             m.colls = got;
             m.colls_alt = None;
         }
     }
     println!(
         "crash test: {rounds} rounds, {CLIENTS} clients, counters total {acknowledged}, \
-         hash fields and set members checked {coll_changes}"
+         hash fields, set members and list elements checked {coll_changes}"
     );
     assert!(acknowledged > 0, "the load made progress");
     assert!(coll_changes > 0, "the hashes and sets were written");
