@@ -47,6 +47,7 @@ fn exec(
     match ks.execute(h.0, h.1, argv, &mut enc, pf, ExecOpts::default()) {
         Outcome::Done { lsn } => lsn,
         Outcome::Need(_) => panic!("a cold read in a hot benchmark"),
+        Outcome::Blocked => panic!("a blocking command in the benchmark"),
     }
 }
 

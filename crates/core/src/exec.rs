@@ -95,6 +95,9 @@ pub enum CmdError {
     Need,
     /// The log refused the write (text for a `-MISCONF` reply).
     Store(String),
+    /// A blocking command found nothing to serve: the client waits for a
+    /// push (nothing was written or changed; see [`Outcome::Blocked`]).
+    Block,
 }
 
 impl CmdError {
@@ -130,6 +133,10 @@ pub enum Outcome {
     },
     /// Nothing was written or changed; read these records and run it again.
     Need(Vec<ColdRead>),
+    /// A blocking command (`BLPOP`...) found nothing to serve; nothing was
+    /// written or changed. Run it again when one of its keys is ready (see
+    /// [`ReadyHook`](crate::keyspace::ReadyHook)).
+    Blocked,
 }
 
 /// How a command runs.
@@ -705,6 +712,13 @@ impl Keyspace {
                 drop(cx);
                 out.truncate(start);
                 Outcome::Need(needs)
+            }
+            Err(CmdError::Block) => {
+                cx.count();
+                cx.finish();
+                drop(cx);
+                out.truncate(start);
+                Outcome::Blocked
             }
             Err(CmdError::Reply(msg)) => {
                 cx.count();

@@ -432,6 +432,15 @@ pub trait ChangeFeed: Send + Sync {
     fn publish(&self, changes: &[Change<'_>]);
 }
 
+/// Told when a key may have become a non-empty list (a push onto it, or a list
+/// written whole: `RESTORE`, `RENAME`, `COPY`), so clients blocked on it
+/// (`BLPOP`...) can be served.
+pub trait ReadyHook: Send + Sync {
+    /// Called after the change to `key` is applied, while its shard is locked:
+    /// keep it short.
+    fn ready(&self, key: &[u8]);
+}
+
 /// Figures for INFO.
 #[derive(Debug, Clone, Default)]
 pub struct KeyspaceStats {
@@ -463,6 +472,7 @@ pub struct Keyspace {
     /// A follower never expires keys itself (its leader sends the deletes).
     replica: AtomicBool,
     pub(crate) feed: parking_lot::RwLock<Option<Arc<dyn ChangeFeed>>>,
+    pub(crate) ready: parking_lot::RwLock<Option<Arc<dyn ReadyHook>>>,
 }
 
 impl std::fmt::Debug for Keyspace {
@@ -525,6 +535,7 @@ impl Keyspace {
             encodings: parking_lot::RwLock::new(emberkv_rdb::Encodings::default()),
             replica: AtomicBool::new(replica),
             feed: parking_lot::RwLock::new(None),
+            ready: parking_lot::RwLock::new(None),
         });
         ks.store
             .start_housekeeper(Arc::new(IndexHandle(Arc::downgrade(&ks))));
@@ -559,6 +570,12 @@ impl Keyspace {
     /// Installs (or removes) the change feed.
     pub fn set_feed(&self, feed: Option<Arc<dyn ChangeFeed>>) {
         *self.feed.write() = feed;
+    }
+
+    /// Installs (or removes) the hook told of keys that may have become
+    /// non-empty lists.
+    pub fn set_ready_hook(&self, hook: Option<Arc<dyn ReadyHook>>) {
+        *self.ready.write() = hook;
     }
 
     /// The cache budget in bytes.

@@ -132,6 +132,26 @@ impl LongDouble {
         }
     }
 
+    /// The nearest `f64` (for uses that need no more than its precision, such
+    /// as a timeout): infinities stay infinite, NaN stays NaN.
+    #[must_use]
+    pub fn to_f64(self) -> f64 {
+        let magnitude = if self.exponent == 0x7FFF {
+            if self.mantissa << 1 == 0 {
+                f64::INFINITY
+            } else {
+                f64::NAN
+            }
+        } else {
+            // value = mantissa * 2^(exponent - 16383 - 63); a zero exponent
+            // is a denormal with the smallest normal exponent.
+            let e = i32::from(self.exponent.max(1)) - 16383 - 63;
+            let half = e / 2;
+            (self.mantissa as f64) * 2f64.powi(half) * 2f64.powi(e - half)
+        };
+        if self.negative { -magnitude } else { magnitude }
+    }
+
     /// Returns the sum `self + other` rounded to nearest (ties to even), as
     /// the x87 `fadd` computes it: overflow gives an infinity, `inf + -inf`
     /// and NaN operands give NaN, and an exact zero sum of non-zero operands

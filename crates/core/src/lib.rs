@@ -34,5 +34,5 @@ pub use cmd::{AclCategories, CommandSpec, CoreCommand, Flags, KeySpec};
 pub use emberkv_persistence::VType;
 pub use exec::{CmdError, CmdResult, ColdRead, Cx, ExecOpts, Handler, Outcome, Prefetch};
 pub use keyspace::{
-    Change, ChangeFeed, Counters, Keyspace, KeyspaceStats, SHARDS, delta_command, now_ms,
+    Change, ChangeFeed, Counters, Keyspace, KeyspaceStats, ReadyHook, SHARDS, delta_command, now_ms,
 };

@@ -220,6 +220,7 @@ impl Keyspace {
             Err(CmdError::Store(e)) => Err(e),
             Err(CmdError::Reply(e)) => Err(e.into_owned()),
             Err(CmdError::Need) => Err("unexpected cold read while loading".into()),
+            Err(CmdError::Block) => Err("unexpected block while loading".into()),
         }
     }
 }

@@ -154,6 +154,7 @@ fn run(ks: &Keyspace, argv: &[String]) -> Vec<u8> {
                 return buf.to_vec();
             }
             Outcome::Need(reads) => ks.read_cold(&reads, &mut prefetch).unwrap(),
+            Outcome::Blocked => panic!("a blocking command in the chain test"),
         }
     }
 }

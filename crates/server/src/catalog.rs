@@ -666,6 +666,13 @@ pub static CLIENT_SUBS: &[SubCommand] = &[
     sub("kill", -3, "Terminates open connections.", ADMIN_CONN)
     .args("ip:port|[ID client-id]|[TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB]|[USER username]|[ADDR ip:port]|[LADDR ip:port]|[SKIPME yes/no] [[ID client-id]|[TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB]|[USER username]|[ADDR ip:port]|[LADDR ip:port]|[SKIPME yes/no] ...]"),
     sub(
+        "unblock",
+        -3,
+        "Unblocks a client blocked by a blocking command from a different connection.",
+        ADMIN_CONN,
+    )
+    .args("client-id [TIMEOUT|ERROR]"),
+    sub(
         "no-evict",
         3,
         "Sets the client eviction mode of the connection.",

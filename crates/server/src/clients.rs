@@ -54,6 +54,8 @@ pub struct ClientInfo {
     /// Bytes in the output buffer.
     pub omem: AtomicUsize,
     killed: AtomicBool,
+    /// Blocked in `BLPOP` and the like (flag `b`; exempt from `timeout`).
+    pub blocked: AtomicBool,
     /// Wakes the connection task when it is killed.
     pub kill: Notify,
 }
@@ -120,6 +122,7 @@ impl ClientInfo {
     /// One line of CLIENT LIST / CLIENT INFO, in Redis's format.
     pub fn line(&self) -> String {
         let flags = match self.kind() {
+            ClientKind::Normal if self.blocked.load(Ordering::Relaxed) => "b",
             ClientKind::Normal => "N",
             ClientKind::Replica => "S",
             ClientKind::Master => "M",
@@ -186,6 +189,7 @@ impl Clients {
             qbuf: AtomicUsize::new(0),
             omem: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
             kill: Notify::new(),
         });
         self.map.lock().insert(id, info.clone());

@@ -15,8 +15,10 @@ use emberkv_protocol::{Encoder, Limits, Proto, ProtocolError, RequestParser};
 use smallvec::SmallVec;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::blocking::Wake;
 use crate::clients::ClientInfo;
 use crate::cmd::{self, Action, Entry};
+use crate::exec::Ran;
 use crate::shared::Shared;
 
 /// Replies are flushed mid-batch once the output buffer passes this size, so a
@@ -81,6 +83,16 @@ enum Flow {
     Close,
     /// The connection becomes a follower's replication link.
     Handoff,
+    /// A blocking command waits (`Conn::parked` says for what).
+    Block,
+}
+
+/// A blocking command that found nothing to pop.
+#[derive(Debug)]
+struct Parked {
+    cmd: &'static CoreCommand,
+    argv: Vec<Vec<u8>>,
+    timeout_ms: u64,
 }
 
 /// A connection's state.
@@ -109,6 +121,7 @@ pub struct Conn {
     /// What a follower said with REPLCONF before PSYNC.
     pub replica_hello: crate::replication::leader::ReplicaHello,
     psync: Option<(String, i64)>,
+    parked: Option<Parked>,
 }
 
 impl Conn {
@@ -129,6 +142,7 @@ impl Conn {
             commands: 0,
             replica_hello: Default::default(),
             psync: None,
+            parked: None,
         }
     }
 
@@ -241,6 +255,19 @@ impl Conn {
                         }
                         flow = self.execute(&argv).await;
                         drop(argv);
+                        if flow == Flow::Block {
+                            // Earlier replies go out first; the commands after
+                            // it wait in the buffer.
+                            self.flush(&mut socket).await?;
+                            flow = if self
+                                .wait_blocked(&mut socket, &mut rbuf, closing.as_mut())
+                                .await?
+                            {
+                                Flow::Continue
+                            } else {
+                                Flow::Close
+                            };
+                        }
                         if self.authed != parser_authed {
                             parser_authed = self.authed;
                             parser.set_limits(self.limits());
@@ -451,8 +478,20 @@ impl Conn {
         }
         match entry {
             Entry::Core(c) => {
-                self.run_core(c, argv).await;
-                Flow::Continue
+                let blocked = self.run_core(c, argv).await;
+                if self.shared.blocking().has_ready() {
+                    crate::blocking::serve_ready(&self.shared).await;
+                }
+                if blocked {
+                    self.parked = Some(Parked {
+                        cmd: c,
+                        argv: argv.iter().map(|a| a.to_vec()).collect(),
+                        timeout_ms: emberkv_core::cmd::blocking::timeout_ms(c.spec.name, argv),
+                    });
+                    Flow::Block
+                } else {
+                    Flow::Continue
+                }
             }
             Entry::Server(s) => match (s.handler)(self, argv) {
                 Action::Continue => Flow::Continue,
@@ -519,7 +558,9 @@ impl Conn {
         Flow::Continue
     }
 
-    async fn run_core(&mut self, c: &'static CoreCommand, argv: &[&[u8]]) {
+    /// Runs a keyspace command; true if it is a blocking command that found
+    /// nothing to serve (nothing was written).
+    async fn run_core(&mut self, c: &'static CoreCommand, argv: &[&[u8]]) -> bool {
         self.batch_read = true;
         let start = self.wbuf.len();
         let ks = self.shared.ks().clone();
@@ -534,7 +575,7 @@ impl Conn {
         )
         .await;
         match r {
-            Ok(lsn) => {
+            Ok(Ran::Done(lsn)) => {
                 if lsn > 0 {
                     self.batch_lsn = self.batch_lsn.max(lsn);
                     self.write_spans.push((start, self.wbuf.len()));
@@ -542,15 +583,124 @@ impl Conn {
                 if self.wbuf.get(start) == Some(&b'-') {
                     self.shared.stats().errors.fetch_add(1, Ordering::Relaxed);
                 }
+                false
             }
+            Ok(Ran::Blocked) => true,
             Err(crate::exec::RunError::Read(e)) => {
                 tracing::error!("cold read failed: {e}");
                 self.error(&format!("ERR {e}"));
+                false
             }
             Err(e) => {
                 self.error(&format!("ERR internal error: {e}"));
+                false
             }
         }
+    }
+
+    /// Waits, blocked, until the parked command is served, times out, is
+    /// unblocked, or the client goes (see [`crate::blocking`]); writes its
+    /// reply. Reads what the client sends meanwhile into `rbuf` (run after).
+    /// False if the connection is to close.
+    async fn wait_blocked<S: Stream, F: Future<Output = ()>>(
+        &mut self,
+        socket: &mut S,
+        rbuf: &mut BytesMut,
+        mut closing: Pin<&mut F>,
+    ) -> std::io::Result<bool> {
+        let Some(p) = self.parked.take() else {
+            return Ok(true);
+        };
+        let name = p.cmd.spec.name;
+        let keys: Vec<Box<[u8]>> = {
+            let refs: Vec<&[u8]> = p.argv.iter().map(Vec::as_slice).collect();
+            emberkv_core::cmd::blocking::keys(name, &refs)
+                .into_iter()
+                .map(Box::from)
+                .collect()
+        };
+        let b = self.shared.blocking().clone();
+        let ticket = b.block(self.info.id, p.cmd, p.argv, keys.clone(), self.proto);
+        self.info.blocked.store(true, Ordering::Relaxed);
+        // A push between the command and the registration found no waiter:
+        // look again now that this one is registered.
+        for k in &keys {
+            emberkv_core::ReadyHook::ready(&*b, k);
+        }
+        crate::blocking::serve_ready(&self.shared).await;
+        let mut rx = ticket.rx;
+        let mut deadline = (p.timeout_ms > 0)
+            .then(|| tokio::time::Instant::now() + Duration::from_millis(p.timeout_ms));
+        // It gave up while being served: only the wake is awaited now.
+        let mut leaving = false;
+        let mut eof = false;
+        let limit = self.shared.settings().client_query_buffer_limit();
+        let wake = loop {
+            tokio::select! {
+                biased;
+                w = &mut rx => break w.ok(),
+                _ = closing.as_mut(), if !leaving => {
+                    if b.cancel(ticket.id) {
+                        break None;
+                    }
+                    leaving = true;
+                    eof = true;
+                }
+                _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)),
+                    if deadline.is_some() && !leaving =>
+                {
+                    if b.cancel(ticket.id) {
+                        break Some(Wake::Timeout);
+                    }
+                    deadline = None;
+                }
+                r = socket.read_buf(rbuf), if !eof && !leaving => match r {
+                    Ok(0) | Err(_) => {
+                        eof = true;
+                        if b.cancel(ticket.id) {
+                            break None;
+                        }
+                        leaving = true;
+                    }
+                    Ok(n) => {
+                        self.shared.stats().net_in.fetch_add(n as u64, Ordering::Relaxed);
+                        if rbuf.len() as u64 > limit {
+                            eof = true;
+                            if b.cancel(ticket.id) {
+                                break None;
+                            }
+                            leaving = true;
+                        }
+                    }
+                },
+            }
+        };
+        self.info.blocked.store(false, Ordering::Relaxed);
+        self.info.mark_active();
+        let null_array = matches!(name, "blpop" | "brpop" | "blmpop");
+        match wake {
+            None => return Ok(false),
+            Some(Wake::Served { reply, lsn }) => {
+                let start = self.wbuf.len();
+                self.wbuf.extend_from_slice(&reply);
+                self.batch_read = true;
+                if lsn > 0 {
+                    self.batch_lsn = self.batch_lsn.max(lsn);
+                    self.write_spans.push((start, self.wbuf.len()));
+                }
+            }
+            Some(Wake::Timeout) if null_array => self.enc().null_array(),
+            Some(Wake::Timeout) => self.enc().null(),
+            Some(Wake::Error) => {
+                self.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            }
+            Some(Wake::Demoted) => {
+                self.error(
+                    "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)",
+                );
+            }
+        }
+        Ok(!eof)
     }
 }
 

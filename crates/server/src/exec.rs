@@ -42,9 +42,19 @@ impl std::error::Error for RunError {
     }
 }
 
+/// How a command ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ran {
+    /// Its reply is written; its writes end at this log position (0: none).
+    Done(u64),
+    /// A blocking command found nothing to serve: nothing was written (see
+    /// [`crate::blocking`]).
+    Blocked,
+}
+
 /// Runs `c` with `argv`, its reply encoded in `proto` after what `out` holds,
-/// reading cold values as the command asks for them. Returns the log
-/// position of its writes (0 if it wrote nothing). `prefetch` is left empty.
+/// reading cold values as the command asks for them. `prefetch` is left
+/// empty.
 pub async fn run_core(
     ks: &Arc<Keyspace>,
     c: &'static CoreCommand,
@@ -53,14 +63,15 @@ pub async fn run_core(
     proto: Proto,
     prefetch: &mut Prefetch,
     opts: ExecOpts<'_>,
-) -> Result<u64, RunError> {
+) -> Result<Ran, RunError> {
     let r = loop {
         let outcome = {
             let mut enc = Encoder::new(out, proto);
             ks.execute(c.handler, c.spec.name, argv, &mut enc, prefetch, opts)
         };
         match outcome {
-            Outcome::Done { lsn } => break Ok(lsn),
+            Outcome::Done { lsn } => break Ok(Ran::Done(lsn)),
+            Outcome::Blocked => break Ok(Ran::Blocked),
             Outcome::Need(reads) => {
                 let ks = ks.clone();
                 let mut pf = std::mem::take(prefetch);
@@ -110,7 +121,7 @@ mod tests {
         )
         .await
         .unwrap();
-        assert!(lsn > 0);
+        assert!(matches!(lsn, Ran::Done(l) if l > 0));
         assert_eq!(&out[..], b"+OK\r\n");
         ks.close().unwrap();
         drop(ks);
@@ -129,7 +140,7 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(lsn, 0);
+        assert_eq!(lsn, Ran::Done(0));
         assert_eq!(&out[..], b"$5\r\nvalue\r\n");
         assert_eq!(ks.stats().counters.cache_misses, 1);
         assert!(pf.is_empty());

@@ -148,9 +148,11 @@ fn clients(s: &Shared, out: &mut String) {
         .unwrap_or(0);
     field!(out, "client_recent_max_input_buffer", max_in);
     field!(out, "client_recent_max_output_buffer", max_out);
-    field!(out, "blocked_clients", 0);
+    let blocked = s.blocking().count();
+    field!(out, "blocked_clients", blocked);
     field!(out, "tracking_clients", 0);
-    field!(out, "clients_in_timeout_table", 0);
+    // Every blocked client here has its own timer, whatever its timeout.
+    field!(out, "clients_in_timeout_table", blocked);
 }
 
 /// Bytes allocated by the allocator and the process's resident set size.

@@ -26,6 +26,7 @@
 
 pub mod acl;
 pub mod alloc;
+pub mod blocking;
 pub mod catalog;
 pub mod clients;
 pub mod cmd;

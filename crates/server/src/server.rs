@@ -379,12 +379,16 @@ async fn background(shared: Arc<Shared>) {
         tokio::time::sleep_until(tick.into()).await;
         shared.stats().sample();
         // The idle timeout, as Redis's clientsCron: ordinary clients with no
-        // I/O for `timeout` seconds are closed (followers and the leader link
-        // are not).
+        // I/O for `timeout` seconds are closed (followers, the leader link and
+        // blocked clients are not).
         let timeout = shared.settings().timeout();
         if timeout > 0 {
             for c in shared.clients().all() {
-                if c.kind() == ClientKind::Normal && c.idle() >= timeout && !c.is_killed() {
+                if c.kind() == ClientKind::Normal
+                    && c.idle() >= timeout
+                    && !c.is_killed()
+                    && !c.blocked.load(std::sync::atomic::Ordering::Relaxed)
+                {
                     tracing::debug!(client = c.id, "closing idle client (timeout {timeout}s)");
                     c.kill();
                 }

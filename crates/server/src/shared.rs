@@ -91,6 +91,7 @@ pub struct Shared {
     settings: Arc<Settings>,
     acl: Arc<Acl>,
     clients: Arc<Clients>,
+    blocking: Arc<crate::blocking::Blocking>,
     stats: Stats,
     identity: Identity,
     net: Net,
@@ -144,7 +145,10 @@ impl Shared {
         tls_connector: Option<Connector>,
     ) -> Shared {
         let (shutdown_tx, _) = watch::channel(false);
+        let blocking = Arc::new(crate::blocking::Blocking::default());
+        ks.set_ready_hook(Some(blocking.clone()));
         Shared {
+            blocking,
             ks,
             repl,
             settings,
@@ -170,6 +174,11 @@ impl Shared {
     /// The keyspace.
     pub fn ks(&self) -> &Arc<Keyspace> {
         &self.ks
+    }
+
+    /// Clients blocked on lists.
+    pub fn blocking(&self) -> &Arc<crate::blocking::Blocking> {
+        &self.blocking
     }
 
     /// Replication state (both roles).

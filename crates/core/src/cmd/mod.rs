@@ -14,6 +14,7 @@
 //! needs: a fixed range, and keys that follow a count).
 
 pub mod bits;
+pub mod blocking;
 pub(crate) mod elems;
 pub mod hash;
 pub mod keys;
@@ -41,6 +42,7 @@ pub static FAMILIES: &[&[CoreCommand]] = &[
     hash::COMMANDS,
     set::COMMANDS,
     list::COMMANDS,
+    blocking::COMMANDS,
 ];
 
 /// Every keyspace command, family by family.

@@ -9,6 +9,7 @@ use smallvec::SmallVec;
 
 use super::{CmdError, CmdResult, ColdRead, Cx, Effect, Fetched};
 use crate::coll::Obj;
+use crate::coll::op::code as op;
 use crate::keyspace::{Change, Keyspace, Tally, lru_clock, retire};
 
 /// A delta made ready to append (see `prepare_deltas`).
@@ -278,6 +279,25 @@ impl<'a, 'o> Cx<'a, 'o> {
         };
         self.lsn = self.lsn.max(appended.lsn);
         self.in_place.clear();
+        // Keys that may have become non-empty lists: clients blocked on them
+        // can be served once the changes are applied.
+        let pushed: SmallVec<[Box<[u8]>; 1]> = self
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Delta {
+                    key,
+                    vtype: VType::List,
+                    payload,
+                } if matches!(payload.first(), Some(&(op::LPUSH | op::RPUSH))) => Some(key.clone()),
+                Effect::Set {
+                    key,
+                    vtype: VType::List,
+                    ..
+                } => Some(key.clone()),
+                _ => None,
+            })
+            .collect();
         let effects = std::mem::take(&mut self.effects);
         for (i, e) in effects.into_iter().enumerate() {
             let Some(tail) = appended.tail(i) else {
@@ -285,6 +305,13 @@ impl<'a, 'o> Cx<'a, 'o> {
             };
             let p = prepared.get_mut(i).and_then(Option::take);
             self.apply(e, tail, p);
+        }
+        if !pushed.is_empty()
+            && let Some(hook) = &*ks.ready.read()
+        {
+            for key in &pushed {
+                hook.ready(key);
+            }
         }
         Ok(())
     }

@@ -285,6 +285,31 @@ fn client(conn: &mut Conn, argv: &[&[u8]]) -> Action {
             }
         }
         "kill" => client_kill(conn, argv),
+        "unblock" if argv.len() <= 4 => {
+            let error = match argv.get(3) {
+                None => false,
+                Some(a) if eq(a, "timeout") => false,
+                Some(a) if eq(a, "error") => true,
+                Some(_) => {
+                    conn.enc()
+                        .error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+                    return Action::Continue;
+                }
+            };
+            match parse_i64(argv[2]) {
+                None => conn
+                    .enc()
+                    .error("ERR value is not an integer or out of range"),
+                Some(id) => {
+                    let done = u64::try_from(id)
+                        .is_ok_and(|id| conn.shared.blocking().unblock_client(id, error));
+                    conn.enc().int(i64::from(done));
+                }
+            }
+        }
+        "unblock" => conn.enc().error(
+            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
+        ),
         "no-evict" | "no-touch" => {
             if eq(argv[2], "on") || eq(argv[2], "off") {
                 conn.enc().ok();
@@ -310,6 +335,8 @@ fn client(conn: &mut Conn, argv: &[&[u8]]) -> Action {
                 "    Return information about client connections.",
                 "SETNAME <name>",
                 "    Assign the name <name> to the current connection.",
+                "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+                "    Unblock the specified blocked client.",
                 "SETINFO <LIB-NAME|LIB-VER> <value>",
                 "    Set client meta attributes.",
                 "HELP",

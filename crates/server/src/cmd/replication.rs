@@ -59,6 +59,8 @@ fn replicaof(conn: &mut Conn, argv: &[&[u8]]) -> Action {
         return Action::Continue;
     }
     crate::replication::follow(&conn.shared.replication_handles(), host, port as u16);
+    // A replica takes no blocking writes: its blocked clients are told so.
+    conn.shared.blocking().demote_all();
     conn.enc().ok();
     Action::Continue
 }

@@ -574,6 +574,7 @@ impl Applier {
             },
         )
         .await;
+        // (A blocking pop in the stream answers as a timeout: `from_leader`.)
         if let Err(e) = r {
             self.error(format!("{name} from the leader failed: {e}"));
             return false;

@@ -47,6 +47,10 @@ impl Gen {
         b(self.pick(INDEXES))
     }
 
+    fn timeout(&mut self) -> Vec<u8> {
+        b(self.pick(&["0.01", "0.01", "0.01", "0.005", "-1", "x", "1e-5x", "-0.5"]))
+    }
+
     fn side(&mut self) -> Vec<u8> {
         if self.pct(3) {
             b("up")
@@ -77,6 +81,11 @@ impl Gen {
             ("LMPOP", 4),
             ("ENCODING", 1),
             ("BIG", 1),
+            ("BLPOP", 2),
+            ("BRPOP", 1),
+            ("BLMOVE", 2),
+            ("BRPOPLPUSH", 1),
+            ("BLMPOP", 2),
         ];
         let total: u32 = NAMES.iter().map(|n| n.1).sum();
         let mut r = self.int_in(0, i64::from(total) - 1) as u32;
@@ -183,6 +192,40 @@ impl Gen {
             "ENCODING" => {
                 c = vec![b("OBJECT"), b("ENCODING"), self.list_key()];
             }
+            // Blocking pops: served at once when a list is there, else a
+            // short wait that both servers time out (never 0: that waits
+            // forever).
+            "BLPOP" | "BRPOP" => {
+                for _ in 0..=self.int_in(0, 2) {
+                    c.push(self.list_key());
+                }
+                c.push(self.timeout());
+            }
+            "BLMOVE" => {
+                c.push(self.list_key());
+                c.push(self.list_key());
+                c.push(self.side());
+                c.push(self.side());
+                c.push(self.timeout());
+            }
+            "BRPOPLPUSH" => {
+                c.push(self.list_key());
+                c.push(self.list_key());
+                c.push(self.timeout());
+            }
+            "BLMPOP" => {
+                c.push(self.timeout());
+                let n = self.int_in(1, 3);
+                c.push(b(n.to_string()));
+                for _ in 0..n {
+                    c.push(self.list_key());
+                }
+                c.push(self.side());
+                if self.pct(50) {
+                    c.push(self.word("COUNT"));
+                    c.push(b(self.pick(&["1", "2", "5", "0", "-1", "x"])));
+                }
+            }
             "BIG" => {
                 c = vec![self.word_of(&["RPUSH", "LPUSH"]), self.list_key()];
                 for i in 0..40 {
@@ -215,4 +258,9 @@ pub(crate) const LIST_COMMANDS: &[(&str, &str)] = &[
     ("LMOVE", "LMOVE answered"),
     ("RPOPLPUSH", "RPOPLPUSH answered"),
     ("LMPOP", "LMPOP answered"),
+    ("BLPOP", "BLPOP answered"),
+    ("BRPOP", "BRPOP answered"),
+    ("BLMOVE", "BLMOVE answered"),
+    ("BRPOPLPUSH", "BRPOPLPUSH answered"),
+    ("BLMPOP", "BLMPOP answered"),
 ];
