@@ -62,7 +62,7 @@ pub(super) const DEFS: &[Def] = &[
     Def::int(Id::Timeout, "timeout", 0, INT_MAX, "0")
         .runtime()
         .value_name("SECONDS")
-        .help("Close a client idle for this many seconds; 0 = never."),
+        .help("Close a client idle for this many seconds (a client blocked in BLPOP and the like is not idle); 0 = never."),
     Def::int(Id::TcpKeepalive, "tcp-keepalive", 0, INT_MAX, "300")
         .runtime()
         .value_name("SECONDS")
