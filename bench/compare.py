@@ -22,7 +22,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SECTIONS = ["main", "always", "zipf", "rss", "cold", "hotget", "threads", "typed", "hashsets"]
+SECTIONS = ["main", "always", "zipf", "rss", "cold", "hotget", "threads", "typed", "hashsets",
+            "lists"]
 
 
 T0 = time.time()
@@ -592,6 +593,9 @@ def main():
         if "hashsets" in o.sections:
             import compare_collections
             compare_collections.run(r, Server, fmt_list)
+        if "lists" in o.sections:
+            import compare_lists
+            compare_lists.run(r, Server, fmt_list)
     except Exception as e:  # noqa: BLE001 - report and fail, after writing what we have
         failed = f"{type(e).__name__}: {e}"
     table = r.table()

@@ -770,6 +770,22 @@ impl Keyspace {
         vtype: VType,
         loc: Loc,
     ) -> Result<Fetched, ReadError> {
+        // At most MAX_FOLDS at once: with many clients on one collection
+        // larger than the cache, each would otherwise hold its own copy.
+        {
+            let mut n = self.folds.0.lock();
+            while *n >= crate::keyspace::MAX_FOLDS {
+                self.folds.1.wait(&mut n);
+            }
+            *n += 1;
+        }
+        let r = self.fold_chain(key, vtype, loc);
+        *self.folds.0.lock() -= 1;
+        self.folds.1.notify_one();
+        r
+    }
+
+    fn fold_chain(&self, key: &[u8], vtype: VType, loc: Loc) -> Result<Fetched, ReadError> {
         let chain = self.store.read_chain(loc, key)?;
         let obj = crate::coll::fold(vtype, &chain.base, &chain.deltas, &self.encodings())
             .ok_or_else(|| ReadError::Corrupt {

@@ -436,6 +436,8 @@ pub trait ChangeFeed: Send + Sync {
 /// written whole: `RESTORE`, `RENAME`, `COPY`), so clients blocked on it
 /// (`BLPOP`...) can be served.
 pub trait ReadyHook: Send + Sync {
+    /// Whether anybody waits at all (when not, a push costs nothing more).
+    fn any(&self) -> bool;
     /// Called after the change to `key` is applied, while its shard is locked:
     /// keep it short.
     fn ready(&self, key: &[u8]);
@@ -473,7 +475,14 @@ pub struct Keyspace {
     replica: AtomicBool,
     pub(crate) feed: parking_lot::RwLock<Option<Arc<dyn ChangeFeed>>>,
     pub(crate) ready: parking_lot::RwLock<Option<Arc<dyn ReadyHook>>>,
+    /// Collection reads (chain folds) in flight, bounded: a collection larger
+    /// than the cache is folded again by every command that needs it, and
+    /// each fold holds the whole collection.
+    pub(crate) folds: (parking_lot::Mutex<usize>, parking_lot::Condvar),
 }
+
+/// Collection folds that may run at once (see `Keyspace::folds`).
+pub(crate) const MAX_FOLDS: usize = 2;
 
 impl std::fmt::Debug for Keyspace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -536,6 +545,7 @@ impl Keyspace {
             replica: AtomicBool::new(replica),
             feed: parking_lot::RwLock::new(None),
             ready: parking_lot::RwLock::new(None),
+            folds: (parking_lot::Mutex::new(0), parking_lot::Condvar::new()),
         });
         ks.store
             .start_housekeeper(Arc::new(IndexHandle(Arc::downgrade(&ks))));

@@ -41,8 +41,11 @@
 //! compaction copies each such chain (folded, or re-linked) to the end of the log
 //! as one atomic group — only if the key has not changed since the chain was
 //! read, checked under the append lock — relocates the key, fsyncs, and only then
-//! deletes the inputs. If keys keep changing for [`FIXUP_ROUNDS`] rounds the
-//! compaction fails and keeps its inputs (nothing is lost; the next one retries).
+//! deletes the inputs. A key that changed while its chain was copied is asked to
+//! rebase ([`Store::must_rebase`]): its next change writes a fresh base, which
+//! cuts the chain's reach into the inputs. If keys keep changing for
+//! [`FIXUP_ROUNDS`] rounds the compaction fails and keeps its inputs (nothing is
+//! lost; the next one retries).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -590,17 +593,27 @@ impl Store {
         // Chains that reach into the inputs from records appended meanwhile: copy
         // them out, then make the copies durable before the inputs go.
         let input_ids: std::collections::HashSet<u32> = inputs.iter().map(|s| s.id).collect();
-        for _ in 0..FIXUP_ROUNDS {
+        for round in 0..FIXUP_ROUNDS {
             let watched = self.watched();
             if watched.is_empty() {
                 break;
             }
+            if round > 0 {
+                // Give the writers of the keys asked to rebase a moment.
+                std::thread::sleep(Duration::from_millis(5 << round.min(4)));
+            }
             for (key, head) in watched {
                 if self.fix_chain(index, &input_ids, &key, head)? {
                     report.chain_fixups += 1;
+                } else {
+                    // It changed while its chain was copied: its next change
+                    // writes a fresh base, which the next round finds outside
+                    // the inputs.
+                    self.want_rebase(&key);
                 }
             }
         }
+        self.clear_rebases();
         if !self.end_watch(false) {
             return Err(Error::WriteFailed(
                 "compaction: chains kept changing; inputs kept for the next one".into(),

@@ -336,6 +336,10 @@ pub struct Store {
     /// Holders that read records by positions taken earlier (a replication
     /// snapshot): while any is alive, compaction keeps its input segments.
     pub(crate) holds: Arc<Holds>,
+    /// Keys whose next change must write a fresh base, not a delta (see
+    /// [`Store::must_rebase`]), and how many there are.
+    pub(crate) rebase_keys: Mutex<std::collections::HashSet<Box<[u8]>>>,
+    pub(crate) rebase_count: AtomicU64,
 }
 
 /// The count of live [`SegmentHold`]s.
@@ -377,6 +381,37 @@ impl Drop for SegmentHold {
 }
 
 impl Store {
+    /// Whether the next change of collection `key` must be written as a fresh
+    /// base record rather than a delta: a compaction asks it of a key whose
+    /// chain it could not move out of its inputs because the key kept changing
+    /// (a hot list pushed to all the time). The base ends the chain's reach into
+    /// the inputs. Costs one atomic load when no key is asked for.
+    /// A request is answered once: the call that returns true withdraws it.
+    pub fn must_rebase(&self, key: &[u8]) -> bool {
+        if self.rebase_count.load(Ordering::Acquire) == 0 {
+            return false;
+        }
+        let mut g = self.rebase_keys.lock();
+        let hit = g.remove(key);
+        self.rebase_count.store(g.len() as u64, Ordering::Release);
+        hit
+    }
+
+    /// Asks that the next change of `key` write a fresh base.
+    pub(crate) fn want_rebase(&self, key: &[u8]) {
+        let mut g = self.rebase_keys.lock();
+        if g.insert(key.into()) {
+            self.rebase_count.store(g.len() as u64, Ordering::Release);
+        }
+    }
+
+    /// Withdraws every [`want_rebase`](Self::want_rebase) request.
+    pub(crate) fn clear_rebases(&self) {
+        let mut g = self.rebase_keys.lock();
+        g.clear();
+        self.rebase_count.store(0, Ordering::Release);
+    }
+
     /// A [`SegmentHold`]: every record stays readable where it is until it is
     /// dropped.
     pub fn hold_segments(&self) -> SegmentHold {
@@ -424,6 +459,8 @@ impl Store {
             compactions: AtomicU64::new(0),
             last_compaction: Mutex::new("none".into()),
             holds: Arc::new(Holds::default()),
+            rebase_keys: Mutex::new(std::collections::HashSet::new()),
+            rebase_count: AtomicU64::new(0),
             housekeeper_cv: Condvar::new(),
             housekeeper_mx: Mutex::new(()),
             appended_bytes: AtomicU64::new(0),

@@ -171,6 +171,18 @@ fn zset_order(a: &(Vec<u8>, f64), b: &(Vec<u8>, f64)) -> std::cmp::Ordering {
     key(a.1).total_cmp(&key(b.1)).then_with(|| a.0.cmp(&b.0))
 }
 
+/// The most bytes a quicklist node holds under `list-max-listpack-size` =
+/// `fill` (a node of one larger element excepted): what a node's buffer can be
+/// sized to once.
+pub fn node_limit(fill: i64) -> usize {
+    if fill < 0 {
+        let level = usize::try_from(fill.unsigned_abs().min(5)).unwrap_or(5);
+        NODE_BYTES[level - 1]
+    } else {
+        NODE_SAFETY_BYTES
+    }
+}
+
 /// Whether a quicklist node (a listpack) of `bytes` bytes holding `count`
 /// entries is within `list-max-listpack-size` = `fill`: negative, by node size
 /// (-1 to -5: 4 to 64 KiB); positive, by entry count (and at most 8 KiB).

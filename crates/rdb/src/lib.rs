@@ -60,7 +60,7 @@ pub mod compact {
     pub mod intset {
         pub use crate::encoding::intset::{build, contains, iter, len, nth};
     }
-    pub use crate::encode::{node_fits, put_len, put_string, read_len, read_string};
+    pub use crate::encode::{node_fits, node_limit, put_len, put_string, read_len, read_string};
     pub use crate::value::canonical_i64;
 }
 

@@ -116,6 +116,10 @@ pub struct Ticket {
 }
 
 impl ReadyHook for Blocking {
+    fn any(&self) -> bool {
+        self.count.load(Ordering::Acquire) > 0
+    }
+
     fn ready(&self, key: &[u8]) {
         if self.count.load(Ordering::Acquire) == 0 {
             return;

@@ -15,7 +15,7 @@
 
 use std::collections::VecDeque;
 
-use emberkv_rdb::compact::{self, listpack, node_fits};
+use emberkv_rdb::compact::{self, listpack, node_fits, node_limit};
 
 use super::Elem;
 
@@ -62,8 +62,16 @@ fn offset_of(lp: &[u8], k: usize) -> usize {
 /// Inserts the encoded entry `e` at byte `at` of node `lp`.
 fn insert_at(lp: &mut Vec<u8>, at: usize, e: &[u8]) {
     let n = count(lp);
-    let at = at.clamp(HEADER, listpack::end(lp));
-    lp.splice(at..at, e.iter().copied());
+    let end = listpack::end(lp);
+    let at = at.clamp(HEADER, end);
+    if at == end {
+        // At the tail: over the terminator, which goes after it.
+        lp.truncate(end);
+        lp.extend_from_slice(e);
+        lp.push(0xFF);
+    } else {
+        lp.splice(at..at, e.iter().copied());
+    }
     listpack::set_header(lp, n + 1);
 }
 
@@ -86,6 +94,8 @@ pub(crate) struct Quicklist {
     len: usize,
     /// Sum of the nodes' sizes.
     bytes: usize,
+    /// Sum of the nodes' allocations.
+    cap: usize,
 }
 
 /// A list as a command reads it: one inline listpack, or a quicklist.
@@ -93,6 +103,11 @@ pub(crate) struct Quicklist {
 pub(crate) enum ListRef<'a> {
     One(&'a [u8]),
     Many(&'a Quicklist),
+}
+
+/// What a node adds to its list's totals: entries, bytes, allocated bytes.
+fn node_stats(lp: &Vec<u8>) -> (usize, usize, usize) {
+    (count(lp), lp.len(), lp.capacity())
 }
 
 impl Quicklist {
@@ -106,9 +121,8 @@ impl Quicklist {
                 continue;
             }
             listpack::set_header(&mut lp, n);
-            q.len += n;
-            q.bytes += lp.len();
-            q.nodes.push_back(lp);
+            let at = q.nodes.len();
+            q.insert_node(at, lp);
         }
         q
     }
@@ -116,11 +130,8 @@ impl Quicklist {
     /// The list of one node (an inline listpack), to change it.
     pub fn from_one(lp: Vec<u8>) -> Quicklist {
         let mut q = Quicklist::default();
-        let n = count(&lp);
-        if n > 0 {
-            q.len = n;
-            q.bytes = lp.len();
-            q.nodes.push_back(lp);
+        if count(&lp) > 0 {
+            q.insert_node(0, lp);
         }
         q
     }
@@ -149,11 +160,40 @@ impl Quicklist {
         self.bytes
     }
 
-    /// RAM held, for the cache budget.
+    /// RAM held, for the cache budget (kept as the nodes change: O(1)).
     pub fn mem_bytes(&self) -> usize {
-        self.nodes.iter().map(Vec::capacity).sum::<usize>()
-            + self.nodes.capacity() * std::mem::size_of::<Vec<u8>>()
-            + 64
+        self.cap + self.nodes.capacity() * std::mem::size_of::<Vec<u8>>() + 64
+    }
+
+    /// Inserts node `lp` at position `at`, counting it in the totals.
+    fn insert_node(&mut self, at: usize, lp: Vec<u8>) {
+        let (n, b, c) = node_stats(&lp);
+        self.len += n;
+        self.bytes += b;
+        self.cap += c;
+        self.nodes.insert(at, lp);
+    }
+
+    /// Removes node `at`, taking it out of the totals.
+    fn remove_node(&mut self, at: usize) {
+        if let Some(lp) = self.nodes.remove(at) {
+            let (n, b, c) = node_stats(&lp);
+            self.len -= n;
+            self.bytes -= b;
+            self.cap -= c;
+        }
+    }
+
+    /// Changes node `ni` with `f`, keeping the totals.
+    fn edit<R>(&mut self, ni: usize, f: impl FnOnce(&mut Vec<u8>) -> R) -> Option<R> {
+        let lp = self.nodes.get_mut(ni)?;
+        let (n0, b0, c0) = node_stats(lp);
+        let r = f(lp);
+        let (n1, b1, c1) = node_stats(lp);
+        self.len = self.len - n0 + n1;
+        self.bytes = self.bytes - b0 + b1;
+        self.cap = self.cap - c0 + c1;
+        Some(r)
     }
 
     /// The node holding element `i` and `i`'s position in it.
@@ -161,38 +201,34 @@ impl Quicklist {
         self.view().locate(i)
     }
 
-    fn recount(&mut self) {
-        self.len = self.nodes.iter().map(|n| count(n)).sum();
-        self.bytes = self.nodes.iter().map(Vec::len).sum();
-    }
-
     /// Pushes `s` at the head (`front`) or the tail.
     pub fn push(&mut self, front: bool, s: &[u8], fill: i64) {
         let mut e = Vec::with_capacity(s.len() + 12);
         listpack::put_entry(&mut e, s);
-        let node = if front {
-            self.nodes.front_mut()
+        let ni = if front {
+            0
         } else {
-            self.nodes.back_mut()
+            self.nodes.len().saturating_sub(1)
         };
-        match node {
-            Some(lp) if node_fits(lp.len() + e.len(), count(lp) + 1, fill) => {
+        let fits = self
+            .nodes
+            .get(ni)
+            .is_some_and(|lp| node_fits(lp.len() + e.len(), count(lp) + 1, fill));
+        if fits {
+            self.edit(ni, |lp| {
                 let at = if front { HEADER } else { listpack::end(lp) };
                 insert_at(lp, at, &e);
-                self.bytes += e.len();
-            }
-            _ => {
-                let mut lp = empty_node();
-                insert_at(&mut lp, HEADER, &e);
-                self.bytes += lp.len();
-                if front {
-                    self.nodes.push_front(lp);
-                } else {
-                    self.nodes.push_back(lp);
-                }
-            }
+            });
+        } else {
+            // Sized once for a full node: pushes then never reallocate it, and
+            // a full node holds no slack (a doubling buffer would hold up to
+            // twice its bytes).
+            let mut lp = Vec::with_capacity(node_limit(fill).max(HEADER + 1 + e.len()));
+            lp.extend_from_slice(&empty_node());
+            insert_at(&mut lp, HEADER, &e);
+            let at = if front { 0 } else { self.nodes.len() };
+            self.insert_node(at, lp);
         }
-        self.len += 1;
     }
 
     /// Removes `n` elements from the head (`front`) or the tail.
@@ -210,21 +246,24 @@ impl Quicklist {
         let Some((ni, k)) = self.locate(i) else {
             return false;
         };
-        let Some(lp) = self.nodes.get_mut(ni) else {
-            return false;
-        };
-        let at = offset_of(lp, k);
-        let Some((_, next)) = listpack::entry(lp, at) else {
-            return false;
-        };
         let mut e = Vec::with_capacity(s.len() + 12);
         listpack::put_entry(&mut e, s);
-        lp.splice(at..next, e);
-        let n = count(lp);
-        listpack::set_header(lp, n);
-        self.split_if_full(ni, fill);
-        self.recount();
-        true
+        let done = self.edit(ni, |lp| {
+            let at = offset_of(lp, k);
+            let Some((_, next)) = listpack::entry(lp, at) else {
+                return false;
+            };
+            lp.splice(at..next, e);
+            let n = count(lp);
+            listpack::set_header(lp, n);
+            true
+        });
+        if done == Some(true) {
+            self.split_if_full(ni, fill);
+            true
+        } else {
+            false
+        }
     }
 
     /// Inserts `s` before element `i` (at the tail for `i == len`).
@@ -238,40 +277,40 @@ impl Quicklist {
         };
         let mut e = Vec::with_capacity(s.len() + 12);
         listpack::put_entry(&mut e, s);
-        if let Some(lp) = self.nodes.get_mut(ni) {
+        self.edit(ni, |lp| {
             let at = offset_of(lp, k);
             insert_at(lp, at, &e);
-            self.len += 1;
-            self.bytes += e.len();
-            self.split_if_full(ni, fill);
-        }
+        });
+        self.split_if_full(ni, fill);
     }
 
     /// Splits node `ni` in two if it outgrew `fill` and holds more than one
     /// entry.
     fn split_if_full(&mut self, ni: usize, fill: i64) {
-        let Some(lp) = self.nodes.get_mut(ni) else {
-            return;
-        };
-        let n = count(lp);
-        if n < 2 || node_fits(lp.len(), n, fill) {
-            return;
+        let second = self.edit(ni, |lp| {
+            let n = count(lp);
+            if n < 2 || node_fits(lp.len(), n, fill) {
+                return None;
+            }
+            let half = n / 2;
+            let at = offset_of(lp, half);
+            let end = listpack::end(lp);
+            let mut second = Vec::with_capacity(node_limit(fill).max(HEADER + (end - at) + 1));
+            second.extend_from_slice(&lp[..HEADER]);
+            second.extend_from_slice(&lp[at..end]);
+            second.push(0xFF);
+            listpack::set_header(&mut second, n - half);
+            lp.truncate(at);
+            lp.push(0xFF);
+            listpack::set_header(lp, half);
+            lp.shrink_to_fit();
+            Some(second)
+        });
+        if let Some(Some(second)) = second {
+            self.insert_node(ni + 1, second);
+            self.split_if_full(ni + 1, fill);
+            self.split_if_full(ni, fill);
         }
-        let half = n / 2;
-        let at = offset_of(lp, half);
-        let end = listpack::end(lp);
-        let mut second = Vec::with_capacity(HEADER + (end - at) + 1);
-        second.extend_from_slice(&lp[..HEADER]);
-        second.extend_from_slice(&lp[at..end]);
-        second.push(0xFF);
-        listpack::set_header(&mut second, n - half);
-        lp.truncate(at);
-        lp.push(0xFF);
-        listpack::set_header(lp, half);
-        self.nodes.insert(ni + 1, second);
-        self.bytes += HEADER + 1;
-        self.split_if_full(ni + 1, fill);
-        self.split_if_full(ni, fill);
     }
 
     /// Removes elements `start..start + n`.
@@ -287,50 +326,58 @@ impl Quicklist {
         while left > 0 && ni < self.nodes.len() {
             let c = count(&self.nodes[ni]);
             if k == 0 && left >= c {
-                self.nodes.remove(ni);
+                self.remove_node(ni);
                 left -= c;
                 continue;
             }
             let take = (c - k).min(left);
-            remove_entries(&mut self.nodes[ni], k, k + take);
+            self.edit(ni, |lp| remove_entries(lp, k, k + take));
             left -= take;
             k = 0;
             ni += 1;
         }
-        self.recount();
     }
 
     /// Removes the elements at the (sorted, distinct) positions `at`.
     pub fn remove_positions(&mut self, at: &[usize]) {
         let mut base = 0;
         let mut rest = at;
-        for lp in self.nodes.iter_mut() {
-            let c = count(lp);
+        let mut ni = 0;
+        while ni < self.nodes.len() {
+            let c = count(&self.nodes[ni]);
             let here = rest.iter().take_while(|&&p| p < base + c).count();
+            if here == c {
+                self.remove_node(ni);
+                rest = &rest[here..];
+                base += c;
+                continue;
+            }
             if here > 0 {
-                let mut out = Vec::with_capacity(lp.len());
-                out.extend_from_slice(&lp[..HEADER]);
-                let mut pos = HEADER;
-                let mut j = 0;
-                let mut idx = base;
-                while let Some((_, next)) = listpack::entry(lp, pos) {
-                    if j < here && rest[j] == idx {
-                        j += 1;
-                    } else {
-                        out.extend_from_slice(&lp[pos..next]);
+                let drop_at = &rest[..here];
+                self.edit(ni, |lp| {
+                    let mut out = Vec::with_capacity(lp.len());
+                    out.extend_from_slice(&lp[..HEADER]);
+                    let mut pos = HEADER;
+                    let mut j = 0;
+                    let mut idx = base;
+                    while let Some((_, next)) = listpack::entry(lp, pos) {
+                        if j < drop_at.len() && drop_at[j] == idx {
+                            j += 1;
+                        } else {
+                            out.extend_from_slice(&lp[pos..next]);
+                        }
+                        pos = next;
+                        idx += 1;
                     }
-                    pos = next;
-                    idx += 1;
-                }
-                out.push(0xFF);
-                listpack::set_header(&mut out, c - here);
-                *lp = out;
+                    out.push(0xFF);
+                    listpack::set_header(&mut out, c - here);
+                    *lp = out;
+                });
                 rest = &rest[here..];
             }
             base += c;
+            ni += 1;
         }
-        self.nodes.retain(|lp| count(lp) > 0);
-        self.recount();
     }
 
     /// A view for reading.

@@ -42,7 +42,8 @@ enum Target {
 /// is empty, else the delta onto `tail` unless the rebase rule (or a delta
 /// larger than a fresh base) calls for a base record. `Target` is `Empty` for
 /// an empty collection, else a placeholder the caller replaces (`Owned` or
-/// `InPlace`).
+/// `InPlace`). `force_base` writes a base record whatever the rebase rule says
+/// (a compaction asked it, see `Store::must_rebase`).
 fn prepared(
     key: &[u8],
     vtype: VType,
@@ -50,6 +51,7 @@ fn prepared(
     obj: &Obj,
     tail: Option<ChainTail>,
     expire_at: u64,
+    force_base: bool,
 ) -> Prepared {
     if obj.is_empty() {
         return Prepared {
@@ -60,7 +62,7 @@ fn prepared(
         };
     }
     let base = base_len(key.len(), obj.view().body_len());
-    let as_delta = tail.filter(|&t| {
+    let as_delta = tail.filter(|_| !force_base).filter(|&t| {
         let n = Rec::delta(key, vtype, t, payload, expire_at).encoded_len() as u64;
         n < base && !should_rebase(t.bytes.saturating_add(n), base)
     });
@@ -121,7 +123,8 @@ impl<'a, 'o> Cx<'a, 'o> {
                 self.grew += obj.view().len() as i64 - before;
                 self.coll_len = obj.view().len();
                 let tail = ChainTail { loc, bytes: chain };
-                let mut p = prepared(&key, vtype, payload, obj, Some(tail), expire_at);
+                let force = ks.store.must_rebase(&key);
+                let mut p = prepared(&key, vtype, payload, obj, Some(tail), expire_at, force);
                 if !matches!(p.obj, Target::Empty) {
                     p.obj = Target::InPlace(sh, idx);
                 }
@@ -162,7 +165,8 @@ impl<'a, 'o> Cx<'a, 'o> {
                 .map_err(|_| CmdError::reply("ERR internal error: malformed change"))?;
             self.grew += obj.view().len() as i64 - before;
             self.coll_len = obj.view().len();
-            let mut p = prepared(&key, vtype, payload, &obj, tail, expire_at);
+            let force = ks.store.must_rebase(&key);
+            let mut p = prepared(&key, vtype, payload, &obj, tail, expire_at, force);
             if !obj.is_empty() {
                 p.obj = Target::Owned(obj);
             }
@@ -281,9 +285,11 @@ impl<'a, 'o> Cx<'a, 'o> {
         self.in_place.clear();
         // Keys that may have become non-empty lists: clients blocked on them
         // can be served once the changes are applied.
+        let waiters = ks.ready.read().as_ref().is_some_and(|h| h.any());
         let pushed: SmallVec<[Box<[u8]>; 1]> = self
             .effects
             .iter()
+            .filter(|_| waiters)
             .filter_map(|e| match e {
                 Effect::Delta {
                     key,
