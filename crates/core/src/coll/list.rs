@@ -91,6 +91,9 @@ fn remove_entries(lp: &mut Vec<u8>, a: usize, b: usize) {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Quicklist {
     nodes: VecDeque<Vec<u8>>,
+    /// Each node's entry count, side by side: finding an index walks this
+    /// (contiguous) instead of every node's header.
+    counts: VecDeque<u32>,
     len: usize,
     /// Sum of the nodes' sizes.
     bytes: usize,
@@ -140,7 +143,10 @@ impl Quicklist {
     pub fn into_one(mut self) -> Result<Vec<u8>, Quicklist> {
         match self.nodes.len() {
             0 => Ok(empty_node()),
-            1 => Ok(self.nodes.pop_front().unwrap_or_else(empty_node)),
+            1 => {
+                self.counts.clear();
+                Ok(self.nodes.pop_front().unwrap_or_else(empty_node))
+            }
             _ => Err(self),
         }
     }
@@ -162,7 +168,10 @@ impl Quicklist {
 
     /// RAM held, for the cache budget (kept as the nodes change: O(1)).
     pub fn mem_bytes(&self) -> usize {
-        self.cap + self.nodes.capacity() * std::mem::size_of::<Vec<u8>>() + 64
+        self.cap
+            + self.nodes.capacity() * std::mem::size_of::<Vec<u8>>()
+            + self.counts.capacity() * 4
+            + 64
     }
 
     /// Inserts node `lp` at position `at`, counting it in the totals.
@@ -172,10 +181,12 @@ impl Quicklist {
         self.bytes += b;
         self.cap += c;
         self.nodes.insert(at, lp);
+        self.counts.insert(at, u32::try_from(n).unwrap_or(u32::MAX));
     }
 
     /// Removes node `at`, taking it out of the totals.
     fn remove_node(&mut self, at: usize) {
+        self.counts.remove(at);
         if let Some(lp) = self.nodes.remove(at) {
             let (n, b, c) = node_stats(&lp);
             self.len -= n;
@@ -193,6 +204,9 @@ impl Quicklist {
         self.len = self.len - n0 + n1;
         self.bytes = self.bytes - b0 + b1;
         self.cap = self.cap - c0 + c1;
+        if let Some(c) = self.counts.get_mut(ni) {
+            *c = u32::try_from(n1).unwrap_or(u32::MAX);
+        }
         Some(r)
     }
 
@@ -395,6 +409,15 @@ impl<'a> ListRef<'a> {
         }
     }
 
+    /// The entry count of node `n`.
+    fn count_of(self, n: usize) -> usize {
+        match self {
+            ListRef::One(lp) if n == 0 => count(lp),
+            ListRef::One(_) => 0,
+            ListRef::Many(q) => q.counts.get(n).map_or(0, |&c| c as usize),
+        }
+    }
+
     /// Node `n`.
     fn node(self, n: usize) -> &'a [u8] {
         match self {
@@ -423,7 +446,7 @@ impl<'a> ListRef<'a> {
         if i < len / 2 {
             let mut base = 0;
             for n in 0..nodes {
-                let c = count(self.node(n));
+                let c = self.count_of(n);
                 if i < base + c {
                     return Some((n, i - base));
                 }
@@ -432,7 +455,7 @@ impl<'a> ListRef<'a> {
         } else {
             let mut top = len;
             for n in (0..nodes).rev() {
-                let lo = top.saturating_sub(count(self.node(n)));
+                let lo = top.saturating_sub(self.count_of(n));
                 if i >= lo {
                     return Some((n, i - lo));
                 }
@@ -612,6 +635,14 @@ mod tests {
         assert_eq!(
             q.node_bytes(),
             q.view().nodes().map(<[u8]>::len).sum::<usize>()
+        );
+        let counts: Vec<usize> = q.nodes.iter().map(|n| count(n)).collect();
+        let kept: Vec<usize> = q.counts.iter().map(|&c| c as usize).collect();
+        assert_eq!(kept, counts);
+        let cap: usize = q.nodes.iter().map(Vec::capacity).sum();
+        assert_eq!(
+            q.mem_bytes(),
+            cap + q.nodes.capacity() * 24 + q.counts.capacity() * 4 + 64
         );
     }
 

@@ -98,12 +98,13 @@ impl<'a, 'o> Cx<'a, 'o> {
                 out.push(None);
                 continue;
             };
-            let (key, vtype) = (key.clone(), *vtype);
+            // Borrowed: the effects outlive the loop (no copy of the key).
+            let (key, vtype): (&[u8], VType) = (key, *vtype);
             let payload: &[u8] = payload;
-            let h = ks.hash(&key);
+            let h = ks.hash(key);
             let sh = Keyspace::shard_of(h);
             let g = shard!(self, sh);
-            let found = g.find(h, &key);
+            let found = g.find(h, key);
             // A hot hashtable changes in place.
             if let Some(idx) = found
                 && g.big_mut(idx).is_some()
@@ -123,8 +124,8 @@ impl<'a, 'o> Cx<'a, 'o> {
                 self.grew += obj.view().len() as i64 - before;
                 self.coll_len = obj.view().len();
                 let tail = ChainTail { loc, bytes: chain };
-                let force = ks.store.must_rebase(&key);
-                let mut p = prepared(&key, vtype, payload, obj, Some(tail), expire_at, force);
+                let force = ks.store.must_rebase(key);
+                let mut p = prepared(key, vtype, payload, obj, Some(tail), expire_at, force);
                 if !matches!(p.obj, Target::Empty) {
                     p.obj = Target::InPlace(sh, idx);
                 }
@@ -154,7 +155,11 @@ impl<'a, 'o> Cx<'a, 'o> {
                         },
                     };
                     let Some((o, chain)) = taken else {
-                        self.needs.push(ColdRead { key, loc, vtype });
+                        self.needs.push(ColdRead {
+                            key: key.into(),
+                            loc,
+                            vtype,
+                        });
                         return Err(CmdError::Need);
                     };
                     (o, Some(ChainTail { loc, bytes: chain }), exp)
@@ -165,8 +170,8 @@ impl<'a, 'o> Cx<'a, 'o> {
                 .map_err(|_| CmdError::reply("ERR internal error: malformed change"))?;
             self.grew += obj.view().len() as i64 - before;
             self.coll_len = obj.view().len();
-            let force = ks.store.must_rebase(&key);
-            let mut p = prepared(&key, vtype, payload, &obj, tail, expire_at, force);
+            let force = ks.store.must_rebase(key);
+            let mut p = prepared(key, vtype, payload, &obj, tail, expire_at, force);
             if !obj.is_empty() {
                 p.obj = Target::Owned(obj);
             }
