@@ -25,6 +25,7 @@
 pub(crate) mod list;
 pub(crate) mod op;
 pub(crate) mod table;
+pub(crate) mod ztable;
 
 use std::borrow::Cow;
 
@@ -34,6 +35,7 @@ use emberkv_rdb::compact::{self, Entry, intset, listpack};
 
 pub(crate) use list::{ListRef, Quicklist};
 pub(crate) use table::Table;
+pub(crate) use ztable::ZTable;
 
 /// RDB type bytes of the bodies read and written here.
 pub(crate) mod rdb_type {
@@ -42,6 +44,8 @@ pub(crate) mod rdb_type {
     pub const SET_INTSET: u8 = 11;
     pub const HASH_LISTPACK: u8 = 16;
     pub const LIST_QUICKLIST_2: u8 = 18;
+    pub const ZSET_2: u8 = 5;
+    pub const ZSET_LISTPACK: u8 = 17;
 }
 
 /// Held-form tags (first byte of a collection's slot value).
@@ -51,6 +55,7 @@ mod tag {
     pub const RAW: u8 = 3;
     pub const BIG: u8 = 4;
     pub const LIST_LP: u8 = 5;
+    pub const ZSET_LP: u8 = 6;
 }
 
 /// Bytes before the payload of an inline held collection: tag, chain bytes.
@@ -115,6 +120,10 @@ pub(crate) enum Obj {
     ListLp(Vec<u8>),
     /// A list of more nodes.
     List(Quicklist),
+    /// A sorted set in its listpack encoding (member, score pairs in order).
+    ZsetLp(Vec<u8>),
+    /// A sorted set in its skiplist encoding.
+    Zset(ZTable),
     /// Any other collection, as its body.
     Raw(VType, Vec<u8>),
 }
@@ -127,6 +136,8 @@ pub(crate) enum CollRef<'a> {
     SetInt(&'a [u8]),
     Set(&'a Table),
     List(ListRef<'a>),
+    ZsetLp(&'a [u8]),
+    Zset(&'a ZTable),
     Raw(VType, &'a [u8]),
 }
 
@@ -179,6 +190,7 @@ impl Obj {
             }
             VType::Set => Obj::Set(Table::new(false, 0)),
             VType::List => Obj::ListLp(empty_listpack()),
+            VType::ZSet => Obj::ZsetLp(empty_listpack()),
             other => Obj::Raw(other, Vec::new()),
         }
     }
@@ -192,13 +204,18 @@ impl Obj {
             Obj::Set(t) => CollRef::Set(t),
             Obj::ListLp(b) => CollRef::List(ListRef::One(b)),
             Obj::List(q) => CollRef::List(q.view()),
+            Obj::ZsetLp(b) => CollRef::ZsetLp(b),
+            Obj::Zset(z) => CollRef::Zset(z),
             Obj::Raw(t, b) => CollRef::Raw(*t, b),
         }
     }
 
     /// Whether it is held in the side map (too large to be a slot's bytes).
     pub fn is_big(&self) -> bool {
-        matches!(self, Obj::Hash(_) | Obj::Set(_) | Obj::List(_))
+        matches!(
+            self,
+            Obj::Hash(_) | Obj::Set(_) | Obj::List(_) | Obj::Zset(_)
+        )
     }
 
     /// RAM held, for the cache budget.
@@ -206,7 +223,8 @@ impl Obj {
         match self {
             Obj::Hash(t) | Obj::Set(t) => t.mem_bytes(),
             Obj::List(q) => q.mem_bytes(),
-            Obj::HashLp(b) | Obj::SetInt(b) | Obj::ListLp(b) | Obj::Raw(_, b) => {
+            Obj::Zset(z) => z.mem_bytes(),
+            Obj::HashLp(b) | Obj::SetInt(b) | Obj::ListLp(b) | Obj::ZsetLp(b) | Obj::Raw(_, b) => {
                 b.len() + HELD_HEADER
             }
         }
@@ -219,8 +237,11 @@ impl Obj {
             Obj::HashLp(b) => (tag::HASH_LP, b),
             Obj::SetInt(b) => (tag::SET_INT, b),
             Obj::ListLp(b) => (tag::LIST_LP, b),
+            Obj::ZsetLp(b) => (tag::ZSET_LP, b),
             Obj::Raw(_, b) => (tag::RAW, b),
-            Obj::Hash(_) | Obj::Set(_) | Obj::List(_) => return Box::new([tag::BIG]),
+            Obj::Hash(_) | Obj::Set(_) | Obj::List(_) | Obj::Zset(_) => {
+                return Box::new([tag::BIG]);
+            }
         };
         let mut v = Vec::with_capacity(HELD_HEADER + payload.len());
         v.push(t);
@@ -267,7 +288,26 @@ impl Obj {
                     Err(q) => Obj::List(q),
                 })
             }
-            (VType::Hash | VType::Set | VType::List, _) => {
+            (VType::ZSet, rdb_type::ZSET_LISTPACK) => {
+                let (s, n) = compact::read_string(rest)?;
+                (n == rest.len()).then(|| Obj::ZsetLp(s.into_owned()))
+            }
+            (VType::ZSet, rdb_type::ZSET_2) => {
+                let (count, mut at) = compact::read_len(rest)?;
+                let mut z = ZTable::new(usize::try_from(count).ok()?.min(1 << 20));
+                for _ in 0..count {
+                    let (m, n) = compact::read_string(rest.get(at..)?)?;
+                    at += n;
+                    let score = f64::from_le_bytes(rest.get(at..at + 8)?.try_into().ok()?);
+                    at += 8;
+                    if score.is_nan() {
+                        return None;
+                    }
+                    z.set(&m, score);
+                }
+                (at == rest.len()).then_some(Obj::Zset(z))
+            }
+            (VType::Hash | VType::Set | VType::List | VType::ZSet, _) => {
                 // Another encoding (an older RDB's, a compressed string): decode
                 // and re-encode as Redis 7.0 would.
                 let v = emberkv_rdb::parse_object(body).ok()?;
@@ -290,6 +330,7 @@ impl<'a> CollRef<'a> {
             tag::HASH_LP => Some(CollRef::HashLp(payload)),
             tag::SET_INT => Some(CollRef::SetInt(payload)),
             tag::LIST_LP => Some(CollRef::List(ListRef::One(payload))),
+            tag::ZSET_LP => Some(CollRef::ZsetLp(payload)),
             tag::RAW => Some(CollRef::Raw(vtype, payload)),
             _ => None,
         }
@@ -304,6 +345,8 @@ impl<'a> CollRef<'a> {
             CollRef::Set(t) => Obj::Set(t.clone()),
             CollRef::List(ListRef::One(b)) => Obj::ListLp(b.to_vec()),
             CollRef::List(ListRef::Many(q)) => Obj::List(q.clone()),
+            CollRef::ZsetLp(b) => Obj::ZsetLp(b.to_vec()),
+            CollRef::Zset(z) => Obj::Zset(z.clone()),
             CollRef::Raw(v, b) => Obj::Raw(v, b.to_vec()),
         }
     }
@@ -314,6 +357,7 @@ impl<'a> CollRef<'a> {
             CollRef::HashLp(_) | CollRef::Hash(_) => VType::Hash,
             CollRef::SetInt(_) | CollRef::Set(_) => VType::Set,
             CollRef::List(_) => VType::List,
+            CollRef::ZsetLp(_) | CollRef::Zset(_) => VType::ZSet,
             CollRef::Raw(t, _) => t,
         }
     }
@@ -330,6 +374,20 @@ impl<'a> CollRef<'a> {
         match self {
             CollRef::HashLp(b) => framed(rdb_type::HASH_LISTPACK, b),
             CollRef::SetInt(b) => framed(rdb_type::SET_INTSET, b),
+            CollRef::ZsetLp(b) => framed(rdb_type::ZSET_LISTPACK, b),
+            CollRef::Zset(z) => {
+                // Redis saves a skiplist from its tail: highest score first.
+                let mut v = Vec::with_capacity(z.len() * 24 + 10);
+                v.push(rdb_type::ZSET_2);
+                compact::put_len(&mut v, z.len() as u64);
+                if z.len() > 0 {
+                    for (m, score) in z.iter_back_from(z.len() - 1) {
+                        compact::put_string(&mut v, m, false);
+                        v.extend_from_slice(&score.to_le_bytes());
+                    }
+                }
+                Cow::Owned(v)
+            }
             CollRef::Hash(t) | CollRef::Set(t) => {
                 let pairs = matches!(self, CollRef::Hash(_));
                 let mut v = Vec::with_capacity(t.mem_bytes());
@@ -355,7 +413,8 @@ impl<'a> CollRef<'a> {
     /// The length of its body (without building it for a listpack or intset).
     pub fn body_len(self) -> usize {
         match self {
-            CollRef::HashLp(b) | CollRef::SetInt(b) => b.len() + 6,
+            CollRef::HashLp(b) | CollRef::SetInt(b) | CollRef::ZsetLp(b) => b.len() + 6,
+            CollRef::Zset(z) => z.mem_bytes(),
             CollRef::Hash(t) | CollRef::Set(t) => t.mem_bytes(),
             CollRef::List(ListRef::One(b)) => b.len() + 9,
             CollRef::List(ListRef::Many(q)) => q.node_bytes() + 7 * q.node_count() + 10,
@@ -370,6 +429,8 @@ impl<'a> CollRef<'a> {
             CollRef::SetInt(_) => "intset",
             CollRef::Hash(_) | CollRef::Set(_) => "hashtable",
             CollRef::List(_) => "quicklist",
+            CollRef::ZsetLp(_) => "listpack",
+            CollRef::Zset(_) => "skiplist",
             CollRef::Raw(t, b) => crate::value::encoding_name(t, b),
         }
     }
@@ -377,7 +438,8 @@ impl<'a> CollRef<'a> {
     /// Number of fields or members (0 for other types).
     pub fn len(self) -> usize {
         match self {
-            CollRef::HashLp(b) => listpack::count(b) / 2,
+            CollRef::HashLp(b) | CollRef::ZsetLp(b) => listpack::count(b) / 2,
+            CollRef::Zset(z) => z.len(),
             CollRef::SetInt(b) => intset::len(b),
             CollRef::Hash(t) | CollRef::Set(t) => t.len(),
             CollRef::List(l) => l.len(),
@@ -389,10 +451,18 @@ impl<'a> CollRef<'a> {
     /// (value empty), in the collection's order.
     pub fn for_each(self, mut f: impl FnMut(Elem<'_>, Elem<'_>)) {
         match self {
-            CollRef::HashLp(b) => {
+            CollRef::HashLp(b) | CollRef::ZsetLp(b) => {
                 let mut it = listpack::iter(b);
                 while let (Some(k), Some(v)) = (it.next(), it.next()) {
                     f(Elem::of(k), Elem::of(v));
+                }
+            }
+            CollRef::Zset(z) => {
+                for (m, score) in z.iter() {
+                    f(
+                        Elem::Bytes(m),
+                        Elem::Bytes(ztable::fmt_score(score).as_bytes()),
+                    );
                 }
             }
             CollRef::SetInt(b) => {
@@ -417,7 +487,7 @@ impl<'a> CollRef<'a> {
     /// The `i`th entry (`i < len`) in the collection's order.
     pub fn nth(self, i: usize) -> (Elem<'a>, Elem<'a>) {
         match self {
-            CollRef::HashLp(b) => {
+            CollRef::HashLp(b) | CollRef::ZsetLp(b) => {
                 let mut it = listpack::iter(b).skip(2 * i);
                 match (it.next(), it.next()) {
                     (Some(k), Some(v)) => (Elem::of(k), Elem::of(v)),
@@ -430,6 +500,11 @@ impl<'a> CollRef<'a> {
                 (Elem::Bytes(k), Elem::Bytes(v))
             }
             CollRef::List(l) => (l.get(i).unwrap_or(Elem::Bytes(&[])), Elem::Bytes(&[])),
+            CollRef::Zset(z) => (
+                z.at_rank(i)
+                    .map_or(Elem::Bytes(&[]), |(m, _)| Elem::Bytes(m)),
+                Elem::Bytes(&[]),
+            ),
             CollRef::Raw(..) => (Elem::Bytes(&[]), Elem::Bytes(&[])),
         }
     }
@@ -456,7 +531,7 @@ impl<'a> CollRef<'a> {
                 .filter(|&v| intset::contains(b, v))
                 .map(|_| Elem::Bytes(&[])),
             CollRef::Hash(t) | CollRef::Set(t) => t.get(field).map(Elem::Bytes),
-            CollRef::List(_) | CollRef::Raw(..) => None,
+            CollRef::ZsetLp(_) | CollRef::Zset(_) | CollRef::List(_) | CollRef::Raw(..) => None,
         }
     }
 

@@ -229,13 +229,20 @@ impl Table {
 
     /// Removes `name`; true if it was present.
     pub fn remove(&mut self, name: &[u8]) -> bool {
+        self.remove_moving(name).is_some()
+    }
+
+    /// Removes `name`: `Some((pos, last))` if it was present, where `pos` was
+    /// its position and `last` the position of the entry that moved into it
+    /// (`pos == last` when it was the last: nothing moved).
+    pub fn remove_moving(&mut self, name: &[u8]) -> Option<(usize, usize)> {
         let h = self.hash(name);
         let (entries, pairs) = (&self.entries, self.pairs);
         let Ok(found) = self
             .index
             .find_entry(h, |&i| split(&entries[i as usize], pairs).0 == name)
         else {
-            return false;
+            return None;
         };
         let pos = *found.get() as usize;
         found.remove();
@@ -252,7 +259,7 @@ impl Table {
         if self.entries.len() < self.entries.capacity() / 4 {
             self.shrink();
         }
-        true
+        Some((pos, last))
     }
 
     /// Gives memory back after many removals (as Redis's dict resize).
