@@ -379,6 +379,41 @@ def check_lists(r, pre):
     fails("RANK can't be zero", r.execute_command, "LPOS", q, "x", "RANK", 0)
 
 
+def check_zsets(r, pre, protocol):
+    """redis-py's sorted-set API so far: ZADD and its options, ZINCRBY, ZREM,
+    ZSCORE, ZMSCORE, ZCARD, ZRANK, ZREVRANK, ZCOUNT, and errors."""
+    z, st = f"{pre}board", f"{pre}zstr"
+    eq(r.zadd(z, {"alice": 10, "bob": 20.5, "carol": 0.1}), 3)
+    eq(r.zadd(z, {"alice": 5}, gt=True), 0)
+    eq(r.zadd(z, {"alice": 15, "dave": 1}, gt=True, ch=True), 2)
+    eq(r.zadd(z, {"alice": 100}, nx=True), 0)
+    eq(r.zadd(z, {"erin": 3}, xx=True), 0)
+    eq(r.zadd(z, {"bob": 2}, incr=True), 22.5)
+    eq(r.zadd(z, {"bob": 2}, incr=True, nx=True), None)
+    eq(r.zincrby(z, 0.5, "carol"), 0.6)
+    eq(r.zscore(z, "bob"), 22.5)
+    eq(r.zscore(z, "nobody"), None)
+    eq(r.zmscore(z, ["alice", "nobody", "dave"]), [15.0, None, 1.0])
+    eq(r.zcard(z), 4)
+    eq(r.zrank(z, "carol"), 0)
+    eq(r.zrevrank(z, "carol"), 3)
+    eq(r.zrank(z, "nobody"), None)
+    eq(r.zcount(z, 1, 15), 2)
+    eq(r.zcount(z, "(1", "+inf"), 2)
+    eq(r.zrem(z, "dave", "nobody"), 1)
+    eq(r.object("encoding", z), "listpack")
+    r.zadd(f"{pre}bigboard", {f"p{i}": i for i in range(300)})
+    eq(r.object("encoding", f"{pre}bigboard"), "skiplist")
+    eq(r.zrank(f"{pre}bigboard", "p250"), 250)
+    eq(r.zcount(f"{pre}bigboard", 100, "(200"), 100)
+    r.set(st, "x")
+    for fn, *args in ((r.zadd, st, {"a": 1}), (r.zscore, st, "a"), (r.zcard, st), (r.zrank, st, "a")):
+        fails("^WRONGTYPE", fn, *args)
+    fails("not a valid float", r.execute_command, "ZADD", z, "abc", "m")
+    fails("XX and NX", r.execute_command, "ZADD", z, "XX", "NX", "1", "m")
+    fails("min or max is not a float", r.zcount, z, "abc", 1)
+
+
 def check_pipelines(r, pre):
     h, s, t, st = (f"{pre}{k}" for k in ("ph", "ps", "pt", "pstr"))
     r.set(st, "x")
@@ -419,6 +454,7 @@ def main():
             check_hashes(r, pre, protocol)
             check_sets(r, pre)
             check_lists(r, pre)
+            check_zsets(r, pre, protocol)
             check_pipelines(r, pre)
         print(f"python redis {redis.__version__}: RESP2 and RESP3 checks passed")
     finally:

@@ -181,4 +181,13 @@ pub const COMMANDS: &[CommandHelp] = &[
     c("TYPE", "key"),
     c("UNLINK", "key [key ...]"),
     c("WAIT", "numreplicas timeout"),
+    c("ZADD", "key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]"),
+    c("ZCARD", "key"),
+    c("ZCOUNT", "key min max"),
+    c("ZINCRBY", "key increment member"),
+    c("ZMSCORE", "key member [member ...]"),
+    c("ZRANK", "key member"),
+    c("ZREM", "key member [member ...]"),
+    c("ZREVRANK", "key member"),
+    c("ZSCORE", "key member"),
 ];

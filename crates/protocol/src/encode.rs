@@ -180,6 +180,15 @@ impl<'a> Encoder<'a> {
         }
     }
 
+    /// A double already formatted (`text`, e.g. Redis 7.0's `%.17g` of a
+    /// sorted-set score): `,text` on RESP3, a bulk string on RESP2.
+    pub fn double_text(&mut self, text: &[u8]) {
+        match self.proto {
+            Proto::Resp2 => self.bulk(text),
+            Proto::Resp3 => self.line(b',', text),
+        }
+    }
+
     /// A boolean: `#t`/`#f` on RESP3, `:1`/`:0` on RESP2.
     pub fn boolean(&mut self, b: bool) {
         match (self.proto, b) {

@@ -67,12 +67,15 @@ mod lists;
 mod pools;
 #[path = "differential/reply.rs"]
 mod reply;
+#[path = "differential/zsets.rs"]
+mod zsets;
 
 use collections::*;
 use generator::*;
 use lists::*;
 use pools::*;
 use reply::*;
+use zsets::*;
 
 // ---------------------------------------------------------------------------
 // The comparison
@@ -629,6 +632,7 @@ fn emberkv_matches_redis() {
             ("hash-max-listpack-entries", "32"),
             ("set-max-intset-entries", "32"),
             ("list-max-listpack-size", "3"),
+            ("zset-max-listpack-entries", "16"),
         ] {
             let r = c.call(&[b("CONFIG"), b("SET"), b(name), b(v)]);
             assert_eq!(r, Reply::Simple("OK".into()), "CONFIG SET {name}");
@@ -737,6 +741,7 @@ fn emberkv_matches_redis() {
         .into_iter()
         .chain(COLL_COMMANDS.iter().map(|c| c.1))
         .chain(LIST_COMMANDS.iter().map(|c| c.1))
+        .chain(ZSET_COMMANDS.iter().map(|c| c.1))
         {
             assert!(
                 typed.contains_key(want),

@@ -135,7 +135,8 @@ fn converge(
 /// Concurrent writers (SET with and without TTLs, INCR, DEL, EXPIRE, MSET, and
 /// hash and set changes: HSET, HDEL, HINCRBY, HINCRBYFLOAT, SADD, SREM, SPOP,
 /// SMOVE, SUNIONSTORE; list changes: LPUSH, RPUSH, LPOP, RPOP, LMPOP, LMOVE,
-/// RPOPLPUSH, LREM, LTRIM, LINSERT) until `stop` is set; errors (while a
+/// RPOPLPUSH, LREM, LTRIM, LINSERT; sorted-set changes: ZADD, ZINCRBY, ZREM)
+/// until `stop` is set; errors (while a
 /// server restarts) are ignored.
 fn load(
     addr_of: Arc<parking_lot::Mutex<String>>,
@@ -163,7 +164,24 @@ fn load(
             let st = format!("s{}", rng.random_range(0..40));
             let f = format!("f{}", rng.random_range(0..600));
             let l = format!("l{}", rng.random_range(0..30));
-            let mut cmd = match rng.random_range(0..24) {
+            let zk = format!("z{}", rng.random_range(0..20));
+            let mut cmd = match rng.random_range(0..26) {
+                24 => redis::cmd("ZADD")
+                    .arg(&zk)
+                    .arg(rng.random_range(-50..50))
+                    .arg(format!("m{}", rng.random_range(0..300)))
+                    .clone(),
+                25 => match rng.random_range(0..2) {
+                    0 => redis::cmd("ZINCRBY")
+                        .arg(&zk)
+                        .arg("0.5")
+                        .arg(format!("m{}", rng.random_range(0..300)))
+                        .clone(),
+                    _ => redis::cmd("ZREM")
+                        .arg(&zk)
+                        .arg(format!("m{}", rng.random_range(0..300)))
+                        .clone(),
+                },
                 20 => redis::cmd(if rng.random_bool(0.5) {
                     "RPUSH"
                 } else {
@@ -780,6 +798,14 @@ fn emberkv_follows_redis_server() {
         &["LTRIM", "a-list", "0", "1"],
         &["RPUSH", "gone-list", "1"],
         &["LPOP", "gone-list"],
+        // Sorted-set changes: ZADD with its options, ZINCRBY, ZREM (Redis
+        // propagates them as sent).
+        &["ZADD", "small-zset", "5", "new", "2.5", "a"],
+        &["ZADD", "small-zset", "GT", "CH", "1", "new", "9", "b"],
+        &["ZINCRBY", "small-zset", "0.1", "a"],
+        &["ZADD", "big-zset", "INCR", "7", "m1"],
+        &["ZREM", "big-zset", "m2", "m3"],
+        &["ZADD", "new-zset", "1", "x"],
     ];
     for cmd in stream {
         let _: redis::Value = redis::cmd(cmd[0]).arg(&cmd[1..]).query(&mut r).unwrap();
@@ -788,9 +814,9 @@ fn emberkv_follows_redis_server() {
     assert_eq!(n, 1);
     let keys = converge_redis(&mut r, &mut fc, &[]);
     assert_eq!(
-        keys, 17,
+        keys, 18,
         "small-int, compressible, binary, ttl, new, float, 7 collections, inter, union, \
-         a-list, moved"
+         a-list, moved, new-zset"
     );
     // Every collection of the snapshot is held, with its type, encoding, value
     // and expiry.
@@ -807,7 +833,7 @@ fn emberkv_follows_redis_server() {
         .query(&mut r)
         .unwrap();
     assert_eq!(ttl, want);
-    for k in ["a-list", "moved"] {
+    for k in ["a-list", "moved", "new-zset"] {
         assert_same_object(&mut r, &mut fc, k);
     }
     assert_eq!(info_u64(&mut fc, "master_stream_errors"), 0);

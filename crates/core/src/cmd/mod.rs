@@ -23,6 +23,7 @@ pub mod list;
 pub mod object;
 pub mod set;
 pub mod strings;
+pub mod zset;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -43,6 +44,7 @@ pub static FAMILIES: &[&[CoreCommand]] = &[
     set::COMMANDS,
     list::COMMANDS,
     blocking::COMMANDS,
+    zset::COMMANDS,
 ];
 
 /// Every keyspace command, family by family.

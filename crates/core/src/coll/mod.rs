@@ -25,6 +25,7 @@
 pub(crate) mod list;
 pub(crate) mod op;
 pub(crate) mod table;
+pub(crate) mod zset;
 pub(crate) mod ztable;
 
 use std::borrow::Cow;
@@ -532,6 +533,15 @@ impl<'a> CollRef<'a> {
                 .map(|_| Elem::Bytes(&[])),
             CollRef::Hash(t) | CollRef::Set(t) => t.get(field).map(Elem::Bytes),
             CollRef::ZsetLp(_) | CollRef::Zset(_) | CollRef::List(_) | CollRef::Raw(..) => None,
+        }
+    }
+
+    /// A sorted set's view (`None` for another type).
+    pub fn as_zset(self) -> Option<zset::ZRef<'a>> {
+        match self {
+            CollRef::ZsetLp(b) => Some(zset::ZRef::Lp(b)),
+            CollRef::Zset(z) => Some(zset::ZRef::Table(z)),
+            _ => None,
         }
     }
 

@@ -19,6 +19,8 @@
 //! | 11 `LINSERT` | `BEFORE`/`AFTER` pivot element | inserts next to the first `pivot` |
 //! | 12 `LREM` | count element | removes `count` matches (from the tail if negative, all if 0) |
 //! | 13 `LTRIM` | start stop | keeps `start..=stop` (`LTRIM`'s index rules) |
+//! | 15 `ZADD` | score member ... | sets each member's score (the score as `%.17g` prints it, which reads back exactly) |
+//! | 16 `ZREM` | member ... | removes members |
 //! | 14 `LMOVE` | destination `LEFT`/`RIGHT` `LEFT`/`RIGHT` | rotates a list onto itself (`LMOVE key key ...`; `destination` is the key, for the follower's command) |
 //!
 //! A list delta's arguments are its command's, so a follower runs the command
@@ -53,6 +55,8 @@ pub(crate) mod code {
     pub const LREM: u8 = 12;
     pub const LTRIM: u8 = 13;
     pub const LMOVE: u8 = 14;
+    pub const ZADD: u8 = 15;
+    pub const ZREM: u8 = 16;
 }
 
 /// A delta's arguments (most deltas have one or two: no allocation).
@@ -108,6 +112,8 @@ pub fn command(payload: &[u8]) -> Option<(&'static [u8], Vec<&[u8]>)> {
         code::LREM => b"LREM",
         code::LTRIM => b"LTRIM",
         code::LMOVE => b"LMOVE",
+        code::ZADD => b"ZADD",
+        code::ZREM => b"ZREM",
         _ => return None,
     };
     Some((name, args.into_vec()))
@@ -134,6 +140,22 @@ impl Obj {
             code::SADD => self.sadd(&args, enc),
             code::SREM => self.srem(&args),
             code::LPUSH..=code::LMOVE => self.list_op(op, &args, enc.list_max_listpack_size),
+            code::ZADD => {
+                if !args.len().is_multiple_of(2) {
+                    return Err(BadDelta);
+                }
+                let mut pairs = Vec::with_capacity(args.len() / 2);
+                for c in args.chunks_exact(2) {
+                    let score = std::str::from_utf8(c[0])
+                        .ok()
+                        .and_then(|t| t.parse::<f64>().ok())
+                        .filter(|v| !v.is_nan())
+                        .ok_or(BadDelta)?;
+                    pairs.push((c[1], score));
+                }
+                self.zadd(&pairs, enc)
+            }
+            code::ZREM => self.zrem(&args),
             _ => Err(BadDelta),
         }
     }

@@ -21,7 +21,8 @@
 //! bytes of order: about 58 bytes, where Redis 7.0's skiplist costs a
 //! `dictEntry`, a bucket, an sds and a skiplist node (~100-120 bytes).
 //!
-//! Scores are never NaN; -0 and 0 compare equal (as Redis's `<` does).
+//! Scores are never NaN; -0 and 0 compare equal (as Redis's `<` does), and a
+//! -0 is kept as given, as Redis's skiplist keeps it.
 
 use std::cmp::Ordering;
 
@@ -246,10 +247,10 @@ impl ZTable {
 
     /// Sets `member`'s score; its previous score, if it was a member.
     pub fn set(&mut self, member: &[u8], score: f64) -> Option<f64> {
-        let score = if score == 0.0 { 0.0 } else { score };
         let old = self.score(member);
         if let Some(o) = old {
-            if o.to_bits() == score.to_bits() {
+            // -0 == 0: no change (a skiplist keeps the -0 it was given).
+            if o == score {
                 return old;
             }
             let pos = self.remove_order(o, member);
@@ -452,7 +453,11 @@ mod tests {
                             _ => f64::INFINITY * if rng.random_bool(0.5) { 1.0 } else { -1.0 },
                         };
                         let old = z.set(&k, s);
-                        assert_eq!(old, m.insert(k.clone(), if s == 0.0 { 0.0 } else { s }));
+                        let prev = m.get(&k).copied();
+                        if prev != Some(s) {
+                            m.insert(k.clone(), s);
+                        }
+                        assert_eq!(old, prev);
                     }
                     _ => {
                         assert_eq!(z.remove(&k), m.remove(&k));

@@ -406,5 +406,6 @@ pub(crate) fn is_coll_cmd(cmd: &[Vec<u8>]) -> bool {
     COLL_COMMANDS
         .iter()
         .chain(LIST_COMMANDS)
+        .chain(ZSET_COMMANDS)
         .any(|(n, _)| cmd[0].eq_ignore_ascii_case(n.as_bytes()))
 }

@@ -501,6 +501,8 @@ impl Gen {
             ("COLL", 160),
             // Lists (differential/lists.rs).
             ("LIST", 90),
+            // Sorted sets (differential/zsets.rs).
+            ("ZSET", 60),
         ];
         let total: u32 = NAMES.iter().map(|n| n.1).sum::<u32>() * 10 + 3;
         let mut x = self.rng.random_range(0..total);
@@ -524,6 +526,9 @@ impl Gen {
         }
         if name == "LIST" {
             return self.list_command();
+        }
+        if name == "ZSET" {
+            return self.zset_command();
         }
         let mut c = vec![self.word(if name == "BADSCAN" { "SCAN" } else { name })];
         match name {

@@ -23,6 +23,8 @@ pub(crate) const KEYS: &[&[u8]] = &[
     b"l0",
     b"l1",
     b"l2",
+    b"z0",
+    b"z1",
 ];
 
 pub(crate) const NUMERIC: &[&str] = &[

@@ -1,0 +1,157 @@
+//! The differential test's sorted-set commands: generation, and the tally of
+//! the ones that answered.
+//!
+//! Sorted sets live in the generator's key pool (`z0`, `z1`, and any other key
+//! now and then), so other commands meet them (WRONGTYPE, RENAME, COPY,
+//! EXPIRE, DUMP). The test sets `zset-max-listpack-entries` to 16 on both
+//! servers, so sets change encoding often. Scores come from a pool with
+//! integers, fractions, exponents, infinities, hex, and invalid forms (NaN,
+//! overflow, spaces); `-0` is left out (Redis keeps it only in a skiplist).
+
+use super::*;
+
+const SCORES: &[&str] = &[
+    "0",
+    "1",
+    "2",
+    "3",
+    "-1",
+    "1.5",
+    "-2.5",
+    "0.1",
+    "1e3",
+    "1e-5",
+    "1e17",
+    "123456789012345678",
+    "inf",
+    "-inf",
+    "+inf",
+    "0x10",
+    "3",
+    "3",
+    "nan",
+    "1e400",
+    "",
+    " 1",
+    "1 ",
+    "abc",
+];
+
+const BOUNDS: &[&str] = &[
+    "-inf", "+inf", "inf", "0", "1", "(1", "2", "(2", "3", "1.5", "(-inf", "(inf", "", "(", " 1",
+    "1 ", "nan", "x", "1e400",
+];
+
+impl Gen {
+    fn zset_key(&mut self) -> Vec<u8> {
+        if self.pct(80) {
+            b(self.pick(&["z0", "z1", "z0"]))
+        } else {
+            self.key()
+        }
+    }
+
+    fn score(&mut self) -> Vec<u8> {
+        if self.pct(30) {
+            b(self.int_in(-20, 20).to_string())
+        } else {
+            b(self.pick(SCORES))
+        }
+    }
+
+    /// One sorted-set command.
+    pub(crate) fn zset_command(&mut self) -> Vec<Vec<u8>> {
+        const NAMES: &[(&str, u32)] = &[
+            ("ZADD", 16),
+            ("ZINCRBY", 4),
+            ("ZREM", 5),
+            ("ZSCORE", 4),
+            ("ZMSCORE", 3),
+            ("ZCARD", 3),
+            ("ZRANK", 3),
+            ("ZREVRANK", 3),
+            ("ZCOUNT", 4),
+            ("ENCODING", 1),
+            ("BIG", 1),
+        ];
+        let total: u32 = NAMES.iter().map(|n| n.1).sum();
+        let mut r = self.int_in(0, i64::from(total) - 1) as u32;
+        let mut name = NAMES[0].0;
+        for (n, w) in NAMES {
+            if r < *w {
+                name = n;
+                break;
+            }
+            r -= w;
+        }
+        let mut c = vec![self.word(name)];
+        match name {
+            "ZADD" => {
+                c.push(self.zset_key());
+                for opt in ["NX", "XX", "GT", "LT", "CH", "INCR"] {
+                    if self.pct(8) {
+                        c.push(self.word(opt));
+                    }
+                }
+                for _ in 0..=self.int_in(0, 3) {
+                    c.push(self.score());
+                    c.push(self.elem());
+                }
+                if self.pct(3) {
+                    c.pop();
+                }
+            }
+            "ZINCRBY" => {
+                c.push(self.zset_key());
+                c.push(if self.pct(5) {
+                    self.word_of(&["NX", "INCR"])
+                } else {
+                    self.score()
+                });
+                c.push(self.elem());
+            }
+            "ZREM" | "ZMSCORE" => {
+                c.push(self.zset_key());
+                for _ in 0..=self.int_in(0, 3) {
+                    c.push(self.elem());
+                }
+            }
+            "ZSCORE" | "ZRANK" | "ZREVRANK" => {
+                c.push(self.zset_key());
+                c.push(self.elem());
+            }
+            "ZCARD" => c.push(self.zset_key()),
+            "ZCOUNT" => {
+                c.push(self.zset_key());
+                c.push(b(self.pick(BOUNDS)));
+                c.push(b(self.pick(BOUNDS)));
+            }
+            "ENCODING" => {
+                c = vec![b("OBJECT"), b("ENCODING"), self.zset_key()];
+            }
+            "BIG" => {
+                c = vec![b("ZADD"), self.zset_key()];
+                for i in 0..24 {
+                    c.push(b((i % 7).to_string()));
+                    c.push(b(format!("big{i}")));
+                }
+            }
+            _ => unreachable!("{name}"),
+        }
+        c
+    }
+}
+
+/// Every sorted-set command, and its tally entry when it answered something
+/// other than an error, 0, nil or an empty array.
+pub(crate) const ZSET_COMMANDS: &[(&str, &str)] = &[
+    ("ZADD", "ZADD answered"),
+    ("ZINCRBY", "ZINCRBY answered"),
+    ("ZREM", "ZREM answered"),
+    ("ZSCORE", "ZSCORE answered"),
+    ("ZMSCORE", "ZMSCORE answered"),
+    ("ZCARD", "ZCARD answered"),
+    ("ZRANK", "ZRANK answered"),
+    ("ZREVRANK", "ZREVRANK answered"),
+    ("ZCOUNT", "ZCOUNT answered"),
+];
