@@ -23,6 +23,7 @@ pub mod list;
 pub mod object;
 pub mod set;
 pub mod strings;
+pub mod zrange;
 pub mod zset;
 
 use std::collections::HashMap;
@@ -45,6 +46,7 @@ pub static FAMILIES: &[&[CoreCommand]] = &[
     list::COMMANDS,
     blocking::COMMANDS,
     zset::COMMANDS,
+    zrange::COMMANDS,
 ];
 
 /// Every keyspace command, family by family.

@@ -51,6 +51,29 @@ impl Gen {
         }
     }
 
+    /// The key of lex-range commands: its members all score 0 (lex ranges
+    /// assume equal scores; with mixed ones Redis's answer depends on its
+    /// skiplist's random levels).
+    fn lex_key(&mut self) -> Vec<u8> {
+        b(self.pick(&["zl", "zl", "zl", "k0"]))
+    }
+
+    fn lex_member(&mut self) -> Vec<u8> {
+        b(self.pick(&[
+            "a", "b", "c", "d", "e", "aa", "ab", "", "ba", "z", "0", "10", "\u{e9}",
+        ]))
+    }
+
+    fn lex_bound(&mut self) -> Vec<u8> {
+        b(self.pick(&[
+            "-", "+", "[a", "(a", "[b", "(c", "[", "(", "[aa", "(z", "[d", "a", "-a", "+b", "",
+        ]))
+    }
+
+    fn index_arg(&mut self) -> Vec<u8> {
+        b(self.pick(&["0", "1", "2", "-1", "-2", "5", "20", "-20", "x", "100"]))
+    }
+
     fn score(&mut self) -> Vec<u8> {
         if self.pct(30) {
             b(self.int_in(-20, 20).to_string())
@@ -73,6 +96,19 @@ impl Gen {
             ("ZCOUNT", 4),
             ("ENCODING", 1),
             ("BIG", 1),
+            ("ZRANGE", 8),
+            ("ZREVRANGE", 2),
+            ("ZRANGEBYSCORE", 3),
+            ("ZREVRANGEBYSCORE", 2),
+            ("ZRANGEBYLEX", 3),
+            ("ZREVRANGEBYLEX", 2),
+            ("ZLEXCOUNT", 2),
+            ("LEXADD", 4),
+            ("ZREMRANGEBYRANK", 1),
+            ("ZREMRANGEBYSCORE", 1),
+            ("ZREMRANGEBYLEX", 1),
+            ("ZPOPMIN", 2),
+            ("ZPOPMAX", 2),
         ];
         let total: u32 = NAMES.iter().map(|n| n.1).sum();
         let mut r = self.int_in(0, i64::from(total) - 1) as u32;
@@ -129,6 +165,87 @@ impl Gen {
             "ENCODING" => {
                 c = vec![b("OBJECT"), b("ENCODING"), self.zset_key()];
             }
+            "ZRANGE" | "ZREVRANGE" | "ZRANGEBYSCORE" | "ZREVRANGEBYSCORE" => {
+                let by = if name == "ZRANGE" {
+                    self.pick(&["", "", "BYSCORE", "BYLEX"])
+                } else if name.contains("SCORE") {
+                    "BYSCORE"
+                } else {
+                    ""
+                };
+                c.push(if by == "BYLEX" {
+                    self.lex_key()
+                } else {
+                    self.zset_key()
+                });
+                match by {
+                    "BYSCORE" => {
+                        c.push(b(self.pick(BOUNDS)));
+                        c.push(b(self.pick(BOUNDS)));
+                    }
+                    "BYLEX" => {
+                        c.push(self.lex_bound());
+                        c.push(self.lex_bound());
+                    }
+                    _ => {
+                        c.push(self.index_arg());
+                        c.push(self.index_arg());
+                    }
+                }
+                if name == "ZRANGE" && !by.is_empty() {
+                    c.push(self.word(by));
+                }
+                if name == "ZRANGE" && self.pct(30) {
+                    c.push(self.word("REV"));
+                }
+                if self.pct(30) {
+                    c.push(self.word("LIMIT"));
+                    c.push(b(self.pick(&["0", "1", "2", "-1", "x"])));
+                    c.push(b(self.pick(&["1", "2", "5", "-1", "0"])));
+                }
+                if self.pct(40) {
+                    c.push(self.word("WITHSCORES"));
+                }
+                if self.pct(3) {
+                    c.push(b("BOGUS"));
+                }
+            }
+            "ZRANGEBYLEX" | "ZREVRANGEBYLEX" | "ZLEXCOUNT" | "ZREMRANGEBYLEX" => {
+                c.push(self.lex_key());
+                c.push(self.lex_bound());
+                c.push(self.lex_bound());
+                if name.contains("RANGEBY") && self.pct(30) {
+                    c.push(self.word("LIMIT"));
+                    c.push(b(self.pick(&["0", "1", "-1", "2"])));
+                    c.push(b(self.pick(&["1", "3", "-1", "0"])));
+                }
+            }
+            "LEXADD" => {
+                c = vec![b("ZADD"), self.lex_key()];
+                for _ in 0..=self.int_in(0, 4) {
+                    c.push(b("0"));
+                    c.push(self.lex_member());
+                }
+            }
+            "ZREMRANGEBYRANK" => {
+                c.push(self.zset_key());
+                c.push(self.index_arg());
+                c.push(self.index_arg());
+            }
+            "ZREMRANGEBYSCORE" => {
+                c.push(self.zset_key());
+                c.push(b(self.pick(BOUNDS)));
+                c.push(b(self.pick(BOUNDS)));
+            }
+            "ZPOPMIN" | "ZPOPMAX" => {
+                c.push(self.zset_key());
+                if self.pct(60) {
+                    c.push(self.count_arg());
+                }
+                if self.pct(3) {
+                    c.push(b("1"));
+                }
+            }
             "BIG" => {
                 c = vec![b("ZADD"), self.zset_key()];
                 for i in 0..24 {
@@ -154,4 +271,16 @@ pub(crate) const ZSET_COMMANDS: &[(&str, &str)] = &[
     ("ZRANK", "ZRANK answered"),
     ("ZREVRANK", "ZREVRANK answered"),
     ("ZCOUNT", "ZCOUNT answered"),
+    ("ZRANGE", "ZRANGE answered"),
+    ("ZREVRANGE", "ZREVRANGE answered"),
+    ("ZRANGEBYSCORE", "ZRANGEBYSCORE answered"),
+    ("ZREVRANGEBYSCORE", "ZREVRANGEBYSCORE answered"),
+    ("ZRANGEBYLEX", "ZRANGEBYLEX answered"),
+    ("ZREVRANGEBYLEX", "ZREVRANGEBYLEX answered"),
+    ("ZLEXCOUNT", "ZLEXCOUNT answered"),
+    ("ZREMRANGEBYRANK", "ZREMRANGEBYRANK answered"),
+    ("ZREMRANGEBYSCORE", "ZREMRANGEBYSCORE answered"),
+    ("ZREMRANGEBYLEX", "ZREMRANGEBYLEX answered"),
+    ("ZPOPMIN", "ZPOPMIN answered"),
+    ("ZPOPMAX", "ZPOPMAX answered"),
 ];
