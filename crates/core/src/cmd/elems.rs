@@ -1,5 +1,5 @@
-//! What the hash and set families share: `HSCAN`/`SSCAN`, random picks, and
-//! argument parsing.
+//! What the hash, set and sorted-set families share: `HSCAN`/`SSCAN`/`ZSCAN`,
+//! random picks, and argument parsing.
 
 use emberkv_persistence::VType;
 use emberkv_protocol::request::parse_i64;
@@ -52,7 +52,7 @@ pub(crate) fn scan(cx: &mut Cx<'_, '_>, argv: &[&[u8]], vtype: VType) -> CmdResu
     }
     let crate::cmd::keys::ScanOpts { count, pattern, .. } =
         crate::cmd::keys::scan_opts(argv, 3, false)?;
-    let pairs = vtype == VType::Hash;
+    let pairs = vtype != VType::Set;
     let keep = |name: &[u8]| pattern.is_none_or(|p| glob::matches(p, name));
     let r = cx.with_coll(key, vtype, |c, out| {
         let mut found: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
@@ -70,6 +70,25 @@ pub(crate) fn scan(cx: &mut Cx<'_, '_>, argv: &[&[u8]], vtype: VType) -> CmdResu
                     let (name, value) = t.at(pos);
                     if keep(name) {
                         found.push((name.to_vec(), value.to_vec()));
+                    }
+                }
+                pos
+            }
+            // A large sorted set: the same cursor over its table's positions.
+            CollRef::Zset(z) => {
+                let mut pos = if cursor == 0 {
+                    z.len()
+                } else {
+                    (cursor as usize).min(z.len())
+                };
+                let mut visited = 0;
+                while pos > 0 && visited < count as usize {
+                    pos -= 1;
+                    visited += 1;
+                    let (name, score) = z.at_pos(pos);
+                    if keep(name) {
+                        let text = crate::coll::ztable::fmt_score(score);
+                        found.push((name.to_vec(), text.into_bytes()));
                     }
                 }
                 pos

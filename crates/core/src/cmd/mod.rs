@@ -25,6 +25,7 @@ pub mod set;
 pub mod strings;
 pub mod zrange;
 pub mod zset;
+pub mod zsetops;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -47,6 +48,7 @@ pub static FAMILIES: &[&[CoreCommand]] = &[
     blocking::COMMANDS,
     zset::COMMANDS,
     zrange::COMMANDS,
+    zsetops::COMMANDS,
 ];
 
 /// Every keyspace command, family by family.

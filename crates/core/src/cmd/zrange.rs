@@ -285,6 +285,8 @@ fn reply_members(out: &mut Encoder<'_>, v: &[(Vec<u8>, f64)], withscores: bool) 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Form {
     Zrange,
+    /// ZRANGESTORE: ZRANGE with a destination first.
+    Store,
     Zrevrange,
     ByScore,
     RevByScore,
@@ -294,13 +296,17 @@ enum Form {
 
 /// `zrangeGenericCommand`.
 fn zrange_generic(cx: &mut Cx<'_, '_>, argv: &[&[u8]], form: Form) -> CmdResult {
+    let store = form == Form::Store;
+    // ZRANGESTORE's arguments are ZRANGE's, after the destination.
+    let argv_all = argv;
+    let argv = if store { &argv[1..] } else { argv };
     let key = argv[1];
     let mut withscores = false;
     let (mut offset, mut limit) = (0i64, -1i64);
     // None: not given (ZRANGE's default).
     let mut rev = match form {
         Form::Zrevrange | Form::RevByScore | Form::RevByLex => Some(true),
-        Form::Zrange => None,
+        Form::Zrange | Form::Store => None,
         _ => Some(false),
     };
     #[derive(PartialEq)]
@@ -311,7 +317,7 @@ fn zrange_generic(cx: &mut Cx<'_, '_>, argv: &[&[u8]], form: Form) -> CmdResult 
         Lex,
     }
     let mut kind = match form {
-        Form::Zrange => Kind::Auto,
+        Form::Zrange | Form::Store => Kind::Auto,
         Form::Zrevrange => Kind::Rank,
         Form::ByScore | Form::RevByScore => Kind::Score,
         Form::ByLex | Form::RevByLex => Kind::Lex,
@@ -320,7 +326,7 @@ fn zrange_generic(cx: &mut Cx<'_, '_>, argv: &[&[u8]], form: Form) -> CmdResult 
     while j < argv.len() {
         let left = argv.len() - j - 1;
         let a = argv[j];
-        if eq(a, "withscores") {
+        if !store && eq(a, "withscores") {
             withscores = true;
         } else if eq(a, "limit") && left >= 2 {
             offset = int_arg(argv[j + 1])?;
@@ -360,6 +366,16 @@ fn zrange_generic(cx: &mut Cx<'_, '_>, argv: &[&[u8]], form: Form) -> CmdResult 
         Kind::Lex => Range::Lex(parse_lex(lo)?, parse_lex(hi)?),
         _ => Range::Rank(int_arg(lo)?, int_arg(hi)?),
     };
+    if store {
+        let dst = argv_all[1];
+        cx.lock_keys([dst, key]);
+        let found = cx.with_coll(key, Z, |c, _| {
+            c.as_zset()
+                .map(|z| Ordered::of(z).select(&range, rev, offset, limit))
+                .unwrap_or_default()
+        })?;
+        return store_scored(cx, dst, found.unwrap_or_default());
+    }
     cx.meta_read(key);
     let hit = cx.with_coll(key, Z, |c, out| {
         let Some(z) = c.as_zset() else { return };
@@ -370,6 +386,30 @@ fn zrange_generic(cx: &mut Cx<'_, '_>, argv: &[&[u8]], form: Form) -> CmdResult 
         cx.out.array(0);
     }
     Ok(())
+}
+
+/// Stores `v` at `dst` as a new sorted set, in the encoding Redis 7.0 picks
+/// by its size (overwriting any type); deletes `dst` when `v` is empty.
+/// Replies with the size.
+pub(crate) fn store_scored(cx: &mut Cx<'_, '_>, dst: &[u8], v: Scored) -> CmdResult {
+    let n = v.len();
+    if n == 0 {
+        if cx.exists(dst) {
+            cx.del(dst);
+        }
+        cx.out.int(0);
+        return Ok(());
+    }
+    let enc = cx.ks.encodings();
+    let (vtype, body) = crate::value::encode(emberkv_rdb::Value::ZSet(v), &enc);
+    cx.set_typed(dst, vtype, body, 0);
+    cx.out.int(n as i64);
+    Ok(())
+}
+
+/// `ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]`
+pub(crate) fn rangestore(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    zrange_generic(cx, argv, Form::Store)
 }
 
 /// `ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`

@@ -121,8 +121,6 @@ impl ZTable {
 
     /// The member and score at table position `pos` (for random picks and
     /// scans: not the order).
-    // Held-form plumbing is in; the sorted-set commands (next) call this.
-    #[allow(dead_code)]
     pub fn at_pos(&self, pos: usize) -> (&[u8], f64) {
         let (m, v) = self.table.at(pos);
         (m, score_of(v))
@@ -178,8 +176,6 @@ impl ZTable {
     }
 
     /// The number of entries in blocks `0..block`.
-    // Held-form plumbing is in; the sorted-set commands (next) call this.
-    #[allow(dead_code)]
     fn prefix(&self, block: usize) -> usize {
         let mut k = block.min(self.tree.len() - 1);
         let mut sum = 0;
@@ -268,8 +264,6 @@ impl ZTable {
     }
 
     /// Removes `member`; its score, if it was a member.
-    // Held-form plumbing is in; the sorted-set commands (next) call this.
-    #[allow(dead_code)]
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let score = self.score(member)?;
         self.remove_order(score, member);
@@ -292,8 +286,6 @@ impl ZTable {
     }
 
     /// The 0-based rank of `member` in ascending order.
-    // Held-form plumbing is in; the sorted-set commands (next) call this.
-    #[allow(dead_code)]
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         let score = self.score(member)?;
         let (b, j) = self.seek((score, member));
@@ -307,18 +299,8 @@ impl ZTable {
         Some((self.member(pos), score))
     }
 
-    /// The number of members ordered before `(score, member)`.
-    // Held-form plumbing is in; the sorted-set commands (next) call this.
-    #[allow(dead_code)]
-    pub fn count_before(&self, score: f64, member: &[u8]) -> usize {
-        let (b, j) = self.seek((score, member));
-        self.prefix(b) + j
-    }
-
     /// The number of members with a score below `score` (`inclusive`: at most
     /// `score`).
-    // Held-form plumbing is in; the sorted-set commands (next) call this.
-    #[allow(dead_code)]
     pub fn count_below(&self, score: f64, inclusive: bool) -> usize {
         let b = self.blocks.partition_point(|blk| {
             blk.last()

@@ -308,8 +308,8 @@ pub(crate) fn coll_check(cmd: &[Vec<u8>]) -> Option<Check> {
         "HGETALL" | "HKEYS" | "HVALS" | "SMEMBERS" | "SINTER" | "SUNION" | "SDIFF" => {
             Check::Unordered
         }
-        "HSCAN" | "SSCAN" => Check::CollScan,
-        "SPOP" | "SRANDMEMBER" | "HRANDFIELD" => Check::Random,
+        "HSCAN" | "SSCAN" | "ZSCAN" => Check::CollScan,
+        "SPOP" | "SRANDMEMBER" | "HRANDFIELD" | "ZRANDMEMBER" => Check::Random,
         _ => return None,
     })
 }
@@ -360,7 +360,8 @@ pub(crate) fn random_leftover(cmd: &[Vec<u8>]) -> Option<Vec<u8>> {
 /// returns the sorted distinct elements (pairs for HSCAN) as an array, or the
 /// first error.
 pub(crate) fn coll_scan_all(c: &mut dyn Client, cmd: &[Vec<u8>], calls: &mut u64) -> Reply {
-    scan_to_end(c, cmd, calls, 2, cmd[0].eq_ignore_ascii_case(b"HSCAN"))
+    let pairs = cmd[0].eq_ignore_ascii_case(b"HSCAN") || cmd[0].eq_ignore_ascii_case(b"ZSCAN");
+    scan_to_end(c, cmd, calls, 2, pairs)
 }
 
 /// Every hash and set command, and its tally entry when it answered something

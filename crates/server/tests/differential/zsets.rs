@@ -109,6 +109,17 @@ impl Gen {
             ("ZREMRANGEBYLEX", 1),
             ("ZPOPMIN", 2),
             ("ZPOPMAX", 2),
+            ("ZUNION", 2),
+            ("ZINTER", 2),
+            ("ZDIFF", 2),
+            ("ZUNIONSTORE", 2),
+            ("ZINTERSTORE", 2),
+            ("ZDIFFSTORE", 1),
+            ("ZINTERCARD", 1),
+            ("ZRANGESTORE", 2),
+            ("ZMPOP", 2),
+            ("ZRANDMEMBER", 2),
+            ("ZSCAN", 2),
         ];
         let total: u32 = NAMES.iter().map(|n| n.1).sum();
         let mut r = self.int_in(0, i64::from(total) - 1) as u32;
@@ -246,6 +257,101 @@ impl Gen {
                     c.push(b("1"));
                 }
             }
+            "ZUNION" | "ZINTER" | "ZDIFF" | "ZUNIONSTORE" | "ZINTERSTORE" | "ZDIFFSTORE"
+            | "ZINTERCARD" => {
+                if name.ends_with("STORE") {
+                    c.push(self.zset_key());
+                }
+                let n = self.int_in(1, 3);
+                c.push(b(if self.pct(6) {
+                    self.pick(&["0", "-1", "x", "5"]).to_string()
+                } else {
+                    n.to_string()
+                }));
+                for _ in 0..n {
+                    // Plain sets count as sorted sets scored 1.
+                    c.push(if self.pct(20) {
+                        b(self.pick(&["s0", "s1"]))
+                    } else {
+                        self.zset_key()
+                    });
+                }
+                let weighted = matches!(name, "ZUNION" | "ZINTER" | "ZUNIONSTORE" | "ZINTERSTORE");
+                if weighted && self.pct(30) {
+                    c.push(self.word("WEIGHTS"));
+                    for _ in 0..n {
+                        c.push(b(self.pick(&["1", "2", "0.5", "-1", "0", "inf", "x"])));
+                    }
+                }
+                if weighted && self.pct(30) {
+                    c.push(self.word("AGGREGATE"));
+                    c.push(self.word_of(&["SUM", "MIN", "MAX", "AVG"]));
+                }
+                if !name.ends_with("STORE") && name != "ZINTERCARD" && self.pct(50) {
+                    c.push(self.word("WITHSCORES"));
+                }
+                if name == "ZINTERCARD" && self.pct(40) {
+                    c.push(self.word("LIMIT"));
+                    c.push(b(self.pick(&["0", "1", "2", "-1", "x"])));
+                }
+            }
+            "ZRANGESTORE" => {
+                c.push(self.zset_key());
+                c.push(self.zset_key());
+                if self.pct(50) {
+                    c.push(b(self.pick(BOUNDS)));
+                    c.push(b(self.pick(BOUNDS)));
+                    c.push(self.word("BYSCORE"));
+                } else {
+                    c.push(self.index_arg());
+                    c.push(self.index_arg());
+                }
+                if self.pct(30) {
+                    c.push(self.word("REV"));
+                }
+                if self.pct(20) {
+                    c.push(self.word("LIMIT"));
+                    c.push(b(self.pick(&["0", "1", "-1"])));
+                    c.push(b(self.pick(&["1", "3", "-1"])));
+                }
+            }
+            "ZMPOP" => {
+                let n = self.int_in(1, 3);
+                c.push(b(if self.pct(6) {
+                    self.pick(&["0", "-1", "x", "5"]).to_string()
+                } else {
+                    n.to_string()
+                }));
+                for _ in 0..n {
+                    c.push(self.zset_key());
+                }
+                c.push(self.word_of(&["MIN", "MAX", "MIN", "MID"]));
+                if self.pct(50) {
+                    c.push(self.word("COUNT"));
+                    c.push(self.count_arg());
+                }
+            }
+            "ZRANDMEMBER" => {
+                c.push(self.zset_key());
+                if self.pct(70) {
+                    c.push(self.count_arg());
+                    if self.pct(50) {
+                        c.push(self.word_of(&["WITHSCORES", "WITHSCORES", "NOSCORES"]));
+                    }
+                }
+            }
+            "ZSCAN" => {
+                c.push(self.zset_key());
+                c.push(b(self.pick(&["0", "0", "0", "", "abc"])));
+                if self.pct(40) {
+                    c.push(self.word("MATCH"));
+                    c.push(b(self.pick(&["*", "a*", "?", "big*", "1*"])));
+                }
+                if self.pct(40) {
+                    c.push(self.word("COUNT"));
+                    c.push(b(self.pick(&["1", "2", "10", "0", "-1", "x"])));
+                }
+            }
             "BIG" => {
                 c = vec![b("ZADD"), self.zset_key()];
                 for i in 0..24 {
@@ -283,4 +389,15 @@ pub(crate) const ZSET_COMMANDS: &[(&str, &str)] = &[
     ("ZREMRANGEBYLEX", "ZREMRANGEBYLEX answered"),
     ("ZPOPMIN", "ZPOPMIN answered"),
     ("ZPOPMAX", "ZPOPMAX answered"),
+    ("ZUNION", "ZUNION answered"),
+    ("ZINTER", "ZINTER answered"),
+    ("ZDIFF", "ZDIFF answered"),
+    ("ZUNIONSTORE", "ZUNIONSTORE answered"),
+    ("ZINTERSTORE", "ZINTERSTORE answered"),
+    ("ZDIFFSTORE", "ZDIFFSTORE answered"),
+    ("ZINTERCARD", "ZINTERCARD answered"),
+    ("ZRANGESTORE", "ZRANGESTORE answered"),
+    ("ZMPOP", "ZMPOP answered"),
+    ("ZRANDMEMBER", "ZRANDMEMBER answered"),
+    ("ZSCAN", "ZSCAN answered"),
 ];
