@@ -432,9 +432,10 @@ pub trait ChangeFeed: Send + Sync {
     fn publish(&self, changes: &[Change<'_>]);
 }
 
-/// Told when a key may have become a non-empty list (a push onto it, or a list
-/// written whole: `RESTORE`, `RENAME`, `COPY`), so clients blocked on it
-/// (`BLPOP`...) can be served.
+/// Told when a key may have become a non-empty list or sorted set (a push or a
+/// ZADD onto it, or a value written whole: `RESTORE`, `RENAME`, `COPY`, a
+/// store command), so clients blocked on it (`BLPOP`, `BZPOPMIN`...) can be
+/// served.
 pub trait ReadyHook: Send + Sync {
     /// Whether anybody waits at all (when not, a push costs nothing more).
     fn any(&self) -> bool;

@@ -113,7 +113,9 @@ pub(crate) fn object(buf: &mut Vec<u8>, v: &Value, enc: &Encodings, compress: bo
                 let mut lp = listpack::Builder::new();
                 for (m, s) in &sorted {
                     lp.push(m);
-                    lp.push(format_score(*s).as_bytes());
+                    // A listpack holds -0 as 0 (Redis's zsetAdd does).
+                    let s = if *s == 0.0 { 0.0 } else { *s };
+                    lp.push(format_score(s).as_bytes());
                 }
                 lp
             });

@@ -677,7 +677,7 @@ impl Conn {
         };
         self.info.blocked.store(false, Ordering::Relaxed);
         self.info.mark_active();
-        let null_array = matches!(name, "blpop" | "brpop" | "blmpop");
+        let null_array = !matches!(name, "blmove" | "brpoplpush");
         match wake {
             None => return Ok(false),
             Some(Wake::Served { reply, lsn }) => {

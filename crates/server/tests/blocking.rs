@@ -322,3 +322,57 @@ fn resp3_clients_get_arrays_and_null_timeouts() {
         "*2\r\n$1\r\nl\r\n$1\r\nv\r\n"
     );
 }
+
+#[test]
+fn sorted_set_pops_block_and_are_served_from_the_key_that_got_members() {
+    let s = TestServer::start(&[]);
+    let mut c = s.conn();
+    let w1 = spawn_cmd(&s, &["BZPOPMIN", "board", "other", "0"]);
+    wait_blocked(&mut c, 1);
+    let w2 = spawn_cmd(&s, &["BZMPOP", "0", "1", "other", "MAX", "COUNT", "2"]);
+    wait_blocked(&mut c, 2);
+    // A list on a waited key serves no one (it stays blocked), a ZADD does.
+    let _: u64 = c.rpush("board", "x").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(blocked(&mut c), 2);
+    let _: u64 = c.del("board").unwrap();
+    let _: u64 = c
+        .zadd_multiple("other", &[(1, "a"), (2, "b"), (3, "c")])
+        .unwrap();
+    match w1.join().unwrap().unwrap() {
+        Value::Array(v) => {
+            assert_eq!(v.len(), 3);
+            assert_eq!(bulk(&v[0]), "other");
+            assert_eq!(bulk(&v[1]), "a");
+            assert_eq!(bulk(&v[2]), "1");
+        }
+        other => panic!("{other:?}"),
+    }
+    let v = w2.join().unwrap().unwrap();
+    assert_eq!(
+        v,
+        Value::Array(vec![
+            Value::BulkString(b"other".to_vec()),
+            Value::Array(vec![
+                Value::Array(vec![
+                    Value::BulkString(b"c".to_vec()),
+                    Value::BulkString(b"3".to_vec()),
+                ]),
+                Value::Array(vec![
+                    Value::BulkString(b"b".to_vec()),
+                    Value::BulkString(b"2".to_vec()),
+                ]),
+            ]),
+        ]),
+        "the second waiter gets the two highest of what is left"
+    );
+    assert!(!c.exists::<_, bool>("other").unwrap());
+    let t = Instant::now();
+    let v: Value = redis::cmd("BZPOPMAX")
+        .arg("none")
+        .arg("0.1")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(v, Value::Nil);
+    assert!(t.elapsed() >= Duration::from_millis(100));
+}

@@ -1,4 +1,5 @@
-//! The blocking list pops: `BLPOP`, `BRPOP`, `BLMOVE`, `BRPOPLPUSH`, `BLMPOP`.
+//! The blocking pops: `BLPOP`, `BRPOP`, `BLMOVE`, `BRPOPLPUSH`, `BLMPOP` on
+//! lists, `BZPOPMIN`, `BZPOPMAX`, `BZMPOP` on sorted sets.
 //!
 //! Each runs as its non-blocking form when one of its keys holds a list. When
 //! none does it fails with [`CmdError::Block`] (nothing written or changed) and
@@ -38,7 +39,7 @@ fn timeout_at(name: &str, argv: &[&[u8]]) -> usize {
     match name {
         "blmove" => 5,
         "brpoplpush" => 3,
-        "blmpop" => 1,
+        "blmpop" | "bzmpop" => 1,
         _ => argv.len().saturating_sub(1),
     }
 }
@@ -56,6 +57,9 @@ pub fn keys<'a>(name: &str, argv: &[&'a [u8]]) -> Vec<&'a [u8]> {
     match name {
         "blmove" | "brpoplpush" => argv.get(1).copied().into_iter().collect(),
         "blmpop" => mpop_args(argv, 2).map(|(k, _, _)| k).unwrap_or_default(),
+        "bzmpop" => crate::cmd::zsetops::zmpop_args(argv, 2)
+            .map(|(k, _, _)| k)
+            .unwrap_or_default(),
         _ => argv
             .get(1..argv.len().saturating_sub(1))
             .unwrap_or_default()
@@ -70,7 +74,25 @@ pub fn keys<'a>(name: &str, argv: &[&'a [u8]]) -> Vec<&'a [u8]> {
 pub fn serve_argv(name: &str, argv: &[&[u8]], key: &[u8]) -> Vec<Vec<u8>> {
     let own = |v: &[&[u8]]| v.iter().map(|a| a.to_vec()).collect::<Vec<_>>();
     match name {
-        "blpop" | "brpop" => vec![argv[0].to_vec(), key.to_vec(), b"0".to_vec()],
+        "blpop" | "brpop" | "bzpopmin" | "bzpopmax" => {
+            vec![argv[0].to_vec(), key.to_vec(), b"0".to_vec()]
+        }
+        "bzmpop" => match crate::cmd::zsetops::zmpop_args(argv, 2) {
+            Ok((_, min, count)) => vec![
+                argv[0].to_vec(),
+                b"0".to_vec(),
+                b"1".to_vec(),
+                key.to_vec(),
+                if min {
+                    b"MIN".to_vec()
+                } else {
+                    b"MAX".to_vec()
+                },
+                b"COUNT".to_vec(),
+                count.to_string().into_bytes(),
+            ],
+            Err(_) => own(argv),
+        },
         "blmpop" => match mpop_args(argv, 2) {
             Ok((_, left, count)) => vec![
                 argv[0].to_vec(),
@@ -169,6 +191,58 @@ pub fn blmpop(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     nothing(cx, |cx| cx.out.null_array())
 }
 
+/// `BZPOPMIN`/`BZPOPMAX key [key ...] timeout`: the first key holding a
+/// sorted set (WRONGTYPE for another type met before it).
+fn bzpop(cx: &mut Cx<'_, '_>, argv: &[&[u8]], min: bool) -> CmdResult {
+    parse_timeout(argv[argv.len() - 1])?;
+    let keys = &argv[1..argv.len() - 1];
+    cx.lock_keys(keys.iter().copied());
+    for &key in keys {
+        let Some(m) = cx.meta(key) else { continue };
+        if m.vtype != emberkv_persistence::VType::ZSet {
+            return Err(crate::exec::wrongtype());
+        }
+        let got = crate::cmd::zrange::pop_members(cx, key, min, 1)?.unwrap_or_default();
+        if let Some((member, score)) = got.first() {
+            cx.out.array(3);
+            cx.out.bulk(key);
+            cx.out.bulk(member);
+            crate::cmd::zset::reply_score(cx.out, *score);
+            return Ok(());
+        }
+    }
+    nothing(cx, |cx| cx.out.null_array())
+}
+
+/// `BZPOPMIN key [key ...] timeout`
+pub fn bzpopmin(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    bzpop(cx, argv, true)
+}
+
+/// `BZPOPMAX key [key ...] timeout`
+pub fn bzpopmax(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    bzpop(cx, argv, false)
+}
+
+/// `BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]`
+pub fn bzmpop(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    let (keys, min, count) = crate::cmd::zsetops::zmpop_args(argv, 2)?;
+    parse_timeout(argv[1])?;
+    if crate::cmd::zsetops::zmpop_run(cx, &keys, min, count)? {
+        return Ok(());
+    }
+    nothing(cx, |cx| cx.out.null_array())
+}
+
+const BZ_WF: C = C::WRITE
+    .union(C::SORTEDSET)
+    .union(C::FAST)
+    .union(C::BLOCKING);
+const BZ_WS: C = C::WRITE
+    .union(C::SORTEDSET)
+    .union(C::SLOW)
+    .union(C::BLOCKING);
+
 const B_W: C = C::WRITE.union(C::LIST).union(C::SLOW).union(C::BLOCKING);
 
 /// `write noscript blocking` (and `denyoom` for the moves).
@@ -210,8 +284,75 @@ const fn bcmd(
     }
 }
 
-/// The blocking list commands.
+/// A blocking sorted-set command's table entry.
+#[allow(clippy::too_many_arguments)]
+const fn bzcmd(
+    name: &'static str,
+    arity: i32,
+    flags: Flags,
+    keys: &'static [KeySpec],
+    categories: C,
+    since: &'static str,
+    summary: &'static str,
+    complexity: &'static str,
+    args: &'static str,
+    handler: crate::exec::Handler,
+) -> CoreCommand {
+    CoreCommand {
+        spec: CommandSpec {
+            name,
+            arity,
+            flags,
+            keys,
+            categories,
+            group: "sorted-set",
+            since,
+            summary,
+            complexity,
+            args,
+        },
+        handler,
+    }
+}
+
+/// The blocking commands.
 pub static COMMANDS: &[CoreCommand] = &[
+    bzcmd(
+        "bzpopmin",
+        -3,
+        WB.union(Flags::FAST),
+        ALL_BUT_LAST,
+        BZ_WF,
+        "5.0.0",
+        "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
+        "O(log(N)) with N being the number of elements in the sorted set.",
+        "key [key ...] timeout",
+        bzpopmin,
+    ),
+    bzcmd(
+        "bzpopmax",
+        -3,
+        WB.union(Flags::FAST),
+        ALL_BUT_LAST,
+        BZ_WF,
+        "5.0.0",
+        "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.",
+        "O(log(N)) with N being the number of elements in the sorted set.",
+        "key [key ...] timeout",
+        bzpopmax,
+    ),
+    bzcmd(
+        "bzmpop",
+        -5,
+        WB,
+        NUMKEYS,
+        BZ_WS,
+        "7.0.0",
+        "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
+        "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+        "timeout numkeys key [key ...] MIN|MAX [COUNT count]",
+        bzmpop,
+    ),
     bcmd(
         "blpop",
         -3,

@@ -288,7 +288,8 @@ impl<'a, 'o> Cx<'a, 'o> {
         };
         self.lsn = self.lsn.max(appended.lsn);
         self.in_place.clear();
-        // Keys that may have become non-empty lists: clients blocked on them
+        // Keys that may have become non-empty lists or sorted sets: clients
+        // blocked on them
         // can be served once the changes are applied.
         let waiters = ks.ready.read().as_ref().is_some_and(|h| h.any());
         let pushed: SmallVec<[Box<[u8]>; 1]> = self
@@ -301,9 +302,14 @@ impl<'a, 'o> Cx<'a, 'o> {
                     vtype: VType::List,
                     payload,
                 } if matches!(payload.first(), Some(&(op::LPUSH | op::RPUSH))) => Some(key.clone()),
+                Effect::Delta {
+                    key,
+                    vtype: VType::ZSet,
+                    payload,
+                } if payload.first() == Some(&op::ZADD) => Some(key.clone()),
                 Effect::Set {
                     key,
-                    vtype: VType::List,
+                    vtype: VType::List | VType::ZSet,
                     ..
                 } => Some(key.clone()),
                 _ => None,

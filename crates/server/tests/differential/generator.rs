@@ -502,7 +502,7 @@ impl Gen {
             // Lists (differential/lists.rs).
             ("LIST", 90),
             // Sorted sets (differential/zsets.rs).
-            ("ZSET", 60),
+            ("ZSET", 110),
         ];
         let total: u32 = NAMES.iter().map(|n| n.1).sum::<u32>() * 10 + 3;
         let mut x = self.rng.random_range(0..total);

@@ -114,12 +114,15 @@ impl Gen {
             ("ZDIFF", 2),
             ("ZUNIONSTORE", 2),
             ("ZINTERSTORE", 2),
-            ("ZDIFFSTORE", 1),
+            ("ZDIFFSTORE", 3),
             ("ZINTERCARD", 1),
             ("ZRANGESTORE", 2),
             ("ZMPOP", 2),
             ("ZRANDMEMBER", 2),
             ("ZSCAN", 2),
+            ("BZPOPMIN", 1),
+            ("BZPOPMAX", 1),
+            ("BZMPOP", 1),
         ];
         let total: u32 = NAMES.iter().map(|n| n.1).sum();
         let mut r = self.int_in(0, i64::from(total) - 1) as u32;
@@ -352,6 +355,26 @@ impl Gen {
                     c.push(b(self.pick(&["1", "2", "10", "0", "-1", "x"])));
                 }
             }
+            // Blocking pops: served at once or a short wait both time out.
+            "BZPOPMIN" | "BZPOPMAX" => {
+                for _ in 0..=self.int_in(0, 2) {
+                    c.push(self.zset_key());
+                }
+                c.push(b(self.pick(&["0.01", "0.01", "-1", "x"])));
+            }
+            "BZMPOP" => {
+                c.push(b(self.pick(&["0.01", "0.01", "-1", "x"])));
+                let n = self.int_in(1, 2);
+                c.push(b(n.to_string()));
+                for _ in 0..n {
+                    c.push(self.zset_key());
+                }
+                c.push(self.word_of(&["MIN", "MAX"]));
+                if self.pct(50) {
+                    c.push(self.word("COUNT"));
+                    c.push(b(self.pick(&["1", "3", "0", "x"])));
+                }
+            }
             "BIG" => {
                 c = vec![b("ZADD"), self.zset_key()];
                 for i in 0..24 {
@@ -400,4 +423,7 @@ pub(crate) const ZSET_COMMANDS: &[(&str, &str)] = &[
     ("ZMPOP", "ZMPOP answered"),
     ("ZRANDMEMBER", "ZRANDMEMBER answered"),
     ("ZSCAN", "ZSCAN answered"),
+    ("BZPOPMIN", "BZPOPMIN answered"),
+    ("BZPOPMAX", "BZPOPMAX answered"),
+    ("BZMPOP", "BZMPOP answered"),
 ];
