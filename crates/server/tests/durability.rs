@@ -130,6 +130,8 @@ struct Colls {
     set: BTreeSet<String>,
     list: Vec<String>,
     list2: Vec<String>,
+    /// Member -> score (integers, so the model's arithmetic is exact).
+    zset: BTreeMap<String, i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -161,6 +163,9 @@ impl ClientModel {
     fn list2_key(&self) -> String {
         format!("c{}:l2", self.id)
     }
+    fn zset_key(&self) -> String {
+        format!("c{}:z", self.id)
+    }
     fn current(&self, j: usize) -> KeyState {
         match &self.keys[j] {
             Known::Sure(s) => s.clone(),
@@ -187,18 +192,50 @@ async fn client_load(addr: String, mut m: ClientModel, round: usize, seed: u64) 
         let j = rng.random_range(0..KEYS_PER_CLIENT);
         let key = m.key(j);
         let old = m.current(j);
-        let op = rng.random_range(0..22);
+        let op = rng.random_range(0..25);
         let timeout = Duration::from_secs(5);
         if op >= 11 {
             // HSET, HDEL, HINCRBY, SADD, SREM, LPUSH, RPUSH, RPOP, LMOVE,
-            // LPOP: deltas onto collection chains.
+            // LPOP, ZADD, ZINCRBY, ZPOPMIN: deltas onto collection chains.
             // Up to 700 fields/members: hashes and sets pass their listpack and
             // intset limits (512) and become hashtables.
             let mut new = m.colls.clone();
             let n = rng.random_range(0..700);
             // A pop's reply must be the element the model pops.
             let mut popped: Option<Option<String>> = None;
+            // A ZPOPMIN's reply must be the member and score the model pops.
+            let mut zpopped: Option<Option<(String, i64)>> = None;
             let cmd = match op {
+                22 => {
+                    let (mbr, sc) = (format!("m{}", n % 50), (n as i64) - 300);
+                    new.zset.insert(mbr.clone(), sc);
+                    redis::cmd("ZADD")
+                        .arg(m.zset_key())
+                        .arg(sc)
+                        .arg(mbr)
+                        .clone()
+                }
+                23 => {
+                    let mbr = format!("m{}", n % 50);
+                    *new.zset.entry(mbr.clone()).or_insert(0) += 7;
+                    redis::cmd("ZINCRBY")
+                        .arg(m.zset_key())
+                        .arg(7)
+                        .arg(mbr)
+                        .clone()
+                }
+                24 => {
+                    let lowest = new
+                        .zset
+                        .iter()
+                        .min_by(|a, b| a.1.cmp(b.1).then_with(|| a.0.cmp(b.0)))
+                        .map(|(k, v)| (k.clone(), *v));
+                    if let Some((k, _)) = &lowest {
+                        new.zset.remove(k);
+                    }
+                    zpopped = Some(lowest);
+                    redis::cmd("ZPOPMIN").arg(m.zset_key()).clone()
+                }
                 18 => {
                     let e = format!("r{round}-{seq}");
                     new.list.insert(0, e.clone());
@@ -281,6 +318,13 @@ async fn client_load(addr: String, mut m: ClientModel, round: usize, seed: u64) 
                     panic!("client {}: error reply {e:?}", m.id)
                 }
                 Ok(Ok(v)) => {
+                    if let Some(want) = zpopped {
+                        let got: Vec<String> = redis::from_redis_value(v.clone()).unwrap();
+                        let want: Vec<String> = want
+                            .map(|(k, s)| vec![k, s.to_string()])
+                            .unwrap_or_default();
+                        assert_eq!(got, want, "client {}: ZPOPMIN", m.id);
+                    }
                     if let Some(want) = popped {
                         let got: Option<String> = redis::from_redis_value(v).unwrap();
                         assert_eq!(got, want, "client {}: popped", m.id);
@@ -495,28 +539,38 @@ async fn crash_test(args: &[&str]) {
             }
             let list2 = lists.pop().unwrap_or_default();
             let list = lists.pop().unwrap_or_default();
+            let zraw: Vec<(String, i64)> = redis::cmd("ZRANGE")
+                .arg(m.zset_key())
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query_async(&mut con)
+                .await
+                .unwrap();
             let got = Colls {
                 hash,
                 set,
                 list,
                 list2,
+                zset: zraw.into_iter().collect(),
             };
             assert!(
                 got == m.colls || m.colls_alt.as_ref() == Some(&got),
-                "round {round}: client {}'s hash, set and lists are {got:?}, acknowledged {:?} \
+                "round {round}: client {}'s hash, set, lists and sorted set are {got:?}, acknowledged {:?} \
                  (or, with the change in flight, {:?})",
                 m.id,
                 m.colls,
                 m.colls_alt
             );
-            coll_changes += got.hash.len() + got.set.len() + got.list.len() + got.list2.len();
+            coll_changes +=
+                got.hash.len() + got.set.len() + got.list.len() + got.list2.len() + got.zset.len();
             m.colls = got;
             m.colls_alt = None;
         }
     }
     println!(
         "crash test: {rounds} rounds, {CLIENTS} clients, counters total {acknowledged}, \
-         hash fields, set members and list elements checked {coll_changes}"
+         hash fields, set members, list elements and sorted-set members checked {coll_changes}"
     );
     assert!(acknowledged > 0, "the load made progress");
     assert!(coll_changes > 0, "the hashes and sets were written");

@@ -805,7 +805,24 @@ fn emberkv_follows_redis_server() {
         &["ZINCRBY", "small-zset", "0.1", "a"],
         &["ZADD", "big-zset", "INCR", "7", "m1"],
         &["ZREM", "big-zset", "m2", "m3"],
-        &["ZADD", "new-zset", "1", "x"],
+        &["ZADD", "new-zset", "1", "x", "2", "y", "3", "z", "4", "w"],
+        // Redis rewrites these (ZMPOP and BZPOPMIN as ZPOPMIN/ZPOPMAX with a
+        // count) or sends them as they are (the store commands).
+        &["ZPOPMIN", "new-zset"],
+        &["ZMPOP", "1", "new-zset", "MAX", "COUNT", "1"],
+        &["BZPOPMIN", "new-zset", "0"],
+        &[
+            "ZUNIONSTORE",
+            "zu",
+            "2",
+            "small-zset",
+            "big-zset",
+            "WEIGHTS",
+            "1",
+            "2",
+        ],
+        &["ZRANGESTORE", "zr", "big-zset", "0", "9"],
+        &["ZREMRANGEBYRANK", "big-zset", "0", "4"],
     ];
     for cmd in stream {
         let _: redis::Value = redis::cmd(cmd[0]).arg(&cmd[1..]).query(&mut r).unwrap();
@@ -814,9 +831,9 @@ fn emberkv_follows_redis_server() {
     assert_eq!(n, 1);
     let keys = converge_redis(&mut r, &mut fc, &[]);
     assert_eq!(
-        keys, 18,
+        keys, 20,
         "small-int, compressible, binary, ttl, new, float, 7 collections, inter, union, \
-         a-list, moved, new-zset"
+         a-list, moved, new-zset, zu, zr"
     );
     // Every collection of the snapshot is held, with its type, encoding, value
     // and expiry.
@@ -833,7 +850,15 @@ fn emberkv_follows_redis_server() {
         .query(&mut r)
         .unwrap();
     assert_eq!(ttl, want);
-    for k in ["a-list", "moved", "new-zset"] {
+    for k in [
+        "a-list",
+        "moved",
+        "new-zset",
+        "zu",
+        "zr",
+        "big-zset",
+        "small-zset",
+    ] {
         assert_same_object(&mut r, &mut fc, k);
     }
     assert_eq!(info_u64(&mut fc, "master_stream_errors"), 0);
