@@ -23,7 +23,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECTIONS = ["main", "always", "zipf", "rss", "cold", "hotget", "threads", "typed", "hashsets",
-            "lists"]
+            "lists", "zsets"]
 
 
 T0 = time.time()
@@ -596,6 +596,9 @@ def main():
         if "lists" in o.sections:
             import compare_lists
             compare_lists.run(r, Server, fmt_list)
+        if "zsets" in o.sections:
+            import compare_zsets
+            compare_zsets.run(r, Server, fmt_list)
     except Exception as e:  # noqa: BLE001 - report and fail, after writing what we have
         failed = f"{type(e).__name__}: {e}"
     table = r.table()

@@ -3,6 +3,8 @@
 - throughput: `redis-benchmark -t lpush,rpush,lpop,rpop,lrange_100` at -P 1 and
   -P 16 (everysec; one list, `mylist`, as redis-benchmark uses, of its default
   3-byte elements);
+- BLPOP wake-up latency: one client blocked in BLPOP, another pushes; from
+  the push being sent to the reply arriving (p50, p99);
 - LINDEX at the head, the middle and the tail of a 1,000,000-element list
   (redis-benchmark custom commands, -P 1): the quicklist walk from the nearer
   end;
@@ -11,6 +13,7 @@
   bytes per element net of the empty process).
 """
 
+import socket
 import time
 
 from compare_collections import pipe_load
@@ -26,13 +29,43 @@ def one_list(n, chunk=1000):
         yield ["RPUSH", "biglist"] + [f"e:{i:08d}" for i in range(start, min(n, start + chunk))]
 
 
+def blpop_wakeups(port, n):
+    """Wake-up latencies in µs: a client blocked in BLPOP, another pushes,
+    timed from the push being sent to the blocked client's reply arriving."""
+    def conn():
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return s
+    a, b = conn(), conn()
+    out = []
+    blpop = b"*3\r\n$5\r\nBLPOP\r\n$4\r\nwake\r\n$1\r\n0\r\n"
+    push = b"*3\r\n$5\r\nLPUSH\r\n$4\r\nwake\r\n$1\r\nx\r\n"
+    want = b"*2\r\n$4\r\nwake\r\n$1\r\nx\r\n"
+    for _ in range(n):
+        a.sendall(blpop)
+        time.sleep(0.001)  # let it block
+        t0 = time.perf_counter()
+        b.sendall(push)
+        got = b""
+        while len(got) < len(want):
+            got += a.recv(64)
+        out.append((time.perf_counter() - t0) * 1e6)
+        pushed = b""
+        while not pushed.endswith(b"\r\n"):
+            pushed += b.recv(64)
+    a.close()
+    b.close()
+    out.sort()
+    return out
+
+
 def run(r, Server, fmt_list):
     o = r.o
     quick = o.quick
     n_big = 20_000 if quick else 1_000_000
     redis, ember = r.pair([("redis", "redis", []), ("emberkv", "emberkv", [])])
     try:
-        tests = ("lpush", "rpush", "lpop", "rpop", "lrange_100")
+        tests = ("lpush", "rpush", "lpop", "rpop", "lrange_100", "lrange_600")
         # redis-benchmark's default 3-byte elements: the one list stays well
         # within the cache across the rounds (a list larger than the whole
         # cache is served from the log per command; see ARCHITECTURE.md).
@@ -43,7 +76,7 @@ def run(r, Server, fmt_list):
                   f"{test.upper()} (redis-benchmark -t {test}), 50 clients, -P {pl}", "req/s",
                   {"Redis": [x["rps"] for x in by["redis"]],
                    "emberkv": [x["rps"] for x in by["emberkv"]]}, "≥ 1.0",
-                  "100 elements of mylist per reply" if test == "lrange_100" else "")
+                  f"{test[7:]} elements of mylist per reply" if test.startswith("lrange") else "")
         for s in (redis, ember):
             pipe_load(s.port, one_list(n_big))
         custom = [("lindex", ["LINDEX", "biglist", "0"], "head"),
@@ -64,6 +97,19 @@ def run(r, Server, fmt_list):
                   "-P 1 (redis-benchmark)", "req/s",
                   {"Redis": [x["rps"] for x in by["redis"]],
                    "emberkv": [x["rps"] for x in by["emberkv"]]}, "state it")
+        # BLPOP wake-up latency, alternating servers.
+        n_wake = 200 if quick else 2000
+        wake = {"redis": [], "emberkv": []}
+        for rnd in range(o.rounds):
+            for s in (redis, ember):
+                wake[s.name].extend(blpop_wakeups(s.port, n_wake))
+        for q, label in ((0.5, "p50"), (0.99, "p99")):
+            vals = {}
+            for name, key in (("Redis", "redis"), ("emberkv", "emberkv")):
+                v = sorted(wake[key])
+                vals[name] = [v[int(q * (len(v) - 1))]] if v else [0.0]
+            r.row("lists (latency)", f"BLPOP wake-up, push to reply ({label}, µs; "
+                  f"{n_wake} per round, one blocked client)", "µs", vals, "≤ 1.0")
     finally:
         redis.stop()
         ember.stop()

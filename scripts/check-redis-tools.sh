@@ -79,6 +79,15 @@ if echo "$out" | grep -qi "error"; then fail "redis-benchmark reported errors: $
 # 50,000 LPUSH + 50,000 RPUSH - 50,000 LPOP - 50,000 RPOP + 50,000 LPUSH.
 [ "$(cli llen mylist)" = "50000" ] || fail "LLEN mylist after the list benchmark: $(cli llen mylist)"
 [ "$(cli object encoding mylist)" = "quicklist" ] || fail "mylist encoding: $(cli object encoding mylist)"
+# The sorted-set tests: ZADD of 10,000 distinct members, then ZPOPMIN.
+out=$(redis-benchmark -p "$EMBERKV_PORT" -t zadd,zpopmin -n 50000 -P 16 -r 10000 -q 2>&1 | tr '\r' '\n')
+echo "$out" | grep -E "requests per second" | sed 's/^/  /'
+for t in ZADD ZPOPMIN; do
+  echo "$out" | grep -q "^$t: .*requests per second" || fail "redis-benchmark $t missing: $out"
+done
+if echo "$out" | grep -qi "error"; then fail "redis-benchmark reported errors: $out"; fi
+# 50,000 ZPOPMINs empty the (at most 10,000-member) set.
+[ "$(cli exists myzset)" = "0" ] || fail "myzset left after the ZPOPMIN benchmark: $(cli zcard myzset)"
 
 # SHUTDOWN: the server exits cleanly.
 cli shutdown >/dev/null 2>&1 || true
