@@ -40,6 +40,11 @@ pub(crate) fn fmt_score(v: f64) -> String {
     if v == 0.0 {
         return if v.is_sign_negative() { "-0" } else { "0" }.into();
     }
+    // An integer below 1e17 prints as itself (17 digits cover it exactly):
+    // the common case, without the exact float formatting.
+    if v.fract() == 0.0 && v.abs() < 1e17 {
+        return itoa::Buffer::new().format(v as i64).to_string();
+    }
     fn trim(s: &str) -> &str {
         if s.contains('.') {
             s.trim_end_matches('0').trim_end_matches('.')
@@ -130,8 +135,13 @@ impl ZTable {
         self.table.at(pos as usize).0
     }
 
+    /// The order of entry `e` against `key`: by score, and only on a tie by
+    /// the member's bytes (a read from the table, often a cache miss).
     fn cmp_at(&self, e: (f64, u32), key: (f64, &[u8])) -> Ordering {
-        cmp_entry((e.0, self.member(e.1)), key)
+        match e.0.partial_cmp(&key.0) {
+            Some(Ordering::Equal) | None => self.member(e.1).cmp(key.1),
+            Some(o) => o,
+        }
     }
 
     /// The block and place where `key` is, or would go.
