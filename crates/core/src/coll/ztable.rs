@@ -89,6 +89,7 @@ fn score_of(v: &[u8]) -> f64 {
 }
 
 /// Redis's order: by score, then by member bytes.
+#[cfg(test)]
 fn cmp_entry(a: (f64, &[u8]), b: (f64, &[u8])) -> Ordering {
     match a.0.partial_cmp(&b.0) {
         Some(Ordering::Equal) | None => a.1.cmp(b.1),
