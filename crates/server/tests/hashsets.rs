@@ -292,3 +292,36 @@ fn dead_bytes_of_a_rebased_hash_are_accounted_without_a_walk() {
     let v: String = c.hget("h", "field:0000029").unwrap();
     assert_eq!(v, "r29");
 }
+
+/// A negative random-pick count repeats picks: an absurd one is refused, not
+/// allocated (it panicked the connection with a capacity overflow, and a
+/// merely huge one would have aborted the process), and the server goes on.
+#[test]
+fn a_huge_negative_random_count_is_refused_not_allocated() {
+    let s = TestServer::start(&[]);
+    let mut c = s.conn();
+    let _: i64 = c.sadd("s", &["a", "b"]).unwrap();
+    let _: i64 = c.hset("h", "f", "v").unwrap();
+    let _: i64 = c.zadd("z", "m", 1).unwrap();
+    for (cmd, key) in [
+        ("SRANDMEMBER", "s"),
+        ("HRANDFIELD", "h"),
+        ("ZRANDMEMBER", "z"),
+    ] {
+        for n in ["-4611686018427387903", "-10000000000", "-16777217"] {
+            let e = redis::cmd(cmd)
+                .arg(key)
+                .arg(n)
+                .query::<redis::Value>(&mut c)
+                .unwrap_err();
+            assert!(
+                e.to_string().contains("value is out of range"),
+                "{cmd} {n}: {e}"
+            );
+        }
+        let v: Vec<String> = redis::cmd(cmd).arg(key).arg(-5).query(&mut c).unwrap();
+        assert_eq!(v.len(), 5);
+    }
+    let pong: String = redis::cmd("PING").query(&mut c).unwrap();
+    assert_eq!(pong, "PONG");
+}

@@ -18,16 +18,24 @@ pub(crate) fn int_arg(a: &[u8]) -> Result<i64, CmdError> {
     parse_i64(a).ok_or_else(|| CmdError::reply(ERR_NOT_INT))
 }
 
-/// The count of `SRANDMEMBER`/`HRANDFIELD` (a repeat count when negative): an
+/// The count of `SRANDMEMBER`/`HRANDFIELD`/`ZRANDMEMBER` (a repeat count when negative): an
 /// integer in ±`LONG_MAX`.
 pub(crate) fn random_count(a: &[u8]) -> Result<i64, CmdError> {
     match int_arg(a)? {
         i64::MIN => Err(CmdError::reply(
             "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
         )),
+        // A negative count repeats picks: its reply has |count| elements
+        // whatever the collection's size. Redis 7.0 tries to build any such
+        // reply and runs out of memory; emberkv refuses one past MAX_REPEATS.
+        n if n < -MAX_REPEATS => Err(CmdError::reply("ERR value is out of range")),
         n => Ok(n),
     }
 }
+
+/// The most elements a negative `SRANDMEMBER`/`HRANDFIELD`/`ZRANDMEMBER`
+/// count may ask for (16,777,216).
+pub(crate) const MAX_REPEATS: i64 = 1 << 24;
 
 /// `HSCAN`/`SSCAN key cursor [MATCH pattern] [COUNT count]`.
 ///
