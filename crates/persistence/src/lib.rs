@@ -39,6 +39,7 @@
 pub mod compaction;
 pub mod error;
 pub mod hint;
+mod holds;
 pub mod read;
 pub mod record;
 pub mod recovery;
@@ -49,9 +50,10 @@ mod writer;
 
 pub use compaction::{CompactionReport, LiveIndex};
 pub use error::{Error, ReadError, Result};
+pub use holds::SegmentHold;
 pub use read::Chain;
 pub use record::{ChainTail, DiskLoc, Kind, Link, Rec, VType, base_len, should_rebase};
 pub use recovery::{BrokenChain, CheckReport, Recovered, RecoveryReport, check, repair};
 pub use segment::Damage;
-pub use store::{Appended, FsyncPolicy, Loc, Options, SegmentHold, Stats, Store};
+pub use store::{Appended, FsyncPolicy, Loc, Options, Stats, Store};
 pub use vfs::{DataFile, Faults, FaultyVfs, OsVfs, Vfs};
