@@ -8,19 +8,9 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use common::TestServer;
+use common::{TestServer, log_bytes};
 use redis::{Commands, Connection};
-
-fn log_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
-        .map(|e| e.metadata().unwrap().len())
-        .sum()
-}
 
 fn fill_hash(c: &mut Connection, key: &str, n: usize) {
     for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {

@@ -7,19 +7,8 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::TestServer;
+use common::{TestServer, log_bytes};
 use redis::{Commands, Connection};
-
-fn log_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
-        .map(|e| e.metadata().unwrap().len())
-        .sum()
-}
 
 /// RPUSHes `n` elements `e:0000000`... onto `key`.
 fn fill_list(c: &mut Connection, key: &str, n: usize) {

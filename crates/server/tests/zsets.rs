@@ -6,19 +6,8 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::TestServer;
+use common::{TestServer, log_bytes};
 use redis::{Commands, Connection};
-
-fn log_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
-        .map(|e| e.metadata().unwrap().len())
-        .sum()
-}
 
 /// ZADDs `n` members `m:0000000`... scored 0..n to `key`.
 fn fill(c: &mut Connection, key: &str, n: usize) {

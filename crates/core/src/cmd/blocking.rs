@@ -11,9 +11,11 @@
 //! as the plain pop, as Redis propagates it. Applying a leader's stream never
 //! blocks: there a blocking pop that finds nothing answers as a timeout.
 
+use crate::cmd::list::lcmd;
 use crate::cmd::list::{move_elem, mpop_args, pop_elems, side};
 use crate::cmd::presets::W;
-use crate::cmd::{AclCategories as C, CommandSpec, CoreCommand, Flags, KeySpec};
+use crate::cmd::zset::zcmd;
+use crate::cmd::{AclCategories as C, CoreCommand, Flags, KeySpec};
 use crate::exec::{CmdError, CmdResult, Cx};
 use crate::ldouble::LongDouble;
 
@@ -254,70 +256,9 @@ const ALL_BUT_LAST: &[KeySpec] = &[KeySpec::range(1, -2, 1)];
 /// The keys of `BLMPOP timeout numkeys key ...`.
 const NUMKEYS: &[KeySpec] = &[KeySpec::keynum(2, 3, 1)];
 
-/// A blocking command's table entry.
-#[allow(clippy::too_many_arguments)]
-const fn bcmd(
-    name: &'static str,
-    arity: i32,
-    flags: Flags,
-    keys: &'static [KeySpec],
-    since: &'static str,
-    summary: &'static str,
-    complexity: &'static str,
-    args: &'static str,
-    handler: crate::exec::Handler,
-) -> CoreCommand {
-    CoreCommand {
-        spec: CommandSpec {
-            name,
-            arity,
-            flags,
-            keys,
-            categories: B_W,
-            group: "list",
-            since,
-            summary,
-            complexity,
-            args,
-        },
-        handler,
-    }
-}
-
-/// A blocking sorted-set command's table entry.
-#[allow(clippy::too_many_arguments)]
-const fn bzcmd(
-    name: &'static str,
-    arity: i32,
-    flags: Flags,
-    keys: &'static [KeySpec],
-    categories: C,
-    since: &'static str,
-    summary: &'static str,
-    complexity: &'static str,
-    args: &'static str,
-    handler: crate::exec::Handler,
-) -> CoreCommand {
-    CoreCommand {
-        spec: CommandSpec {
-            name,
-            arity,
-            flags,
-            keys,
-            categories,
-            group: "sorted-set",
-            since,
-            summary,
-            complexity,
-            args,
-        },
-        handler,
-    }
-}
-
 /// The blocking commands.
 pub static COMMANDS: &[CoreCommand] = &[
-    bzcmd(
+    zcmd(
         "bzpopmin",
         -3,
         WB.union(Flags::FAST),
@@ -329,7 +270,7 @@ pub static COMMANDS: &[CoreCommand] = &[
         "key [key ...] timeout",
         bzpopmin,
     ),
-    bzcmd(
+    zcmd(
         "bzpopmax",
         -3,
         WB.union(Flags::FAST),
@@ -341,7 +282,7 @@ pub static COMMANDS: &[CoreCommand] = &[
         "key [key ...] timeout",
         bzpopmax,
     ),
-    bzcmd(
+    zcmd(
         "bzmpop",
         -5,
         WB,
@@ -353,55 +294,60 @@ pub static COMMANDS: &[CoreCommand] = &[
         "timeout numkeys key [key ...] MIN|MAX [COUNT count]",
         bzmpop,
     ),
-    bcmd(
+    lcmd(
         "blpop",
         -3,
         WB,
         ALL_BUT_LAST,
+        B_W,
         "2.0.0",
         "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
         "O(N) where N is the number of provided keys.",
         "key [key ...] timeout",
         blpop,
     ),
-    bcmd(
+    lcmd(
         "brpop",
         -3,
         WB,
         ALL_BUT_LAST,
+        B_W,
         "2.0.0",
         "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
         "O(N) where N is the number of provided keys.",
         "key [key ...] timeout",
         brpop,
     ),
-    bcmd(
+    lcmd(
         "brpoplpush",
         4,
         WDB,
         crate::cmd::presets::TWO,
+        B_W,
         "2.2.0",
         "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.",
         "O(1)",
         "source destination timeout",
         brpoplpush,
     ),
-    bcmd(
+    lcmd(
         "blmove",
         6,
         WDB,
         crate::cmd::presets::TWO,
+        B_W,
         "6.2.0",
         "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.",
         "O(1)",
         "source destination LEFT|RIGHT LEFT|RIGHT timeout",
         blmove,
     ),
-    bcmd(
+    lcmd(
         "blmpop",
         -5,
         WB,
         NUMKEYS,
+        B_W,
         "7.0.0",
         "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
         "O(N+M) where N is the number of provided keys and M is the number of elements returned.",

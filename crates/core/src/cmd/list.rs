@@ -564,7 +564,7 @@ const NUMKEYS: &[KeySpec] = &[KeySpec::keynum(1, 2, 1)];
 
 /// A list command's table entry.
 #[allow(clippy::too_many_arguments)]
-const fn lcmd(
+pub(crate) const fn lcmd(
     name: &'static str,
     arity: i32,
     flags: Flags,

@@ -14,8 +14,8 @@ use emberkv_protocol::Encoder;
 
 use crate::cmd::elems::{eq, int_arg};
 use crate::cmd::presets::{ONE, R, W, WF};
-use crate::cmd::zset::{parse_bound, reply_score};
-use crate::cmd::{AclCategories as C, CommandSpec, CoreCommand, Flags, KeySpec};
+use crate::cmd::zset::{parse_bound, reply_score, zcmd};
+use crate::cmd::{AclCategories as C, CoreCommand};
 use crate::coll::op::{self, code};
 use crate::coll::zset::{ZRef, lp_pairs};
 use crate::exec::{CmdError, CmdResult, Cx, ERR_SYNTAX};
@@ -590,36 +590,6 @@ const Z_RS: C = C::READ.union(C::SORTEDSET).union(C::SLOW);
 const Z_WS: C = C::WRITE.union(C::SORTEDSET).union(C::SLOW);
 const Z_WF: C = C::WRITE.union(C::SORTEDSET).union(C::FAST);
 const Z_RF: C = C::READ.union(C::SORTEDSET).union(C::FAST);
-
-#[allow(clippy::too_many_arguments)]
-const fn zcmd(
-    name: &'static str,
-    arity: i32,
-    flags: Flags,
-    keys: &'static [KeySpec],
-    categories: C,
-    since: &'static str,
-    summary: &'static str,
-    complexity: &'static str,
-    args: &'static str,
-    handler: crate::exec::Handler,
-) -> CoreCommand {
-    CoreCommand {
-        spec: CommandSpec {
-            name,
-            arity,
-            flags,
-            keys,
-            categories,
-            group: "sorted-set",
-            since,
-            summary,
-            complexity,
-            args,
-        },
-        handler,
-    }
-}
 
 /// The sorted-set range and pop commands.
 pub static COMMANDS: &[CoreCommand] = &[

@@ -378,7 +378,7 @@ const Z_RF: C = C::READ.union(C::SORTEDSET).union(C::FAST);
 
 /// A sorted-set command's table entry.
 #[allow(clippy::too_many_arguments)]
-const fn zcmd(
+pub(crate) const fn zcmd(
     name: &'static str,
     arity: i32,
     flags: Flags,

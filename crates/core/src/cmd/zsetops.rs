@@ -16,8 +16,8 @@ use emberkv_persistence::VType;
 use crate::cmd::elems::{distinct_positions, eq, int_arg, random_count, scan};
 use crate::cmd::presets::{R, W, WD};
 use crate::cmd::zrange::pop_members;
-use crate::cmd::zset::{parse_score, reply_score};
-use crate::cmd::{AclCategories as C, CommandSpec, CoreCommand, Flags, KeySpec};
+use crate::cmd::zset::{parse_score, reply_score, zcmd};
+use crate::cmd::{AclCategories as C, CoreCommand, KeySpec};
 use crate::coll::CollRef;
 use crate::coll::zset::lp_pairs;
 use crate::exec::{CmdError, CmdResult, Cx, ERR_SYNTAX};
@@ -440,36 +440,6 @@ const Z_WS: C = C::WRITE.union(C::SORTEDSET).union(C::SLOW);
 const NUMKEYS: &[KeySpec] = &[KeySpec::keynum(1, 2, 1)];
 const DST_NUMKEYS: &[KeySpec] = &[KeySpec::range(1, 1, 1), KeySpec::keynum(2, 3, 1)];
 const DST_SRC: &[KeySpec] = &[KeySpec::range(1, 2, 1)];
-
-#[allow(clippy::too_many_arguments)]
-const fn zcmd(
-    name: &'static str,
-    arity: i32,
-    flags: Flags,
-    keys: &'static [KeySpec],
-    categories: C,
-    since: &'static str,
-    summary: &'static str,
-    complexity: &'static str,
-    args: &'static str,
-    handler: crate::exec::Handler,
-) -> CoreCommand {
-    CoreCommand {
-        spec: CommandSpec {
-            name,
-            arity,
-            flags,
-            keys,
-            categories,
-            group: "sorted-set",
-            since,
-            summary,
-            complexity,
-            args,
-        },
-        handler,
-    }
-}
 
 /// The multi-key and random sorted-set commands.
 pub static COMMANDS: &[CoreCommand] = &[

@@ -499,3 +499,13 @@ pub fn which(name: &str) -> Option<PathBuf> {
             .find(|f| f.is_file())
     })
 }
+
+/// The bytes of a data directory's log segments (what a change appended).
+pub fn log_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
