@@ -52,13 +52,22 @@ impl Value {
 
     /// The value in a canonical order, for comparing values whatever encoding they
     /// came from: set members and hash fields sorted bytewise; sorted-set members
-    /// by score then member (Redis's `ZRANGE` order); lists and strings unchanged.
+    /// by score then member (Redis's `ZRANGE` order), a score of -0 read as 0 (a
+    /// listpack keeps no sign of zero, and Redis compares them equal); lists and
+    /// strings unchanged.
     pub fn normalized(mut self) -> Value {
         match &mut self {
             Value::String(_) | Value::List(_) => {}
             Value::Set(v) => v.sort_unstable(),
             Value::Hash(v) => v.sort_unstable(),
-            Value::ZSet(v) => v.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0))),
+            Value::ZSet(v) => {
+                for (_, s) in v.iter_mut() {
+                    if *s == 0.0 {
+                        *s = 0.0;
+                    }
+                }
+                v.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)))
+            }
         }
         self
     }
@@ -230,6 +239,13 @@ mod tests {
                 (b"b".to_vec(), 1.0)
             ])
         );
+        // -0 and 0 are one score: the order is by member, as a listpack gives it.
+        let z = Value::ZSet(vec![(b"b".to_vec(), 0.0), (b"a".to_vec(), -0.0)]);
+        let Value::ZSet(n) = z.normalized() else {
+            unreachable!()
+        };
+        assert_eq!(n[0].0, b"a");
+        assert!(n[0].1.is_sign_positive());
         assert_eq!(Value::Hash(vec![]).type_name(), "hash");
     }
 }
