@@ -214,6 +214,10 @@ pub(crate) enum GroupMode<'k> {
     /// in the group; appended only if `key` is still watched at `expect`, and
     /// the key stays watched at the group's last record.
     Fixup { key: &'k [u8], expect: (Loc, u64) },
+    /// Part of an atomic group that later appends continue (a transaction):
+    /// every record carries `MORE`; the next [`GroupMode::Plain`] append ends
+    /// the group with its last record.
+    Open,
 }
 
 /// Counters and figures for INFO.
@@ -272,6 +276,10 @@ pub(crate) struct AppendState {
     pub inflight: Vec<Arc<Chunk>>,
     /// Set while a compaction runs (see [`Watch`]).
     pub watch: Option<Watch>,
+    /// An atomic group is open ([`GroupMode::Open`]): its records so far all
+    /// carry `MORE`, the segment does not roll and compaction waits, until an
+    /// append closes it.
+    pub group_open: bool,
 }
 
 #[derive(Debug, Default)]
@@ -360,6 +368,7 @@ impl Store {
                 pending: Vec::new(),
                 inflight: Vec::new(),
                 watch: None,
+                group_open: false,
             }),
             io: Mutex::new(None),
             appended_lsn: AtomicU64::new(0),
@@ -483,13 +492,25 @@ impl Store {
     /// newest record of the key's chain, read from the caller's index under the
     /// lock it holds; [`Error::StaleChain`] if that record's segment is gone.
     pub fn append(&self, recs: &[Rec<'_>]) -> Result<Appended> {
-        Ok(self
-            .append_group(recs, GroupMode::Plain)?
-            .unwrap_or_else(|| Appended {
-                locs: SmallVec::new(),
-                lsn: self.appended_lsn(),
-                chain: SmallVec::new(),
-            }))
+        self.append_mode(recs, GroupMode::Plain)
+    }
+
+    /// [`append`](Self::append), leaving the atomic group open: every record
+    /// carries `MORE`, and the group ends with the last record of the next
+    /// [`append`](Self::append). Between the two the caller must make sure no
+    /// one else appends (a transaction holds every index lock); until then the
+    /// segment does not roll and compaction does not start, and recovery drops
+    /// the group whole if the end never reached the disk.
+    pub fn append_open(&self, recs: &[Rec<'_>]) -> Result<Appended> {
+        self.append_mode(recs, GroupMode::Open)
+    }
+
+    fn append_mode(&self, recs: &[Rec<'_>], mode: GroupMode<'_>) -> Result<Appended> {
+        Ok(self.append_group(recs, mode)?.unwrap_or_else(|| Appended {
+            locs: SmallVec::new(),
+            lsn: self.appended_lsn(),
+            chain: SmallVec::new(),
+        }))
     }
 
     /// [`append`](Self::append), with compaction's chain copies; `None` if a
@@ -508,6 +529,10 @@ impl Store {
             return Err(Error::Closed);
         }
         if let GroupMode::Fixup { key, expect } = mode {
+            // A compaction's copy never lands inside a transaction's group.
+            if st.group_open {
+                return Ok(None);
+            }
             let current: Option<(Loc, u64)> =
                 st.watch.as_ref().and_then(|w| w.heads.get(key).copied());
             if current != Some(expect) {
@@ -544,10 +569,17 @@ impl Store {
         let roll = match &st.active {
             None => true,
             Some((_, len)) => {
-                *len > SEGMENT_HEADER_LEN as u64 && *len + total as u64 > seg_size
+                // An open group stays in one segment (recovery scans segment
+                // by segment): the segment grows past its size instead.
+                *len > SEGMENT_HEADER_LEN as u64 && *len + total as u64 > seg_size && !st.group_open
                     || *len + total as u64 > u32::MAX as u64
             }
         };
+        if roll && st.group_open {
+            return Err(Error::WriteFailed(
+                "a transaction's records do not fit in one segment (4 GiB)".into(),
+            ));
+        }
         if roll {
             let name = SegName {
                 major: st.next_major,
@@ -588,7 +620,12 @@ impl Store {
         let mut locs: SmallVec<[Loc; 2]> = SmallVec::new();
         let mut chain: SmallVec<[u64; 2]> = SmallVec::new();
         for (i, r) in recs.iter().enumerate() {
-            let flags = if i + 1 < recs.len() { FLAG_MORE } else { 0 };
+            let open = matches!(mode, GroupMode::Open);
+            let flags = if i + 1 < recs.len() || open {
+                FLAG_MORE
+            } else {
+                0
+            };
             let n = r.encoded_len() as u32;
             let link = match (links.get(i).copied().flatten(), locs.last()) {
                 (Some(l), _) => Some(l),
@@ -651,6 +688,11 @@ impl Store {
         {
             w.generation += 1;
             w.heads.insert(key.to_vec(), (*last, w.generation));
+        }
+        match mode {
+            GroupMode::Open => st.group_open = true,
+            GroupMode::Plain => st.group_open = false,
+            GroupMode::Fixup { .. } => {}
         }
         st.lsn += total as u64;
         chunk.end_lsn = st.lsn;
@@ -877,6 +919,13 @@ impl Store {
     /// covering the inputs and the inputs.
     pub(crate) fn roll_for_compaction(&self) -> (u64, Vec<Arc<Segment>>) {
         let mut st = self.state.lock();
+        // A transaction's open group must end in the segment it started in:
+        // wait for it (it holds every index lock, so it is short).
+        while st.group_open {
+            drop(st);
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            st = self.state.lock();
+        }
         st.active = None;
         let inputs: Vec<Arc<Segment>> = self.segments.read().values().cloned().collect();
         st.watch = Some(Watch {

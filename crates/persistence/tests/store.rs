@@ -672,3 +672,82 @@ fn a_segment_hold_keeps_noted_positions_readable_through_compaction() {
         assert!(noted.iter().any(|(nk, _, nv)| *nk == k && *nv == v.0));
     }
 }
+
+/// A transaction's records (`append_open` ... `append`) survive a crash all
+/// together or not at all, wherever the file is cut; the group never spans a
+/// segment roll, even when it outgrows the segment size.
+#[test]
+fn open_group_is_all_or_nothing() {
+    let src = tempfile::tempdir().unwrap();
+    let (store, model, _) = open(opts(src.path()));
+    for i in 0..100u32 {
+        model.set(&store, format!("before{i}").as_bytes(), b"v", 0);
+    }
+    // 100 KB of records in one group: more than a 64 KB segment.
+    let value = vec![b'x'; 1000];
+    let mut segs = std::collections::HashSet::new();
+    for i in 0..100u32 {
+        let key = format!("tx{i}");
+        let a = store
+            .append_open(&[Rec::set(key.as_bytes(), &value, 0)])
+            .unwrap();
+        segs.insert(a.locs[0].seg);
+    }
+    let a = store.append(&[Rec::meta(b"tx", b"")]).unwrap();
+    segs.insert(a.locs[0].seg);
+    assert_eq!(segs.len(), 1, "the group rolled the segment");
+    block_on(store.wait_durable(a.lsn)).unwrap();
+    for i in 0..10u32 {
+        model.set(&store, format!("after{i}").as_bytes(), b"v", 0);
+    }
+    store.close().unwrap();
+    // The crash happens while the group's segment is the last one.
+    let mut files = segment_files(src.path());
+    assert!(files.len() >= 2, "the records after the group roll");
+    files.pop();
+    let last = files.last().unwrap().clone();
+    let full = std::fs::read(&last).unwrap();
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut cuts: Vec<usize> = (0..30).map(|_| rng.random_range(16..full.len())).collect();
+    cuts.push(full.len());
+    for cut in cuts {
+        let dir = tempfile::tempdir().unwrap();
+        for f in &files {
+            std::fs::copy(f, dir.path().join(f.file_name().unwrap())).unwrap();
+        }
+        std::fs::write(dir.path().join(last.file_name().unwrap()), &full[..cut]).unwrap();
+        let (store, model, _) = open(opts(dir.path()));
+        let m = model.map.lock();
+        let n = (0..100u32)
+            .filter(|i| m.contains_key(format!("tx{i}").as_bytes()))
+            .count();
+        assert!(
+            n == 0 || n == 100,
+            "cut at {cut}: {n} of the group's 100 records"
+        );
+        if cut == full.len() {
+            assert_eq!(n, 100);
+        }
+        drop(m);
+        store.close().unwrap();
+    }
+    // A group never closed (the server died inside EXEC) is dropped whole.
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _, _) = open(opts(dir.path()));
+    store.append(&[Rec::set(b"kept", b"v", 0)]).unwrap();
+    store.append_open(&[Rec::set(b"t1", b"v", 0)]).unwrap();
+    store.append_open(&[Rec::set(b"t2", b"v", 0)]).unwrap();
+    store.close().unwrap();
+    let (_store, model, _) = open(opts(dir.path()));
+    let m = model.map.lock();
+    assert!(m.contains_key(&b"kept"[..]));
+    assert!(!m.contains_key(&b"t1"[..]) && !m.contains_key(&b"t2"[..]));
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
