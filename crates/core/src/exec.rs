@@ -233,6 +233,8 @@ pub struct Cx<'a, 'o> {
     counted: Counters,
     /// The command's name in lower case (for error messages).
     pub name: &'static str,
+    /// Set while the commands of an `EXEC` run (see [`tx`]).
+    pub(crate) tx: Option<tx::TxState>,
 }
 
 macro_rules! shard {
@@ -268,7 +270,14 @@ impl<'a, 'o> Cx<'a, 'o> {
             dirty: 0,
             counted: Counters::default(),
             name,
+            tx: None,
         }
+    }
+
+    /// Whether this command runs inside `EXEC` (a blocking command then
+    /// answers as a timeout, as Redis's `CLIENT_DENY_BLOCKING`).
+    pub fn in_tx(&self) -> bool {
+        self.tx.is_some()
     }
 
     /// The log position after this command's writes so far (0 if none).
@@ -337,7 +346,7 @@ impl<'a, 'o> Cx<'a, 'o> {
         // expired must remove it.
         if exp != 0 && exp <= now && !from_leader {
             if !no_expire {
-                ks.expire_slot(g, idx);
+                ks.expire_slot_tx(g, idx, self.tx.as_mut());
             }
             return None;
         }
@@ -644,6 +653,10 @@ impl<'a, 'o> Cx<'a, 'o> {
 
     /// Releases the lock of shard `sh` (walking commands go shard by shard).
     pub(crate) fn unlock(&mut self, sh: usize) {
+        // A transaction holds every shard to its end.
+        if self.tx.is_some() {
+            return;
+        }
         if let Some(mut g) = self.guards[sh].take()
             && self.dirty & (1 << sh) != 0
         {
@@ -807,3 +820,4 @@ impl Keyspace {
 
 // After `shard!`: the commit path uses it (macros are scoped by text).
 mod commit;
+pub mod tx;

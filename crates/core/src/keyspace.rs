@@ -233,6 +233,8 @@ pub(crate) struct Shard {
     /// Hot collections too large to be a slot's bytes (hashtable encodings),
     /// by slot; their slot holds the tag byte only.
     big: hashbrown::HashMap<u32, Big, foldhash::fast::FixedState>,
+    /// The clients watching this shard's keys (`WATCH`).
+    pub(crate) watchers: crate::watch::Watchers,
 }
 
 impl Shard {
@@ -252,6 +254,7 @@ impl Shard {
             keys: 0,
             counters: Counters::default(),
             big: hashbrown::HashMap::default(),
+            watchers: Default::default(),
         }
     }
 
@@ -352,9 +355,11 @@ impl Shard {
     pub fn clear(&mut self) {
         let cap = self.cache_cap;
         let counters = self.counters;
+        let watchers = std::mem::take(&mut self.watchers);
         self.pool.used.fetch_sub(self.cache_used, Ordering::Relaxed);
         *self = Shard::new(cap, self.pool.clone());
         self.counters = counters;
+        self.watchers = watchers;
     }
 }
 
@@ -430,6 +435,12 @@ pub trait ChangeFeed: Send + Sync {
     /// Called with the effects of one atomic change while the keys' shards are
     /// locked, right after their records were appended to the log.
     fn publish(&self, changes: &[Change<'_>]);
+    /// A transaction's changes begin (`begin`, before its first change) or
+    /// end (after its last), every shard locked from one to the other: the
+    /// changes between are one atomic unit (a replica receives them inside
+    /// `MULTI` ... `EXEC`), and [`publish`](Self::publish) must not wrap them
+    /// one by one.
+    fn transaction(&self, begin: bool);
 }
 
 /// Told when a key may have become a non-empty list or sorted set (a push or a
@@ -696,17 +707,41 @@ impl Keyspace {
     /// entry. False if the log refused the write (the key stays, still reported
     /// as absent by reads).
     pub(crate) fn expire_slot(&self, g: &mut Shard, idx: u32) -> bool {
+        self.expire_slot_tx(g, idx, None)
+    }
+
+    /// [`expire_slot`](Self::expire_slot) from inside a transaction (`tx`):
+    /// the delete joins its atomic group and its replicated `MULTI`.
+    pub(crate) fn expire_slot_tx(
+        &self,
+        g: &mut Shard,
+        idx: u32,
+        tx: Option<&mut crate::exec::tx::TxState>,
+    ) -> bool {
         let key = g.slots[idx as usize].key.to_boxed();
-        if self.store.append(&[Rec::del(&key)]).is_err() {
+        let appended = match tx.as_ref() {
+            Some(_) => self.store.append_open(&[Rec::del(&key)]),
+            None => self.store.append(&[Rec::del(&key)]),
+        };
+        if appended.is_err() {
             return false;
         }
-        if let Some(feed) = &*self.feed.read() {
-            feed.publish(&[Change::Del { key: &key }]);
+        let del = [Change::Del { key: &key }];
+        match (tx, &*self.feed.read()) {
+            (Some(t), feed) => {
+                t.appended = true;
+                if let Some(feed) = feed {
+                    t.publish(&**feed, &del);
+                }
+            }
+            (None, Some(feed)) => feed.publish(&del),
+            (None, None) => {}
         }
         let h = self.hash(&key);
         let (loc, vtype) = g.remove(h, idx);
         retire(&self.store, vtype, loc);
         g.counters.expired_keys += 1;
+        g.watchers.touch(&key);
         true
     }
 

@@ -12,6 +12,8 @@
 //!   their deltas, and the fold of a chain read from the log.
 //! - [`exec`]: running one command — shard locking, lazy expiry, hot and cold value
 //!   access, and committing a command's writes to the log as one atomic group.
+//! - [`watch`]: `WATCH`'s registry of watched keys; [`exec::tx`] runs an
+//!   `EXEC` as one atomic unit.
 //! - [`cmd`]: every string, hash, set and key command, with Redis 7.0's semantics, replies and
 //!   error texts, and the metadata COMMAND INFO/DOCS publish.
 //! - [`sync`]: what replication needs: snapshot walks and bulk loads.
@@ -29,10 +31,13 @@ pub mod keyspace;
 pub mod ldouble;
 pub mod sync;
 pub mod value;
+pub mod watch;
 
 pub use cmd::{AclCategories, CommandSpec, CoreCommand, Flags, KeySpec};
 pub use emberkv_persistence::VType;
+pub use exec::tx::{TxCmd, TxOutcome, Watched};
 pub use exec::{CmdError, CmdResult, ColdRead, Cx, ExecOpts, Handler, Outcome, Prefetch};
 pub use keyspace::{
     Change, ChangeFeed, Counters, Keyspace, KeyspaceStats, ReadyHook, SHARDS, delta_command, now_ms,
 };
+pub use watch::WatchFlag;

@@ -118,6 +118,11 @@ pub static SERVER: &[&ServerSpec] = &[
     &REPLCONF,
     &PSYNC,
     &LASTSAVE,
+    &crate::cmd::transaction::MULTI,
+    &crate::cmd::transaction::EXEC,
+    &crate::cmd::transaction::DISCARD,
+    &crate::cmd::transaction::WATCH,
+    &crate::cmd::transaction::UNWATCH,
 ];
 
 /// `PING`.

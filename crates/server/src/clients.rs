@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use parking_lot::Mutex;
@@ -56,6 +56,8 @@ pub struct ClientInfo {
     killed: AtomicBool,
     /// Blocked in `BLPOP` and the like (flag `b`; exempt from `timeout`).
     pub blocked: AtomicBool,
+    /// Commands queued since MULTI (`multi=`; -1 outside MULTI, flag `x`).
+    pub multi: AtomicI64,
     /// Wakes the connection task when it is killed.
     pub kill: Notify,
 }
@@ -121,8 +123,10 @@ impl ClientInfo {
 
     /// One line of CLIENT LIST / CLIENT INFO, in Redis's format.
     pub fn line(&self) -> String {
+        let multi = self.multi.load(Ordering::Relaxed);
         let flags = match self.kind() {
             ClientKind::Normal if self.blocked.load(Ordering::Relaxed) => "b",
+            ClientKind::Normal if multi >= 0 => "x",
             ClientKind::Normal => "N",
             ClientKind::Replica => "S",
             ClientKind::Master => "M",
@@ -131,7 +135,7 @@ impl ClientInfo {
         let qbuf = self.qbuf.load(Ordering::Relaxed);
         let omem = self.omem.load(Ordering::Relaxed);
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={} \
              qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r \
              cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
@@ -142,6 +146,7 @@ impl ClientInfo {
             self.age(),
             self.idle(),
             flags,
+            multi,
             qbuf,
             16384usize.saturating_sub(qbuf),
             qbuf.max(16384),
@@ -190,6 +195,7 @@ impl Clients {
             omem: AtomicUsize::new(0),
             killed: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
+            multi: AtomicI64::new(-1),
             kill: Notify::new(),
         });
         self.map.lock().insert(id, info.clone());

@@ -110,13 +110,15 @@ pub struct Conn {
     pub user: Arc<crate::acl::UserSlot>,
     /// Pending replies.
     pub wbuf: BytesMut,
-    prefetch: Prefetch,
+    pub(crate) prefetch: Prefetch,
     /// Highest log position written by this batch's commands.
-    batch_lsn: u64,
+    pub(crate) batch_lsn: u64,
     /// Whether this batch ran keyspace commands (its replies may reveal writes).
-    batch_read: bool,
+    pub(crate) batch_read: bool,
     /// Reply spans of commands that wrote, for MISCONF if their write fails.
-    write_spans: SmallVec<[(usize, usize); 8]>,
+    pub(crate) write_spans: SmallVec<[(usize, usize); 8]>,
+    /// MULTI's queue and WATCH's keys.
+    pub tx: crate::transaction::Tx,
     commands: u64,
     /// What a follower said with REPLCONF before PSYNC.
     pub replica_hello: crate::replication::leader::ReplicaHello,
@@ -143,6 +145,7 @@ impl Conn {
             replica_hello: Default::default(),
             psync: None,
             parked: None,
+            tx: Default::default(),
         }
     }
 
@@ -421,14 +424,16 @@ impl Conn {
         let Some(entry) = cmd::lookup(argv[0]) else {
             self.enc().error_bytes(&unknown_command(argv));
             self.shared.stats().errors.fetch_add(1, Ordering::Relaxed);
+            self.tx.flag();
             return Flow::Continue;
         };
         let spec = entry.spec();
+        let is_exec = spec.name == "exec";
         if !spec.arity_ok(argv.len()) {
-            return self.error(&format!(
-                "ERR wrong number of arguments for '{}' command",
-                spec.name
-            ));
+            return self.reject(
+                is_exec,
+                &format!("ERR wrong number of arguments for '{}' command", spec.name),
+            );
         }
         let sub = match entry.subcommands() {
             [] => "",
@@ -443,7 +448,7 @@ impl Conn {
             // As Redis's authRequired(): a password removed meanwhile lets the
             // connection in.
             if self.shared.requires_auth() {
-                return self.error("NOAUTH Authentication required.");
+                return self.reject(is_exec, "NOAUTH Authentication required.");
             }
             self.authed = true;
         }
@@ -459,22 +464,52 @@ impl Conn {
                 self.shared
                     .acl()
                     .log(reason, object, self.user.name.clone(), self.info.line());
-                return self.error(&d.reply());
+                return self.reject(is_exec, &d.reply());
             }
         }
+        // EXEC is a write (and may grow memory) if a queued command is.
+        let (tx_write, tx_denyoom) = if is_exec {
+            self.tx.queued_flags()
+        } else {
+            (false, false)
+        };
+        let is_write = spec.is_write() || tx_write;
         if self.shared.settings().maxmemory() > 0
-            && spec.flags.contains(emberkv_core::Flags::DENYOOM)
+            && (spec.flags.contains(emberkv_core::Flags::DENYOOM) || tx_denyoom)
             && self.shared.over_maxmemory()
         {
-            return self.error("OOM command not allowed when used memory > 'maxmemory'.");
+            return self.reject(
+                is_exec,
+                "OOM command not allowed when used memory > 'maxmemory'.",
+            );
         }
-        if (spec.is_write() || spec.name == "ping")
+        if (is_write || spec.name == "ping")
             && let Some(e) = self.shared.ks().store().write_error()
         {
-            return self.error(&format!("MISCONF Errors writing to the AOF file: {e}"));
+            return self.reject(
+                is_exec,
+                &format!("MISCONF Errors writing to the AOF file: {e}"),
+            );
         }
-        if spec.is_write() && self.shared.ks().is_replica() {
-            return self.error("READONLY You can't write against a read only replica.");
+        if is_write && self.shared.ks().is_replica() {
+            return self.reject(
+                is_exec,
+                "READONLY You can't write against a read only replica.",
+            );
+        }
+        if self.tx.in_multi()
+            && !matches!(
+                spec.name,
+                "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+            )
+        {
+            if spec.flags.contains(emberkv_core::Flags::NO_MULTI) {
+                return self.reject(false, "ERR Command not allowed inside a transaction");
+            }
+            let info = self.info.clone();
+            self.tx.queue(entry, argv, &info);
+            self.enc().simple("QUEUED");
+            return Flow::Continue;
         }
         match entry {
             Entry::Core(c) => {
@@ -516,6 +551,14 @@ impl Conn {
                     self.enc().int(acked as i64);
                     Flow::Continue
                 }
+                Action::Exec => match self.exec().await {
+                    Action::Close => Flow::Close,
+                    Action::Shutdown => {
+                        self.shared.shutdown();
+                        Flow::Close
+                    }
+                    _ => Flow::Continue,
+                },
             },
         }
     }
@@ -550,6 +593,17 @@ impl Conn {
             acked = repl.acked(target);
         }
         repl.acked(target)
+    }
+
+    /// Refuses a command with `msg`. Inside MULTI the transaction is
+    /// flagged (EXEC will abort), and a refused EXEC discards it.
+    fn reject(&mut self, is_exec: bool, msg: &str) -> Flow {
+        if is_exec && self.tx_refused(msg) {
+            self.shared.stats().errors.fetch_add(1, Ordering::Relaxed);
+            return Flow::Continue;
+        }
+        self.tx.flag();
+        self.error(msg)
     }
 
     fn error(&mut self, msg: &str) -> Flow {

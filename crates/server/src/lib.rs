@@ -38,6 +38,7 @@ pub mod server;
 pub mod settings;
 pub mod shared;
 pub mod tls;
+pub mod transaction;
 
 pub use server::Server;
 pub use settings::{Cli, Settings};

@@ -84,7 +84,9 @@ impl Server {
             );
         }
         if replicaof.is_none() {
-            ks.set_feed(Some(Arc::new(crate::replication::LeaderFeed(repl.clone()))));
+            ks.set_feed(Some(Arc::new(crate::replication::LeaderFeed::new(
+                repl.clone(),
+            ))));
         }
         let acl = crate::acl::Acl::from_config(c.requirepass().as_deref(), &c.users())
             .map_err(|e| anyhow::anyhow!("invalid user: {e}"))?;

@@ -115,10 +115,10 @@ pub fn serve_argv(name: &str, argv: &[&[u8]], key: &[u8]) -> Vec<Vec<u8>> {
     }
 }
 
-/// Nothing to serve: block, or (applying a leader's stream) answer as a
-/// timeout with `null`.
+/// Nothing to serve: block, or (applying a leader's stream, or inside
+/// `EXEC`) answer as a timeout with `null`.
 fn nothing(cx: &mut Cx<'_, '_>, null: fn(&mut Cx<'_, '_>)) -> CmdResult {
-    if cx.from_leader() {
+    if cx.from_leader() || cx.in_tx() {
         null(cx);
         Ok(())
     } else {

@@ -194,7 +194,8 @@ impl<'a, 'o> Cx<'a, 'o> {
         if self.effects.is_empty() {
             return Ok(());
         }
-        if let Some((name, value)) = self.meta {
+        // Inside a transaction the metadata record ends its group instead.
+        if let Some((name, value)) = self.meta.filter(|_| self.tx.is_none()) {
             self.set_meta(name, value);
         }
         let mut prepared = match self.prepare_deltas() {
@@ -239,7 +240,11 @@ impl<'a, 'o> Cx<'a, 'o> {
                     (Effect::Meta { name, value }, _) => Rec::meta(name, value),
                 })
                 .collect();
-            let a = match ks.store.append(&recs) {
+            let appended = match self.tx {
+                Some(_) => ks.store.append_open(&recs),
+                None => ks.store.append(&recs),
+            };
+            let a = match appended {
                 Ok(a) => a,
                 Err(e) => {
                     drop(recs);
@@ -280,9 +285,14 @@ impl<'a, 'o> Cx<'a, 'o> {
                         })
                     })
                     .collect();
-                if !changes.is_empty() {
-                    feed.publish(&changes);
+                match self.tx.as_mut() {
+                    Some(t) => t.publish(&**feed, &changes),
+                    None if !changes.is_empty() => feed.publish(&changes),
+                    None => {}
                 }
+            }
+            if let Some(t) = self.tx.as_mut() {
+                t.appended = true;
             }
             a
         };
@@ -348,6 +358,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                 let h = ks.hash(&key);
                 let sh = Keyspace::shard_of(h);
                 let g = shard!(self, sh);
+                g.watchers.touch(&key);
                 g.set_expire(idx, expire_at);
                 if vtype == VType::String {
                     g.cache_put(idx, value);
@@ -357,6 +368,9 @@ impl<'a, 'o> Cx<'a, 'o> {
                 self.dirty |= 1 << sh;
             }
             Effect::Delta { key, vtype, .. } => {
+                shard!(self, Keyspace::shard_of(ks.hash(&key)))
+                    .watchers
+                    .touch(&key);
                 let Some(Prepared {
                     obj,
                     tail: as_delta,
@@ -416,6 +430,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                 if let Some(idx) = g.find(h, &key) {
                     let (old, vtype) = g.remove(h, idx);
                     retire(&ks.store, vtype, old);
+                    g.watchers.touch(&key);
                 }
             }
             Effect::Expire { key, at } => {
@@ -423,10 +438,20 @@ impl<'a, 'o> Cx<'a, 'o> {
                 let g = shard!(self, Keyspace::shard_of(h));
                 if let Some(idx) = g.find(h, &key) {
                     g.set_expire(idx, at);
+                    g.watchers.touch(&key);
                 }
             }
             Effect::Flush => {
                 for g in self.guards.iter_mut().flatten() {
+                    // The watched keys that exist are touched (Redis's
+                    // `touchAllWatchedKeysInDb`).
+                    if !g.watchers.is_empty() {
+                        for key in g.watchers.keys() {
+                            if g.find(ks.hash(key), key).is_some() {
+                                g.watchers.touch(key);
+                            }
+                        }
+                    }
                     g.clear();
                 }
             }

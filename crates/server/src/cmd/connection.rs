@@ -70,6 +70,8 @@ fn quit(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
 }
 
 fn reset(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
+    let info = conn.info.clone();
+    conn.tx.discard(&info);
     conn.proto = Proto::Resp2;
     conn.info.resp.store(2, Ordering::Relaxed);
     conn.info.name.lock().clear();

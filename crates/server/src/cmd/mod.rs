@@ -10,6 +10,7 @@
 //! - [`acl`]: the ACL command (the engine is [`crate::acl`]).
 //! - [`config`]: CONFIG over the settings table.
 //! - [`info`]: the INFO command (the text is built by [`crate::info`]).
+//! - [`transaction`]: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 //!
 //! Each module binds the metadata of [`crate::catalog`] to its handlers in its
 //! own `COMMANDS` table; [`FAMILIES`] joins them.
@@ -20,6 +21,7 @@ pub mod connection;
 pub mod info;
 pub mod replication;
 pub mod server;
+pub mod transaction;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -38,6 +40,7 @@ pub static FAMILIES: &[&[ServerCommand]] = &[
     acl::COMMANDS,
     config::COMMANDS,
     info::COMMANDS,
+    transaction::COMMANDS,
 ];
 
 /// What the connection must do after a server command.
@@ -55,6 +58,8 @@ pub enum Action {
     Psync,
     /// WAIT for followers: (numreplicas, timeout in ms, 0 = forever).
     Wait(i64, u64),
+    /// Run the queued transaction (EXEC).
+    Exec,
 }
 
 /// A server command's handler; it writes its reply with `conn.enc()`.

@@ -414,6 +414,7 @@ async fn apply_stream(h: &Handles, mut link: Link) -> Result<(), String> {
         out: BytesMut::new(),
         prefetch: Prefetch::default(),
         unlogged: false,
+        tx: None,
     };
     let mut ack = tokio::time::interval(Duration::from_secs(1));
     ack.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -482,6 +483,9 @@ struct Applier {
     prefetch: Prefetch,
     /// Commands were applied whose stream position is not logged yet.
     unlogged: bool,
+    /// The commands of the leader's open MULTI, applied at its EXEC as one
+    /// transaction (a follower never exposes half of one).
+    tx: Option<Vec<Vec<Vec<u8>>>>,
 }
 
 /// Whether applying `argv` again, after a crash, to a state that already has it
@@ -509,7 +513,27 @@ impl Applier {
     async fn apply(&mut self, argv: &[&[u8]], len: usize) -> bool {
         let name = String::from_utf8_lossy(argv[0]).to_ascii_lowercase();
         match name.as_str() {
-            "ping" | "multi" | "exec" | "discard" => return false,
+            "ping" => return false,
+            "multi" => {
+                self.tx = Some(Vec::new());
+                return false;
+            }
+            "discard" => {
+                self.tx = None;
+                return false;
+            }
+            "exec" => {
+                if let Some(cmds) = self.tx.take() {
+                    self.apply_tx(cmds, len).await;
+                }
+                return false;
+            }
+            _ if self.tx.is_some() && self.db == 0 => {
+                if let Some(q) = self.tx.as_mut() {
+                    q.push(argv.iter().map(|a| a.to_vec()).collect());
+                }
+                return false;
+            }
             "replconf" => {
                 return argv.len() >= 2 && argv[1].eq_ignore_ascii_case(b"GETACK");
             }
@@ -586,6 +610,84 @@ impl Applier {
         false
     }
 
+    /// Applies the leader's `MULTI` ... `EXEC` (its queued commands; `len`:
+    /// the EXEC's stream bytes) as one transaction, with the stream position
+    /// in its atomic group.
+    async fn apply_tx(&mut self, queued: Vec<Vec<Vec<u8>>>, len: usize) {
+        let argvs: Vec<Vec<&[u8]>> = queued
+            .iter()
+            .map(|c| c.iter().map(Vec::as_slice).collect())
+            .collect();
+        let mut cmds: Vec<emberkv_core::TxCmd<'_>> = Vec::with_capacity(argvs.len());
+        for argv in &argvs {
+            let name = String::from_utf8_lossy(argv[0]).to_ascii_lowercase();
+            match emberkv_core::cmd::lookup(argv[0]) {
+                Some(c) if c.spec.arity_ok(argv.len()) => {
+                    cmds.push(emberkv_core::TxCmd { cmd: c, argv });
+                }
+                Some(_) => self.error(format!("malformed {name} from the leader: not applied")),
+                None => self.error(format!(
+                    "command {name:?} from the leader is not supported: not applied"
+                )),
+            }
+        }
+        let (replid, offset) = self.h.repl.position();
+        let meta = format!("{replid} {}", offset + len as u64);
+        let ks = self.h.ks.clone();
+        self.out.clear();
+        let appended_before = ks.store().appended_lsn();
+        loop {
+            let outcome = {
+                let mut enc = emberkv_protocol::Encoder::new(&mut self.out, Proto::Resp2);
+                ks.execute_tx(
+                    &cmds,
+                    None,
+                    &mut enc,
+                    &mut self.prefetch,
+                    ExecOpts {
+                        from_leader: true,
+                        meta: Some((META_REPL, meta.as_bytes())),
+                    },
+                )
+            };
+            match outcome {
+                emberkv_core::TxOutcome::Need(reads) => {
+                    let ks2 = ks.clone();
+                    let mut pf = std::mem::take(&mut self.prefetch);
+                    let joined = tokio::task::spawn_blocking(move || {
+                        let r = ks2.read_cold(&reads, &mut pf);
+                        (r, pf)
+                    })
+                    .await;
+                    match joined {
+                        Ok((Ok(()), pf)) => self.prefetch = pf,
+                        Ok((Err(e), _)) => {
+                            self.error(format!("MULTI from the leader failed: {e}"));
+                            break;
+                        }
+                        Err(e) => {
+                            self.error(format!("MULTI from the leader failed: {e}"));
+                            break;
+                        }
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.prefetch.clear();
+        if ks.store().appended_lsn() == appended_before {
+            // Nothing written: the position is logged with the next write.
+            self.unlogged = true;
+        }
+        let mut rest = &self.out[..];
+        while let Ok(Some((frame, n))) = emberkv_protocol::Frame::parse(rest) {
+            if let emberkv_protocol::Frame::Error(e) = &frame {
+                self.error(format!("a command of a MULTI from the leader failed: {e}"));
+            }
+            rest = &rest[n..];
+        }
+    }
+
     fn error(&self, msg: String) {
         self.h
             .repl
@@ -624,7 +726,7 @@ pub fn unfollow(h: &Handles) {
     }
     h.repl.promote();
     h.ks.set_replica(false);
-    h.ks.set_feed(Some(Arc::new(LeaderFeed(h.repl.clone()))));
+    h.ks.set_feed(Some(Arc::new(LeaderFeed::new(h.repl.clone()))));
     h.repl.drop_replicas(&h.clients);
     tracing::info!("promoted to leader");
 }

@@ -624,7 +624,14 @@ pub fn random_hex_id() -> String {
 
 /// Encodes keyspace changes as RESP commands into the stream (leader side).
 #[derive(Debug)]
-pub struct LeaderFeed(pub Arc<Repl>);
+pub struct LeaderFeed(pub Arc<Repl>, AtomicBool);
+
+impl LeaderFeed {
+    /// A feed into `repl`'s stream.
+    pub fn new(repl: Arc<Repl>) -> Self {
+        LeaderFeed(repl, AtomicBool::new(false))
+    }
+}
 
 fn put_cmd(out: &mut BytesMut, args: &[&[u8]]) {
     emberkv_protocol::encode_command(out, args);
@@ -646,7 +653,8 @@ impl ChangeFeed for LeaderFeed {
                 })
                 .sum::<usize>(),
         );
-        let multi = changes.len() > 1;
+        // Inside a transaction its own MULTI ... EXEC wraps everything.
+        let multi = changes.len() > 1 && !self.1.load(Ordering::Relaxed);
         if multi {
             put_cmd(&mut out, &[b"MULTI"]);
         }
@@ -716,6 +724,17 @@ impl ChangeFeed for LeaderFeed {
         if multi {
             put_cmd(&mut out, &[b"EXEC"]);
         }
+        self.0.feed(&out);
+    }
+
+    fn transaction(&self, begin: bool) {
+        // Set and cleared under every shard lock: no other change interleaves.
+        self.1.store(begin, Ordering::Relaxed);
+        if !self.0.active.load(Ordering::Acquire) {
+            return;
+        }
+        let mut out = BytesMut::with_capacity(24);
+        put_cmd(&mut out, &[if begin { b"MULTI" } else { b"EXEC" }]);
         self.0.feed(&out);
     }
 }
