@@ -420,6 +420,14 @@ impl<'a, 'o> Cx<'a, 'o> {
         }
     }
 
+    /// Tells the clients watching `key` (`WATCH`) that it changed, for a
+    /// write that leaves its value as it was but that Redis signals as a
+    /// modification (`LMOVE k k LEFT LEFT`).
+    pub(crate) fn signal_modified(&mut self, key: &[u8]) {
+        let sh = Keyspace::shard_of(self.ks.hash(key));
+        shard!(self, sh).watchers.touch(key);
+    }
+
     /// Marks a hot key as recently used (TOUCH).
     pub fn touch(&mut self, key: &[u8]) -> bool {
         match self.find(key) {

@@ -444,6 +444,13 @@ impl Conn {
             }),
         };
         self.info.touch(spec.name, sub);
+        // Queueing checks a container's subcommand as Redis's lookup does
+        // (outside MULTI the handler answers the same).
+        if self.tx.in_multi()
+            && let Some(msg) = subcommand_error(entry, argv)
+        {
+            return self.reject(is_exec, &msg);
+        }
         if !self.authed && !entry.no_auth() {
             // As Redis's authRequired(): a password removed meanwhile lets the
             // connection in.
@@ -731,7 +738,6 @@ impl Conn {
         };
         self.info.blocked.store(false, Ordering::Relaxed);
         self.info.mark_active();
-        let null_array = !matches!(name, "blmove" | "brpoplpush");
         match wake {
             None => return Ok(false),
             Some(Wake::Served { reply, lsn }) => {
@@ -743,8 +749,9 @@ impl Conn {
                     self.write_spans.push((start, self.wbuf.len()));
                 }
             }
-            Some(Wake::Timeout) if null_array => self.enc().null_array(),
-            Some(Wake::Timeout) => self.enc().null(),
+            // Every blocking command's timeout is a null array in Redis 7.0,
+            // BLMOVE's and BRPOPLPUSH's too (`replyToBlockedClientTimedOut`).
+            Some(Wake::Timeout) => self.enc().null_array(),
             Some(Wake::Error) => {
                 self.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
             }
@@ -802,6 +809,40 @@ async fn blocked_write<S: Stream>(
 /// Redis's reply to an unknown command, byte for byte: the name cut at 128
 /// bytes, then `'arg' ` for each argument while the list is under 128 bytes, each
 /// cut to the room left; C strings, so everything stops at a NUL byte.
+/// Redis's refusal of a container command's unknown subcommand or of a
+/// subcommand's wrong arity; `None` if neither applies.
+fn subcommand_error(entry: Entry, argv: &[&[u8]]) -> Option<String> {
+    let subs = entry.subcommands();
+    let arg = argv.get(1).filter(|_| !subs.is_empty())?;
+    let name = entry.spec().name;
+    match subs
+        .iter()
+        .find(|s| s.name.as_bytes().eq_ignore_ascii_case(arg))
+    {
+        None => {
+            let shown = String::from_utf8_lossy(&arg[..arg.len().min(128)]).into_owned();
+            Some(format!(
+                "ERR unknown subcommand '{shown}'. Try {} HELP.",
+                name.to_ascii_uppercase()
+            ))
+        }
+        Some(s) => {
+            let n = argv.len() as i32;
+            let ok = if s.arity >= 0 {
+                n == s.arity
+            } else {
+                n >= -s.arity
+            };
+            (!ok).then(|| {
+                format!(
+                    "ERR wrong number of arguments for '{name}|{}' command",
+                    s.name
+                )
+            })
+        }
+    }
+}
+
 fn unknown_command(argv: &[&[u8]]) -> Vec<u8> {
     fn c_str(b: &[u8]) -> &[u8] {
         b.iter().position(|&c| c == 0).map_or(b, |i| &b[..i])

@@ -67,6 +67,8 @@ mod lists;
 mod pools;
 #[path = "differential/reply.rs"]
 mod reply;
+#[path = "differential/transactions.rs"]
+mod transactions;
 #[path = "differential/zsets.rs"]
 mod zsets;
 
@@ -431,7 +433,9 @@ impl Run {
                 history: self.history.iter().cloned().collect(),
                 name,
             });
-            // Resynchronise: both empty.
+            // Resynchronise: out of any MULTI, both empty.
+            p.ember.call(&[b("DISCARD")]);
+            p.redis.call(&[b("DISCARD")]);
             let fe = p.ember.call(&[b("FLUSHALL")]);
             let fr = p.redis.call(&[b("FLUSHALL")]);
             assert_eq!(fe, fr, "FLUSHALL after a mismatch");
@@ -598,11 +602,11 @@ fn report(runs: &[Run], label: &str) -> usize {
     n
 }
 
-#[test]
-fn emberkv_matches_redis() {
-    let Some(redis_srv) =
-        RedisServer::start(&["--databases", "1", "--enable-debug-command", "local"])
-    else {
+/// The reference server, or `None` (the test is skipped) when none can be
+/// started and CI does not require one.
+fn reference() -> Option<RedisServer> {
+    let srv = RedisServer::start(&["--databases", "1", "--enable-debug-command", "local"]);
+    if srv.is_none() {
         if std::env::var("EMBERKV_REQUIRE_REDIS").as_deref() == Ok("1") {
             panic!(
                 "EMBERKV_REQUIRE_REDIS=1 but no reference redis-server could be started \
@@ -610,6 +614,101 @@ fn emberkv_matches_redis() {
             );
         }
         println!("SKIPPED differential test: redis-server is not installed");
+    }
+    srv
+}
+
+/// What every server of the test runs with: lazy expiry only, and small
+/// entry limits, so collections change encoding often.
+fn configure(c: &mut dyn Client) {
+    let r = c.call(&[b("DEBUG"), b("SET-ACTIVE-EXPIRE"), b("0")]);
+    assert_eq!(r, Reply::Simple("OK".into()), "DEBUG SET-ACTIVE-EXPIRE 0");
+    for (name, v) in [
+        ("hash-max-listpack-entries", "32"),
+        ("set-max-intset-entries", "32"),
+        ("list-max-listpack-size", "3"),
+        ("zset-max-listpack-entries", "16"),
+    ] {
+        let r = c.call(&[b("CONFIG"), b("SET"), b(name), b(v)]);
+        assert_eq!(r, Reply::Simple("OK".into()), "CONFIG SET {name}");
+    }
+}
+
+/// Seeds of the transaction pass: (seed, RESP3, cold emberkv).
+const TX_SEEDS: &[(u64, bool, bool)] = &[
+    (21, false, false),
+    (22, false, true),
+    (1021, true, false),
+    (1022, true, true),
+];
+const TX_ROUNDS_PER_SEED: usize = 1500;
+
+/// Transactions from two connections per server (see
+/// `differential/transactions.rs`): every reply of both connections must be
+/// Redis's.
+#[test]
+fn transactions_match_redis() {
+    let Some(redis_srv) = reference() else {
+        return;
+    };
+    let hot = TestServer::start(&[]);
+    let cold = TestServer::start(&["--cache-capacity", "4kb"]);
+    for port in [redis_srv.port, hot.port, cold.port] {
+        configure(&mut RawConn::connect(port));
+    }
+    let started = Instant::now();
+    let mut runs = Vec::new();
+    for &(seed, resp3, is_cold) in TX_SEEDS {
+        let ember = if is_cold { &cold } else { &hot };
+        let mut conns: Vec<RawConn> = [ember.port, redis_srv.port, ember.port, redis_srv.port]
+            .iter()
+            .map(|&p| RawConn::connect(p))
+            .collect();
+        if resp3 {
+            for c in &mut conns {
+                let hello = c.call(&[b("HELLO"), b("3")]);
+                assert!(matches!(hello, Reply::Map(_)), "HELLO 3: {hello:?}");
+            }
+        }
+        let [ea, ra, eb, rb] = &mut conns[..] else {
+            unreachable!()
+        };
+        let mut a = Pair {
+            ember: ea,
+            redis: ra,
+        };
+        let mut other = Pair {
+            ember: eb,
+            redis: rb,
+        };
+        let mut run = Run::new(seed);
+        let mut g = Gen::new(seed, true);
+        run.step(&mut a, 0, &[b("FLUSHALL")]);
+        for c in typed_prologue() {
+            run.step(&mut a, 0, &c);
+        }
+        let mut index = 0;
+        for _ in 0..env_u64("DIFF_COMMANDS").map_or(TX_ROUNDS_PER_SEED, |n| n as usize) {
+            transactions::tx_round(&mut g, &mut run, &mut a, &mut other, &mut index);
+        }
+        runs.push(run);
+    }
+    let compared: u64 = runs.iter().map(|r| r.compared).sum();
+    println!(
+        "differential transactions: {compared} commands compared over seeds {:?} in {:.1?}",
+        TX_SEEDS.iter().map(|s| s.0).collect::<Vec<_>>(),
+        started.elapsed()
+    );
+    let bad = report(&runs, "TX");
+    assert_eq!(
+        bad, 0,
+        "{bad} replies differ between emberkv and redis (see above)"
+    );
+}
+
+#[test]
+fn emberkv_matches_redis() {
+    let Some(redis_srv) = reference() else {
         return;
     };
     // Two emberkv servers: one holds every value in RAM, the other has a cache
@@ -625,18 +724,7 @@ fn emberkv_matches_redis() {
     let mut cold_c = cold.conn();
     for c in [&mut rc, &mut hot_c, &mut cold_c] {
         c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        let r = c.call(&[b("DEBUG"), b("SET-ACTIVE-EXPIRE"), b("0")]);
-        assert_eq!(r, Reply::Simple("OK".into()), "DEBUG SET-ACTIVE-EXPIRE 0");
-        // Small entry limits: collections change encoding often.
-        for (name, v) in [
-            ("hash-max-listpack-entries", "32"),
-            ("set-max-intset-entries", "32"),
-            ("list-max-listpack-size", "3"),
-            ("zset-max-listpack-entries", "16"),
-        ] {
-            let r = c.call(&[b("CONFIG"), b("SET"), b(name), b(v)]);
-            assert_eq!(r, Reply::Simple("OK".into()), "CONFIG SET {name}");
-        }
+        configure(c);
     }
 
     let one_seed = env_u64("DIFF_SEED");

@@ -558,7 +558,13 @@ pub fn randomkey(cx: &mut Cx<'_, '_>, _argv: &[&[u8]]) -> CmdResult {
 
 /// DBSIZE
 pub fn dbsize(cx: &mut Cx<'_, '_>, _argv: &[&[u8]]) -> CmdResult {
-    let n = cx.ks.dbsize();
+    // Through the context, not `Keyspace::dbsize`: inside EXEC every shard is
+    // already locked by this command's context.
+    let mut n = 0;
+    for sh in 0..crate::keyspace::SHARDS {
+        n += cx.with_shard(sh, |g| g.keys);
+        cx.unlock(sh);
+    }
     cx.out.int(n as i64);
     Ok(())
 }

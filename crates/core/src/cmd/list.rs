@@ -454,6 +454,9 @@ pub(crate) fn move_elem(
                     &[dst, side_name(from_left), side_name(to_left)],
                 ),
             );
+        } else {
+            // The list is unchanged, but Redis signals it as modified.
+            cx.signal_modified(src);
         }
     } else {
         let pop = if from_left { code::LPOP } else { code::RPOP };

@@ -164,6 +164,9 @@ impl Cx<'_, '_> {
         let mut reads = 0;
         loop {
             let start = self.out.len();
+            // What an attempt that stopped queued (a commit that needed a cold
+            // collection, a handler that failed after queueing) never happened.
+            self.effects.clear();
             let r = (c.cmd.handler)(self, c.argv).and_then(|()| self.commit());
             let err = match r {
                 Ok(()) => {
@@ -188,6 +191,7 @@ impl Cx<'_, '_> {
                 Err(CmdError::Store(msg)) => format!("MISCONF {msg}"),
             };
             self.needs.clear();
+            self.effects.clear();
             self.count();
             self.out.truncate(start);
             self.out.error(&err);
