@@ -23,7 +23,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECTIONS = ["main", "always", "zipf", "rss", "cold", "hotget", "threads", "typed", "hashsets",
-            "lists", "zsets"]
+            "lists", "zsets", "tx"]
 
 
 T0 = time.time()
@@ -599,6 +599,9 @@ def main():
         if "zsets" in o.sections:
             import compare_zsets
             compare_zsets.run(r, Server, fmt_list)
+        if "tx" in o.sections:
+            import compare_tx
+            compare_tx.run(r, Server, fmt_list)
     except Exception as e:  # noqa: BLE001 - report and fail, after writing what we have
         failed = f"{type(e).__name__}: {e}"
     table = r.table()

@@ -60,7 +60,8 @@ struct Args {
     read_ratio: f64,
     /// Command mix instead of --read-ratio: `get,set,incr` (equal weights) or
     /// `get:8,set:1,incr:1`. Commands: get, set, incr (on `counter:N` keys), del,
-    /// ping, hset (the whole hash), hget, hgetall.
+    /// ping, hset (the whole hash), hget, hgetall, exec10 (MULTI, ten SETs,
+    /// EXEC: one request).
     #[arg(long)]
     commands: Option<String>,
     /// Key distribution.
@@ -481,7 +482,7 @@ fn simulate_lru(
         for &(k, c) in trace {
             match c {
                 Cmd::Get | Cmd::HGet | Cmd::HGetAll => sim.access(k, Access::Read),
-                Cmd::Set | Cmd::HSet => sim.access(k, Access::Write(value)),
+                Cmd::Set | Cmd::HSet | Cmd::Exec10 => sim.access(k, Access::Write(value)),
                 Cmd::Del => sim.access(k, Access::Delete),
                 Cmd::Incr | Cmd::Ping => {}
             }

@@ -358,6 +358,8 @@ async fn drive(
         let t0 = Instant::now();
         stream.write_all(&wbuf).await.context("writing requests")?;
         let mut got = 0;
+        // Replies read of the current request (a transaction gets several).
+        let mut part = 0;
         let mut errors = 0;
         while got < n {
             let mut at = 0;
@@ -366,10 +368,14 @@ async fn drive(
                     break;
                 };
                 at += len;
-                let us = t0.elapsed().as_micros() as u64;
+                part += 1;
                 let st = &mut out.per_cmd[batch[got].index()];
-                st.count += 1;
-                st.hist.saturating_record(us.max(1));
+                if part == batch[got].replies() {
+                    part = 0;
+                    let us = t0.elapsed().as_micros() as u64;
+                    st.count += 1;
+                    st.hist.saturating_record(us.max(1));
+                }
                 match r {
                     Reply::Value => {}
                     Reply::Nil => st.nil += 1,
@@ -381,7 +387,9 @@ async fn drive(
                         }
                     }
                 }
-                got += 1;
+                if part == 0 {
+                    got += 1;
+                }
             }
             rbuf.advance(at);
             if got < n

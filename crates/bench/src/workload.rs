@@ -28,11 +28,14 @@ pub enum Cmd {
     HGet,
     /// `HGETALL key`
     HGetAll,
+    /// `MULTI`, `SET` of ten keys from the key index on, `EXEC`: one
+    /// transaction (twelve replies, counted as one request).
+    Exec10,
 }
 
 impl Cmd {
     /// Every command, in report order.
-    pub const ALL: [Cmd; 8] = [
+    pub const ALL: [Cmd; 9] = [
         Cmd::Get,
         Cmd::Set,
         Cmd::Incr,
@@ -41,6 +44,7 @@ impl Cmd {
         Cmd::HSet,
         Cmd::HGet,
         Cmd::HGetAll,
+        Cmd::Exec10,
     ];
 
     /// Its lower-case name.
@@ -54,6 +58,15 @@ impl Cmd {
             Cmd::HSet => "hset",
             Cmd::HGet => "hget",
             Cmd::HGetAll => "hgetall",
+            Cmd::Exec10 => "exec10",
+        }
+    }
+
+    /// How many replies one request of it gets.
+    pub fn replies(self) -> usize {
+        match self {
+            Cmd::Exec10 => 12,
+            _ => 1,
         }
     }
 
@@ -229,6 +242,7 @@ pub struct Encoder {
     ttl: Option<String>,
     key: Vec<u8>,
     hash_fields: usize,
+    keyspace: u64,
 }
 
 impl Encoder {
@@ -256,6 +270,7 @@ impl Encoder {
             ttl: ttl.map(|t| t.to_string()),
             key: Vec::with_capacity(prefix.len() + 24),
             hash_fields: 10,
+            keyspace,
         }
     }
 
@@ -322,6 +337,15 @@ impl Encoder {
             Cmd::HGetAll => {
                 out.put_slice(b"*2\r\n$7\r\nHGETALL\r\n");
                 self.bulk_key(out, i, false);
+            }
+            Cmd::Exec10 => {
+                out.put_slice(b"*1\r\n$5\r\nMULTI\r\n");
+                for j in 0..10 {
+                    out.put_slice(b"*3\r\n$3\r\nSET\r\n");
+                    self.bulk_key(out, i.wrapping_add(j) % self.keyspace.max(1), false);
+                    put_bulk(out, &self.value);
+                }
+                out.put_slice(b"*1\r\n$4\r\nEXEC\r\n");
             }
             Cmd::Set => {
                 if self.ttl.is_some() {
