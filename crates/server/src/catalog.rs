@@ -123,6 +123,15 @@ pub static SERVER: &[&ServerSpec] = &[
     &crate::cmd::transaction::DISCARD,
     &crate::cmd::transaction::WATCH,
     &crate::cmd::transaction::UNWATCH,
+    &crate::cmd::pubsub::SUBSCRIBE,
+    &crate::cmd::pubsub::PSUBSCRIBE,
+    &crate::cmd::pubsub::SSUBSCRIBE,
+    &crate::cmd::pubsub::UNSUBSCRIBE,
+    &crate::cmd::pubsub::PUNSUBSCRIBE,
+    &crate::cmd::pubsub::SUNSUBSCRIBE,
+    &crate::cmd::pubsub::PUBLISH,
+    &crate::cmd::pubsub::SPUBLISH,
+    &crate::cmd::pubsub::PUBSUB,
 ];
 
 /// `PING`.
@@ -548,12 +557,17 @@ pub struct SubCommand {
 
 impl SubCommand {
     /// The same subcommand with an argument synopsis.
-    const fn args(self, args: &'static str) -> SubCommand {
+    pub(crate) const fn args(self, args: &'static str) -> SubCommand {
         SubCommand { args, ..self }
     }
 }
 
-const fn sub(name: &'static str, arity: i32, summary: &'static str, categories: Cat) -> SubCommand {
+pub(crate) const fn sub(
+    name: &'static str,
+    arity: i32,
+    summary: &'static str,
+    categories: Cat,
+) -> SubCommand {
     SubCommand {
         name,
         arity,

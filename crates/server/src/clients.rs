@@ -58,6 +58,13 @@ pub struct ClientInfo {
     pub blocked: AtomicBool,
     /// Commands queued since MULTI (`multi=`; -1 outside MULTI, flag `x`).
     pub multi: AtomicI64,
+    /// Subscribed channels, patterns and shard channels (`sub=`, `psub=`,
+    /// `ssub=`; any makes it a pub/sub client, flag `P`).
+    pub subs: AtomicUsize,
+    /// See `subs`.
+    pub psubs: AtomicUsize,
+    /// See `subs`.
+    pub ssubs: AtomicUsize,
     /// Wakes the connection task when it is killed.
     pub kill: Notify,
 }
@@ -72,6 +79,23 @@ impl ClientInfo {
         }
     }
 
+    /// Whether it is subscribed to anything (CLIENT LIST/KILL `TYPE pubsub`).
+    pub fn is_pubsub(&self) -> bool {
+        self.subs.load(Ordering::Relaxed)
+            + self.psubs.load(Ordering::Relaxed)
+            + self.ssubs.load(Ordering::Relaxed)
+            > 0
+    }
+
+    /// Its type for CLIENT LIST/KILL `TYPE`: `None` is `pubsub` (an ordinary
+    /// client subscribed to something).
+    pub fn client_type(&self) -> Option<ClientKind> {
+        match self.kind() {
+            ClientKind::Normal if self.is_pubsub() => None,
+            k => Some(k),
+        }
+    }
+
     /// Changes the kind (a connection becomes a replica after PSYNC).
     pub fn set_kind(&self, k: ClientKind) {
         self.kind.store(k as u8, Ordering::Relaxed);
@@ -80,6 +104,9 @@ impl ClientInfo {
     /// Asks the connection to close.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Release);
+        // Every wait of the connection's task (its read loop, a blocked
+        // write) wakes; the permit covers a wait that has not started yet.
+        self.kill.notify_waiters();
         self.kill.notify_one();
     }
 
@@ -127,6 +154,7 @@ impl ClientInfo {
         let flags = match self.kind() {
             ClientKind::Normal if self.blocked.load(Ordering::Relaxed) => "b",
             ClientKind::Normal if multi >= 0 => "x",
+            ClientKind::Normal if self.is_pubsub() => "P",
             ClientKind::Normal => "N",
             ClientKind::Replica => "S",
             ClientKind::Master => "M",
@@ -135,7 +163,7 @@ impl ClientInfo {
         let qbuf = self.qbuf.load(Ordering::Relaxed);
         let omem = self.omem.load(Ordering::Relaxed);
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={} \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} multi={} \
              qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r \
              cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
@@ -146,6 +174,9 @@ impl ClientInfo {
             self.age(),
             self.idle(),
             flags,
+            self.subs.load(Ordering::Relaxed),
+            self.psubs.load(Ordering::Relaxed),
+            self.ssubs.load(Ordering::Relaxed),
             multi,
             qbuf,
             16384usize.saturating_sub(qbuf),
@@ -196,6 +227,9 @@ impl Clients {
             killed: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
             multi: AtomicI64::new(-1),
+            subs: AtomicUsize::new(0),
+            psubs: AtomicUsize::new(0),
+            ssubs: AtomicUsize::new(0),
             kill: Notify::new(),
         });
         self.map.lock().insert(id, info.clone());

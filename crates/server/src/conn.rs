@@ -119,6 +119,8 @@ pub struct Conn {
     pub(crate) write_spans: SmallVec<[(usize, usize); 8]>,
     /// MULTI's queue and WATCH's keys.
     pub tx: crate::transaction::Tx,
+    /// Pub/sub subscriptions (made at the first SUBSCRIBE or UNSUBSCRIBE).
+    pub subs: Option<crate::pubsub::Subscriptions>,
     commands: u64,
     /// What a follower said with REPLCONF before PSYNC.
     pub replica_hello: crate::replication::leader::ReplicaHello,
@@ -146,7 +148,23 @@ impl Conn {
             psync: None,
             parked: None,
             tx: Default::default(),
+            subs: None,
         }
+    }
+
+    /// The connection's subscriptions (made empty at first use).
+    pub fn subscriptions(&mut self) -> &mut crate::pubsub::Subscriptions {
+        let (hub, info, proto) = (self.shared.pubsub().clone(), self.info.clone(), self.proto);
+        self.subs
+            .get_or_insert_with(|| crate::pubsub::Subscriptions::new(hub, info, proto))
+    }
+
+    /// The outbox of a subscribed connection.
+    fn outbox(&self) -> Option<Arc<crate::pubsub::Outbox>> {
+        self.subs
+            .as_ref()
+            .filter(|s| s.active())
+            .map(|s| s.outbox.clone())
     }
 
     /// An encoder appending to the reply buffer.
@@ -230,11 +248,23 @@ impl Conn {
             }
             // The read first: while requests keep arriving, `closing` is not
             // polled (the checks above see a kill or a shutdown); once the
-            // read waits, both wake the task.
-            let n = tokio::select! {
-                biased;
-                r = socket.read_buf(&mut rbuf) => r?,
-                _ = &mut closing => return Ok(None),
+            // read waits, both wake the task. A subscribed client also wakes
+            // for its messages.
+            let n = match self.outbox() {
+                None => tokio::select! {
+                    biased;
+                    r = socket.read_buf(&mut rbuf) => r?,
+                    _ = &mut closing => return Ok(None),
+                },
+                Some(ob) => tokio::select! {
+                    biased;
+                    r = socket.read_buf(&mut rbuf) => r?,
+                    _ = ob.ready() => {
+                        self.flush(&mut socket).await?;
+                        continue;
+                    }
+                    _ = &mut closing => return Ok(None),
+                },
             };
             // For the idle `timeout` (enforced by the background sweep).
             info.mark_active();
@@ -342,6 +372,10 @@ impl Conn {
     /// closes one that makes no progress for that long.
     async fn flush<S: Stream>(&mut self, socket: &mut S) -> std::io::Result<()> {
         self.settle().await;
+        // Messages published to this client go out with its replies.
+        if let Some(s) = &self.subs {
+            s.outbox.drain_into(&mut self.wbuf);
+        }
         if self.wbuf.is_empty() {
             return Ok(());
         }
@@ -467,6 +501,9 @@ impl Conn {
                     crate::acl::Denied::Key(p) => {
                         ("key", String::from_utf8_lossy(argv[*p]).into_owned())
                     }
+                    crate::acl::Denied::Channel(p) => {
+                        ("channel", String::from_utf8_lossy(argv[*p]).into_owned())
+                    }
                 };
                 self.shared
                     .acl()
@@ -502,6 +539,35 @@ impl Conn {
             return self.reject(
                 is_exec,
                 "READONLY You can't write against a read only replica.",
+            );
+        }
+        // A RESP2 client in subscribed mode may only (un)subscribe, ping,
+        // quit or reset (RESP3 has no such limit).
+        if self.proto == Proto::Resp2
+            && self.subs.as_ref().is_some_and(|s| s.active())
+            && !matches!(
+                spec.name,
+                "ping"
+                    | "subscribe"
+                    | "ssubscribe"
+                    | "psubscribe"
+                    | "unsubscribe"
+                    | "sunsubscribe"
+                    | "punsubscribe"
+                    | "quit"
+                    | "reset"
+            )
+        {
+            let full = if sub.is_empty() {
+                spec.name.to_string()
+            } else {
+                format!("{}|{sub}", spec.name)
+            };
+            return self.reject(
+                is_exec,
+                &format!(
+                    "ERR Can't execute '{full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+                ),
             );
         }
         if self.tx.in_multi()
@@ -796,19 +862,24 @@ async fn blocked_write<S: Stream>(
         far
     };
     // The idle `timeout` sweep closes a client that makes no progress here
-    // (through `kill`), as Redis closes one it cannot write to.
+    // (through `kill`), as Redis closes one it cannot write to; so do CLIENT
+    // KILL and a subscriber's pubsub limit. Registered before the check, so
+    // a kill between the two is not missed.
+    let killed = info.kill.notified();
+    tokio::pin!(killed);
+    killed.as_mut().enable();
+    if info.is_killed() {
+        return Err(closed("killed"));
+    }
     let r = tokio::select! {
         r = socket.write(buf) => r,
         _ = tokio::time::sleep_until(soft_deadline.into()) => Err(over("soft limit")),
-        _ = info.kill.notified() => Err(closed("killed")),
+        _ = killed => Err(closed("killed")),
     };
     info.mark_active();
     r
 }
 
-/// Redis's reply to an unknown command, byte for byte: the name cut at 128
-/// bytes, then `'arg' ` for each argument while the list is under 128 bytes, each
-/// cut to the room left; C strings, so everything stops at a NUL byte.
 /// Redis's refusal of a container command's unknown subcommand or of a
 /// subcommand's wrong arity; `None` if neither applies.
 fn subcommand_error(entry: Entry, argv: &[&[u8]]) -> Option<String> {
@@ -843,6 +914,9 @@ fn subcommand_error(entry: Entry, argv: &[&[u8]]) -> Option<String> {
     }
 }
 
+/// Redis's reply to an unknown command, byte for byte: the name cut at 128
+/// bytes, then `'arg' ` for each argument while the list is under 128 bytes, each
+/// cut to the room left; C strings, so everything stops at a NUL byte.
 fn unknown_command(argv: &[&[u8]]) -> Vec<u8> {
     fn c_str(b: &[u8]) -> &[u8] {
         b.iter().position(|&c| c == 0).map_or(b, |i| &b[..i])

@@ -287,13 +287,13 @@ fn stats(s: &Shared, out: &mut String) {
     field!(
         out,
         "client_output_buffer_limit_disconnections",
-        st.obuf_closed.load(Ordering::Relaxed)
+        st.obuf_closed.load(Ordering::Relaxed) + s.pubsub().closed_for_limit()
     );
-    let (auth, cmd, key) = s.acl().denied();
+    let (auth, cmd, key, channel) = s.acl().denied();
     field!(out, "acl_access_denied_auth", auth);
     field!(out, "acl_access_denied_cmd", cmd);
     field!(out, "acl_access_denied_key", key);
-    field!(out, "acl_access_denied_channel", 0);
+    field!(out, "acl_access_denied_channel", channel);
     field!(
         out,
         "sync_full",
@@ -313,6 +313,22 @@ fn stats(s: &Shared, out: &mut String) {
     field!(out, "evicted_keys", 0);
     field!(out, "keyspace_hits", ks.counters.keyspace_hits);
     field!(out, "keyspace_misses", ks.counters.keyspace_misses);
+    let hub = s.pubsub();
+    field!(
+        out,
+        "pubsub_channels",
+        hub.len(crate::pubsub::Kind::Channel)
+    );
+    field!(
+        out,
+        "pubsub_patterns",
+        hub.len(crate::pubsub::Kind::Pattern)
+    );
+    field!(
+        out,
+        "pubsubshard_channels",
+        hub.len(crate::pubsub::Kind::Shard)
+    );
     field!(
         out,
         "total_error_replies",

@@ -33,6 +33,7 @@ pub mod cmd;
 pub mod conn;
 pub mod exec;
 pub mod info;
+pub mod pubsub;
 pub mod replication;
 pub mod server;
 pub mod settings;

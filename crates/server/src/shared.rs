@@ -92,6 +92,7 @@ pub struct Shared {
     acl: Arc<Acl>,
     clients: Arc<Clients>,
     blocking: Arc<crate::blocking::Blocking>,
+    pubsub: Arc<crate::pubsub::Hub>,
     stats: Stats,
     identity: Identity,
     net: Net,
@@ -149,6 +150,7 @@ impl Shared {
         ks.set_ready_hook(Some(blocking.clone()));
         Shared {
             blocking,
+            pubsub: Arc::default(),
             ks,
             repl,
             settings,
@@ -169,6 +171,11 @@ impl Shared {
             active_expire: AtomicBool::new(true),
             last_save: AtomicU64::new(unix_now()),
         }
+    }
+
+    /// Pub/sub subscriptions.
+    pub fn pubsub(&self) -> &Arc<crate::pubsub::Hub> {
+        &self.pubsub
     }
 
     /// The keyspace.

@@ -142,6 +142,8 @@ pub enum Denied {
     Command(String),
     /// The key at this argument position is not allowed.
     Key(usize),
+    /// The channel (or pattern) at this argument position is not allowed.
+    Channel(usize),
 }
 
 impl Denied {
@@ -153,6 +155,10 @@ impl Denied {
             }
             Denied::Key(_) => {
                 "NOPERM this user has no permissions to access one of the keys used as arguments"
+                    .into()
+            }
+            Denied::Channel(_) => {
+                "NOPERM this user has no permissions to access one of the channels used as arguments"
                     .into()
             }
         }
@@ -174,6 +180,28 @@ pub fn check(user: &User, entry: &Meta, argv: &[&[u8]]) -> Result<(), Denied> {
         for p in entry.spec.key_positions(argv).flatten() {
             if !user.keys.iter().any(|pat| glob::matches(pat, argv[p])) {
                 return Err(Denied::Key(p));
+            }
+        }
+    }
+    if !user.allchannels {
+        // PUBLISH's channel must match a channel pattern of the user; a
+        // PSUBSCRIBE pattern must be one of them, literally (Redis 7.0).
+        let (at, literal) = match entry.spec.name {
+            "publish" | "spublish" => (1..2.min(argv.len()), false),
+            "subscribe" | "ssubscribe" => (1..argv.len(), false),
+            "psubscribe" => (1..argv.len(), true),
+            _ => (0..0, false),
+        };
+        for p in at {
+            let ok = user.channels.iter().any(|c| {
+                if literal {
+                    c == argv[p]
+                } else {
+                    glob::matches(c, argv[p])
+                }
+            });
+            if !ok {
+                return Err(Denied::Channel(p));
             }
         }
     }

@@ -26,9 +26,9 @@
 //! Not supported (each refused with an error rather than silently accepted):
 //! selectors `(...)`, read/write key permissions `%R~`/`%W~`, and first-argument
 //! rules (`+select|0`) on commands without subcommands. Pub/sub channel rules
-//! (`&pattern`, `allchannels`, `resetchannels`) are accepted and listed, for
-//! compatibility with tools that send them, and have nothing to restrict: emberkv
-//! has no pub/sub.
+//! (`&pattern`, `allchannels`, `resetchannels`) restrict PUBLISH, SUBSCRIBE,
+//! PSUBSCRIBE (the pattern itself must be one of the user's) and the sharded
+//! forms, as in Redis 7.0.
 //!
 //! The connection keeps an `Arc<UserSlot>`; `ACL SETUSER` changes the slot in
 //! place, so a change applies to connections already authenticated as that user
@@ -71,7 +71,7 @@ impl UserSlot {
         })
     }
 
-    /// Whether the user may run every command on every key (the check can be
+    /// Whether the user may run every command on every key and channel (the check can be
     /// skipped).
     #[inline]
     pub fn unrestricted(&self) -> bool {
@@ -117,7 +117,7 @@ pub struct Acl {
     default: Arc<UserSlot>,
     log: Mutex<VecDeque<LogEntry>>,
     /// Refusals counted for INFO: authentication, command, key.
-    denied: [std::sync::atomic::AtomicU64; 3],
+    denied: [std::sync::atomic::AtomicU64; 4],
 }
 
 impl Default for Acl {
@@ -302,10 +302,10 @@ impl Acl {
         self.log.lock().clear();
     }
 
-    /// INFO's `acl_access_denied_auth`, `_cmd`, `_key`.
-    pub fn denied(&self) -> (u64, u64, u64) {
+    /// INFO's `acl_access_denied_auth`, `_cmd`, `_key`, `_channel`.
+    pub fn denied(&self) -> (u64, u64, u64, u64) {
         let d = |i: usize| self.denied[i].load(Ordering::Relaxed);
-        (d(0), d(1), d(2))
+        (d(0), d(1), d(2), d(3))
     }
 
     /// Records a refused command, key or authentication in `ACL LOG`; entries
@@ -314,6 +314,7 @@ impl Acl {
         let i = match reason {
             "auth" => 0,
             "command" => 1,
+            "channel" => 3,
             _ => 2,
         };
         self.denied[i].fetch_add(1, Ordering::Relaxed);

@@ -57,7 +57,8 @@ pub struct User {
     pub keys: Vec<Vec<u8>>,
     /// `allchannels` / `&*`.
     pub allchannels: bool,
-    /// Channel patterns (listed only).
+    /// Channel patterns (PUBLISH, SUBSCRIBE, PSUBSCRIBE and the sharded
+    /// forms are checked against them).
     pub channels: Vec<Vec<u8>>,
 }
 
@@ -94,7 +95,7 @@ impl User {
     }
 
     pub(super) fn unrestricted(&self) -> bool {
-        self.allkeys && self.allowed == *INDEX.every()
+        self.allkeys && self.allchannels && self.allowed == *INDEX.every()
     }
 
     fn change(&mut self, id: usize, allow: bool) {

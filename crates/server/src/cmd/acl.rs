@@ -149,6 +149,12 @@ pub fn acl_command(conn: &mut Conn, argv: &[&[u8]]) -> Action {
                     msg.extend_from_slice(b"' key");
                     conn.enc().bulk(&msg);
                 }
+                Err(Denied::Channel(p)) => {
+                    let mut msg = b"This user has no permissions to access the '".to_vec();
+                    msg.extend_from_slice(cmd_argv[p]);
+                    msg.extend_from_slice(b"' channel");
+                    conn.enc().bulk(&msg);
+                }
             }
         }
         "genpass" => {

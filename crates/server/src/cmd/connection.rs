@@ -49,6 +49,17 @@ pub static COMMANDS: &[ServerCommand] = &[
 ];
 
 fn ping(conn: &mut Conn, argv: &[&[u8]]) -> Action {
+    // A subscribed RESP2 client gets a pong it can tell from a message.
+    if conn.proto == Proto::Resp2
+        && conn.subs.as_ref().is_some_and(|s| s.active())
+        && argv.len() <= 2
+    {
+        let mut e = conn.enc();
+        e.array(2);
+        e.bulk(b"pong");
+        e.bulk(argv.get(1).copied().unwrap_or_default());
+        return Action::Continue;
+    }
     match argv.len() {
         1 => conn.enc().simple("PONG"),
         2 => conn.enc().bulk(argv[1]),
@@ -72,6 +83,7 @@ fn quit(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
 fn reset(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
     let info = conn.info.clone();
     conn.tx.discard(&info);
+    conn.subs = None;
     conn.proto = Proto::Resp2;
     conn.info.resp.store(2, Ordering::Relaxed);
     conn.info.name.lock().clear();
@@ -192,6 +204,9 @@ fn hello(conn: &mut Conn, argv: &[&[u8]]) -> Action {
     if let Some(v) = ver {
         conn.proto = if v == 3 { Proto::Resp3 } else { Proto::Resp2 };
         conn.info.resp.store(v as u8, Ordering::Relaxed);
+        if let Some(s) = &conn.subs {
+            s.outbox.set_proto(conn.proto);
+        }
     }
     let id = conn.info.id as i64;
     let proto = if conn.proto == Proto::Resp3 { 3 } else { 2 };
@@ -397,7 +412,7 @@ fn client_list(conn: &mut Conn, argv: &[&[u8]]) {
     let mut text = String::new();
     for c in conn.shared.clients().all() {
         if let Some(k) = kind
-            && Some(c.kind()) != k
+            && c.client_type() != k
         {
             continue;
         }
@@ -503,7 +518,7 @@ fn client_kill(conn: &mut Conn, argv: &[&[u8]]) {
         if id.is_some_and(|i| i != c.id)
             || addr.as_ref().is_some_and(|a| *a != c.addr.to_string())
             || laddr.as_ref().is_some_and(|a| *a != c.laddr.to_string())
-            || kind.is_some_and(|k| Some(c.kind()) != k)
+            || kind.is_some_and(|k| c.client_type() != k)
             || user.as_ref().is_some_and(|u| *u != *c.user.lock())
             || maxage.is_some_and(|m| c.age() < m)
             || (skipme && c.id == me)

@@ -11,6 +11,7 @@
 //! - [`config`]: CONFIG over the settings table.
 //! - [`info`]: the INFO command (the text is built by [`crate::info`]).
 //! - [`transaction`]: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+//! - [`pubsub`]: SUBSCRIBE, PUBLISH, PUBSUB and their kin.
 //!
 //! Each module binds the metadata of [`crate::catalog`] to its handlers in its
 //! own `COMMANDS` table; [`FAMILIES`] joins them.
@@ -19,6 +20,7 @@ pub mod acl;
 pub mod config;
 pub mod connection;
 pub mod info;
+pub mod pubsub;
 pub mod replication;
 pub mod server;
 pub mod transaction;
@@ -41,6 +43,7 @@ pub static FAMILIES: &[&[ServerCommand]] = &[
     config::COMMANDS,
     info::COMMANDS,
     transaction::COMMANDS,
+    pubsub::COMMANDS,
 ];
 
 /// What the connection must do after a server command.
