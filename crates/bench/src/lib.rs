@@ -11,10 +11,13 @@
 //! - [`run`]: the async engine (connections × pipeline, HDR histograms).
 //! - [`reply`]: scanning replies without building frames.
 //! - [`info`]: `INFO` counters before and after a run.
+//! - [`subscribe`]: subscribers for pub/sub runs, with publish-to-receive
+//!   latency.
 
 pub mod info;
 pub mod lru;
 pub mod reply;
 pub mod run;
+pub mod subscribe;
 pub mod workload;
 pub mod zipf;

@@ -61,9 +61,15 @@ struct Args {
     /// Command mix instead of --read-ratio: `get,set,incr` (equal weights) or
     /// `get:8,set:1,incr:1`. Commands: get, set, incr (on `counter:N` keys), del,
     /// ping, hset (the whole hash), hget, hgetall, exec10 (MULTI, ten SETs,
-    /// EXEC: one request).
+    /// EXEC: one request), publish (PUBLISH to `<key-prefix>channel`, the
+    /// payload --value-size bytes, at least 16: the send time).
     #[arg(long)]
     commands: Option<String>,
+    /// Subscribe this many extra connections to `<key-prefix>channel` during
+    /// the run and report how many messages they received and the
+    /// publish-to-receive latency.
+    #[arg(long, default_value_t = 0)]
+    subscribers: usize,
     /// Key distribution.
     #[arg(long, value_enum, default_value_t = Keys::Uniform)]
     keys: Keys,
@@ -336,10 +342,43 @@ async fn bench(args: &Args) -> anyhow::Result<u64> {
     } else {
         None
     };
+    let subscribers = if args.subscribers > 0 {
+        let channel = format!("{}channel", args.key_prefix);
+        Some(
+            emberkv_bench::subscribe::start(
+                &addr,
+                password.as_deref(),
+                args.subscribers,
+                channel.as_bytes(),
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
     let info_start = read_info(&addr, password.as_deref()).await;
     let r = run_with_progress(base.clone(), args, "run").await?;
     let info_end = read_info(&addr, password.as_deref()).await;
     errors += r.errors();
+    if let Some(subs) = subscribers {
+        let s = subs.finish().await?;
+        let q = |p: f64| s.hist.value_at_quantile(p) as f64 / 1000.0;
+        report["subscribers"] = json!({
+            "count": args.subscribers,
+            "messages": s.messages,
+            "latency_ms": {"p50": q(0.5), "p90": q(0.9), "p99": q(0.99), "max": s.hist.max() as f64 / 1000.0},
+        });
+        if !args.json {
+            println!(
+                "subscribers: {} received {} messages; publish to receive p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+                args.subscribers,
+                s.messages,
+                q(0.5),
+                q(0.99),
+                s.hist.max() as f64 / 1000.0
+            );
+        }
+    }
 
     // Server counters over the measured phase.
     let mut cache = serde_json::Map::new();
@@ -484,7 +523,7 @@ fn simulate_lru(
                 Cmd::Get | Cmd::HGet | Cmd::HGetAll => sim.access(k, Access::Read),
                 Cmd::Set | Cmd::HSet | Cmd::Exec10 => sim.access(k, Access::Write(value)),
                 Cmd::Del => sim.access(k, Access::Delete),
-                Cmd::Incr | Cmd::Ping => {}
+                Cmd::Incr | Cmd::Ping | Cmd::Publish => {}
             }
         }
     };

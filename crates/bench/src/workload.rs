@@ -31,11 +31,14 @@ pub enum Cmd {
     /// `MULTI`, `SET` of ten keys from the key index on, `EXEC`: one
     /// transaction (twelve replies, counted as one request).
     Exec10,
+    /// `PUBLISH <prefix>channel payload`: the payload starts with the send
+    /// time (µs since the Unix epoch, 16 digits) for `--subscribers`.
+    Publish,
 }
 
 impl Cmd {
     /// Every command, in report order.
-    pub const ALL: [Cmd; 9] = [
+    pub const ALL: [Cmd; 10] = [
         Cmd::Get,
         Cmd::Set,
         Cmd::Incr,
@@ -45,6 +48,7 @@ impl Cmd {
         Cmd::HGet,
         Cmd::HGetAll,
         Cmd::Exec10,
+        Cmd::Publish,
     ];
 
     /// Its lower-case name.
@@ -59,6 +63,7 @@ impl Cmd {
             Cmd::HGet => "hget",
             Cmd::HGetAll => "hgetall",
             Cmd::Exec10 => "exec10",
+            Cmd::Publish => "publish",
         }
     }
 
@@ -346,6 +351,17 @@ impl Encoder {
                     put_bulk(out, &self.value);
                 }
                 out.put_slice(b"*1\r\n$4\r\nEXEC\r\n");
+            }
+            Cmd::Publish => {
+                out.put_slice(b"*3\r\n$7\r\nPUBLISH\r\n");
+                let mut channel = self.prefix.clone();
+                channel.extend_from_slice(b"channel");
+                put_bulk(out, &channel);
+                let mut payload = format!("{:016}", crate::subscribe::now_us()).into_bytes();
+                if self.value.len() > payload.len() {
+                    payload.extend_from_slice(&self.value[payload.len()..]);
+                }
+                put_bulk(out, &payload);
             }
             Cmd::Set => {
                 if self.ttl.is_some() {
