@@ -235,6 +235,15 @@ pub struct Cx<'a, 'o> {
     pub name: &'static str,
     /// Set while the commands of an `EXEC` run (see [`tx`]).
     pub(crate) tx: Option<tx::TxState>,
+    /// The enabled notification classes (0: none; see [`crate::notify`]).
+    pub(crate) nflags: u32,
+    /// Keyspace events of this command, handed over when it completes.
+    pub(crate) events: Vec<crate::notify::Event>,
+    /// Events a handler states, emitted after those of its next commit.
+    pub(crate) events_after: Vec<crate::notify::Event>,
+    /// The event name a handler gives its deltas instead of the derived one
+    /// (`ZADD ... INCR` is `zincr`, `ZMPOP MIN` `zpopmin`).
+    pub(crate) event_name: Option<&'static str>,
 }
 
 macro_rules! shard {
@@ -271,6 +280,38 @@ impl<'a, 'o> Cx<'a, 'o> {
             counted: Counters::default(),
             name,
             tx: None,
+            nflags: ks.notify_flags.load(std::sync::atomic::Ordering::Relaxed),
+            events: Vec::new(),
+            events_after: Vec::new(),
+            event_name: None,
+        }
+    }
+
+    /// Queues keyspace event `name` of `class` about `key`, after the events
+    /// of this command's next commit (or at its end): what the derived
+    /// events do not say (`expire` after `SET ... EX`, an `ltrim` that
+    /// removed nothing).
+    pub(crate) fn notify_after(&mut self, class: u32, name: &'static str, key: &[u8]) {
+        if self.nflags & class != 0 {
+            self.events_after.push(crate::notify::Event {
+                class,
+                name: name.into(),
+                key: key.into(),
+            });
+        }
+    }
+
+    /// Names the events of this command's deltas (see `event_name`).
+    pub(crate) fn name_events(&mut self, name: &'static str) {
+        self.event_name = Some(name);
+    }
+
+    /// Hands this command's events to the notifier.
+    fn flush_events(&mut self) {
+        self.events.append(&mut self.events_after);
+        if !self.events.is_empty() {
+            self.ks.emit(&self.events);
+            self.events.clear();
         }
     }
 
@@ -346,7 +387,17 @@ impl<'a, 'o> Cx<'a, 'o> {
         // expired must remove it.
         if exp != 0 && exp <= now && !from_leader {
             if !no_expire {
-                ks.expire_slot_tx(g, idx, self.tx.as_mut());
+                let key = (self.nflags & crate::notify::EXPIRED != 0)
+                    .then(|| g.slots[idx as usize].key.to_boxed());
+                if ks.expire_slot_tx(g, idx, self.tx.as_mut())
+                    && let Some(key) = key
+                {
+                    self.events.push(crate::notify::Event {
+                        class: crate::notify::EXPIRED,
+                        name: "expired".into(),
+                        key,
+                    });
+                }
             }
             return None;
         }
@@ -362,7 +413,7 @@ impl<'a, 'o> Cx<'a, 'o> {
     /// miss (`TYPE`, `OBJECT`).
     pub fn meta_notouch(&mut self, key: &[u8]) -> Option<Meta> {
         let m = self.lookup_meta(key, false);
-        self.count_lookup(m.is_some());
+        self.count_lookup(key, m.is_some());
         m
     }
 
@@ -384,18 +435,25 @@ impl<'a, 'o> Cx<'a, 'o> {
         Some(m)
     }
 
-    fn count_lookup(&mut self, hit: bool) {
+    fn count_lookup(&mut self, key: &[u8], hit: bool) {
         if hit {
             self.counted.keyspace_hits += 1;
         } else {
             self.counted.keyspace_misses += 1;
+            if self.nflags & crate::notify::KEY_MISS != 0 {
+                self.events.push(crate::notify::Event {
+                    class: crate::notify::KEY_MISS,
+                    name: "keymiss".into(),
+                    key: key.into(),
+                });
+            }
         }
     }
 
     /// Looks a key up for a read: counts a keyspace hit or miss.
     pub fn meta_read(&mut self, key: &[u8]) -> Option<Meta> {
         let m = self.meta(key);
-        self.count_lookup(m.is_some());
+        self.count_lookup(key, m.is_some());
         m
     }
 
@@ -676,6 +734,9 @@ impl<'a, 'o> Cx<'a, 'o> {
     /// Adds this attempt's hit/miss counts to the shards' counters (the
     /// command completed: it will not run again).
     pub(crate) fn count(&mut self) {
+        if self.nflags != 0 {
+            self.flush_events();
+        }
         let c = std::mem::take(&mut self.counted);
         if c.is_zero() {
             return;

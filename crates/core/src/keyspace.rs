@@ -487,6 +487,9 @@ pub struct Keyspace {
     replica: AtomicBool,
     pub(crate) feed: parking_lot::RwLock<Option<Arc<dyn ChangeFeed>>>,
     pub(crate) ready: parking_lot::RwLock<Option<Arc<dyn ReadyHook>>>,
+    /// `notify-keyspace-events` (see [`crate::notify`]); 0 = off.
+    pub(crate) notify_flags: std::sync::atomic::AtomicU32,
+    pub(crate) notifier: parking_lot::RwLock<Option<Arc<dyn crate::notify::NotifyHook>>>,
     /// Collection reads (chain folds) in flight, bounded: a collection larger
     /// than the cache is folded again by every command that needs it, and
     /// each fold holds the whole collection.
@@ -557,6 +560,8 @@ impl Keyspace {
             replica: AtomicBool::new(replica),
             feed: parking_lot::RwLock::new(None),
             ready: parking_lot::RwLock::new(None),
+            notify_flags: std::sync::atomic::AtomicU32::new(0),
+            notifier: parking_lot::RwLock::new(None),
             folds: (parking_lot::Mutex::new(0), parking_lot::Condvar::new()),
         });
         ks.store
@@ -598,6 +603,37 @@ impl Keyspace {
     /// non-empty lists.
     pub fn set_ready_hook(&self, hook: Option<Arc<dyn ReadyHook>>) {
         *self.ready.write() = hook;
+    }
+
+    /// Installs (or removes) the receiver of keyspace notifications.
+    pub fn set_notifier(&self, hook: Option<Arc<dyn crate::notify::NotifyHook>>) {
+        *self.notifier.write() = hook;
+    }
+
+    /// Sets the enabled notification classes (`notify-keyspace-events` as
+    /// [`crate::notify`]'s bits; 0 = none). Without `K` or `E` nothing is
+    /// published, so the classes alone count as off.
+    pub fn set_notify_flags(&self, flags: u32) {
+        use crate::notify::{KEYEVENT, KEYSPACE};
+        let on = if flags & (KEYSPACE | KEYEVENT) != 0 {
+            flags
+        } else {
+            0
+        };
+        self.notify_flags.store(on, Ordering::Relaxed);
+    }
+
+    /// Hands events to the notifier.
+    pub(crate) fn emit(&self, events: &[crate::notify::Event]) {
+        let flags = self.notify_flags.load(Ordering::Relaxed);
+        if flags == 0 {
+            return;
+        }
+        if let Some(h) = &*self.notifier.read() {
+            for e in events.iter().filter(|e| e.class & flags != 0) {
+                h.notify(flags, &e.name, &e.key);
+            }
+        }
     }
 
     /// The cache budget in bytes.
@@ -707,7 +743,17 @@ impl Keyspace {
     /// entry. False if the log refused the write (the key stays, still reported
     /// as absent by reads).
     pub(crate) fn expire_slot(&self, g: &mut Shard, idx: u32) -> bool {
-        self.expire_slot_tx(g, idx, None)
+        let key = (self.notify_flags.load(Ordering::Relaxed) & crate::notify::EXPIRED != 0)
+            .then(|| g.slots[idx as usize].key.to_boxed());
+        let done = self.expire_slot_tx(g, idx, None);
+        if done && let Some(key) = key {
+            self.emit(&[crate::notify::Event {
+                class: crate::notify::EXPIRED,
+                name: "expired".into(),
+                key,
+            }]);
+        }
+        done
     }
 
     /// [`expire_slot`](Self::expire_slot) from inside a transaction (`tx`):

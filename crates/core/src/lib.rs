@@ -12,6 +12,7 @@
 //!   their deltas, and the fold of a chain read from the log.
 //! - [`exec`]: running one command — shard locking, lazy expiry, hot and cold value
 //!   access, and committing a command's writes to the log as one atomic group.
+//! - [`notify`]: keyspace notifications: which event each change is.
 //! - [`watch`]: `WATCH`'s registry of watched keys; [`exec::tx`] runs an
 //!   `EXEC` as one atomic unit.
 //! - [`cmd`]: every string, hash, set and key command, with Redis 7.0's semantics, replies and
@@ -29,6 +30,7 @@ pub mod exec;
 pub mod glob;
 pub mod keyspace;
 pub mod ldouble;
+pub mod notify;
 pub mod sync;
 pub mod value;
 pub mod watch;

@@ -410,3 +410,45 @@ impl Drop for Subscriptions {
         self.clear();
     }
 }
+
+/// Publishes keyspace notifications (`notify-keyspace-events`): an event on
+/// `__keyspace@0__:<key>` (message: the event) with `K`, on
+/// `__keyevent@0__:<event>` (message: the key) with `E`.
+#[derive(Debug)]
+pub struct Notifier {
+    /// Where they go.
+    pub hub: Arc<Hub>,
+    /// For the subscribers' output buffer limits.
+    pub settings: Arc<Settings>,
+}
+
+impl emberkv_core::notify::NotifyHook for Notifier {
+    fn notify(&self, flags: u32, event: &str, key: &[u8]) {
+        use emberkv_core::notify::{KEYEVENT, KEYSPACE};
+        // No client has ID 0: nothing is the publisher's own.
+        let mut none = |_: &mut WriteMessage<'_>| {};
+        if flags & KEYSPACE != 0 {
+            let mut channel = b"__keyspace@0__:".to_vec();
+            channel.extend_from_slice(key);
+            self.hub.publish(
+                Kind::Channel,
+                &channel,
+                event.as_bytes(),
+                &self.settings,
+                0,
+                &mut none,
+            );
+        }
+        if flags & KEYEVENT != 0 {
+            let channel = format!("__keyevent@0__:{event}");
+            self.hub.publish(
+                Kind::Channel,
+                channel.as_bytes(),
+                key,
+                &self.settings,
+                0,
+                &mut none,
+            );
+        }
+    }
+}

@@ -148,9 +148,15 @@ impl Shared {
         let (shutdown_tx, _) = watch::channel(false);
         let blocking = Arc::new(crate::blocking::Blocking::default());
         ks.set_ready_hook(Some(blocking.clone()));
+        let pubsub: Arc<crate::pubsub::Hub> = Arc::default();
+        ks.set_notifier(Some(Arc::new(crate::pubsub::Notifier {
+            hub: pubsub.clone(),
+            settings: settings.clone(),
+        })));
+        ks.set_notify_flags(settings.notify_keyspace_events());
         Shared {
             blocking,
-            pubsub: Arc::default(),
+            pubsub,
             ks,
             repl,
             settings,

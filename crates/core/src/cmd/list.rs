@@ -312,6 +312,10 @@ pub fn ltrim(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
         .unwrap_or(false);
     if changes {
         cx.delta(key, L, op::encode(code::LTRIM, &[&num(start), &num(stop)]));
+    } else {
+        // Nothing trimmed: Redis still signals and reports the key.
+        cx.signal_modified(key);
+        cx.notify_after(crate::notify::LIST, "ltrim", key);
     }
     cx.out.ok();
     Ok(())
@@ -455,8 +459,16 @@ pub(crate) fn move_elem(
                 ),
             );
         } else {
-            // The list is unchanged, but Redis signals it as modified.
+            // The list is unchanged, but Redis signals it as modified and
+            // reports the push and the pop.
             cx.signal_modified(src);
+            let (push, pop) = if from_left {
+                ("lpush", "lpop")
+            } else {
+                ("rpush", "rpop")
+            };
+            cx.notify_after(crate::notify::LIST, push, src);
+            cx.notify_after(crate::notify::LIST, pop, src);
         }
     } else {
         let pop = if from_left { code::LPOP } else { code::RPOP };

@@ -175,6 +175,9 @@ fn set_generic(
         _ => 0,
     };
     cx.set(key, value, expire_at);
+    if expire.is_some() {
+        cx.notify_after(crate::notify::GENERIC, "expire", key);
+    }
     cx.commit()?;
     match (old, ok_reply) {
         (Some(Some(v)), _) => cx.out.bulk(&v),

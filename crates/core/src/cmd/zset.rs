@@ -227,6 +227,9 @@ fn zadd_generic(cx: &mut Cx<'_, '_>, argv: &[&[u8]], force_incr: bool) -> CmdRes
             args.push(t.as_bytes());
             args.push(m);
         }
+        if f.incr {
+            cx.name_events("zincr");
+        }
         cx.delta(key, Z, op::encode(code::ZADD, &args));
     }
     if f.incr {

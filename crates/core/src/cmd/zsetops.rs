@@ -349,6 +349,7 @@ pub(crate) fn zmpop_run(
         if m.vtype != Z {
             return Err(crate::exec::wrongtype());
         }
+        cx.name_events(if min { "zpopmin" } else { "zpopmax" });
         let v = pop_members(cx, key, min, count)?.unwrap_or_default();
         cx.out.array(2);
         cx.out.bulk(key);

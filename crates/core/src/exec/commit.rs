@@ -298,6 +298,9 @@ impl<'a, 'o> Cx<'a, 'o> {
         };
         self.lsn = self.lsn.max(appended.lsn);
         self.in_place.clear();
+        if self.nflags != 0 {
+            self.derive_events(&prepared);
+        }
         // Keys that may have become non-empty lists or sorted sets: clients
         // blocked on them
         // can be served once the changes are applied.
@@ -341,6 +344,121 @@ impl<'a, 'o> Cx<'a, 'o> {
             }
         }
         Ok(())
+    }
+
+    /// Queues the keyspace events of the effects about to be applied (see
+    /// [`crate::notify`]), in Redis's order: a key's `new` before its event,
+    /// an emptied collection's `del` after it, LMOVE's push before its pop,
+    /// RENAME's `rename_from` before its `rename_to`; then what the handler
+    /// stated (`events_after`).
+    fn derive_events(&mut self, prepared: &[Option<Prepared>]) {
+        use crate::notify::{self as n, Event};
+        let ks = self.ks;
+        let name = self.name;
+        let ev = |class: u32, name: &'static str, key: &[u8]| Event {
+            class,
+            name: name.into(),
+            key: key.into(),
+        };
+        // Per effect, its events (kept apart so a command's order can be
+        // rearranged below).
+        let mut per: SmallVec<[SmallVec<[Event; 3]>; 2]> = SmallVec::new();
+        // Out of `self` while the shards are looked at; put back below.
+        let effects = std::mem::take(&mut self.effects);
+        for (i, e) in effects.iter().enumerate() {
+            let mut out: SmallVec<[Event; 3]> = SmallVec::new();
+            let existed = |cx: &mut Self, key: &[u8]| {
+                let h = ks.hash(key);
+                shard!(cx, Keyspace::shard_of(h)).find(h, key).is_some()
+            };
+            match e {
+                Effect::Set { key, vtype, .. } => {
+                    let key: &[u8] = key;
+                    if n::always_new(name) || !existed(self, key) {
+                        out.push(ev(n::NEW, "new", key));
+                    }
+                    let (class, event) = n::set_event(name, *vtype);
+                    out.push(ev(class, event, key));
+                }
+                Effect::Delta {
+                    key,
+                    vtype,
+                    payload,
+                } => {
+                    let key: &[u8] = key;
+                    let emptied = match prepared.get(i) {
+                        Some(Some(p)) => matches!(p.obj, Target::Empty),
+                        _ => true,
+                    };
+                    if !emptied && !existed(self, key) {
+                        out.push(ev(n::NEW, "new", key));
+                    }
+                    if let Some((op_code, args)) = crate::coll::op::decode(payload) {
+                        let class = n::class_of(*vtype);
+                        let event = self
+                            .event_name
+                            .unwrap_or_else(|| n::delta_event(name, *vtype, op_code, &args));
+                        if op_code == op::LMOVE {
+                            // Onto itself: Redis pushes, then reports the pop.
+                            let push =
+                                if args.get(2).is_some_and(|a| a.eq_ignore_ascii_case(b"LEFT")) {
+                                    "lpush"
+                                } else {
+                                    "rpush"
+                                };
+                            out.push(ev(class, push, key));
+                        }
+                        out.push(ev(class, event, key));
+                    }
+                    if emptied {
+                        out.push(ev(n::GENERIC, "del", key));
+                    }
+                }
+                Effect::Del { key } => {
+                    if existed(self, key) {
+                        let event = if matches!(name, "rename" | "renamenx") {
+                            "rename_from"
+                        } else {
+                            "del"
+                        };
+                        out.push(ev(n::GENERIC, event, key));
+                    }
+                }
+                Effect::Expire { key, at } => {
+                    if existed(self, key) {
+                        let event = if *at == 0 { "persist" } else { "expire" };
+                        out.push(ev(n::GENERIC, event, key));
+                    }
+                }
+                Effect::Flush | Effect::Meta { .. } => {}
+            }
+            per.push(out);
+        }
+        self.effects = effects;
+        match name {
+            // Source pop, destination push: Redis reports the push first.
+            "lmove" | "rpoplpush" | "blmove" | "brpoplpush" if per.len() == 2 => per.swap(0, 1),
+            // RENAME: the new key's `new`, `rename_from`, `rename_to`.
+            "rename" | "renamenx" => {
+                let (mut from, mut to) = (SmallVec::new(), SmallVec::new());
+                for e in per.drain(..).flatten() {
+                    if e.name == "rename_from" {
+                        from.push(e);
+                    } else {
+                        to.push(e);
+                    }
+                }
+                let new_at = to.iter().position(|e: &Event| e.name == "new");
+                if let Some(i) = new_at {
+                    self.events.push(to.remove(i));
+                }
+                per.push(from);
+                per.push(to);
+            }
+            _ => {}
+        }
+        self.events.extend(per.into_iter().flatten());
+        self.events.append(&mut self.events_after);
     }
 
     fn apply(&mut self, e: Effect, tail: ChainTail, prepared: Option<Prepared>) {

@@ -167,6 +167,9 @@ impl Cx<'_, '_> {
             // What an attempt that stopped queued (a commit that needed a cold
             // collection, a handler that failed after queueing) never happened.
             self.effects.clear();
+            self.events.clear();
+            self.events_after.clear();
+            self.event_name = None;
             let r = (c.cmd.handler)(self, c.argv).and_then(|()| self.commit());
             let err = match r {
                 Ok(()) => {

@@ -2,37 +2,28 @@
 
 use super::{Def, Host, Id, LLONG_MAX};
 
+use emberkv_core::notify::{
+    EVICTED, EXPIRED, GENERIC, HASH, KEY_MISS as NOTIFY_KEY_MISS, KEYEVENT as NOTIFY_KEYEVENT,
+    KEYSPACE as NOTIFY_KEYSPACE, LIST, MODULE, NEW, SET, STREAM, STRING, ZSET,
+};
+
 /// Redis's keyspace-event classes, in the order Redis renders them.
 const EVENT_CLASSES: &[(char, u32)] = &[
-    ('g', 1 << 2),
-    ('$', 1 << 3),
-    ('l', 1 << 4),
-    ('s', 1 << 5),
-    ('h', 1 << 6),
-    ('z', 1 << 7),
-    ('x', 1 << 8),
-    ('e', 1 << 9),
-    ('t', 1 << 10),
-    ('d', 1 << 13),
-    ('n', 1 << 14),
+    ('g', GENERIC),
+    ('$', STRING),
+    ('l', LIST),
+    ('s', SET),
+    ('h', HASH),
+    ('z', ZSET),
+    ('x', EXPIRED),
+    ('e', EVICTED),
+    ('t', STREAM),
+    ('d', MODULE),
+    ('n', NEW),
 ];
-/// `K`: keyspace events.
-pub const NOTIFY_KEYSPACE: u32 = 1 << 0;
-/// `E`: keyevent events.
-pub const NOTIFY_KEYEVENT: u32 = 1 << 1;
-/// `m`: key misses.
-pub const NOTIFY_KEY_MISS: u32 = 1 << 11;
 /// `A`: every class but `m` and `n`.
-pub const NOTIFY_ALL: u32 = (1 << 2)
-    | (1 << 3)
-    | (1 << 4)
-    | (1 << 5)
-    | (1 << 6)
-    | (1 << 7)
-    | (1 << 8)
-    | (1 << 9)
-    | (1 << 10)
-    | (1 << 13);
+pub const NOTIFY_ALL: u32 =
+    GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
 /// Redis's `keyspaceEventsStringToFlags` and `...FlagsToString`: the flags,
 /// and the canonical text CONFIG GET shows (`Kx` reads back as `xK`).
@@ -73,6 +64,12 @@ fn events(_: &str, v: &str) -> Result<(i64, String), String> {
     Ok((i64::from(flags), s))
 }
 
+fn apply_events(s: &dyn Host) -> Result<(), String> {
+    s.ks()
+        .set_notify_flags(s.settings().notify_keyspace_events());
+    Ok(())
+}
+
 fn apply_log_level(s: &dyn Host) -> Result<(), String> {
     match crate::LOG_RELOAD.get() {
         Some(f) => f(&s.settings().log_level()),
@@ -91,7 +88,7 @@ pub(super) const DEFS: &[Def] = &[
         .help("Log level: error, warn, info, debug, trace (Redis's warning, notice, verbose also work)."),
     Def::special(Id::NotifyKeyspaceEvents, "notify-keyspace-events", events, "")
         .runtime()
-        .reserved("keyspace notifications (a coming issue)")
+        .apply(apply_events)
         .value_name("CLASSES")
         .help("Keyspace event classes to publish, as Redis: K, E, g, $, l, s, h, z, x, e, t, m, d, n, A; empty = none."),
     Def::int(Id::SlowlogLogSlowerThan, "slowlog-log-slower-than", -1, i64::MAX, "10000")
