@@ -132,6 +132,8 @@ pub static SERVER: &[&ServerSpec] = &[
     &crate::cmd::pubsub::PUBLISH,
     &crate::cmd::pubsub::SPUBLISH,
     &crate::cmd::pubsub::PUBSUB,
+    &crate::cmd::introspection::SLOWLOG,
+    &crate::cmd::introspection::MONITOR,
 ];
 
 /// `PING`.

@@ -10,15 +10,14 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
-use emberkv_core::{CoreCommand, ExecOpts, Prefetch};
+use emberkv_core::{CoreCommand, Prefetch};
 use emberkv_protocol::{Encoder, Limits, Proto, ProtocolError, RequestParser};
 use smallvec::SmallVec;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::blocking::Wake;
 use crate::clients::ClientInfo;
-use crate::cmd::{self, Action, Entry};
-use crate::exec::Ran;
+
 use crate::shared::Shared;
 
 /// Replies are flushed mid-batch once the output buffer passes this size, so a
@@ -53,7 +52,11 @@ pub async fn refuse<S: Stream>(mut socket: S, msg: &str) {
 /// Serves one registered connection until it closes.
 pub async fn handle<S: Stream>(shared: Arc<Shared>, socket: S, info: Arc<ClientInfo>) {
     let mut conn = Conn::new(shared.clone(), info.clone());
-    match conn.run(socket).await {
+    let ran = conn.run(socket).await;
+    if conn.monitoring {
+        shared.set_monitor(info.id, None);
+    }
+    match ran {
         Ok(Some((socket, replid, offset))) => {
             let hello = conn.replica_hello.clone();
             crate::replication::leader::serve(
@@ -78,7 +81,7 @@ fn closed(why: &str) -> std::io::Error {
 
 /// What to do after a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flow {
+pub(crate) enum Flow {
     Continue,
     Close,
     /// The connection becomes a follower's replication link.
@@ -89,10 +92,10 @@ enum Flow {
 
 /// A blocking command that found nothing to pop.
 #[derive(Debug)]
-struct Parked {
-    cmd: &'static CoreCommand,
-    argv: Vec<Vec<u8>>,
-    timeout_ms: u64,
+pub(crate) struct Parked {
+    pub(crate) cmd: &'static CoreCommand,
+    pub(crate) argv: Vec<Vec<u8>>,
+    pub(crate) timeout_ms: u64,
 }
 
 /// A connection's state.
@@ -121,11 +124,15 @@ pub struct Conn {
     pub tx: crate::transaction::Tx,
     /// Pub/sub subscriptions (made at the first SUBSCRIBE or UNSUBSCRIBE).
     pub subs: Option<crate::pubsub::Subscriptions>,
-    commands: u64,
+    /// The statistics row of the command being run.
+    pub(crate) cur_row: Option<crate::cmdstats::RowId>,
+    /// Whether the client runs MONITOR (its outbox gets every command).
+    pub monitoring: bool,
+    pub(crate) commands: u64,
     /// What a follower said with REPLCONF before PSYNC.
     pub replica_hello: crate::replication::leader::ReplicaHello,
-    psync: Option<(String, i64)>,
-    parked: Option<Parked>,
+    pub(crate) psync: Option<(String, i64)>,
+    pub(crate) parked: Option<Parked>,
 }
 
 impl Conn {
@@ -149,6 +156,8 @@ impl Conn {
             parked: None,
             tx: Default::default(),
             subs: None,
+            cur_row: None,
+            monitoring: false,
         }
     }
 
@@ -161,9 +170,10 @@ impl Conn {
 
     /// The outbox of a subscribed connection.
     fn outbox(&self) -> Option<Arc<crate::pubsub::Outbox>> {
+        let monitoring = self.monitoring;
         self.subs
             .as_ref()
-            .filter(|s| s.active())
+            .filter(|s| s.active() || monitoring)
             .map(|s| s.outbox.clone())
     }
 
@@ -453,192 +463,9 @@ impl Conn {
         self.write_spans.clear();
     }
 
-    async fn execute(&mut self, argv: &[&[u8]]) -> Flow {
-        self.commands += 1;
-        let Some(entry) = cmd::lookup(argv[0]) else {
-            self.enc().error_bytes(&unknown_command(argv));
-            self.shared.stats().errors.fetch_add(1, Ordering::Relaxed);
-            self.tx.flag();
-            return Flow::Continue;
-        };
-        let spec = entry.spec();
-        let is_exec = spec.name == "exec";
-        if !spec.arity_ok(argv.len()) {
-            return self.reject(
-                is_exec,
-                &format!("ERR wrong number of arguments for '{}' command", spec.name),
-            );
-        }
-        let sub = match entry.subcommands() {
-            [] => "",
-            subs => argv.get(1).map_or("", |a| {
-                subs.iter()
-                    .find(|s| s.name.as_bytes().eq_ignore_ascii_case(a))
-                    .map_or("", |s| s.name)
-            }),
-        };
-        self.info.touch(spec.name, sub);
-        // Queueing checks a container's subcommand as Redis's lookup does
-        // (outside MULTI the handler answers the same).
-        if self.tx.in_multi()
-            && let Some(msg) = subcommand_error(entry, argv)
-        {
-            return self.reject(is_exec, &msg);
-        }
-        if !self.authed && !entry.no_auth() {
-            // As Redis's authRequired(): a password removed meanwhile lets the
-            // connection in.
-            if self.shared.requires_auth() {
-                return self.reject(is_exec, "NOAUTH Authentication required.");
-            }
-            self.authed = true;
-        }
-        if !self.user.unrestricted() {
-            let denied = crate::acl::check(&self.user.read(), &entry.meta(), argv);
-            if let Err(d) = denied {
-                let (reason, object) = match &d {
-                    crate::acl::Denied::Command(name) => ("command", name.clone()),
-                    crate::acl::Denied::Key(p) => {
-                        ("key", String::from_utf8_lossy(argv[*p]).into_owned())
-                    }
-                    crate::acl::Denied::Channel(p) => {
-                        ("channel", String::from_utf8_lossy(argv[*p]).into_owned())
-                    }
-                };
-                self.shared
-                    .acl()
-                    .log(reason, object, self.user.name.clone(), self.info.line());
-                return self.reject(is_exec, &d.reply());
-            }
-        }
-        // EXEC is a write (and may grow memory) if a queued command is.
-        let (tx_write, tx_denyoom) = if is_exec {
-            self.tx.queued_flags()
-        } else {
-            (false, false)
-        };
-        let is_write = spec.is_write() || tx_write;
-        if self.shared.settings().maxmemory() > 0
-            && (spec.flags.contains(emberkv_core::Flags::DENYOOM) || tx_denyoom)
-            && self.shared.over_maxmemory()
-        {
-            return self.reject(
-                is_exec,
-                "OOM command not allowed when used memory > 'maxmemory'.",
-            );
-        }
-        if (is_write || spec.name == "ping")
-            && let Some(e) = self.shared.ks().store().write_error()
-        {
-            return self.reject(
-                is_exec,
-                &format!("MISCONF Errors writing to the AOF file: {e}"),
-            );
-        }
-        if is_write && self.shared.ks().is_replica() {
-            return self.reject(
-                is_exec,
-                "READONLY You can't write against a read only replica.",
-            );
-        }
-        // A RESP2 client in subscribed mode may only (un)subscribe, ping,
-        // quit or reset (RESP3 has no such limit).
-        if self.proto == Proto::Resp2
-            && self.subs.as_ref().is_some_and(|s| s.active())
-            && !matches!(
-                spec.name,
-                "ping"
-                    | "subscribe"
-                    | "ssubscribe"
-                    | "psubscribe"
-                    | "unsubscribe"
-                    | "sunsubscribe"
-                    | "punsubscribe"
-                    | "quit"
-                    | "reset"
-            )
-        {
-            let full = if sub.is_empty() {
-                spec.name.to_string()
-            } else {
-                format!("{}|{sub}", spec.name)
-            };
-            return self.reject(
-                is_exec,
-                &format!(
-                    "ERR Can't execute '{full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
-                ),
-            );
-        }
-        if self.tx.in_multi()
-            && !matches!(
-                spec.name,
-                "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-            )
-        {
-            if spec.flags.contains(emberkv_core::Flags::NO_MULTI) {
-                return self.reject(false, "ERR Command not allowed inside a transaction");
-            }
-            let info = self.info.clone();
-            self.tx.queue(entry, argv, &info);
-            self.enc().simple("QUEUED");
-            return Flow::Continue;
-        }
-        match entry {
-            Entry::Core(c) => {
-                let blocked = self.run_core(c, argv).await;
-                if self.shared.blocking().has_ready() {
-                    crate::blocking::serve_ready(&self.shared).await;
-                }
-                if blocked {
-                    self.parked = Some(Parked {
-                        cmd: c,
-                        argv: argv.iter().map(|a| a.to_vec()).collect(),
-                        timeout_ms: emberkv_core::cmd::blocking::timeout_ms(c.spec.name, argv),
-                    });
-                    Flow::Block
-                } else {
-                    Flow::Continue
-                }
-            }
-            Entry::Server(s) => match (s.handler)(self, argv) {
-                Action::Continue => Flow::Continue,
-                Action::Close => Flow::Close,
-                Action::Sleep(d) => {
-                    tokio::time::sleep(d).await;
-                    self.enc().ok();
-                    Flow::Continue
-                }
-                Action::Shutdown => {
-                    self.shared.shutdown();
-                    Flow::Close
-                }
-                Action::Psync => {
-                    let replid = String::from_utf8_lossy(argv[1]).into_owned();
-                    let offset = emberkv_protocol::request::parse_i64(argv[2]).unwrap_or(-1);
-                    self.psync = Some((replid, offset));
-                    Flow::Handoff
-                }
-                Action::Wait(n, timeout_ms) => {
-                    let acked = self.wait_replicas(n, timeout_ms).await;
-                    self.enc().int(acked as i64);
-                    Flow::Continue
-                }
-                Action::Exec => match self.exec().await {
-                    Action::Close => Flow::Close,
-                    Action::Shutdown => {
-                        self.shared.shutdown();
-                        Flow::Close
-                    }
-                    _ => Flow::Continue,
-                },
-            },
-        }
-    }
-
     /// WAIT: until `n` followers acknowledged everything written so far, or the
     /// timeout (0 = none); returns how many did.
-    async fn wait_replicas(&mut self, n: i64, timeout_ms: u64) -> usize {
+    pub(crate) async fn wait_replicas(&mut self, n: i64, timeout_ms: u64) -> usize {
         let repl = self.shared.repl().clone();
         let target = repl.offset();
         let deadline = (timeout_ms > 0)
@@ -666,63 +493,6 @@ impl Conn {
             acked = repl.acked(target);
         }
         repl.acked(target)
-    }
-
-    /// Refuses a command with `msg`. Inside MULTI the transaction is
-    /// flagged (EXEC will abort), and a refused EXEC discards it.
-    fn reject(&mut self, is_exec: bool, msg: &str) -> Flow {
-        if is_exec && self.tx_refused(msg) {
-            self.shared.stats().errors.fetch_add(1, Ordering::Relaxed);
-            return Flow::Continue;
-        }
-        self.tx.flag();
-        self.error(msg)
-    }
-
-    fn error(&mut self, msg: &str) -> Flow {
-        self.enc().error(msg);
-        self.shared.stats().errors.fetch_add(1, Ordering::Relaxed);
-        Flow::Continue
-    }
-
-    /// Runs a keyspace command; true if it is a blocking command that found
-    /// nothing to serve (nothing was written).
-    async fn run_core(&mut self, c: &'static CoreCommand, argv: &[&[u8]]) -> bool {
-        self.batch_read = true;
-        let start = self.wbuf.len();
-        let ks = self.shared.ks().clone();
-        let r = crate::exec::run_core(
-            &ks,
-            c,
-            argv,
-            &mut self.wbuf,
-            self.proto,
-            &mut self.prefetch,
-            ExecOpts::default(),
-        )
-        .await;
-        match r {
-            Ok(Ran::Done(lsn)) => {
-                if lsn > 0 {
-                    self.batch_lsn = self.batch_lsn.max(lsn);
-                    self.write_spans.push((start, self.wbuf.len()));
-                }
-                if self.wbuf.get(start) == Some(&b'-') {
-                    self.shared.stats().errors.fetch_add(1, Ordering::Relaxed);
-                }
-                false
-            }
-            Ok(Ran::Blocked) => true,
-            Err(crate::exec::RunError::Read(e)) => {
-                tracing::error!("cold read failed: {e}");
-                self.error(&format!("ERR {e}"));
-                false
-            }
-            Err(e) => {
-                self.error(&format!("ERR internal error: {e}"));
-                false
-            }
-        }
     }
 
     /// Waits, blocked, until the parked command is served, times out, is
@@ -878,64 +648,4 @@ async fn blocked_write<S: Stream>(
     };
     info.mark_active();
     r
-}
-
-/// Redis's refusal of a container command's unknown subcommand or of a
-/// subcommand's wrong arity; `None` if neither applies.
-fn subcommand_error(entry: Entry, argv: &[&[u8]]) -> Option<String> {
-    let subs = entry.subcommands();
-    let arg = argv.get(1).filter(|_| !subs.is_empty())?;
-    let name = entry.spec().name;
-    match subs
-        .iter()
-        .find(|s| s.name.as_bytes().eq_ignore_ascii_case(arg))
-    {
-        None => {
-            let shown = String::from_utf8_lossy(&arg[..arg.len().min(128)]).into_owned();
-            Some(format!(
-                "ERR unknown subcommand '{shown}'. Try {} HELP.",
-                name.to_ascii_uppercase()
-            ))
-        }
-        Some(s) => {
-            let n = argv.len() as i32;
-            let ok = if s.arity >= 0 {
-                n == s.arity
-            } else {
-                n >= -s.arity
-            };
-            (!ok).then(|| {
-                format!(
-                    "ERR wrong number of arguments for '{name}|{}' command",
-                    s.name
-                )
-            })
-        }
-    }
-}
-
-/// Redis's reply to an unknown command, byte for byte: the name cut at 128
-/// bytes, then `'arg' ` for each argument while the list is under 128 bytes, each
-/// cut to the room left; C strings, so everything stops at a NUL byte.
-fn unknown_command(argv: &[&[u8]]) -> Vec<u8> {
-    fn c_str(b: &[u8]) -> &[u8] {
-        b.iter().position(|&c| c == 0).map_or(b, |i| &b[..i])
-    }
-    let name = c_str(argv[0]);
-    let mut args: Vec<u8> = Vec::new();
-    for a in &argv[1..] {
-        if args.len() >= 128 {
-            break;
-        }
-        let room = 128 - args.len();
-        let a = c_str(a);
-        args.push(b'\'');
-        args.extend_from_slice(&a[..a.len().min(room)]);
-        args.extend_from_slice(b"' ");
-    }
-    let mut msg = b"ERR unknown command '".to_vec();
-    msg.extend_from_slice(&name[..name.len().min(128)]);
-    msg.extend_from_slice(b"', with args beginning with: ");
-    msg.extend_from_slice(&args);
-    msg
 }

@@ -11,7 +11,24 @@ use crate::shared::Shared;
 /// The Redis version emberkv reports (the command set it implements).
 pub const REDIS_VERSION: &str = "7.0.0";
 
-/// Sections of `INFO` / `INFO default`.
+/// Every section, in Redis's order (`INFO all`, `INFO everything`).
+const ALL: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "commandstats",
+    "errorstats",
+    "latencystats",
+    "cache",
+    "keyspace",
+];
+
+/// Sections of `INFO` / `INFO default`: all but the per-command ones, as
+/// Redis.
 const DEFAULT: &[&str] = &[
     "server",
     "clients",
@@ -20,6 +37,7 @@ const DEFAULT: &[&str] = &[
     "stats",
     "replication",
     "cpu",
+    "errorstats",
     "cache",
     "keyspace",
 ];
@@ -32,9 +50,10 @@ pub fn render(s: &Shared, requested: &[String]) -> String {
     }
     for r in requested {
         match r.as_str() {
-            "all" | "everything" | "default" => sections.extend(DEFAULT),
+            "all" | "everything" => sections.extend(ALL),
+            "default" => sections.extend(DEFAULT),
             other => {
-                if let Some(known) = DEFAULT.iter().find(|d| **d == other) {
+                if let Some(known) = ALL.iter().find(|d| **d == other) {
                     sections.push(known);
                 }
             }
@@ -42,7 +61,7 @@ pub fn render(s: &Shared, requested: &[String]) -> String {
     }
     // Redis's order, whatever the order asked for.
     let mut out = String::new();
-    for sec in DEFAULT.iter().copied().filter(|d| sections.contains(d)) {
+    for sec in ALL.iter().copied().filter(|d| sections.contains(d)) {
         if !out.is_empty() {
             out.push_str("\r\n");
         }
@@ -54,6 +73,18 @@ pub fn render(s: &Shared, requested: &[String]) -> String {
             "stats" => stats(s, &mut out),
             "replication" => replication(s, &mut out),
             "cpu" => cpu(&mut out),
+            "commandstats" => {
+                out.push_str("# Commandstats\r\n");
+                s.cmdstats().commandstats(&mut out);
+            }
+            "errorstats" => {
+                out.push_str("# Errorstats\r\n");
+                s.cmdstats().errorstats(&mut out);
+            }
+            "latencystats" => {
+                out.push_str("# Latencystats\r\n");
+                s.cmdstats().latencystats(&mut out);
+            }
             "cache" => cache(s, &mut out),
             "keyspace" => keyspace(s, &mut out),
             _ => {}

@@ -118,6 +118,12 @@ impl Outbox {
         self.notify.notified().await;
     }
 
+    /// Appends a simple-string line (a MONITOR client's view of a command).
+    pub fn push_line(&self, settings: &Settings, line: &str) {
+        let none = AtomicU64::new(0);
+        self.push(settings, &none, |e| e.simple(line));
+    }
+
     /// Appends one message (encoded by `f`) unless the subscriber is over its
     /// output buffer limit, which closes it; false if it is closed (it no
     /// longer counts as a receiver).

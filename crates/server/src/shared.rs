@@ -93,6 +93,10 @@ pub struct Shared {
     clients: Arc<Clients>,
     blocking: Arc<crate::blocking::Blocking>,
     pubsub: Arc<crate::pubsub::Hub>,
+    cmdstats: crate::cmdstats::CommandStats,
+    /// MONITOR clients: their ids and outboxes.
+    monitors: parking_lot::Mutex<Vec<(u64, Arc<crate::pubsub::Outbox>)>>,
+    monitor_count: std::sync::atomic::AtomicUsize,
     stats: Stats,
     identity: Identity,
     net: Net,
@@ -157,6 +161,9 @@ impl Shared {
         Shared {
             blocking,
             pubsub,
+            cmdstats: Default::default(),
+            monitors: Default::default(),
+            monitor_count: Default::default(),
             ks,
             repl,
             settings,
@@ -182,6 +189,32 @@ impl Shared {
     /// Pub/sub subscriptions.
     pub fn pubsub(&self) -> &Arc<crate::pubsub::Hub> {
         &self.pubsub
+    }
+
+    /// Command and error statistics, and the slow log.
+    pub fn cmdstats(&self) -> &crate::cmdstats::CommandStats {
+        &self.cmdstats
+    }
+
+    /// Whether any client runs MONITOR.
+    #[inline]
+    pub fn monitors_active(&self) -> bool {
+        self.monitor_count.load(Ordering::Relaxed) > 0
+    }
+
+    /// Adds (or removes) client `id` as a MONITOR client.
+    pub fn set_monitor(&self, id: u64, outbox: Option<Arc<crate::pubsub::Outbox>>) {
+        let mut m = self.monitors.lock();
+        m.retain(|(i, _)| *i != id);
+        if let Some(o) = outbox {
+            m.push((id, o));
+        }
+        self.monitor_count.store(m.len(), Ordering::Relaxed);
+    }
+
+    /// The MONITOR clients' outboxes.
+    pub fn monitors(&self) -> Vec<(u64, Arc<crate::pubsub::Outbox>)> {
+        self.monitors.lock().clone()
     }
 
     /// The keyspace.
@@ -361,6 +394,10 @@ impl crate::settings::Host for Shared {
 
     fn refresh_used_memory(&self) {
         Shared::refresh_used_memory(self);
+    }
+
+    fn cmdstats(&self) -> Option<&crate::cmdstats::CommandStats> {
+        Some(&self.cmdstats)
     }
 }
 

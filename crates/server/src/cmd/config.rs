@@ -128,6 +128,7 @@ pub fn config(conn: &mut Conn, argv: &[&[u8]]) -> Action {
         "resetstat" => {
             conn.shared.stats().reset();
             conn.shared.ks().reset_counters();
+            conn.shared.cmdstats().reset();
             conn.enc().ok();
         }
         "rewrite" => match crate::settings::rewrite::rewrite(

@@ -84,6 +84,10 @@ fn reset(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
     let info = conn.info.clone();
     conn.tx.discard(&info);
     conn.subs = None;
+    if conn.monitoring {
+        conn.monitoring = false;
+        conn.shared.set_monitor(info.id, None);
+    }
     conn.proto = Proto::Resp2;
     conn.info.resp.store(2, Ordering::Relaxed);
     conn.info.name.lock().clear();

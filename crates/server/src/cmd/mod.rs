@@ -12,6 +12,7 @@
 //! - [`info`]: the INFO command (the text is built by [`crate::info`]).
 //! - [`transaction`]: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 //! - [`pubsub`]: SUBSCRIBE, PUBLISH, PUBSUB and their kin.
+//! - [`introspection`]: SLOWLOG, MONITOR.
 //!
 //! Each module binds the metadata of [`crate::catalog`] to its handlers in its
 //! own `COMMANDS` table; [`FAMILIES`] joins them.
@@ -20,6 +21,7 @@ pub mod acl;
 pub mod config;
 pub mod connection;
 pub mod info;
+pub mod introspection;
 pub mod pubsub;
 pub mod replication;
 pub mod server;
@@ -44,6 +46,7 @@ pub static FAMILIES: &[&[ServerCommand]] = &[
     info::COMMANDS,
     transaction::COMMANDS,
     pubsub::COMMANDS,
+    introspection::COMMANDS,
 ];
 
 /// What the connection must do after a server command.

@@ -284,6 +284,14 @@ impl Settings {
     pub fn notify_keyspace_events(&self) -> u32 {
         self.num(Id::NotifyKeyspaceEvents) as u32
     }
+    /// `slowlog-log-slower-than` in µs (negative: the slow log is off).
+    pub fn slowlog_log_slower_than(&self) -> i64 {
+        self.num(Id::SlowlogLogSlowerThan)
+    }
+    /// `slowlog-max-len`.
+    pub fn slowlog_max_len(&self) -> u64 {
+        self.u64(Id::SlowlogMaxLen)
+    }
     /// `replica-priority`.
     pub fn replica_priority(&self) -> u64 {
         self.u64(Id::ReplicaPriority)

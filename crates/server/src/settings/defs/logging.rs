@@ -64,6 +64,13 @@ fn events(_: &str, v: &str) -> Result<(i64, String), String> {
     Ok((i64::from(flags), s))
 }
 
+fn apply_slowlog_len(s: &dyn Host) -> Result<(), String> {
+    if let Some(stats) = s.cmdstats() {
+        stats.slow_trim(s.settings().slowlog_max_len() as usize);
+    }
+    Ok(())
+}
+
 fn apply_events(s: &dyn Host) -> Result<(), String> {
     s.ks()
         .set_notify_flags(s.settings().notify_keyspace_events());
@@ -93,13 +100,12 @@ pub(super) const DEFS: &[Def] = &[
         .help("Keyspace event classes to publish, as Redis: K, E, g, $, l, s, h, z, x, e, t, m, d, n, A; empty = none."),
     Def::int(Id::SlowlogLogSlowerThan, "slowlog-log-slower-than", -1, i64::MAX, "10000")
         .runtime()
-        .inert("emberkv keeps no slow log yet")
         .value_name("MICROSECONDS")
-        .help("Redis logs commands slower than this."),
+        .help("SLOWLOG keeps commands that ran at least this long (0: every command; -1: none)."),
     Def::int(Id::SlowlogMaxLen, "slowlog-max-len", 0, i64::MAX, "128")
         .runtime()
-        .inert("emberkv keeps no slow log yet")
-        .help("Redis's slow log length."),
+        .apply(apply_slowlog_len)
+        .help("SLOWLOG keeps at most this many entries (the newest)."),
     Def::int(Id::LatencyMonitorThreshold, "latency-monitor-threshold", 0, LLONG_MAX as i64, "0")
         .runtime()
         .inert("emberkv has no latency monitor")

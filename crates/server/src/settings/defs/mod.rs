@@ -188,6 +188,10 @@ pub trait Host {
     fn acl(&self) -> &Acl;
     /// Reads the allocator's figure again (after `maxmemory` changed).
     fn refresh_used_memory(&self);
+    /// The command statistics and slow log (`slowlog-max-len`), if any.
+    fn cmdstats(&self) -> Option<&crate::cmdstats::CommandStats> {
+        None
+    }
 }
 
 /// A setting's default.

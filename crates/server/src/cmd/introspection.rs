@@ -1,0 +1,250 @@
+//! Watching the server at work: SLOWLOG and MONITOR (the statistics behind
+//! them are [`crate::cmdstats`]).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use emberkv_core::{AclCategories as Cat, CommandSpec, Flags};
+
+use super::{Action, ServerCommand, help, sub_arity};
+use crate::catalog::{ServerSpec, SubCommand, sub};
+use crate::clients::ClientInfo;
+use crate::conn::Conn;
+use crate::shared::Shared;
+
+/// This module's commands.
+pub static COMMANDS: &[ServerCommand] = &[
+    ServerCommand {
+        meta: &SLOWLOG,
+        handler: slowlog,
+    },
+    ServerCommand {
+        meta: &MONITOR,
+        handler: monitor,
+    },
+];
+
+const ADMIN: Cat = Cat::ADMIN.union(Cat::SLOW).union(Cat::DANGEROUS);
+
+/// SLOWLOG's subcommands.
+pub static SLOWLOG_SUBS: &[SubCommand] = &[
+    sub("get", -2, "Returns the slow log's entries.", ADMIN).args("[count]"),
+    sub(
+        "len",
+        2,
+        "Returns the number of entries in the slow log.",
+        ADMIN,
+    ),
+    sub("reset", 2, "Clears all entries from the slow log.", ADMIN),
+    sub(
+        "help",
+        2,
+        "Show helpful text about the different subcommands",
+        Cat::SLOW,
+    ),
+];
+
+/// `SLOWLOG`.
+pub static SLOWLOG: ServerSpec = ServerSpec {
+    spec: CommandSpec {
+        name: "slowlog",
+        arity: -2,
+        flags: Flags::NONE,
+        keys: &[],
+        categories: Cat::SLOW,
+        group: "server",
+        since: "2.2.12",
+        summary: "A container for slow log commands.",
+        complexity: "Depends on subcommand.",
+        args: "",
+    },
+    subcommands: SLOWLOG_SUBS,
+};
+
+/// `MONITOR`.
+pub static MONITOR: ServerSpec = ServerSpec {
+    spec: CommandSpec {
+        name: "monitor",
+        arity: 1,
+        flags: Flags::ADMIN
+            .union(Flags::NOSCRIPT)
+            .union(Flags::LOADING)
+            .union(Flags::STALE),
+        keys: &[],
+        categories: ADMIN,
+        group: "server",
+        since: "1.0.0",
+        summary: "Listens for all requests received by the server in real-time.",
+        complexity: "",
+        args: "",
+    },
+    subcommands: &[],
+};
+
+fn slowlog(conn: &mut Conn, argv: &[&[u8]]) -> Action {
+    let Some(sub) = sub_arity(conn, argv, SLOWLOG_SUBS) else {
+        return Action::Continue;
+    };
+    let shared = conn.shared.clone();
+    let stats = shared.cmdstats();
+    match sub {
+        "get" => {
+            let count = match argv.get(2) {
+                None => Some(10),
+                Some(a) => match emberkv_protocol::request::parse_i64(a) {
+                    Some(-1) => None,
+                    Some(n) if n >= 0 => Some(n as usize),
+                    _ => {
+                        conn.enc()
+                            .error("ERR count should be greater than or equal to -1");
+                        return Action::Continue;
+                    }
+                },
+            };
+            if argv.len() > 3 {
+                conn.enc()
+                    .error("ERR wrong number of arguments for 'slowlog|get' command");
+                return Action::Continue;
+            }
+            let entries = stats.slow_entries(count);
+            let mut e = conn.enc();
+            e.array(entries.len());
+            for s in &entries {
+                e.array(6);
+                e.int(s.id as i64);
+                e.int(s.time as i64);
+                e.int(s.usec as i64);
+                e.array(s.argv.len());
+                for a in &s.argv {
+                    e.bulk(a);
+                }
+                e.bulk(s.addr.as_bytes());
+                e.bulk(s.name.as_bytes());
+            }
+        }
+        "len" => conn.enc().int(stats.slow_len() as i64),
+        "reset" => {
+            stats.slow_reset();
+            conn.enc().ok();
+        }
+        _ => help(
+            conn,
+            &[
+                "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET [<count>]",
+                "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                "    Entries are made of:",
+                "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                "    client name",
+                "LEN",
+                "    Return the length of the slowlog.",
+                "RESET",
+                "    Reset the slowlog.",
+                "HELP",
+                "    Prints this help.",
+            ],
+        ),
+    }
+    Action::Continue
+}
+
+fn monitor(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
+    if !conn.monitoring {
+        conn.monitoring = true;
+        let outbox = conn.subscriptions().outbox.clone();
+        conn.shared.set_monitor(conn.info.id, Some(outbox));
+    }
+    conn.enc().ok();
+    Action::Continue
+}
+
+/// Redis's `sdscatrepr`: a quoted string with `\n`, `\r`, `\t`, `\a`, `\b`,
+/// `\\`, `\"` escaped and other unprintable bytes as `\xHH`.
+fn repr(out: &mut String, s: &[u8]) {
+    use std::fmt::Write;
+    out.push('"');
+    for &b in s {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            7 => out.push_str("\\a"),
+            8 => out.push_str("\\b"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out.push('"');
+}
+
+/// Shows a command that ran to every MONITOR client, as Redis 7.0 does:
+/// after it ran, never an administrative command (CONFIG, ACL, DEBUG...) nor
+/// one flagged `skip_monitor`, and with passwords (AUTH's arguments,
+/// HELLO's after AUTH) shown as `(redacted)`.
+pub(crate) fn feed_monitors(
+    shared: &Shared,
+    info: &ClientInfo,
+    entry: crate::cmd::Entry,
+    sub: &str,
+    argv: &[&[u8]],
+) {
+    let spec = entry.spec();
+    let admin_sub = entry
+        .subcommands()
+        .iter()
+        .any(|s| s.name == sub && s.categories.contains(Cat::ADMIN));
+    if spec.flags.contains(Flags::ADMIN) || spec.flags.contains(Flags::SKIP_MONITOR) || admin_sub {
+        return;
+    }
+    let redacted: &[u8] = b"(redacted)";
+    let mut shown: Vec<&[u8]> = argv.to_vec();
+    match spec.name {
+        "auth" => shown[1..].iter_mut().for_each(|a| *a = redacted),
+        "hello" => {
+            let mut i = 2;
+            while i < shown.len() {
+                if shown[i].eq_ignore_ascii_case(b"AUTH") {
+                    for a in shown.iter_mut().skip(i + 1).take(2) {
+                        *a = redacted;
+                    }
+                    i += 3;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        _ => {}
+    }
+    let argv = &shown;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut line = format!(
+        "{}.{:06} [0 {}]",
+        now.as_secs(),
+        now.subsec_micros(),
+        info.addr
+    );
+    for a in argv {
+        line.push(' ');
+        repr(&mut line, a);
+    }
+    for (id, ob) in shared.monitors() {
+        if id != info.id {
+            ob.push_line(shared.settings(), &line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn repr_escapes_as_redis() {
+        let mut s = String::new();
+        super::repr(&mut s, b"a\"b\\c\n\r\t\x07\x08\x00\xff z");
+        assert_eq!(s, r#""a\"b\\c\n\r\t\a\b\x00\xff z""#);
+    }
+}
