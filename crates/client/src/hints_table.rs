@@ -190,6 +190,8 @@ pub const COMMANDS: &[CommandHelp] = &[
     c("SMEMBERS", "key"),
     c("SMISMEMBER", "key member [member ...]"),
     c("SMOVE", "source destination member"),
+    c("SORT", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]"),
+    c("SORT_RO", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]"),
     c("SPOP", "key [count]"),
     c("SPUBLISH", "shardchannel message"),
     c("SRANDMEMBER", "key [count]"),

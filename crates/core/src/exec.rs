@@ -486,6 +486,40 @@ impl<'a, 'o> Cx<'a, 'o> {
         shard!(self, sh).watchers.touch(key);
     }
 
+    /// Turns the hot listpack sorted set at `key` into its skiplist form in
+    /// RAM, as SORT does (Redis's destructive `zsetConvert`): `OBJECT
+    /// ENCODING` and DUMP then say `skiplist`; the log keeps its record, so
+    /// a cold copy reads back as a listpack, as Redis reloads one from its
+    /// AOF.
+    pub(crate) fn zset_to_skiplist(&mut self, key: &[u8]) {
+        let Some((sh, idx)) = self.find_notouch(key) else {
+            return;
+        };
+        let g = shard!(self, sh);
+        let is_lp = g
+            .held(idx)
+            .is_some_and(|(v, _)| matches!(v, HeldRef::Coll(CollRef::ZsetLp(_))));
+        if !is_lp {
+            return;
+        }
+        let Some((obj, chain)) = g.take_obj(idx) else {
+            return;
+        };
+        let obj = match obj {
+            Obj::ZsetLp(lp) => {
+                let pairs = crate::coll::zset::lp_pairs(&lp);
+                let mut z = crate::coll::ztable::ZTable::new(pairs.len());
+                for (m, s) in &pairs {
+                    z.set(m, *s);
+                }
+                Obj::Zset(z)
+            }
+            other => other,
+        };
+        g.cache_put_obj(idx, obj, chain);
+        self.dirty |= 1 << sh;
+    }
+
     /// Marks a hot key as recently used (TOUCH).
     pub fn touch(&mut self, key: &[u8]) -> bool {
         match self.find(key) {

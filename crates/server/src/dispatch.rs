@@ -74,6 +74,19 @@ impl Conn {
                     .log(reason, object, self.user.name.clone(), self.info.line());
                 return self.reject(is_exec, &d.reply());
             }
+            // SORT's BY and GET patterns read keys no key spec names: Redis
+            // 7.0 allows them only to users with access to every key.
+            if matches!(spec.name, "sort" | "sort_ro")
+                && !self.user.read().allkeys
+                && let Some(opt) = sort_pattern_option(argv)
+            {
+                return self.reject(
+                    is_exec,
+                    &format!(
+                        "ERR {opt} option of SORT denied due to insufficient ACL permissions."
+                    ),
+                );
+            }
         }
         // EXEC is a write (and may grow memory) if a queued command is.
         let (tx_write, tx_denyoom) = if is_exec {
@@ -319,6 +332,30 @@ impl Conn {
             }
         }
     }
+}
+
+/// The first SORT option that reads other keys (`BY` with a `*` pattern,
+/// `GET`), as Redis names it in its ACL refusal.
+fn sort_pattern_option(argv: &[&[u8]]) -> Option<&'static str> {
+    let mut i = 2;
+    while i + 1 < argv.len() {
+        let a = argv[i];
+        if a.eq_ignore_ascii_case(b"BY") {
+            if argv[i + 1].contains(&b'*') {
+                return Some("BY");
+            }
+            i += 2;
+        } else if a.eq_ignore_ascii_case(b"GET") {
+            return Some("GET");
+        } else if a.eq_ignore_ascii_case(b"LIMIT") {
+            i += 3;
+        } else if a.eq_ignore_ascii_case(b"STORE") {
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    None
 }
 
 /// Redis's refusal of a container command's unknown subcommand or of a

@@ -443,6 +443,7 @@ fn info_has_every_contract_field() {
             "Stats",
             "Replication",
             "CPU",
+            "Errorstats",
             "Cache",
             "Keyspace"
         ]

@@ -22,6 +22,7 @@ pub mod lcs;
 pub mod list;
 pub mod object;
 pub mod set;
+pub mod sort;
 pub mod strings;
 pub mod zrange;
 pub mod zset;
@@ -49,6 +50,7 @@ pub static FAMILIES: &[&[CoreCommand]] = &[
     zset::COMMANDS,
     zrange::COMMANDS,
     zsetops::COMMANDS,
+    sort::COMMANDS,
 ];
 
 /// Every keyspace command, family by family.
@@ -284,6 +286,14 @@ pub enum KeySpec {
         /// Distance between keys.
         step: i32,
     },
+    /// The argument after the last `keyword` (any case) at or after
+    /// position `from`: `SORT key ... STORE dst` is `Keyword{"STORE", 2}`.
+    Keyword {
+        /// The keyword before the key.
+        keyword: &'static str,
+        /// Where the search starts.
+        from: i32,
+    },
 }
 
 /// Why a command's keys cannot be found from its arguments.
@@ -338,6 +348,11 @@ impl KeySpec {
         KeySpec::Range { first, last, step }
     }
 
+    /// The key after a keyword (usable in `const` tables).
+    pub const fn keyword(keyword: &'static str, from: i32) -> KeySpec {
+        KeySpec::Keyword { keyword, from }
+    }
+
     /// Keys after a count (usable in `const` tables).
     pub const fn keynum(keynum_index: i32, first_key: i32, step: i32) -> KeySpec {
         KeySpec::Keynum {
@@ -367,6 +382,20 @@ impl KeySpec {
                     next: first as usize,
                     end: end as usize,
                     step: step.max(1) as usize,
+                })
+            }
+            KeySpec::Keyword { keyword, from } => {
+                let from = usize::try_from(from).unwrap_or(0);
+                let at = (from..argv.len().saturating_sub(1))
+                    .rev()
+                    .find(|&i| argv[i].as_ref().eq_ignore_ascii_case(keyword.as_bytes()));
+                Ok(match at {
+                    Some(i) => KeyPositions {
+                        next: i + 1,
+                        end: i + 2,
+                        step: 1,
+                    },
+                    None => KeyPositions::EMPTY,
                 })
             }
             KeySpec::Keynum {
@@ -534,7 +563,7 @@ impl CommandSpec {
         let mut prev_last = 0;
         for k in self.keys {
             match *k {
-                KeySpec::Keynum { .. } => movable = true,
+                KeySpec::Keynum { .. } | KeySpec::Keyword { .. } => movable = true,
                 KeySpec::Range { step, .. } if step != 1 => movable = true,
                 KeySpec::Range { first: f, .. } if prev_last != 0 && prev_last != f - 1 => {
                     movable = true;
@@ -662,7 +691,10 @@ mod tests {
     fn legacy_range_of_plain_commands_and_counted_keys_are_movable() {
         for c in all() {
             let s = c.spec;
-            let counted = s.keys.iter().any(|k| matches!(k, KeySpec::Keynum { .. }));
+            let counted = s
+                .keys
+                .iter()
+                .any(|k| matches!(k, KeySpec::Keynum { .. } | KeySpec::Keyword { .. }));
             assert_eq!(s.movable_keys(), counted, "{}", s.name);
             match s.keys {
                 [] => assert_eq!(s.legacy_keys(), (0, 0, 0)),

@@ -27,7 +27,7 @@ const ERR_RANGE: &str = "ERR min or max is not a float";
 
 /// Parses `s` as `strtod` would (decimal, hex, `inf`), the whole input.
 /// `None` for anything it would not consume entirely, and NaN.
-fn strtod(s: &str) -> Option<f64> {
+pub(crate) fn strtod(s: &str) -> Option<f64> {
     let body = s.trim_start_matches(['+', '-']);
     let v = if body.len() > 1 && (body.starts_with("0x") || body.starts_with("0X")) {
         LongDouble::parse(s.as_bytes())?.to_f64()

@@ -495,6 +495,8 @@ impl Gen {
             ("RESTORE", 10),
             ("DUMP", 3),
             ("OBJECT", 6),
+            ("SORT", 5),
+            ("SORT_RO", 2),
             ("UNKNOWN", 1),
             ("BADSCAN", 1),
             // Hashes and sets (differential/collections.rs).
@@ -759,6 +761,37 @@ impl Gen {
                 let n = self.rng.random_range(0..30);
                 c.push((0..n).map(|_| self.pick(alphabet)).collect());
             }
+            "SORT" | "SORT_RO" => {
+                c.push(self.key());
+                for _ in 0..self.rng.random_range(0..=4) {
+                    match self.rng.random_range(0..100) {
+                        0..12 => c.push(self.word_of(&["ASC", "DESC"])),
+                        12..28 => c.push(self.word("ALPHA")),
+                        28..42 => {
+                            c.push(self.word("LIMIT"));
+                            for _ in 0..2 {
+                                c.push(b(self.pick(&["0", "1", "2", "-1", "10", "x"])));
+                            }
+                        }
+                        // Weights and GETs through pool keys: `k*` of an
+                        // element `0` is `k0`.
+                        42..60 => {
+                            c.push(self.word("BY"));
+                            c.push(b(self.pick(&["k*", "n*", "h*->f1", "nosort", "*", "k*->"])));
+                        }
+                        60..80 => {
+                            c.push(self.word("GET"));
+                            c.push(b(self.pick(&["#", "k*", "n*", "h*->f1", "nostar"])));
+                        }
+                        80..92 if name == "SORT" => {
+                            c.push(self.word("STORE"));
+                            c.push(self.key());
+                        }
+                        _ => c.push(self.word_of(&["BOGUS", "LIMIT", "STORE"])),
+                    }
+                }
+                sort_determinism(&mut c);
+            }
             "LCS" => {
                 // One side is always a short string, so the table stays small
                 // whatever the other key holds.
@@ -841,5 +874,61 @@ impl Gen {
             5 => vec![b("PEXPIREAT"), key, b(at.to_string())],
             _ => vec![b("PEXPIRE"), key, b(ms.to_string()), b("LT")],
         }
+    }
+}
+
+/// What SORT's order does not fix, the comparison cannot check: a `BY`
+/// without `*` keeps a set's own (hash) order, and ALPHA by weights leaves
+/// ties (missing weights) in load order. Those replies are compared as
+/// multisets (`sort_unordered`), so a LIMIT (which picks a different subset)
+/// and a STORE of them (read back in order later) are dropped.
+pub(crate) fn sort_determinism(c: &mut Vec<Vec<u8>>) {
+    let (dontsort, loose) = sort_flags(c);
+    if !(dontsort || loose) {
+        return;
+    }
+    let mut out = vec![c[0].clone(), c[1].clone()];
+    let mut i = 2;
+    while i < c.len() {
+        let a = &c[i];
+        if a.eq_ignore_ascii_case(b"LIMIT") && i + 2 < c.len() {
+            i += 3;
+        } else if loose && a.eq_ignore_ascii_case(b"STORE") && i + 1 < c.len() {
+            i += 2;
+        } else {
+            out.push(a.clone());
+            i += 1;
+        }
+    }
+    *c = out;
+}
+
+/// (a BY pattern without `*` is in effect, ALPHA by a `*` pattern).
+pub(crate) fn sort_flags(c: &[Vec<u8>]) -> (bool, bool) {
+    let mut by: Option<&[u8]> = None;
+    let mut alpha = false;
+    let mut i = 2;
+    while i < c.len() {
+        let a = &c[i];
+        if (a.eq_ignore_ascii_case(b"BY")
+            || a.eq_ignore_ascii_case(b"GET")
+            || a.eq_ignore_ascii_case(b"STORE"))
+            && i + 1 < c.len()
+        {
+            if a.eq_ignore_ascii_case(b"BY") {
+                by = Some(&c[i + 1]);
+            }
+            i += 2;
+        } else if a.eq_ignore_ascii_case(b"LIMIT") && i + 2 < c.len() {
+            i += 3;
+        } else {
+            alpha |= a.eq_ignore_ascii_case(b"ALPHA");
+            i += 1;
+        }
+    }
+    match by {
+        Some(p) if !p.contains(&b'*') => (true, false),
+        Some(_) => (false, alpha),
+        None => (false, false),
     }
 }
