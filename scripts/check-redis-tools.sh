@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # redis-cli and redis-benchmark work against emberkv unchanged: replies as
-# redis-cli prints them, mass insertion with --pipe, and a benchmark run with
-# zero errors.
+# redis-cli prints them, mass insertion with --pipe, a benchmark run with
+# zero errors, and redis-cli's tools (--scan, --bigkeys, --memkeys, --stat,
+# --latency, --rdb, --replica).
 set -euo pipefail
 trap 'echo "check-redis-tools: failed at line $LINENO"' ERR
 cd "$(dirname "$0")/.."
@@ -88,6 +89,46 @@ done
 if echo "$out" | grep -qi "error"; then fail "redis-benchmark reported errors: $out"; fi
 # 50,000 ZPOPMINs empty the (at most 10,000-member) set.
 [ "$(cli exists myzset)" = "0" ] || fail "myzset left after the ZPOPMIN benchmark: $(cli zcard myzset)"
+
+# redis-cli's own tools.
+# --scan (with a pattern) lists exactly the matching keys.
+got=$(cli --scan --pattern 'pipe:1?' | sort | tr '\n' ' ')
+[ "$got" = "pipe:10 pipe:11 pipe:12 pipe:13 pipe:14 pipe:15 pipe:16 pipe:17 pipe:18 pipe:19 " ] || fail "--scan: $got"
+# --bigkeys and --memkeys find the biggest key of each type.
+cli rpush tools:biglist $(seq 1 500) >/dev/null
+cli set tools:bigstring "$(head -c 30000 /dev/zero | tr '\0' x)" >/dev/null
+out=$(cli --bigkeys 2>&1)
+summary() { echo "$1" | sed -n '/summary/,$p'; }
+summary "$out" | grep -Eq "Biggest +string found '\"tools:bigstring\"' has 30000 bytes" || fail "--bigkeys string: $out"
+summary "$out" | grep -Eq "Biggest +list found '\"mylist\"' has 50000 items" || fail "--bigkeys list: $out"
+summary "$out" | grep -Eq "Biggest +hash found '\"myhash\"' has [0-9]+ fields" || fail "--bigkeys hash: $out"
+out=$(cli --memkeys 2>&1)
+summary "$out" | grep -Eq "Biggest +string found '\"tools:bigstring\"' has [0-9]+ bytes" || fail "--memkeys: $out"
+# --stat prints a line every interval from INFO: keys, memory, clients.
+# (stdbuf: redis-cli buffers a pipe, and timeout ends it.)
+keys=$(cli dbsize)
+out=$(timeout 2 stdbuf -o0 redis-cli -p "$EMBERKV_PORT" --stat -i 0.5 2>&1 || true)
+echo "$out" | grep -q "keys *mem *clients" || fail "--stat header: $out"
+echo "$out" | grep -Eq "^$keys +[0-9.]+[KMG]? +[0-9]+ +0 " || fail "--stat rows ($keys keys): $out"
+# --latency measures PINGs (one sample line, --raw: min max avg count).
+out=$(timeout 3 stdbuf -oL redis-cli -p "$EMBERKV_PORT" --latency --raw -i 1 2>&1 | head -1 || true)
+echo "$out" | grep -Eq "^[0-9]+ [0-9]+ [0-9.]+ [0-9]+$" || fail "--latency: $out"
+# --rdb takes a snapshot over SYNC that redis-check-rdb reads, with every key.
+keys=$(cli dbsize)
+redis-cli -p "$EMBERKV_PORT" --rdb "$EMBERKV_TMP/dump.rdb" >/dev/null 2>&1 || fail "--rdb failed"
+if command -v redis-check-rdb >/dev/null; then
+  out=$(redis-check-rdb "$EMBERKV_TMP/dump.rdb" 2>&1)
+  echo "$out" | grep -q "\[info\] $keys keys read" || fail "redis-check-rdb of --rdb ($keys keys): $out"
+fi
+# --replica prints the stream after the snapshot. (stdbuf: redis-cli
+# buffers a pipe.)
+timeout 30 stdbuf -o0 redis-cli -p "$EMBERKV_PORT" --replica > "$EMBERKV_TMP/replica.out" 2>&1 &
+replica_pid=$!
+for _ in $(seq 1 200); do grep -q "SYNC done" "$EMBERKV_TMP/replica.out" 2>/dev/null && break; sleep 0.1; done
+cli set tools:streamed yes >/dev/null
+for _ in $(seq 1 100); do grep -q '"SET","tools:streamed","yes"' "$EMBERKV_TMP/replica.out" && break; sleep 0.1; done
+kill $replica_pid 2>/dev/null || true
+grep -q '"SET","tools:streamed","yes"' "$EMBERKV_TMP/replica.out" || fail "--replica: $(cat "$EMBERKV_TMP/replica.out")"
 
 # SHUTDOWN: the server exits cleanly.
 cli shutdown >/dev/null 2>&1 || true

@@ -203,6 +203,7 @@ pub const COMMANDS: &[CommandHelp] = &[
     c("SUNION", "key [key ...]"),
     c("SUNIONSTORE", "destination key [key ...]"),
     c("SUNSUBSCRIBE", "[shardchannel [shardchannel ...]]"),
+    c("SYNC", ""),
     c("TIME", ""),
     c("TOUCH", "key [key ...]"),
     c("TTL", "key"),

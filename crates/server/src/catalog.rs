@@ -117,6 +117,7 @@ pub static SERVER: &[&ServerSpec] = &[
     &WAIT,
     &REPLCONF,
     &PSYNC,
+    &SYNC,
     &LASTSAVE,
     &crate::cmd::transaction::MULTI,
     &crate::cmd::transaction::EXEC,
@@ -504,6 +505,24 @@ pub static REPLCONF: ServerSpec = ServerSpec {
         "server",
         "3.0.0",
         "An internal command for configuring the replication stream.",
+        "",
+    ),
+    subcommands: &[],
+};
+
+/// `SYNC`.
+pub static SYNC: ServerSpec = ServerSpec {
+    spec: spec(
+        "sync",
+        1,
+        Flags::ADMIN
+            .union(Flags::NOSCRIPT)
+            .union(Flags::NO_ASYNC_LOADING)
+            .union(Flags::NO_MULTI),
+        ADMIN,
+        "server",
+        "1.0.0",
+        "An internal command used in replication.",
         "",
     ),
     subcommands: &[],

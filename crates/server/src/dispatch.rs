@@ -245,8 +245,15 @@ impl Conn {
                     Flow::Close
                 }
                 Action::Psync => {
-                    let replid = String::from_utf8_lossy(argv[1]).into_owned();
-                    let offset = emberkv_protocol::request::parse_i64(argv[2]).unwrap_or(-1);
+                    // PSYNC replid offset; SYNC has neither (a full sync).
+                    let replid = argv.get(1).map_or_else(
+                        || "?".to_string(),
+                        |a| String::from_utf8_lossy(a).into_owned(),
+                    );
+                    let offset = argv
+                        .get(2)
+                        .and_then(|a| emberkv_protocol::request::parse_i64(a))
+                        .unwrap_or(-1);
                     self.psync = Some((replid, offset));
                     Flow::Handoff
                 }

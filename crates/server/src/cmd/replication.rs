@@ -35,6 +35,10 @@ pub static COMMANDS: &[ServerCommand] = &[
         meta: &catalog::PSYNC,
         handler: psync,
     },
+    ServerCommand {
+        meta: &catalog::SYNC,
+        handler: sync,
+    },
 ];
 
 fn replicaof(conn: &mut Conn, argv: &[&[u8]]) -> Action {
@@ -147,7 +151,8 @@ fn replconf(conn: &mut Conn, argv: &[&[u8]]) -> Action {
                     conn.replica_hello.capa_eof = true;
                 }
             }
-            "ip-address" | "rdb-only" | "rdb-filter-only" | "ack" | "getack" => {}
+            "rdb-only" => conn.replica_hello.rdb_only = eq(pair[1], "1"),
+            "ip-address" | "rdb-filter-only" | "ack" | "getack" => {}
             _ => {
                 conn.enc().error(&format!(
                     "ERR Unrecognized REPLCONF option: {}",
@@ -159,6 +164,14 @@ fn replconf(conn: &mut Conn, argv: &[&[u8]]) -> Action {
     }
     conn.enc().ok();
     Action::Continue
+}
+
+/// `SYNC`: the replication protocol before PSYNC, which `redis-cli --rdb`
+/// and `--replica` speak: a full snapshot with no `+FULLRESYNC` line, then
+/// the stream (or, after `REPLCONF rdb-only 1`, the snapshot alone).
+fn sync(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
+    conn.replica_hello.legacy_sync = true;
+    psync(conn, &[b"PSYNC", b"?", b"-1"])
 }
 
 fn psync(conn: &mut Conn, argv: &[&[u8]]) -> Action {

@@ -18,6 +18,21 @@ use emberkv_core::VType;
 use emberkv_core::sync::Capture;
 
 const OVERFLOW: &str = "output buffer limit reached; the follower will resync";
+const SOFT: &str = "output buffer above the soft limit for too long; the follower will resync";
+
+/// Whether the follower's queue has stayed above the soft limit of
+/// `client-output-buffer-limit replica` for its seconds (`soft_since` carries
+/// when it went above).
+fn over_soft(h: &Handles, rc: &ReplicaConn, soft_since: &mut Option<std::time::Instant>) -> bool {
+    let l = h.settings.output_limits().replica;
+    if l.soft > 0 && rc.queued() as u64 > l.soft {
+        let since = *soft_since.get_or_insert_with(std::time::Instant::now);
+        since.elapsed() > std::time::Duration::from_secs(l.soft_seconds)
+    } else {
+        *soft_since = None;
+        false
+    }
+}
 
 /// Writes to the follower unless its queue overflows meanwhile (a follower that
 /// stopped reading must not hold the leader's memory).
@@ -46,17 +61,7 @@ async fn send_stream<S: Stream>(
     data: &[u8],
     soft_since: &mut Option<std::time::Instant>,
 ) -> Result<(), String> {
-    let over_soft = |soft_since: &mut Option<std::time::Instant>| {
-        let l = h.settings.output_limits().replica;
-        if l.soft > 0 && rc.queued() as u64 > l.soft {
-            let since = *soft_since.get_or_insert_with(std::time::Instant::now);
-            since.elapsed() > std::time::Duration::from_secs(l.soft_seconds)
-        } else {
-            *soft_since = None;
-            false
-        }
-    };
-    const SOFT: &str = "output buffer above the soft limit for too long; the follower will resync";
+    let over_soft = |soft_since: &mut Option<std::time::Instant>| over_soft(h, rc, soft_since);
     if over_soft(soft_since) {
         return Err(SOFT.into());
     }
@@ -85,6 +90,10 @@ pub struct ReplicaHello {
     pub listening_port: u16,
     /// `REPLCONF capa eof`: it accepts a snapshot of unknown length.
     pub capa_eof: bool,
+    /// `REPLCONF rdb-only 1`: it wants the snapshot and nothing after.
+    pub rdb_only: bool,
+    /// It asked with SYNC: no `+FULLRESYNC` line before the snapshot.
+    pub legacy_sync: bool,
 }
 
 /// Serves a follower until it disconnects, falls behind its output limit, or the
@@ -161,6 +170,7 @@ async fn run<S: Stream>(
                     {
                         rc.ack.fetch_max(off, Ordering::AcqRel);
                         rc.ack_at.store(repl.now_ms(), Ordering::Relaxed);
+                        rc.acks.fetch_add(1, Ordering::Release);
                         repl.ack_notify.notify_waiters();
                     }
                     pos += n;
@@ -184,11 +194,56 @@ async fn run<S: Stream>(
                 }
                 repl.stats.sync_full.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(replica = %info.addr, offset, "full resync");
-                send(&mut wr, rc, format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes()).await?;
+                if !hello.legacy_sync {
+                    send(&mut wr, rc, format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes())
+                        .await?;
+                }
                 let Some(cap) = capture else {
                     return Err("full resync without a captured snapshot".into());
                 };
                 send_snapshot(h, &mut wr, rc, cap, &replid, offset, hello.capa_eof).await?;
+                if hello.rdb_only {
+                    tracing::info!(replica = %info.addr, "snapshot sent (rdb-only): done");
+                    let _ = wr.flush().await;
+                    return Ok(());
+                }
+                if hello.capa_eof {
+                    // A follower reading a snapshot that ends with a mark
+                    // cannot tell stream bytes that arrive in the same read
+                    // from the snapshot: the stream starts once it
+                    // acknowledges, as Redis's repl_start_cmd_stream_on_ack.
+                    // (Redis's repl-timeout default bounds the wait.)
+                    let deadline =
+                        tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+                    let mut soft_since = None;
+                    loop {
+                        let acked = repl.ack_notify.notified();
+                        tokio::pin!(acked);
+                        acked.as_mut().enable();
+                        if rc.acks.load(Ordering::Acquire) > 0 {
+                            break;
+                        }
+                        // The stream queues meanwhile, under its limit.
+                        if rc.take_overflow() {
+                            return Err(OVERFLOW.to_string());
+                        }
+                        if over_soft(h, rc, &mut soft_since) {
+                            return Err(SOFT.into());
+                        }
+                        if info.is_killed() || acks.is_finished() {
+                            return Ok(());
+                        }
+                        tokio::select! {
+                            _ = acked => {}
+                            _ = rc.overflowed.notified() => {}
+                            _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+                            _ = info.kill.notified() => return Ok(()),
+                            _ = tokio::time::sleep_until(deadline) => {
+                                return Err("no REPLCONF ACK after the snapshot".into());
+                            }
+                        }
+                    }
+                }
                 tracing::info!(replica = %info.addr, "snapshot sent, streaming");
             }
         }

@@ -119,6 +119,8 @@ pub struct ReplicaConn {
     pub ack: AtomicU64,
     /// When it last acknowledged (ms since the leader started).
     pub ack_at: AtomicU64,
+    /// How many acknowledgements it sent.
+    pub acks: AtomicU64,
     online: AtomicBool,
 }
 
@@ -137,6 +139,11 @@ impl ReplicaConn {
     /// Bytes queued and not yet taken by the sender.
     pub fn queued(&self) -> usize {
         self.queue.lock().1
+    }
+
+    /// Whether its queue passed the limit (the link is to be dropped).
+    pub fn take_overflow(&self) -> bool {
+        self.overflow.load(Ordering::Acquire)
     }
 
     /// Everything queued, and whether the queue passed its limit.
@@ -204,6 +211,8 @@ struct ReplInner {
     replicas: Vec<Arc<ReplicaConn>>,
     /// `Some` when we follow a leader.
     following: Option<Following>,
+    /// The stream's last bytes are a `SELECT 0` (nothing fed since).
+    stream_selected: bool,
 }
 
 /// A copy of the replication state taken under one lock, for ROLE and INFO.
@@ -293,6 +302,7 @@ impl Repl {
                 backlog: None,
                 replicas: Vec::new(),
                 following: None,
+                stream_selected: false,
             }),
             ack_notify: Notify::new(),
             stats: ReplStats::default(),
@@ -396,6 +406,7 @@ impl Repl {
         let Some(b) = g.backlog.as_mut() else { return };
         b.push(bytes);
         g.offset += bytes.len() as u64;
+        g.stream_selected = false;
         if !g.replicas.is_empty() {
             let chunk = Bytes::copy_from_slice(bytes);
             for r in &g.replicas {
@@ -412,6 +423,7 @@ impl Repl {
                 // A leader's stream starts by selecting db 0, as Redis's does.
                 b.push(select0());
                 g.offset += select0().len() as u64;
+                g.stream_selected = true;
             }
             g.backlog = Some(b);
             self.active.store(true, Ordering::Release);
@@ -457,11 +469,38 @@ impl Repl {
     /// Registers a follower for a full resync: it receives the stream from
     /// now on; returns the replication ID and the offset the snapshot must
     /// match (call it inside [`Keyspace::capture`]).
+    ///
+    /// On a leader the follower's stream starts with `SELECT 0`, as Redis's
+    /// does after a full sync (a client such as `redis-cli --replica` takes
+    /// the first thing after the snapshot as the answer to its `REPLCONF
+    /// ACK`): the SELECT just fed if the stream ends with one, else one fed
+    /// now (every follower gets it; offsets stay the same for all).
     pub fn register_full(&self, replica: Arc<ReplicaConn>) -> (String, u64) {
         let mut g = self.inner.lock();
         self.ensure_backlog(&mut g);
-        g.replicas.push(replica);
-        (g.replid.clone(), g.offset)
+        let select = select0().len() as u64;
+        let offset = if g.following.is_some() {
+            g.replicas.push(replica);
+            g.offset
+        } else if g.stream_selected {
+            replica.push(Bytes::from_static(select0()));
+            g.replicas.push(replica);
+            g.offset - select
+        } else {
+            let before = g.offset;
+            g.replicas.push(replica);
+            if let Some(b) = g.backlog.as_mut() {
+                b.push(select0());
+            }
+            g.offset += select;
+            g.stream_selected = true;
+            let chunk = Bytes::from_static(select0());
+            for r in &g.replicas {
+                r.push(chunk.clone());
+            }
+            before
+        };
+        (g.replid.clone(), offset)
     }
 
     /// A new follower entry.
@@ -477,6 +516,7 @@ impl Repl {
             overflowed: Notify::new(),
             ack: AtomicU64::new(0),
             ack_at: AtomicU64::new(self.now_ms()),
+            acks: AtomicU64::new(0),
             online: AtomicBool::new(false),
         })
     }
@@ -762,11 +802,13 @@ mod tests {
         let r = Repl::new(Arc::new(crate::settings::Settings::default()));
         let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let (id, _) = r.position();
-        // First follower: full, at the offset after SELECT 0.
+        // First follower: full, at the offset before SELECT 0 (its stream
+        // starts with it).
         let SyncPlan::Full { offset, .. } = r.plan("?", -1, r.new_replica(1, addr, 1)) else {
             panic!()
         };
-        assert_eq!(offset, select0().len() as u64);
+        assert_eq!(offset, 0);
+        let offset = offset + select0().len() as u64;
         r.feed(b"*1\r\n$4\r\nPING\r\n");
         // Known history, offset in the backlog: partial, from there.
         let SyncPlan::Partial { bytes, .. } =
