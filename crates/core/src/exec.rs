@@ -273,7 +273,7 @@ impl<'a, 'o> Cx<'a, 'o> {
             coll_len: 0,
             now: now_ms(),
             lsn: 0,
-            no_expire: opts.from_leader || ks.is_replica(),
+            no_expire: opts.from_leader || ks.expiry_held(),
             from_leader: opts.from_leader,
             meta: opts.meta,
             dirty: 0,

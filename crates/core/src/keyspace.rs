@@ -487,6 +487,8 @@ pub struct Keyspace {
     replica: AtomicBool,
     pub(crate) feed: parking_lot::RwLock<Option<Arc<dyn ChangeFeed>>>,
     pub(crate) ready: parking_lot::RwLock<Option<Arc<dyn ReadyHook>>>,
+    /// Expiry held by `CLIENT PAUSE`.
+    pub(crate) expiry_paused: AtomicBool,
     /// `notify-keyspace-events` (see [`crate::notify`]); 0 = off.
     pub(crate) notify_flags: std::sync::atomic::AtomicU32,
     pub(crate) notifier: parking_lot::RwLock<Option<Arc<dyn crate::notify::NotifyHook>>>,
@@ -560,6 +562,7 @@ impl Keyspace {
             replica: AtomicBool::new(replica),
             feed: parking_lot::RwLock::new(None),
             ready: parking_lot::RwLock::new(None),
+            expiry_paused: AtomicBool::new(false),
             notify_flags: std::sync::atomic::AtomicU32::new(0),
             notifier: parking_lot::RwLock::new(None),
             folds: (parking_lot::Mutex::new(0), parking_lot::Condvar::new()),
@@ -587,6 +590,18 @@ impl Keyspace {
     /// Whether this keyspace is a follower's (no own expiry).
     pub fn is_replica(&self) -> bool {
         self.replica.load(Ordering::Relaxed)
+    }
+
+    /// Whether keys may not be expired now: a follower's, or while clients
+    /// are paused (`CLIENT PAUSE`: the dataset stays as it is, as Redis
+    /// keeps it).
+    pub fn expiry_held(&self) -> bool {
+        self.replica.load(Ordering::Relaxed) || self.expiry_paused.load(Ordering::Relaxed)
+    }
+
+    /// Holds (or resumes) expiry for `CLIENT PAUSE`.
+    pub fn pause_expiry(&self, paused: bool) {
+        self.expiry_paused.store(paused, Ordering::Relaxed);
     }
 
     /// Switches between leader and follower behaviour for expiry.
@@ -713,7 +728,7 @@ impl Keyspace {
     /// Reclaims up to `limit` keys per shard whose TTL has passed; returns how
     /// many. Does nothing on a follower. Each delete is logged and replicated.
     pub fn active_expire(&self, limit: usize) -> u64 {
-        if self.is_replica() {
+        if self.expiry_held() {
             return 0;
         }
         let now = now_ms();

@@ -705,6 +705,13 @@ pub static CLIENT_SUBS: &[SubCommand] = &[
     .args("LIB-NAME libname|LIB-VER libver"),
     sub("kill", -3, "Terminates open connections.", ADMIN_CONN)
     .args("ip:port|[ID client-id]|[TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB]|[USER username]|[ADDR ip:port]|[LADDR ip:port]|[SKIPME yes/no] [[ID client-id]|[TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB]|[USER username]|[ADDR ip:port]|[LADDR ip:port]|[SKIPME yes/no] ...]"),
+    sub("pause", -3, "Suspends commands processing.", ADMIN_CONN).args("timeout [WRITE|ALL]"),
+    sub(
+        "unpause",
+        2,
+        "Resumes processing commands from paused clients.",
+        ADMIN_CONN,
+    ),
     sub(
         "unblock",
         -3,

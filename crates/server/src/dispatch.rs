@@ -147,6 +147,23 @@ impl Conn {
                 ),
             );
         }
+        // CLIENT PAUSE holds every command (ALL), or those that write or may
+        // replicate (WRITE: PUBLISH, an EXEC with queued writes...), of
+        // ordinary clients, before they run or are queued.
+        if self.info.kind() == crate::clients::ClientKind::Normal
+            && let Some((_, all)) = self.shared.paused()
+        {
+            let may_replicate = is_write || spec.name == "publish" || spec.name == "spublish";
+            if (all || may_replicate)
+                && !self
+                    .shared
+                    .clone()
+                    .wait_unpaused(&self.info, may_replicate)
+                    .await
+            {
+                return Flow::Close;
+            }
+        }
         if self.tx.in_multi()
             && !matches!(
                 spec.name,

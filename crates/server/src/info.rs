@@ -179,7 +179,7 @@ fn clients(s: &Shared, out: &mut String) {
         .unwrap_or(0);
     field!(out, "client_recent_max_input_buffer", max_in);
     field!(out, "client_recent_max_output_buffer", max_out);
-    let blocked = s.blocking().count();
+    let blocked = s.blocking().count() + s.paused_clients();
     field!(out, "blocked_clients", blocked);
     field!(out, "tracking_clients", 0);
     // Every blocked client here has its own timer, whatever its timeout.

@@ -97,6 +97,12 @@ pub struct Shared {
     /// MONITOR clients: their ids and outboxes.
     monitors: parking_lot::Mutex<Vec<(u64, Arc<crate::pubsub::Outbox>)>>,
     monitor_count: std::sync::atomic::AtomicUsize,
+    /// `CLIENT PAUSE`: until when, and whether every command (else writes).
+    pause: parking_lot::Mutex<Option<(std::time::Instant, bool)>>,
+    /// Told when the pause changes (UNPAUSE, a new pause).
+    pause_changed: tokio::sync::Notify,
+    /// Clients waiting for the pause to end (counted as blocked).
+    paused_clients: std::sync::atomic::AtomicUsize,
     stats: Stats,
     identity: Identity,
     net: Net,
@@ -164,6 +170,9 @@ impl Shared {
             cmdstats: Default::default(),
             monitors: Default::default(),
             monitor_count: Default::default(),
+            pause: Default::default(),
+            pause_changed: Default::default(),
+            paused_clients: Default::default(),
             ks,
             repl,
             settings,
@@ -194,6 +203,74 @@ impl Shared {
     /// Command and error statistics, and the slow log.
     pub fn cmdstats(&self) -> &crate::cmdstats::CommandStats {
         &self.cmdstats
+    }
+
+    /// `CLIENT PAUSE ms [WRITE|ALL]`: pauses until `until` (a later end
+    /// and the wider kind win over a pause in force), holding expiry too.
+    pub fn pause(&self, until: std::time::Instant, all: bool) {
+        let mut p = self.pause.lock();
+        *p = Some(match *p {
+            Some((u, a)) if u > std::time::Instant::now() => (u.max(until), a || all),
+            _ => (until, all),
+        });
+        self.ks.pause_expiry(true);
+        self.pause_changed.notify_waiters();
+    }
+
+    /// `CLIENT UNPAUSE` (and the end of a pause).
+    pub fn unpause(&self) {
+        *self.pause.lock() = None;
+        self.ks.pause_expiry(false);
+        self.pause_changed.notify_waiters();
+    }
+
+    /// The pause in force: its end and whether it holds every command.
+    pub fn paused(&self) -> Option<(std::time::Instant, bool)> {
+        let p = *self.pause.lock();
+        match p {
+            Some((until, _)) if until <= std::time::Instant::now() => {
+                self.unpause();
+                None
+            }
+            other => other,
+        }
+    }
+
+    /// Waits while a pause holds a command (`write`: it writes or may
+    /// replicate); false if the client was killed meanwhile.
+    pub async fn wait_unpaused(&self, info: &crate::clients::ClientInfo, write: bool) -> bool {
+        let mut counted = false;
+        let alive = loop {
+            let changed = self.pause_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            match self.paused() {
+                Some((until, all)) if all || write => {
+                    if !counted {
+                        counted = true;
+                        self.paused_clients.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if info.is_killed() {
+                        break false;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(until.into()) => {}
+                        _ = &mut changed => {}
+                        _ = info.kill.notified() => break false,
+                    }
+                }
+                _ => break true,
+            }
+        };
+        if counted {
+            self.paused_clients.fetch_sub(1, Ordering::Relaxed);
+        }
+        alive
+    }
+
+    /// Clients held by a pause.
+    pub fn paused_clients(&self) -> usize {
+        self.paused_clients.load(Ordering::Relaxed)
     }
 
     /// Whether any client runs MONITOR.

@@ -328,6 +328,41 @@ fn client(conn: &mut Conn, argv: &[&[u8]]) -> Action {
                 }
             }
         }
+        "pause" => {
+            let ms = match parse_i64(argv[2]) {
+                None => {
+                    conn.enc()
+                        .error("ERR timeout is not an integer or out of range");
+                    return Action::Continue;
+                }
+                Some(ms) if ms < 0 => {
+                    conn.enc().error("ERR timeout is negative");
+                    return Action::Continue;
+                }
+                Some(ms) => ms as u64,
+            };
+            let all = match (argv.get(3), argv.len()) {
+                (None, _) => true,
+                (Some(_), n) if n > 4 => {
+                    conn.enc().error("ERR syntax error");
+                    return Action::Continue;
+                }
+                (Some(a), _) if eq(a, "all") => true,
+                (Some(a), _) if eq(a, "write") => false,
+                (Some(_), _) => {
+                    conn.enc()
+                        .error("ERR CLIENT PAUSE mode must be WRITE or ALL");
+                    return Action::Continue;
+                }
+            };
+            let until = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+            conn.shared.pause(until, all);
+            conn.enc().ok();
+        }
+        "unpause" => {
+            conn.shared.unpause();
+            conn.enc().ok();
+        }
         "unblock" => conn.enc().error(
             "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
         ),
@@ -354,6 +389,10 @@ fn client(conn: &mut Conn, argv: &[&[u8]]) -> Action {
                 "    Kill connections. Options are: ID, ADDR, LADDR, TYPE (NORMAL|MASTER|REPLICA|PUBSUB), USER, SKIPME (YES|NO), MAXAGE.",
                 "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
                 "    Return information about client connections.",
+                "UNPAUSE",
+                "    Stop the current client pause, resuming traffic.",
+                "PAUSE <timeout> [WRITE|ALL]",
+                "    Suspend all, or just write, clients for <timeout> milliseconds.",
                 "SETNAME <name>",
                 "    Assign the name <name> to the current connection.",
                 "UNBLOCK <clientid> [TIMEOUT|ERROR]",
