@@ -112,6 +112,21 @@ impl Conn {
                 &format!("MISCONF Errors writing to the AOF file: {e}"),
             );
         }
+        // min-replicas-to-write: a leader refuses writes without enough
+        // followers that acknowledged within min-replicas-max-lag.
+        let min = self.shared.settings().min_replicas_to_write();
+        if is_write
+            && min > 0
+            && !self.shared.ks().is_replica()
+            && (self
+                .shared
+                .repl()
+                .good_replicas(self.shared.settings().min_replicas_max_lag())
+                as u64)
+                < min
+        {
+            return self.reject(is_exec, "NOREPLICAS Not enough good replicas to write.");
+        }
         if is_write && self.shared.ks().is_replica() {
             return self.reject(
                 is_exec,

@@ -411,6 +411,21 @@ fn replication(s: &Shared, out: &mut String) {
     }
     field!(out, "connected_slaves", g.replicas.len());
     let now = repl.now_ms();
+    let (min, max_lag) = (
+        s.settings().min_replicas_to_write(),
+        s.settings().min_replicas_max_lag(),
+    );
+    if min > 0 && max_lag > 0 {
+        let good = g
+            .replicas
+            .iter()
+            .filter(|r| {
+                r.state() == "online"
+                    && now.saturating_sub(r.ack_at.load(Ordering::Relaxed)) / 1000 <= max_lag
+            })
+            .count();
+        field!(out, "min_slaves_good_slaves", good);
+    }
     for (i, r) in g.replicas.iter().enumerate() {
         let lag = now.saturating_sub(r.ack_at.load(Ordering::Relaxed)) / 1000;
         let _ = write!(

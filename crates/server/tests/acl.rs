@@ -638,3 +638,33 @@ fn a_follower_authenticates_as_a_replication_user() {
     let mut r = raw_as(&leader, "repl", "rp");
     assert_eq!(cmd(&mut r, &["GET", "k"]), noperm_cmd("get"));
 }
+
+#[test]
+fn client_kill_user_kills_that_users_connections() {
+    let s = TestServer::start(&[]);
+    let mut c = s.conn();
+    let _: () = redis::cmd("ACL")
+        .arg(&["SETUSER", "alice", "on", ">pw", "+@all", "~*"])
+        .query(&mut c)
+        .unwrap();
+    let mut a1 = s.conn_as("alice", "pw");
+    let mut a2 = s.conn_as("alice", "pw");
+    let _: String = redis::cmd("PING").query(&mut a1).unwrap();
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg(&["KILL", "USER", "alice"])
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(killed, 2);
+    assert!(redis::cmd("PING").query::<String>(&mut a2).is_err());
+    let e = redis::cmd("CLIENT")
+        .arg(&["KILL", "USER", "nobody"])
+        .query::<i64>(&mut c)
+        .unwrap_err();
+    assert!(e.to_string().contains("No such user 'nobody'"), "{e}");
+    // The default user's own connection is skipped (SKIPME yes).
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg(&["KILL", "USER", "default"])
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(killed, 0);
+}

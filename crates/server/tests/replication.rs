@@ -992,3 +992,35 @@ fn expired_keys_leave_the_follower_when_the_leader_deletes_them() {
     assert_eq!(fh, lh);
     assert!((ft - lt).abs() < 1000, "{f} vs {l}");
 }
+
+#[test]
+fn min_replicas_to_write_refuses_writes_without_good_followers() {
+    let leader = TestServer::start(&[
+        "--min-replicas-to-write",
+        "1",
+        "--min-replicas-max-lag",
+        "10",
+    ]);
+    let mut c = leader.conn();
+    let e = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query::<()>(&mut c)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("Not enough good replicas to write"),
+        "{e}"
+    );
+    let _: Option<String> = redis::cmd("GET").arg("k").query(&mut c).unwrap();
+    let f = TestServer::start(&["--replicaof", &format!("127.0.0.1 {}", leader.port)]);
+    wait_until("the follower counts as good", 15, || {
+        redis::cmd("SET")
+            .arg("k")
+            .arg("v")
+            .query::<()>(&mut c)
+            .is_ok()
+    });
+    let info: String = redis::cmd("INFO").arg("replication").query(&mut c).unwrap();
+    assert!(info.contains("min_slaves_good_slaves:1"), "{info}");
+    drop(f);
+}

@@ -522,13 +522,13 @@ fn client_kill(conn: &mut Conn, argv: &[&[u8]]) {
                 }
             },
             "user" => {
-                // The only user is `default`; Redis refuses unknown users.
-                if *v != b"default" {
-                    conn.enc()
-                        .error(&format!("ERR No such user '{}'", lossy(v)));
+                // Redis refuses a user the ACL does not know.
+                let name = lossy(v);
+                if !conn.shared.acl().users().iter().any(|u| u.name == name) {
+                    conn.enc().error(&format!("ERR No such user '{name}'"));
                     return;
                 }
-                user = Some(lossy(v));
+                user = Some(name);
             }
             "skipme" => {
                 if eq(v, "yes") {

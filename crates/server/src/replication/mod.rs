@@ -476,6 +476,24 @@ impl Repl {
     /// ACK`): the SELECT just fed if the stream ends with one, else one fed
     /// now (every follower gets it; offsets stay the same for all).
     pub fn register_full(&self, replica: Arc<ReplicaConn>) -> (String, u64) {
+        self.register_full_inner(replica)
+    }
+
+    /// Followers online whose last acknowledgement is at most `max_lag`
+    /// seconds old (`min-replicas-to-write`'s good followers).
+    pub fn good_replicas(&self, max_lag: u64) -> usize {
+        let g = self.inner.lock();
+        let now = self.now_ms();
+        g.replicas
+            .iter()
+            .filter(|r| {
+                r.online.load(Ordering::Relaxed)
+                    && now.saturating_sub(r.ack_at.load(Ordering::Relaxed)) / 1000 <= max_lag
+            })
+            .count()
+    }
+
+    fn register_full_inner(&self, replica: Arc<ReplicaConn>) -> (String, u64) {
         let mut g = self.inner.lock();
         self.ensure_backlog(&mut g);
         let select = select0().len() as u64;

@@ -75,12 +75,10 @@ pub(super) const DEFS: &[Def] = &[
     Def::int(Id::MinReplicasToWrite, "min-replicas-to-write", 0, INT_MAX, "0")
         .aliases(&["min-slaves-to-write"])
         .runtime()
-        .reserved("refusing writes without enough followers (a coming issue)")
         .help("Refuse writes unless this many followers lag at most min-replicas-max-lag; 0 = off."),
     Def::int(Id::MinReplicasMaxLag, "min-replicas-max-lag", 0, INT_MAX, "10")
         .aliases(&["min-slaves-max-lag"])
         .runtime()
-        .reserved("refusing writes without enough followers (a coming issue)")
         .value_name("SECONDS")
         .help("The lag, in seconds, under which a follower counts for min-replicas-to-write."),
     Def::bool(Id::ReplDisklessSync, "repl-diskless-sync", "yes")
