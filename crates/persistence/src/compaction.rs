@@ -265,14 +265,17 @@ impl Store {
                     let requested = store.compaction_requested.swap(false, Ordering::AcqRel);
                     if requested || store.needs_compaction() {
                         match store.compact(&*index) {
-                            Ok(r) => tracing::info!(
-                                inputs = r.inputs,
-                                outputs = r.outputs,
-                                before = r.bytes_before,
-                                after = r.bytes_after,
-                                ms = r.elapsed.as_millis() as u64,
-                                "compaction done"
-                            ),
+                            Ok(r) => {
+                                store.latency("compaction", r.elapsed);
+                                tracing::info!(
+                                    inputs = r.inputs,
+                                    outputs = r.outputs,
+                                    before = r.bytes_before,
+                                    after = r.bytes_after,
+                                    ms = r.elapsed.as_millis() as u64,
+                                    "compaction done"
+                                )
+                            }
                             Err(e) => tracing::error!("compaction failed: {e}"),
                         }
                     }

@@ -55,5 +55,5 @@ pub use read::Chain;
 pub use record::{ChainTail, DiskLoc, Kind, Link, Rec, VType, base_len, should_rebase};
 pub use recovery::{BrokenChain, CheckReport, Recovered, RecoveryReport, check, repair};
 pub use segment::Damage;
-pub use store::{Appended, FsyncPolicy, Loc, Options, Stats, Store};
+pub use store::{Appended, FsyncPolicy, LatencyHook, Loc, Options, Stats, Store};
 pub use vfs::{DataFile, Faults, FaultyVfs, OsVfs, Vfs};

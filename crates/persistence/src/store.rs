@@ -288,6 +288,17 @@ pub(crate) struct SyncState {
     pub last_sync: Option<Instant>,
 }
 
+/// Receives a latency event's name and duration (see
+/// [`Store::set_latency_hook`]).
+#[derive(Clone)]
+pub struct LatencyHook(pub Arc<dyn Fn(&'static str, Duration) + Send + Sync>);
+
+impl std::fmt::Debug for LatencyHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LatencyHook")
+    }
+}
+
 /// Metadata name → (latest value, id of the segment holding it).
 pub(crate) type MetaMap = std::collections::HashMap<Vec<u8>, (Vec<u8>, u32)>;
 
@@ -317,6 +328,9 @@ pub struct Store {
     pub(crate) inline_sync: bool,
     /// How long the last fsync round took, in µs.
     pub(crate) last_sync_us: AtomicU64,
+    /// Told how long each fsync round and compaction took (the server's
+    /// latency monitor).
+    pub(crate) latency_hook: parking_lot::RwLock<Option<LatencyHook>>,
     /// Sealed segments that need a hint file.
     pub(crate) to_seal: Mutex<Vec<Arc<Segment>>>,
     pub(crate) sync: Mutex<SyncState>,
@@ -382,6 +396,7 @@ impl Store {
             syncing: Mutex::new(()),
             inline_sync: opts.inline_sync,
             last_sync_us: AtomicU64::new(0),
+            latency_hook: parking_lot::RwLock::new(None),
             to_seal: Mutex::new(Vec::new()),
             sync: Mutex::new(SyncState::default()),
             sync_cv: Condvar::new(),
@@ -438,6 +453,19 @@ impl Store {
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Installs the receiver of the store's latency events: `aof-fsync-always`
+    /// or `aof-fsync` (one fsync round), `compaction` (one pass), with their
+    /// duration.
+    pub fn set_latency_hook(&self, hook: Option<LatencyHook>) {
+        *self.latency_hook.write() = hook;
+    }
+
+    pub(crate) fn latency(&self, event: &'static str, took: Duration) {
+        if let Some(h) = &*self.latency_hook.read() {
+            (h.0)(event, took);
+        }
     }
 
     /// The fsync policy.

@@ -124,8 +124,17 @@ impl Store {
             }
         }
         self.synced_lsn.fetch_max(target, Ordering::AcqRel);
+        let took = started.elapsed();
         self.last_sync_us
-            .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            .store(took.as_micros() as u64, Ordering::Relaxed);
+        if !files.is_empty() {
+            let event = if self.fsync_policy() == crate::FsyncPolicy::Always {
+                "aof-fsync-always"
+            } else {
+                "aof-fsync"
+            };
+            self.latency(event, took);
+        }
         self.sync.lock().last_sync = Some(Instant::now());
         self.synced_notify.notify_waiters();
         Ok(())

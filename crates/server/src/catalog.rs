@@ -135,6 +135,7 @@ pub static SERVER: &[&ServerSpec] = &[
     &crate::cmd::pubsub::PUBSUB,
     &crate::cmd::introspection::SLOWLOG,
     &crate::cmd::introspection::MONITOR,
+    &crate::cmd::introspection::LATENCY,
 ];
 
 /// `PING`.

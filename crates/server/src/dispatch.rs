@@ -241,6 +241,14 @@ impl Conn {
                 settings.slowlog_max_len() as usize,
             );
         }
+        if settings.latency_monitor_threshold() > 0 {
+            let event = if spec.flags.contains(emberkv_core::Flags::FAST) {
+                "fast-command"
+            } else {
+                "command"
+            };
+            shared.latency_event(event, std::time::Duration::from_micros(usec));
+        }
         if shared.monitors_active() {
             crate::cmd::introspection::feed_monitors(&shared, &self.info, entry, sub, argv);
         }

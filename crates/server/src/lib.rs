@@ -35,6 +35,7 @@ pub mod conn;
 pub mod dispatch;
 pub mod exec;
 pub mod info;
+pub mod latency;
 pub mod pubsub;
 pub mod replication;
 pub mod server;

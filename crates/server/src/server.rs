@@ -411,11 +411,15 @@ async fn background(shared: Arc<Shared>) {
             // the period, as Redis's active cycle does.
             let ks = shared.ks().clone();
             let budget = period / 4;
-            let _ = tokio::task::spawn_blocking(move || {
+            let took = tokio::task::spawn_blocking(move || {
                 let t = Instant::now();
                 while ks.active_expire(64) > 0 && t.elapsed() < budget {}
+                t.elapsed()
             })
             .await;
+            if let Ok(took) = took {
+                shared.latency_event("expire-cycle", took);
+            }
         }
         if tick + period < Instant::now() {
             tick = Instant::now();

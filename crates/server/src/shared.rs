@@ -94,6 +94,7 @@ pub struct Shared {
     blocking: Arc<crate::blocking::Blocking>,
     pubsub: Arc<crate::pubsub::Hub>,
     cmdstats: crate::cmdstats::CommandStats,
+    latency: Arc<crate::latency::LatencyMonitor>,
     /// MONITOR clients: their ids and outboxes.
     monitors: parking_lot::Mutex<Vec<(u64, Arc<crate::pubsub::Outbox>)>>,
     monitor_count: std::sync::atomic::AtomicUsize,
@@ -164,10 +165,21 @@ impl Shared {
             settings: settings.clone(),
         })));
         ks.set_notify_flags(settings.notify_keyspace_events());
+        let latency: Arc<crate::latency::LatencyMonitor> = Arc::default();
+        {
+            let (latency, settings) = (latency.clone(), settings.clone());
+            ks.store()
+                .set_latency_hook(Some(emberkv_persistence::LatencyHook(Arc::new(
+                    move |event, took| {
+                        latency.record(settings.latency_monitor_threshold(), event, took);
+                    },
+                ))));
+        }
         Shared {
             blocking,
             pubsub,
             cmdstats: Default::default(),
+            latency,
             monitors: Default::default(),
             monitor_count: Default::default(),
             pause: Default::default(),
@@ -198,6 +210,18 @@ impl Shared {
     /// Pub/sub subscriptions.
     pub fn pubsub(&self) -> &Arc<crate::pubsub::Hub> {
         &self.pubsub
+    }
+
+    /// The latency monitor (LATENCY).
+    pub fn latency(&self) -> &crate::latency::LatencyMonitor {
+        &self.latency
+    }
+
+    /// Records a latency event (if the monitor is on and it took long
+    /// enough).
+    pub fn latency_event(&self, event: &'static str, took: std::time::Duration) {
+        self.latency
+            .record(self.settings.latency_monitor_threshold(), event, took);
     }
 
     /// Command and error statistics, and the slow log.

@@ -197,3 +197,47 @@ fn monitor_matches_redis() {
     let Some(redis) = reference() else { return };
     assert_eq!(got, monitor_session(redis.port));
 }
+
+#[test]
+fn latency_monitor_records_slow_commands() {
+    let s = TestServer::start(&[]);
+    let mut c = raw(s.port);
+    let doctor = call(&mut c, &["LATENCY", "DOCTOR"]);
+    assert!(
+        doctor.contains("Latency monitoring is disabled"),
+        "{doctor}"
+    );
+    call(
+        &mut c,
+        &["CONFIG", "SET", "latency-monitor-threshold", "100"],
+    );
+    call(&mut c, &["PING"]);
+    assert_eq!(call(&mut c, &["LATENCY", "LATEST"]), "*0\r\n");
+    call(&mut c, &["DEBUG", "SLEEP", "0.2"]);
+    let latest = call(&mut c, &["LATENCY", "LATEST"]);
+    let f = emberkv_protocol::Frame::parse(latest.as_bytes())
+        .unwrap()
+        .unwrap()
+        .0;
+    let emberkv_protocol::Frame::Array(events) = f else {
+        panic!("{latest}")
+    };
+    assert_eq!(events.len(), 1, "{latest}");
+    let emberkv_protocol::Frame::Array(e) = &events[0] else {
+        panic!()
+    };
+    assert_eq!(e[0], emberkv_protocol::Frame::Bulk("command".into()));
+    assert!(
+        matches!(e[2], emberkv_protocol::Frame::Integer(ms) if ms >= 200),
+        "{latest}"
+    );
+    let history = call(&mut c, &["LATENCY", "HISTORY", "command"]);
+    assert!(history.starts_with("*1\r\n*2\r\n:"), "{history}");
+    let doctor = call(&mut c, &["LATENCY", "DOCTOR"]);
+    assert!(doctor.contains("1. command: 1 latency spikes"), "{doctor}");
+    assert_eq!(
+        call(&mut c, &["LATENCY", "RESET", "command", "nothing"]),
+        ":1\r\n"
+    );
+    assert_eq!(call(&mut c, &["LATENCY", "LATEST"]), "*0\r\n");
+}

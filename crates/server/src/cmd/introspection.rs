@@ -1,5 +1,5 @@
-//! Watching the server at work: SLOWLOG and MONITOR (the statistics behind
-//! them are [`crate::cmdstats`]).
+//! Watching the server at work: SLOWLOG, MONITOR and LATENCY (the
+//! statistics behind them are [`crate::cmdstats`] and [`crate::latency`]).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -21,7 +21,127 @@ pub static COMMANDS: &[ServerCommand] = &[
         meta: &MONITOR,
         handler: monitor,
     },
+    ServerCommand {
+        meta: &LATENCY,
+        handler: latency,
+    },
 ];
+
+/// LATENCY's subcommands.
+pub static LATENCY_SUBS: &[SubCommand] = &[
+    sub(
+        "latest",
+        2,
+        "Returns the latest latency samples for all events.",
+        ADMIN,
+    ),
+    sub(
+        "history",
+        3,
+        "Returns timestamp-latency samples for an event.",
+        ADMIN,
+    )
+    .args("event"),
+    sub(
+        "reset",
+        -2,
+        "Resets the latency data for one or more events.",
+        ADMIN,
+    )
+    .args("[event [event ...]]"),
+    sub(
+        "doctor",
+        2,
+        "Returns a human-readable latency analysis report.",
+        ADMIN,
+    ),
+    sub(
+        "help",
+        2,
+        "Returns helpful text about the different subcommands.",
+        Cat::SLOW,
+    ),
+];
+
+/// `LATENCY`.
+pub static LATENCY: ServerSpec = ServerSpec {
+    spec: CommandSpec {
+        name: "latency",
+        arity: -2,
+        flags: Flags::NONE,
+        keys: &[],
+        categories: Cat::SLOW,
+        group: "server",
+        since: "2.8.13",
+        summary: "A container for latency diagnostics commands.",
+        complexity: "Depends on subcommand.",
+        args: "",
+    },
+    subcommands: LATENCY_SUBS,
+};
+
+fn latency(conn: &mut Conn, argv: &[&[u8]]) -> Action {
+    let Some(sub) = sub_arity(conn, argv, LATENCY_SUBS) else {
+        return Action::Continue;
+    };
+    let shared = conn.shared.clone();
+    let mon = shared.latency();
+    match sub {
+        "latest" => {
+            let all = mon.all();
+            let mut e = conn.enc();
+            e.array(all.len());
+            for (event, s) in &all {
+                let (t, ms) = s.samples.back().copied().unwrap_or((0, 0));
+                e.array(4);
+                e.bulk(event.as_bytes());
+                e.int(t as i64);
+                e.int(ms as i64);
+                e.int(s.max as i64);
+            }
+        }
+        "history" => {
+            let event = String::from_utf8_lossy(argv[2]);
+            let s = mon.history(&event).unwrap_or_default();
+            let mut e = conn.enc();
+            e.array(s.samples.len());
+            for (t, ms) in &s.samples {
+                e.array(2);
+                e.int(*t as i64);
+                e.int(*ms as i64);
+            }
+        }
+        "reset" => {
+            let events: Vec<String> = argv[2..]
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            conn.enc().int(mon.reset(&events) as i64);
+        }
+        "doctor" => {
+            let report = mon.doctor(shared.settings().latency_monitor_threshold());
+            conn.enc().verbatim("txt", report.as_bytes());
+        }
+        _ => help(
+            conn,
+            &[
+                "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DOCTOR",
+                "    Return a human readable latency analysis report.",
+                "HISTORY <event>",
+                "    Return time-latency samples for the <event> class.",
+                "LATEST",
+                "    Return the latest latency samples for all events.",
+                "RESET [<event> ...]",
+                "    Reset latency data of one or more <event> classes.",
+                "    (default: reset all data for all event classes)",
+                "HELP",
+                "    Prints this help.",
+            ],
+        ),
+    }
+    Action::Continue
+}
 
 const ADMIN: Cat = Cat::ADMIN.union(Cat::SLOW).union(Cat::DANGEROUS);
 

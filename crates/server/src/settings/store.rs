@@ -284,6 +284,10 @@ impl Settings {
     pub fn notify_keyspace_events(&self) -> u32 {
         self.num(Id::NotifyKeyspaceEvents) as u32
     }
+    /// `latency-monitor-threshold` in ms (0: the monitor is off).
+    pub fn latency_monitor_threshold(&self) -> u64 {
+        self.u64(Id::LatencyMonitorThreshold)
+    }
     /// `slowlog-log-slower-than` in µs (negative: the slow log is off).
     pub fn slowlog_log_slower_than(&self) -> i64 {
         self.num(Id::SlowlogLogSlowerThan)

@@ -108,7 +108,6 @@ pub(super) const DEFS: &[Def] = &[
         .help("SLOWLOG keeps at most this many entries (the newest)."),
     Def::int(Id::LatencyMonitorThreshold, "latency-monitor-threshold", 0, LLONG_MAX as i64, "0")
         .runtime()
-        .inert("emberkv has no latency monitor")
         .value_name("MS")
-        .help("Redis's latency monitor threshold."),
+        .help("LATENCY records events (commands, fsyncs, expiry cycles, compactions) that took at least this many ms; 0 = off."),
 ];
