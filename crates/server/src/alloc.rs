@@ -26,3 +26,26 @@ pub fn cpu_times() -> (f64, f64) {
     let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
     (tick(11), tick(12))
 }
+
+/// jemalloc's `stats.allocated`, `stats.active` and `stats.resident` (MEMORY
+/// STATS's allocator figures).
+pub fn allocator_figures() -> (u64, u64, u64) {
+    use tikv_jemalloc_ctl::stats;
+    let _ = tikv_jemalloc_ctl::epoch::advance();
+    (
+        stats::allocated::read().map_or(0, |n| n as u64),
+        stats::active::read().map_or(0, |n| n as u64),
+        stats::resident::read().map_or(0, |n| n as u64),
+    )
+}
+
+/// jemalloc's statistics report (MEMORY MALLOC-STATS), as its
+/// `malloc_stats_print` writes it.
+pub fn stats_text() -> String {
+    let mut out = Vec::new();
+    let opts = tikv_jemalloc_ctl::stats_print::Options::default();
+    if tikv_jemalloc_ctl::stats_print::stats_print(&mut out, opts).is_err() {
+        return "Stats not supported for the current allocator".into();
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

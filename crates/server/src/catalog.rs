@@ -671,6 +671,20 @@ pub static MEMORY_SUBS: &[SubCommand] = &[
         KEYSPACE_READ,
     )
     .args("key [SAMPLES count]"),
+    sub("stats", 2, "Returns details about memory usage.", Cat::SLOW),
+    sub("doctor", 2, "Outputs a memory problems report.", Cat::SLOW),
+    sub(
+        "malloc-stats",
+        2,
+        "Returns the allocator statistics.",
+        Cat::SLOW,
+    ),
+    sub(
+        "purge",
+        2,
+        "Asks the allocator to release memory.",
+        Cat::SLOW,
+    ),
 ];
 
 /// CLIENT's subcommands.

@@ -255,6 +255,18 @@ impl Conn {
     }
 
     async fn run_entry(&mut self, entry: Entry, argv: &[&[u8]]) -> Flow {
+        // MEMORY's subcommands about the server, not a key, are the server's.
+        if let Entry::Core(c) = entry
+            && c.spec.name == "memory"
+            && let Some(sub) = argv.get(1).and_then(|a| {
+                ["stats", "doctor", "malloc-stats", "purge"]
+                    .into_iter()
+                    .find(|s| a.eq_ignore_ascii_case(s.as_bytes()))
+            })
+        {
+            crate::cmd::introspection::memory_server(self, argv, sub);
+            return Flow::Continue;
+        }
         match entry {
             Entry::Core(c) => {
                 let blocked = self.run_core(c, argv).await;

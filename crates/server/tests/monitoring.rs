@@ -241,3 +241,48 @@ fn latency_monitor_records_slow_commands() {
     );
     assert_eq!(call(&mut c, &["LATENCY", "LATEST"]), "*0\r\n");
 }
+
+/// MEMORY STATS's field names, in order (a RESP3 map; `db.0` as Redis shows
+/// it once a key exists).
+fn memory_stat_names(port: u16) -> Vec<String> {
+    let mut c = raw(port);
+    call(&mut c, &["HELLO", "3"]);
+    call(&mut c, &["SET", "k", "v"]);
+    let got = call(&mut c, &["MEMORY", "STATS"]);
+    let f = emberkv_protocol::Frame::parse(got.as_bytes())
+        .unwrap()
+        .unwrap()
+        .0;
+    let emberkv_protocol::Frame::Map(kv) = f else {
+        panic!("{got}")
+    };
+    kv.iter()
+        .map(|(k, _)| match k {
+            emberkv_protocol::Frame::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn memory_stats_doctor_malloc_stats_purge() {
+    let s = TestServer::start(&[]);
+    let names = memory_stat_names(s.port);
+    assert_eq!(names.len(), 28, "{names:?}");
+    let mut c = raw(s.port);
+    let doctor = call(&mut c, &["MEMORY", "DOCTOR"]);
+    assert!(doctor.contains("Sam"), "{doctor}");
+    let stats = call(&mut c, &["MEMORY", "MALLOC-STATS"]);
+    assert!(
+        stats.contains("jemalloc statistics"),
+        "{}",
+        &stats[..stats.len().min(200)]
+    );
+    assert_eq!(call(&mut c, &["MEMORY", "PURGE"]), "+OK\r\n");
+    assert_eq!(
+        call(&mut c, &["MEMORY", "STATS", "x"]),
+        "-ERR wrong number of arguments for 'memory|stats' command\r\n"
+    );
+    let Some(redis) = reference() else { return };
+    assert_eq!(names, memory_stat_names(redis.port));
+}
