@@ -149,6 +149,8 @@ pub struct ExecOpts<'m> {
     /// command's changes, if it changes anything (a follower's replication
     /// position).
     pub meta: Option<(&'m [u8], &'m [u8])>,
+    /// The client running it (CLIENT TRACKING's NOLOOP); 0 for none.
+    pub client: u64,
 }
 
 #[derive(Debug)]
@@ -241,6 +243,8 @@ pub struct Cx<'a, 'o> {
     pub(crate) events: Vec<crate::notify::Event>,
     /// Events a handler states, emitted after those of its next commit.
     pub(crate) events_after: Vec<crate::notify::Event>,
+    /// The client running the command (0: none).
+    pub(crate) client: u64,
     /// The event name a handler gives its deltas instead of the derived one
     /// (`ZADD ... INCR` is `zincr`, `ZMPOP MIN` `zpopmin`).
     pub(crate) event_name: Option<&'static str>,
@@ -284,6 +288,7 @@ impl<'a, 'o> Cx<'a, 'o> {
             events: Vec::new(),
             events_after: Vec::new(),
             event_name: None,
+            client: opts.client,
         }
     }
 
@@ -484,6 +489,7 @@ impl<'a, 'o> Cx<'a, 'o> {
     pub(crate) fn signal_modified(&mut self, key: &[u8]) {
         let sh = Keyspace::shard_of(self.ks.hash(key));
         shard!(self, sh).watchers.touch(key);
+        self.ks.tracked_change(key, self.client);
     }
 
     /// Turns the hot listpack sorted set at `key` into its skiplist form in

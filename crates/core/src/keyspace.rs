@@ -443,6 +443,15 @@ pub trait ChangeFeed: Send + Sync {
     fn transaction(&self, begin: bool);
 }
 
+/// Told of every key that changes (CLIENT TRACKING's invalidations).
+pub trait InvalidateHook: Send + Sync {
+    /// `key` changed (by client `by`; 0: expiry, the leader's stream);
+    /// called under the key's shard lock.
+    fn invalidate(&self, key: &[u8], by: u64);
+    /// Every key went (FLUSHALL, FLUSHDB).
+    fn invalidate_all(&self, by: u64);
+}
+
 /// Told when a key may have become a non-empty list or sorted set (a push or a
 /// ZADD onto it, or a value written whole: `RESTORE`, `RENAME`, `COPY`, a
 /// store command), so clients blocked on it (`BLPOP`, `BZPOPMIN`...) can be
@@ -487,6 +496,9 @@ pub struct Keyspace {
     replica: AtomicBool,
     pub(crate) feed: parking_lot::RwLock<Option<Arc<dyn ChangeFeed>>>,
     pub(crate) ready: parking_lot::RwLock<Option<Arc<dyn ReadyHook>>>,
+    /// Whether any client tracks keys (the invalidation hook is called).
+    pub(crate) tracking: AtomicBool,
+    pub(crate) invalidator: parking_lot::RwLock<Option<Arc<dyn InvalidateHook>>>,
     /// Expiry held by `CLIENT PAUSE`.
     pub(crate) expiry_paused: AtomicBool,
     /// `notify-keyspace-events` (see [`crate::notify`]); 0 = off.
@@ -563,6 +575,8 @@ impl Keyspace {
             feed: parking_lot::RwLock::new(None),
             ready: parking_lot::RwLock::new(None),
             expiry_paused: AtomicBool::new(false),
+            tracking: AtomicBool::new(false),
+            invalidator: parking_lot::RwLock::new(None),
             notify_flags: std::sync::atomic::AtomicU32::new(0),
             notifier: parking_lot::RwLock::new(None),
             folds: (parking_lot::Mutex::new(0), parking_lot::Condvar::new()),
@@ -618,6 +632,26 @@ impl Keyspace {
     /// non-empty lists.
     pub fn set_ready_hook(&self, hook: Option<Arc<dyn ReadyHook>>) {
         *self.ready.write() = hook;
+    }
+
+    /// Installs the receiver of changed keys (CLIENT TRACKING).
+    pub fn set_invalidator(&self, hook: Option<Arc<dyn InvalidateHook>>) {
+        *self.invalidator.write() = hook;
+    }
+
+    /// Turns the invalidation calls on (a client tracks keys) or off.
+    pub fn set_tracking(&self, on: bool) {
+        self.tracking.store(on, Ordering::Relaxed);
+    }
+
+    /// Tells the invalidation hook `key` changed (by client `by`).
+    #[inline]
+    pub(crate) fn tracked_change(&self, key: &[u8], by: u64) {
+        if self.tracking.load(Ordering::Relaxed)
+            && let Some(h) = &*self.invalidator.read()
+        {
+            h.invalidate(key, by);
+        }
     }
 
     /// Installs (or removes) the receiver of keyspace notifications.
@@ -803,6 +837,7 @@ impl Keyspace {
         retire(&self.store, vtype, loc);
         g.counters.expired_keys += 1;
         g.watchers.touch(&key);
+        self.tracked_change(&key, 0);
         true
     }
 

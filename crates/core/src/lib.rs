@@ -40,6 +40,7 @@ pub use emberkv_persistence::VType;
 pub use exec::tx::{TxCmd, TxOutcome, Watched};
 pub use exec::{CmdError, CmdResult, ColdRead, Cx, ExecOpts, Handler, Outcome, Prefetch};
 pub use keyspace::{
-    Change, ChangeFeed, Counters, Keyspace, KeyspaceStats, ReadyHook, SHARDS, delta_command, now_ms,
+    Change, ChangeFeed, Counters, InvalidateHook, Keyspace, KeyspaceStats, ReadyHook, SHARDS,
+    delta_command, now_ms,
 };
 pub use watch::WatchFlag;

@@ -209,6 +209,7 @@ impl Keyspace {
         let opts = ExecOpts {
             from_leader: true,
             meta,
+            client: 0,
         };
         let mut cx = Cx::new(self, &mut out, &mut prefetch, opts, "sync");
         f(&mut cx);

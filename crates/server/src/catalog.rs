@@ -722,6 +722,32 @@ pub static CLIENT_SUBS: &[SubCommand] = &[
     .args("ip:port|[ID client-id]|[TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB]|[USER username]|[ADDR ip:port]|[LADDR ip:port]|[SKIPME yes/no] [[ID client-id]|[TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB]|[USER username]|[ADDR ip:port]|[LADDR ip:port]|[SKIPME yes/no] ...]"),
     sub("pause", -3, "Suspends commands processing.", ADMIN_CONN).args("timeout [WRITE|ALL]"),
     sub(
+        "tracking",
+        -3,
+        "Controls server-assisted client-side caching for the connection.",
+        SLOW_CONN,
+    )
+    .args("ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]"),
+    sub(
+        "caching",
+        3,
+        "Instructs the server whether to track the keys in the next request.",
+        SLOW_CONN,
+    )
+    .args("YES|NO"),
+    sub(
+        "getredir",
+        2,
+        "Returns the client ID to which the connection's tracking notifications are redirected.",
+        SLOW_CONN,
+    ),
+    sub(
+        "trackinginfo",
+        2,
+        "Returns information about server-assisted client-side caching for the connection.",
+        SLOW_CONN,
+    ),
+    sub(
         "unpause",
         2,
         "Resumes processing commands from paused clients.",

@@ -56,6 +56,9 @@ pub async fn handle<S: Stream>(shared: Arc<Shared>, socket: S, info: Arc<ClientI
     if conn.monitoring {
         shared.set_monitor(info.id, None);
     }
+    if conn.tracking.is_some() {
+        shared.set_tracking(info.id, None);
+    }
     match ran {
         Ok(Some((socket, replid, offset))) => {
             let hello = conn.replica_hello.clone();
@@ -126,8 +129,14 @@ pub struct Conn {
     pub subs: Option<crate::pubsub::Subscriptions>,
     /// The statistics row of the command being run.
     pub(crate) cur_row: Option<crate::cmdstats::RowId>,
+    /// The last command's statistics row, by (spec, subcommand) address.
+    pub(crate) last_row: Option<((usize, usize), crate::cmdstats::RowId)>,
     /// Whether the client runs MONITOR (its outbox gets every command).
     pub monitoring: bool,
+    /// CLIENT TRACKING's options while it is on.
+    pub tracking: Option<crate::tracking::Options>,
+    /// CLIENT CACHING yes|no, for the next command (OPTIN/OPTOUT).
+    pub caching: Option<bool>,
     pub(crate) commands: u64,
     /// What a follower said with REPLCONF before PSYNC.
     pub replica_hello: crate::replication::leader::ReplicaHello,
@@ -157,7 +166,10 @@ impl Conn {
             tx: Default::default(),
             subs: None,
             cur_row: None,
+            last_row: None,
             monitoring: false,
+            tracking: None,
+            caching: None,
         }
     }
 
@@ -170,10 +182,10 @@ impl Conn {
 
     /// The outbox of a subscribed connection.
     fn outbox(&self) -> Option<Arc<crate::pubsub::Outbox>> {
-        let monitoring = self.monitoring;
+        let always = self.monitoring || self.tracking.is_some();
         self.subs
             .as_ref()
-            .filter(|s| s.active() || monitoring)
+            .filter(|s| s.active() || always)
             .map(|s| s.outbox.clone())
     }
 
@@ -287,6 +299,12 @@ impl Conn {
                 .fetch_add(n as u64, Ordering::Relaxed);
             let mut pos = 0;
             let mut flow = Flow::Continue;
+            // Messages already waiting (published, invalidations) go before
+            // the replies to what was just read, as Redis orders its
+            // output buffer.
+            if let Some(s) = &self.subs {
+                s.outbox.drain_into(&mut self.wbuf);
+            }
             loop {
                 match parser.next(&rbuf[pos..]) {
                     Ok(Some(len)) => {

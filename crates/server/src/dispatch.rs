@@ -34,7 +34,17 @@ impl Conn {
                     .map_or("", |s| s.name)
             }),
         };
-        self.cur_row = self.shared.cmdstats().row(entry, sub);
+        // The statistics row: the last command's again in a pipeline of one
+        // command, else looked up.
+        let key = (std::ptr::from_ref(spec) as usize, sub.as_ptr() as usize);
+        self.cur_row = match self.last_row {
+            Some((k, row)) if k == key => Some(row),
+            _ => {
+                let row = self.shared.cmdstats().row(entry, sub);
+                self.last_row = row.map(|r| (key, r));
+                row
+            }
+        };
         if !spec.arity_ok(argv.len()) {
             return self.reject(
                 is_exec,
@@ -213,7 +223,11 @@ impl Conn {
         flow: Flow,
     ) {
         let usec = t0.elapsed().as_micros() as u64;
-        let shared = self.shared.clone();
+        // CLIENT CACHING applies to the next command only.
+        if self.caching.is_some() && !(entry.spec().name == "client" && sub == "caching") {
+            self.caching = None;
+        }
+        let shared = &self.shared;
         let failed = flow != Flow::Block && self.wbuf.get(start) == Some(&b'-');
         if failed && matches!(entry, Entry::Server(_)) {
             shared.stats().errors.fetch_add(1, Ordering::Relaxed);
@@ -250,7 +264,7 @@ impl Conn {
             shared.latency_event(event, std::time::Duration::from_micros(usec));
         }
         if shared.monitors_active() {
-            crate::cmd::introspection::feed_monitors(&shared, &self.info, entry, sub, argv);
+            crate::cmd::introspection::feed_monitors(shared, &self.info, entry, sub, argv);
         }
     }
 
@@ -353,6 +367,27 @@ impl Conn {
         self.batch_read = true;
         let start = self.wbuf.len();
         let ks = self.shared.ks().clone();
+        // CLIENT TRACKING: the keys a read names are remembered before it
+        // runs, so a change racing with it still invalidates them.
+        if let Some(t) = &self.tracking {
+            let caching = self.caching.take();
+            let wanted = if t.optin {
+                caching == Some(true)
+            } else if t.optout {
+                caching != Some(false)
+            } else {
+                true
+            };
+            if wanted && !t.bcast && c.spec.flags.contains(emberkv_core::Flags::READONLY) {
+                let keys: Vec<&[u8]> = c
+                    .spec
+                    .key_positions(argv)
+                    .flatten()
+                    .filter_map(|p| argv.get(p).copied())
+                    .collect();
+                self.shared.tracking().remember(self.info.id, keys);
+            }
+        }
         let r = crate::exec::run_core(
             &ks,
             c,
@@ -360,7 +395,10 @@ impl Conn {
             &mut self.wbuf,
             self.proto,
             &mut self.prefetch,
-            ExecOpts::default(),
+            ExecOpts {
+                client: self.info.id,
+                ..ExecOpts::default()
+            },
         )
         .await;
         match r {

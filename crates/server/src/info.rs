@@ -181,7 +181,7 @@ fn clients(s: &Shared, out: &mut String) {
     field!(out, "client_recent_max_output_buffer", max_out);
     let blocked = s.blocking().count() + s.paused_clients();
     field!(out, "blocked_clients", blocked);
-    field!(out, "tracking_clients", 0);
+    field!(out, "tracking_clients", s.tracking().counts().0);
     // Every blocked client here has its own timer, whatever its timeout.
     field!(out, "clients_in_timeout_table", blocked);
 }
@@ -360,6 +360,10 @@ fn stats(s: &Shared, out: &mut String) {
         "pubsubshard_channels",
         hub.len(crate::pubsub::Kind::Shard)
     );
+    let (_, tkeys, titems, tprefixes) = s.tracking().counts();
+    field!(out, "tracking_total_keys", tkeys);
+    field!(out, "tracking_total_items", titems);
+    field!(out, "tracking_total_prefixes", tprefixes);
     field!(
         out,
         "total_error_replies",

@@ -42,6 +42,7 @@ pub mod server;
 pub mod settings;
 pub mod shared;
 pub mod tls;
+pub mod tracking;
 pub mod transaction;
 
 pub use server::Server;

@@ -118,6 +118,13 @@ impl Outbox {
         self.notify.notified().await;
     }
 
+    /// Appends one message written by `f` (an invalidation), under the
+    /// subscriber's output buffer limit.
+    pub fn push_with(&self, settings: &Settings, f: impl FnOnce(&mut Encoder<'_>)) {
+        let none = AtomicU64::new(0);
+        self.push(settings, &none, f);
+    }
+
     /// Appends a simple-string line (a MONITOR client's view of a command).
     pub fn push_line(&self, settings: &Settings, line: &str) {
         let none = AtomicU64::new(0);
@@ -218,6 +225,16 @@ impl Hub {
                 m.remove(name);
             }
         }
+    }
+
+    /// The outbox of client `id` if it subscribes to `name`.
+    pub fn subscriber(&self, kind: Kind, name: &[u8], id: u64) -> Option<Arc<Outbox>> {
+        self.map(kind)
+            .read()
+            .get(name)?
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, o)| o.clone())
     }
 
     /// PUBLISH (`kind` Channel) or SPUBLISH (Shard): delivers `message` to

@@ -95,6 +95,7 @@ pub struct Shared {
     pubsub: Arc<crate::pubsub::Hub>,
     cmdstats: crate::cmdstats::CommandStats,
     latency: Arc<crate::latency::LatencyMonitor>,
+    tracking: Arc<crate::tracking::Tracking>,
     /// MONITOR clients: their ids and outboxes.
     monitors: parking_lot::Mutex<Vec<(u64, Arc<crate::pubsub::Outbox>)>>,
     monitor_count: std::sync::atomic::AtomicUsize,
@@ -102,6 +103,8 @@ pub struct Shared {
     pause: parking_lot::Mutex<Option<(std::time::Instant, bool)>>,
     /// Told when the pause changes (UNPAUSE, a new pause).
     pause_changed: tokio::sync::Notify,
+    /// Whether a pause may be in force (the command path's one load).
+    pause_set: AtomicBool,
     /// Clients waiting for the pause to end (counted as blocked).
     paused_clients: std::sync::atomic::AtomicUsize,
     stats: Stats,
@@ -165,6 +168,11 @@ impl Shared {
             settings: settings.clone(),
         })));
         ks.set_notify_flags(settings.notify_keyspace_events());
+        let tracking = Arc::new(crate::tracking::Tracking::new(
+            pubsub.clone(),
+            settings.clone(),
+        ));
+        ks.set_invalidator(Some(tracking.clone()));
         let latency: Arc<crate::latency::LatencyMonitor> = Arc::default();
         {
             let (latency, settings) = (latency.clone(), settings.clone());
@@ -180,10 +188,12 @@ impl Shared {
             pubsub,
             cmdstats: Default::default(),
             latency,
+            tracking,
             monitors: Default::default(),
             monitor_count: Default::default(),
             pause: Default::default(),
             pause_changed: Default::default(),
+            pause_set: AtomicBool::new(false),
             paused_clients: Default::default(),
             ks,
             repl,
@@ -212,6 +222,29 @@ impl Shared {
         &self.pubsub
     }
 
+    /// CLIENT TRACKING's clients and keys.
+    pub fn tracking(&self) -> &Arc<crate::tracking::Tracking> {
+        &self.tracking
+    }
+
+    /// Turns client `id`'s tracking on (`Some`) or off, and the keyspace's
+    /// invalidation calls with whether anybody tracks.
+    pub fn set_tracking(
+        &self,
+        id: u64,
+        on: Option<(
+            crate::tracking::Options,
+            Arc<crate::pubsub::Outbox>,
+            emberkv_protocol::Proto,
+        )>,
+    ) {
+        let any = match on {
+            Some((opts, outbox, proto)) => self.tracking.enable(id, opts, outbox, proto),
+            None => self.tracking.disable(id),
+        };
+        self.ks.set_tracking(any);
+    }
+
     /// The latency monitor (LATENCY).
     pub fn latency(&self) -> &crate::latency::LatencyMonitor {
         &self.latency
@@ -237,6 +270,7 @@ impl Shared {
             Some((u, a)) if u > std::time::Instant::now() => (u.max(until), a || all),
             _ => (until, all),
         });
+        self.pause_set.store(true, Ordering::Release);
         self.ks.pause_expiry(true);
         self.pause_changed.notify_waiters();
     }
@@ -244,12 +278,16 @@ impl Shared {
     /// `CLIENT UNPAUSE` (and the end of a pause).
     pub fn unpause(&self) {
         *self.pause.lock() = None;
+        self.pause_set.store(false, Ordering::Release);
         self.ks.pause_expiry(false);
         self.pause_changed.notify_waiters();
     }
 
     /// The pause in force: its end and whether it holds every command.
     pub fn paused(&self) -> Option<(std::time::Instant, bool)> {
+        if !self.pause_set.load(Ordering::Acquire) {
+            return None;
+        }
         let p = *self.pause.lock();
         match p {
             Some((until, _)) if until <= std::time::Instant::now() => {

@@ -299,7 +299,10 @@ impl Conn {
                     watched,
                     &mut enc,
                     &mut self.prefetch,
-                    ExecOpts::default(),
+                    ExecOpts {
+                        client: self.info.id,
+                        ..ExecOpts::default()
+                    },
                 )
             };
             match outcome {

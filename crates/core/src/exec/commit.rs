@@ -477,6 +477,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                 let sh = Keyspace::shard_of(h);
                 let g = shard!(self, sh);
                 g.watchers.touch(&key);
+                ks.tracked_change(&key, self.client);
                 g.set_expire(idx, expire_at);
                 if vtype == VType::String {
                     g.cache_put(idx, value);
@@ -489,6 +490,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                 shard!(self, Keyspace::shard_of(ks.hash(&key)))
                     .watchers
                     .touch(&key);
+                ks.tracked_change(&key, self.client);
                 let Some(Prepared {
                     obj,
                     tail: as_delta,
@@ -549,6 +551,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                     let (old, vtype) = g.remove(h, idx);
                     retire(&ks.store, vtype, old);
                     g.watchers.touch(&key);
+                    ks.tracked_change(&key, self.client);
                 }
             }
             Effect::Expire { key, at } => {
@@ -557,9 +560,15 @@ impl<'a, 'o> Cx<'a, 'o> {
                 if let Some(idx) = g.find(h, &key) {
                     g.set_expire(idx, at);
                     g.watchers.touch(&key);
+                    ks.tracked_change(&key, self.client);
                 }
             }
             Effect::Flush => {
+                if ks.tracking.load(std::sync::atomic::Ordering::Relaxed)
+                    && let Some(h) = &*ks.invalidator.read()
+                {
+                    h.invalidate_all(self.client);
+                }
                 for g in self.guards.iter_mut().flatten() {
                     // The watched keys that exist are touched (Redis's
                     // `touchAllWatchedKeysInDb`).

@@ -83,6 +83,10 @@ fn quit(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
 fn reset(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
     let info = conn.info.clone();
     conn.tx.discard(&info);
+    if conn.tracking.take().is_some() {
+        conn.shared.set_tracking(info.id, None);
+    }
+    conn.caching = None;
     conn.subs = None;
     if conn.monitoring {
         conn.monitoring = false;
@@ -211,6 +215,9 @@ fn hello(conn: &mut Conn, argv: &[&[u8]]) -> Action {
         if let Some(s) = &conn.subs {
             s.outbox.set_proto(conn.proto);
         }
+        if conn.tracking.is_some() {
+            conn.shared.tracking().set_proto(conn.info.id, conn.proto);
+        }
     }
     let id = conn.info.id as i64;
     let proto = if conn.proto == Proto::Resp3 { 3 } else { 2 };
@@ -328,6 +335,10 @@ fn client(conn: &mut Conn, argv: &[&[u8]]) -> Action {
                 }
             }
         }
+        "tracking" => super::caching::tracking(conn, argv),
+        "caching" => super::caching::caching(conn, argv),
+        "getredir" => super::caching::getredir(conn),
+        "trackinginfo" => super::caching::trackinginfo(conn),
         "pause" => {
             let ms = match parse_i64(argv[2]) {
                 None => {

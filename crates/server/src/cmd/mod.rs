@@ -18,6 +18,7 @@
 //! own `COMMANDS` table; [`FAMILIES`] joins them.
 
 pub mod acl;
+pub mod caching;
 pub mod config;
 pub mod connection;
 pub mod info;

@@ -595,6 +595,7 @@ impl Applier {
             ExecOpts {
                 from_leader: true,
                 meta: meta.as_ref().map(|m| (META_REPL, m.as_bytes())),
+                client: 0,
             },
         )
         .await;
@@ -647,6 +648,7 @@ impl Applier {
                     ExecOpts {
                         from_leader: true,
                         meta: Some((META_REPL, meta.as_bytes())),
+                        client: 0,
                     },
                 )
             };
