@@ -80,6 +80,7 @@ pub const COMMANDS: &[CommandHelp] = &[
     c("EXPIRE", "key seconds [NX|XX|GT|LT]"),
     c("EXPIREAT", "key unix-time-seconds [NX|XX|GT|LT]"),
     c("EXPIRETIME", "key"),
+    c("FAILOVER", "[TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]"),
     c("FLUSHALL", "[ASYNC|SYNC]"),
     c("FLUSHDB", "[ASYNC|SYNC]"),
     c("GET", "key"),

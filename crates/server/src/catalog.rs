@@ -113,6 +113,7 @@ pub static SERVER: &[&ServerSpec] = &[
     &BGSAVE,
     &REPLICAOF,
     &SLAVEOF,
+    &FAILOVER,
     &ROLE,
     &WAIT,
     &REPLCONF,
@@ -437,6 +438,21 @@ pub static REPLICAOF: ServerSpec = ServerSpec {
         "5.0.0",
         "Configures a server as replica of another, or promotes it to a master.",
         "host port|NO ONE",
+    ),
+    subcommands: &[],
+};
+
+/// `FAILOVER`.
+pub static FAILOVER: ServerSpec = ServerSpec {
+    spec: spec(
+        "failover",
+        -1,
+        Flags::ADMIN.union(Flags::NOSCRIPT).union(Flags::STALE),
+        ADMIN,
+        "server",
+        "6.2.0",
+        "Starts a coordinated failover from a server to one of its replicas.",
+        "[TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]",
     ),
     subcommands: &[],
 };

@@ -105,6 +105,26 @@ impl Conn {
             (false, false)
         };
         let is_write = spec.is_write() || tx_write;
+        // CLIENT PAUSE (and FAILOVER) holds every command (ALL), or those
+        // that write or may replicate (WRITE: PUBLISH, an EXEC with queued
+        // writes...), of ordinary clients, before they run or are queued,
+        // and before the checks below, which see the state after the pause
+        // (a write held by a FAILOVER gets READONLY once it is over, as
+        // Redis re-runs a postponed command's checks).
+        if self.info.kind() == crate::clients::ClientKind::Normal
+            && let Some((_, all)) = self.shared.paused()
+        {
+            let may_replicate = is_write || spec.name == "publish" || spec.name == "spublish";
+            if (all || may_replicate)
+                && !self
+                    .shared
+                    .clone()
+                    .wait_unpaused(&self.info, may_replicate)
+                    .await
+            {
+                return Flow::Close;
+            }
+        }
         if self.shared.settings().maxmemory() > 0
             && (spec.flags.contains(emberkv_core::Flags::DENYOOM) || tx_denyoom)
             && self.shared.over_maxmemory()
@@ -171,23 +191,6 @@ impl Conn {
                     "ERR Can't execute '{full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
                 ),
             );
-        }
-        // CLIENT PAUSE holds every command (ALL), or those that write or may
-        // replicate (WRITE: PUBLISH, an EXEC with queued writes...), of
-        // ordinary clients, before they run or are queued.
-        if self.info.kind() == crate::clients::ClientKind::Normal
-            && let Some((_, all)) = self.shared.paused()
-        {
-            let may_replicate = is_write || spec.name == "publish" || spec.name == "spublish";
-            if (all || may_replicate)
-                && !self
-                    .shared
-                    .clone()
-                    .wait_unpaused(&self.info, may_replicate)
-                    .await
-            {
-                return Flow::Close;
-            }
         }
         if self.tx.in_multi()
             && !matches!(

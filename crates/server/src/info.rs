@@ -397,9 +397,13 @@ fn replication(s: &Shared, out: &mut String) {
             );
             field!(out, "slave_read_repl_offset", g.offset);
             field!(out, "slave_repl_offset", g.offset);
-            field!(out, "slave_priority", 100);
+            field!(out, "slave_priority", s.settings().replica_priority());
             field!(out, "slave_read_only", 1);
-            field!(out, "replica_announced", 1);
+            field!(
+                out,
+                "replica_announced",
+                u8::from(s.settings().replica_announced())
+            );
             field!(
                 out,
                 "master_sync_skipped_keys",
@@ -435,14 +439,14 @@ fn replication(s: &Shared, out: &mut String) {
         let _ = write!(
             out,
             "slave{i}:ip={},port={},state={},offset={},lag={}\r\n",
-            r.addr.ip(),
+            r.ip(),
             r.listening_port,
             r.state(),
             r.ack.load(Ordering::Relaxed),
             lag
         );
     }
-    field!(out, "master_failover_state", "no-failover");
+    field!(out, "master_failover_state", repl.failover.state().name());
     field!(out, "master_replid", g.replid);
     field!(out, "master_replid2", g.replid2);
     field!(out, "master_repl_offset", g.offset);

@@ -34,6 +34,7 @@ pub mod cmdstats;
 pub mod conn;
 pub mod dispatch;
 pub mod exec;
+pub mod failover;
 pub mod info;
 pub mod latency;
 pub mod pubsub;

@@ -399,10 +399,15 @@ async fn background(shared: Arc<Shared>) {
         if shared.settings().maxmemory() > 0 {
             shared.refresh_used_memory();
         }
-        // Followers expect a PING on an idle link every 10 s (as Redis sends).
+        // Followers expect a PING on an idle link every 10 s (as Redis sends;
+        // not while a FAILOVER waits for a follower to catch up, as Redis).
         if last_ping.elapsed() >= Duration::from_secs(10) {
             last_ping = Instant::now();
-            if !shared.repl().is_follower() && shared.repl().has_replicas() {
+            if !shared.repl().is_follower()
+                && shared.repl().has_replicas()
+                && shared.repl().failover.state()
+                    == crate::replication::failover::FailoverState::None
+            {
                 shared.repl().feed(b"*1\r\n$4\r\nPING\r\n");
             }
         }

@@ -105,6 +105,8 @@ pub struct Shared {
     pause_changed: tokio::sync::Notify,
     /// Whether a pause may be in force (the command path's one load).
     pause_set: AtomicBool,
+    /// `FAILOVER` holds writes until its switch-over ends.
+    failover_pause: AtomicBool,
     /// Clients waiting for the pause to end (counted as blocked).
     paused_clients: std::sync::atomic::AtomicUsize,
     stats: Stats,
@@ -194,6 +196,7 @@ impl Shared {
             pause: Default::default(),
             pause_changed: Default::default(),
             pause_set: AtomicBool::new(false),
+            failover_pause: AtomicBool::new(false),
             paused_clients: Default::default(),
             ks,
             repl,
@@ -275,27 +278,54 @@ impl Shared {
         self.pause_changed.notify_waiters();
     }
 
-    /// `CLIENT UNPAUSE` (and the end of a pause).
+    /// `CLIENT UNPAUSE` (and the end of a pause): a `FAILOVER`'s hold on
+    /// writes stays.
     pub fn unpause(&self) {
-        *self.pause.lock() = None;
-        self.pause_set.store(false, Ordering::Release);
-        self.ks.pause_expiry(false);
+        let mut p = self.pause.lock();
+        *p = None;
+        let failover = self.failover_pause.load(Ordering::Acquire);
+        self.pause_set.store(failover, Ordering::Release);
+        self.ks.pause_expiry(failover);
+        drop(p);
         self.pause_changed.notify_waiters();
     }
 
-    /// The pause in force: its end and whether it holds every command.
+    /// `FAILOVER` holds (or releases) writes, and expiry, until its
+    /// switch-over ends, whatever `CLIENT PAUSE`/`UNPAUSE` do meanwhile.
+    pub fn set_failover_pause(&self, on: bool) {
+        let p = self.pause.lock();
+        self.failover_pause.store(on, Ordering::Release);
+        let set = on || p.is_some();
+        self.pause_set.store(set, Ordering::Release);
+        self.ks.pause_expiry(set);
+        drop(p);
+        self.pause_changed.notify_waiters();
+    }
+
+    /// The pause in force: until when, and whether it holds every command
+    /// (a `FAILOVER`'s holds writes with no set end).
     pub fn paused(&self) -> Option<(std::time::Instant, bool)> {
         if !self.pause_set.load(Ordering::Acquire) {
             return None;
         }
         let p = *self.pause.lock();
-        match p {
+        let client = match p {
             Some((until, _)) if until <= std::time::Instant::now() => {
                 self.unpause();
                 None
             }
             other => other,
+        };
+        if !self.failover_pause.load(Ordering::Acquire) {
+            return client;
         }
+        // Writes wait until the switch-over ends (it tells pause_changed);
+        // every command, until a CLIENT PAUSE ALL's end.
+        let far = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+        Some(match client {
+            Some((until, true)) => (until, true),
+            _ => (far, false),
+        })
     }
 
     /// Waits while a pause holds a command (`write`: it writes or may

@@ -1,5 +1,5 @@
-//! Replication commands: REPLICAOF (and SLAVEOF), ROLE, WAIT, and the
-//! leader side of the handshake, REPLCONF and PSYNC.
+//! Replication commands: REPLICAOF (and SLAVEOF), FAILOVER, ROLE, WAIT, and
+//! the leader side of the handshake, REPLCONF and PSYNC.
 
 use std::sync::atomic::Ordering;
 
@@ -8,6 +8,7 @@ use emberkv_protocol::request::parse_i64;
 use super::{Action, ServerCommand, eq, lossy};
 use crate::catalog;
 use crate::conn::Conn;
+use crate::replication::failover::FailoverState;
 
 /// This module's commands.
 pub static COMMANDS: &[ServerCommand] = &[
@@ -18,6 +19,10 @@ pub static COMMANDS: &[ServerCommand] = &[
     ServerCommand {
         meta: &catalog::SLAVEOF,
         handler: replicaof,
+    },
+    ServerCommand {
+        meta: &catalog::FAILOVER,
+        handler: failover,
     },
     ServerCommand {
         meta: &catalog::ROLE,
@@ -42,6 +47,11 @@ pub static COMMANDS: &[ServerCommand] = &[
 ];
 
 fn replicaof(conn: &mut Conn, argv: &[&[u8]]) -> Action {
+    if conn.shared.repl().failover.state() != FailoverState::None {
+        conn.enc()
+            .error("ERR REPLICAOF not allowed while failing over.");
+        return Action::Continue;
+    }
     if eq(argv[1], "NO") && eq(argv[2], "ONE") {
         crate::replication::unfollow(&conn.shared.replication_handles());
         conn.enc().ok();
@@ -69,6 +79,100 @@ fn replicaof(conn: &mut Conn, argv: &[&[u8]]) -> Action {
     Action::Continue
 }
 
+/// `FAILOVER [TO host port [FORCE]] [TIMEOUT ms]` | `FAILOVER ABORT`, with
+/// Redis 7.0's checks in its order (see `crate::failover`).
+fn failover(conn: &mut Conn, argv: &[&[u8]]) -> Action {
+    if argv.len() == 2 && eq(argv[1], "ABORT") {
+        if crate::failover::abort(&conn.shared) {
+            conn.enc().ok();
+        } else {
+            conn.enc().error("ERR No failover in progress.");
+        }
+        return Action::Continue;
+    }
+    let mut timeout: Option<i64> = None;
+    let mut force = false;
+    let mut target: Option<(String, i64)> = None;
+    let mut j = 1;
+    while j < argv.len() {
+        if eq(argv[j], "TIMEOUT") && j + 1 < argv.len() && timeout.is_none() {
+            let Some(t) = parse_i64(argv[j + 1]) else {
+                conn.enc()
+                    .error("ERR value is not an integer or out of range");
+                return Action::Continue;
+            };
+            if t <= 0 {
+                conn.enc()
+                    .error("ERR FAILOVER timeout must be greater than 0");
+                return Action::Continue;
+            }
+            timeout = Some(t);
+            j += 2;
+        } else if eq(argv[j], "TO") && j + 2 < argv.len() && target.is_none() {
+            let Some(port) = parse_i64(argv[j + 2]) else {
+                conn.enc()
+                    .error("ERR value is not an integer or out of range");
+                return Action::Continue;
+            };
+            target = Some((lossy(argv[j + 1]), port));
+            j += 3;
+        } else if eq(argv[j], "FORCE") && !force {
+            force = true;
+            j += 1;
+        } else {
+            conn.enc().error("ERR syntax error");
+            return Action::Continue;
+        }
+    }
+    let repl = conn.shared.repl();
+    let err = if repl.failover.state() != FailoverState::None {
+        Some("ERR FAILOVER already in progress.")
+    } else if repl.is_follower() {
+        Some("ERR FAILOVER is not valid when server is a replica.")
+    } else if !repl.has_replicas() {
+        Some("ERR FAILOVER requires connected replicas.")
+    } else if force && (timeout.is_none() || target.is_none()) {
+        Some("ERR FAILOVER with force option requires both a timeout and target HOST and IP.")
+    } else {
+        None
+    };
+    if let Some(e) = err {
+        conn.enc().error(e);
+        return Action::Continue;
+    }
+    let target = match target {
+        Some((host, port)) => {
+            let found = repl
+                .role_snapshot()
+                .replicas
+                .iter()
+                .find(|r| r.ip().eq_ignore_ascii_case(&host) && i64::from(r.listening_port) == port)
+                .map(|r| r.is_online());
+            match found {
+                None => {
+                    conn.enc()
+                        .error("ERR FAILOVER target HOST and PORT is not a replica.");
+                    return Action::Continue;
+                }
+                Some(false) => {
+                    conn.enc()
+                        .error("ERR FAILOVER target replica is not online.");
+                    return Action::Continue;
+                }
+                // (A listening port is 0..=65535.)
+                Some(true) => Some((host, port as u16)),
+            }
+        }
+        None => None,
+    };
+    let timeout = timeout.map(|t| std::time::Duration::from_millis(t as u64));
+    match crate::failover::start(&conn.shared, target, timeout, force) {
+        Ok(()) => conn.enc().ok(),
+        Err(e) => conn.enc().error(e),
+    }
+    Action::Continue
+}
+
 fn role(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
     let g = conn.shared.repl().role_snapshot();
     let offset = g.offset as i64;
@@ -91,13 +195,7 @@ fn role(conn: &mut Conn, _argv: &[&[u8]]) -> Action {
     let replicas: Vec<(String, u16, u64)> = g
         .replicas
         .iter()
-        .map(|r| {
-            (
-                r.addr.ip().to_string(),
-                r.listening_port,
-                r.ack.load(Ordering::Relaxed),
-            )
-        })
+        .map(|r| (r.ip(), r.listening_port, r.ack.load(Ordering::Relaxed)))
         .collect();
     let mut e = conn.enc();
     e.array(3);
@@ -152,7 +250,18 @@ fn replconf(conn: &mut Conn, argv: &[&[u8]]) -> Action {
                 }
             }
             "rdb-only" => conn.replica_hello.rdb_only = eq(pair[1], "1"),
-            "ip-address" | "rdb-filter-only" | "ack" | "getack" => {}
+            "ip-address" => {
+                // Redis's NET_HOST_STR_LEN bound.
+                if pair[1].len() >= 256 {
+                    conn.enc().error(&format!(
+                        "ERR REPLCONF ip-address provided by replica instance is too long: {} bytes",
+                        pair[1].len()
+                    ));
+                    return Action::Continue;
+                }
+                conn.replica_hello.ip_address = Some(lossy(pair[1]));
+            }
+            "rdb-filter-only" | "ack" | "getack" => {}
             _ => {
                 conn.enc().error(&format!(
                     "ERR Unrecognized REPLCONF option: {}",
@@ -178,6 +287,26 @@ fn psync(conn: &mut Conn, argv: &[&[u8]]) -> Action {
     if parse_i64(argv[2]).is_none() {
         conn.enc()
             .error("ERR value is not an integer or out of range");
+        return Action::Continue;
+    }
+    // `PSYNC <replid> <offset> FAILOVER`: our leader hands over to us
+    // (FAILOVER): with its ID ours, we become the leader and continue it.
+    if argv.len() > 3 && eq(argv[3], "FAILOVER") {
+        let (replid, _) = conn.shared.repl().position();
+        if argv[1] != replid.as_bytes() {
+            conn.enc()
+                .error("ERR PSYNC FAILOVER replid must match my replid.");
+            return Action::Continue;
+        }
+        crate::replication::unfollow(&conn.shared.replication_handles());
+        tracing::info!(
+            "MASTER MODE enabled (failover request from '{}')",
+            conn.info.addr
+        );
+    }
+    if conn.shared.repl().failover.state() != FailoverState::None {
+        conn.enc()
+            .error("NOMASTERLINK Can't SYNC while failing over");
         return Action::Continue;
     }
     if conn

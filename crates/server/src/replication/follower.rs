@@ -40,6 +40,9 @@ pub async fn run(h: Handles, host: String, port: u16, mut stop: watch::Receiver<
             Ok(()) => "the leader closed the connection".to_string(),
             Err(e) => e,
         };
+        // A hand-over that got no answer to its PSYNC is abandoned (the
+        // switch-over's driver makes us the leader again).
+        h.repl.failover.psync_answered(Err(e.clone()));
         tracing::warn!("replication link to {host}:{port} down: {e}");
         set_link(&h, LinkState::Connecting, Some(e));
         tokio::select! {
@@ -175,12 +178,27 @@ async fn session(h: &Handles, host: &str, port: u16) -> Result<(), String> {
     if let Frame::Error(e) = link.command(&[b"PING"]).await? {
         return Err(format!("PING: {e}"));
     }
-    let our_port = h.port.to_string();
+    // replica-announce-port/-ip: what the leader (and Sentinel, through its
+    // INFO) is to know us by, behind NAT or port forwarding.
+    let our_port = match h.settings.replica_announce_port() {
+        0 => h.port,
+        p => p,
+    }
+    .to_string();
     expect_ok(
         "REPLCONF listening-port",
         link.command(&[b"REPLCONF", b"listening-port", our_port.as_bytes()])
             .await?,
     )?;
+    if let Some(ip) = h.settings.replica_announce_ip() {
+        // Not fatal, as in Redis: an old leader may not know the option.
+        if let Frame::Error(e) = link
+            .command(&[b"REPLCONF", b"ip-address", ip.as_bytes()])
+            .await?
+        {
+            tracing::warn!("the leader refused REPLCONF ip-address: {e}");
+        }
+    }
     expect_ok(
         "REPLCONF capa",
         link.command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
@@ -193,9 +211,26 @@ async fn session(h: &Handles, host: &str, port: u16) -> Result<(), String> {
     } else {
         ("?".to_string(), "-1".to_string())
     };
-    link.send(&[b"PSYNC", ask_id.as_bytes(), ask_off.as_bytes()])
-        .await?;
+    // A switch-over (FAILOVER) asks the follower we hand over to to take
+    // over: it promotes itself when our ID is its own, and continues us.
+    let failover = h.repl.failover.in_progress();
+    if failover {
+        link.send(&[b"PSYNC", ask_id.as_bytes(), ask_off.as_bytes(), b"FAILOVER"])
+            .await?;
+    } else {
+        link.send(&[b"PSYNC", ask_id.as_bytes(), ask_off.as_bytes()])
+            .await?;
+    }
     let reply = link.line().await?;
+    if failover {
+        if reply.starts_with("+FULLRESYNC ") || reply.starts_with("+CONTINUE") {
+            h.repl.failover.psync_answered(Ok(()));
+        } else {
+            let e = format!("Failover target rejected psync request: {reply}");
+            h.repl.failover.psync_answered(Err(e.clone()));
+            return Err(e);
+        }
+    }
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC ") {
         let mut it = rest.split_whitespace();
         let id = it.next().ok_or("FULLRESYNC without an ID")?.to_string();

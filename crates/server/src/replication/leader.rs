@@ -88,6 +88,8 @@ async fn send_stream<S: Stream>(
 pub struct ReplicaHello {
     /// `REPLCONF listening-port`.
     pub listening_port: u16,
+    /// `REPLCONF ip-address` (the follower's `replica-announce-ip`).
+    pub ip_address: Option<String>,
     /// `REPLCONF capa eof`: it accepts a snapshot of unknown length.
     pub capa_eof: bool,
     /// `REPLCONF rdb-only 1`: it wants the snapshot and nothing after.
@@ -108,7 +110,12 @@ pub async fn serve<S: Stream>(
 ) {
     info.set_kind(ClientKind::Replica);
     let repl = h.repl.clone();
-    let rc = repl.new_replica(info.id, info.addr, hello.listening_port);
+    let rc = repl.new_replica(
+        info.id,
+        info.addr,
+        hello.listening_port,
+        hello.ip_address.clone(),
+    );
     let r = match repl.try_partial(&replid, offset, rc.clone()) {
         Some(plan) => run(&h, socket, &info, &rc, (plan, None), &replid, &hello).await,
         None => {

@@ -22,6 +22,7 @@
 //!   secondary ID), work as in Redis's PSYNC2.
 //! - [`rdb`]: the RDB codec for full syncs (the `emberkv-rdb` crate).
 
+pub mod failover;
 pub mod follower;
 pub mod leader;
 pub use emberkv_rdb as rdb;
@@ -107,6 +108,9 @@ pub struct ReplicaConn {
     pub addr: SocketAddr,
     /// The port it listens on (REPLCONF listening-port).
     pub listening_port: u16,
+    /// The address it announced (REPLCONF ip-address, its
+    /// `replica-announce-ip`), if any.
+    pub announced_ip: Option<String>,
     queue: Mutex<(VecDeque<Bytes>, usize)>,
     limit: usize,
     overflow: AtomicBool,
@@ -154,6 +158,19 @@ impl ReplicaConn {
             q.0.drain(..).collect(),
             self.overflow.load(Ordering::Acquire),
         )
+    }
+
+    /// The address it is known by: the one it announced, else its
+    /// connection's (INFO's `slaveN:ip=`, ROLE, `FAILOVER TO`).
+    pub fn ip(&self) -> String {
+        self.announced_ip
+            .clone()
+            .unwrap_or_else(|| self.addr.ip().to_string())
+    }
+
+    /// Whether it streams (its snapshot, if any, is delivered).
+    pub fn is_online(&self) -> bool {
+        self.online.load(Ordering::Relaxed)
     }
 
     /// `wait_bgsave` / `send_bulk` / `online` for INFO.
@@ -282,6 +299,8 @@ pub struct Repl {
     started: Instant,
     /// Stops the running follower task.
     follower_stop: Mutex<Option<watch::Sender<bool>>>,
+    /// A coordinated switch-over (`FAILOVER`).
+    pub failover: failover::Failover,
 }
 
 const ZERO_ID: &str = "0000000000000000000000000000000000000000";
@@ -310,6 +329,7 @@ impl Repl {
             active: AtomicBool::new(false),
             started: Instant::now(),
             follower_stop: Mutex::new(None),
+            failover: failover::Failover::default(),
         }
     }
 
@@ -522,11 +542,18 @@ impl Repl {
     }
 
     /// A new follower entry.
-    pub fn new_replica(&self, id: u64, addr: SocketAddr, listening_port: u16) -> Arc<ReplicaConn> {
+    pub fn new_replica(
+        &self,
+        id: u64,
+        addr: SocketAddr,
+        listening_port: u16,
+        announced_ip: Option<String>,
+    ) -> Arc<ReplicaConn> {
         Arc::new(ReplicaConn {
             id,
             addr,
             listening_port,
+            announced_ip,
             queue: Mutex::new((VecDeque::new(), 0)),
             limit: self.settings.output_limits().replica.hard as usize,
             overflow: AtomicBool::new(false),
@@ -822,7 +849,7 @@ mod tests {
         let (id, _) = r.position();
         // First follower: full, at the offset before SELECT 0 (its stream
         // starts with it).
-        let SyncPlan::Full { offset, .. } = r.plan("?", -1, r.new_replica(1, addr, 1)) else {
+        let SyncPlan::Full { offset, .. } = r.plan("?", -1, r.new_replica(1, addr, 1, None)) else {
             panic!()
         };
         assert_eq!(offset, 0);
@@ -830,26 +857,26 @@ mod tests {
         r.feed(b"*1\r\n$4\r\nPING\r\n");
         // Known history, offset in the backlog: partial, from there.
         let SyncPlan::Partial { bytes, .. } =
-            r.plan(&id, offset as i64 + 1, r.new_replica(2, addr, 1))
+            r.plan(&id, offset as i64 + 1, r.new_replica(2, addr, 1, None))
         else {
             panic!()
         };
         assert_eq!(bytes, b"*1\r\n$4\r\nPING\r\n");
         // Unknown ID: full.
         assert!(matches!(
-            r.plan("x", 5, r.new_replica(3, addr, 1)),
+            r.plan("x", 5, r.new_replica(3, addr, 1, None)),
             SyncPlan::Full { .. }
         ));
         // After a promotion, the old ID still works up to the switch point.
         let end = r.offset();
         r.promote();
         assert!(matches!(
-            r.plan(&id, end as i64 + 1, r.new_replica(4, addr, 1)),
+            r.plan(&id, end as i64 + 1, r.new_replica(4, addr, 1, None)),
             SyncPlan::Partial { .. }
         ));
         r.feed(b"more");
         assert!(matches!(
-            r.plan(&id, end as i64 + 5, r.new_replica(5, addr, 1)),
+            r.plan(&id, end as i64 + 5, r.new_replica(5, addr, 1, None)),
             SyncPlan::Full { .. }
         ));
     }

@@ -26,7 +26,6 @@ fn replicaof(_: &str, v: &str) -> Result<(i64, String), String> {
     Ok((0, format!("{h}:{p}")))
 }
 
-const NO_SENTINEL_YET: &str = "Sentinel support (reported to Sentinel through INFO replication)";
 const STREAM_ONLY: &str = "emberkv replicates over one stream with its own timers";
 
 pub(super) const DEFS: &[Def] = &[
@@ -56,22 +55,18 @@ pub(super) const DEFS: &[Def] = &[
     Def::int(Id::ReplicaPriority, "replica-priority", 0, INT_MAX, "100")
         .aliases(&["slave-priority"])
         .runtime()
-        .reserved(NO_SENTINEL_YET)
-        .help("Sentinel promotes the follower with the lowest priority; 0 = never."),
+        .help("Reported to Sentinel (INFO replication's slave_priority): it promotes the follower with the lowest priority; 0 = never."),
     Def::text(Id::ReplicaAnnounceIp, "replica-announce-ip", "")
         .aliases(&["slave-announce-ip"])
         .runtime()
-        .reserved(NO_SENTINEL_YET)
-        .help("The address a follower announces to its leader (behind NAT)."),
+        .help("The address a follower announces to its leader (REPLCONF ip-address; shown in the leader's INFO and ROLE), behind NAT; empty = its connection's address. Used from the next connection to the leader."),
     Def::int(Id::ReplicaAnnouncePort, "replica-announce-port", 0, 65535, "0")
         .aliases(&["slave-announce-port"])
         .runtime()
-        .reserved(NO_SENTINEL_YET)
-        .help("The port a follower announces to its leader; 0 = its own."),
+        .help("The port a follower announces to its leader (REPLCONF listening-port); 0 = the one it listens on. Used from the next connection to the leader."),
     Def::bool(Id::ReplicaAnnounced, "replica-announced", "yes")
         .runtime()
-        .reserved(NO_SENTINEL_YET)
-        .help("Whether Sentinel lists this follower."),
+        .help("Whether Sentinel lists this follower (INFO replication's replica_announced)."),
     Def::int(Id::MinReplicasToWrite, "min-replicas-to-write", 0, INT_MAX, "0")
         .aliases(&["min-slaves-to-write"])
         .runtime()
