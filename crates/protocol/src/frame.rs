@@ -146,6 +146,13 @@ impl Frame {
         }
     }
 
+    /// The length of the whole frame at the start of `buf`, without building
+    /// it: `Ok(None)` if `buf` holds only part of one.
+    pub fn len_of(buf: &[u8]) -> Result<Option<usize>, FrameError> {
+        let mut c = Cursor { buf, pos: 0 };
+        Ok(skip(&mut c, 0)?.map(|()| c.pos))
+    }
+
     /// Parses from a `BytesMut`, consuming the frame's bytes when complete.
     pub fn parse_from(buf: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
         match Frame::parse(buf)? {

@@ -202,7 +202,7 @@ impl Conn {
                 return self.reject(false, "ERR Command not allowed inside a transaction");
             }
             let info = self.info.clone();
-            self.tx.queue(entry, argv, &info);
+            self.tx.queue(entry, argv, self.cur_row, &info);
             self.enc().simple("QUEUED");
             return Flow::Continue;
         }

@@ -32,6 +32,8 @@ use crate::conn::Conn;
 struct Queued {
     entry: Entry,
     argv: Vec<Vec<u8>>,
+    /// Its INFO commandstats row (EXEC counts each command it runs).
+    row: Option<crate::cmdstats::RowId>,
 }
 
 /// The commands between MULTI and EXEC.
@@ -78,11 +80,18 @@ impl Tx {
     }
 
     /// Queues a command that passed every check.
-    pub fn queue(&mut self, entry: Entry, argv: &[&[u8]], info: &ClientInfo) {
+    pub fn queue(
+        &mut self,
+        entry: Entry,
+        argv: &[&[u8]],
+        row: Option<crate::cmdstats::RowId>,
+        info: &ClientInfo,
+    ) {
         if let Some(q) = self.queue.as_mut() {
             q.cmds.push(Queued {
                 entry,
                 argv: argv.iter().map(|a| a.to_vec()).collect(),
+                row,
             });
             info.multi.store(q.cmds.len() as i64, Ordering::Relaxed);
         }
@@ -172,6 +181,10 @@ impl Conn {
         let ks = self.shared.ks().clone();
         let header = self.wbuf.len();
         self.enc().array(queue.cmds.len());
+        let body = self.wbuf.len();
+        // Each command's time, for INFO commandstats (a run of keyspace
+        // commands, executed together, shares its time out evenly).
+        let mut usecs = vec![0u64; queue.cmds.len()];
         // Which commands the ACL still allows.
         let denied: Vec<Option<String>> = queue
             .cmds
@@ -218,6 +231,11 @@ impl Conn {
         }
         let mut after = Action::Continue;
         for step in steps {
+            let t0 = std::time::Instant::now();
+            let ran = match &step {
+                Step::Core(r) => r.clone(),
+                Step::Other(i) => *i..*i + 1,
+            };
             match step {
                 Step::Core(range) => {
                     let argvs: Vec<Vec<&[u8]>> = queue.cmds[range.clone()]
@@ -273,12 +291,50 @@ impl Conn {
                     }
                 }
             }
+            let share = t0.elapsed().as_micros() as u64 / ran.len().max(1) as u64;
+            for u in &mut usecs[ran] {
+                *u = share;
+            }
         }
+        self.count_queued(&queue.cmds, &usecs, body);
         drop(watch);
         if self.shared.blocking().has_ready() {
             crate::blocking::serve_ready(&self.shared).await;
         }
         after
+    }
+
+    /// Counts each command EXEC ran, as Redis does: its calls, time and
+    /// failure in INFO commandstats/latencystats, an error reply in
+    /// errorstats. `body`: where the replies start in the write buffer
+    /// (RESP3 pushes among them are skipped).
+    fn count_queued(&mut self, cmds: &[Queued], usecs: &[u64], body: usize) {
+        let shared = self.shared.clone();
+        let mut pos = body;
+        for (c, &usec) in cmds.iter().zip(usecs) {
+            let len = loop {
+                match emberkv_protocol::Frame::len_of(&self.wbuf[pos..]) {
+                    Ok(Some(n)) if self.wbuf[pos] == b'>' => pos += n,
+                    Ok(Some(n)) => break Some(n),
+                    _ => break None,
+                }
+            };
+            let Some(len) = len else { return };
+            let failed = self.wbuf[pos] == b'-' || self.wbuf[pos] == b'!';
+            if failed && self.wbuf[pos] == b'-' {
+                shared
+                    .stats()
+                    .errors
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let line = &self.wbuf[pos + 1..pos + len];
+                let end = line.iter().position(|&b| b == b'\r').unwrap_or(line.len());
+                shared.cmdstats().error(&line[..end]);
+            }
+            if let Some(row) = c.row {
+                shared.cmdstats().call(row, usec, failed);
+            }
+            pos += len;
+        }
     }
 
     /// Runs keyspace commands as one transaction, reading cold values off the
