@@ -151,6 +151,9 @@ pub struct ExecOpts<'m> {
     pub meta: Option<(&'m [u8], &'m [u8])>,
     /// The client running it (CLIENT TRACKING's NOLOOP); 0 for none.
     pub client: u64,
+    /// The wall-clock time, ms, to run it at (expiry checks and relative
+    /// TTLs), if the caller already knows it; else the clock is read.
+    pub now_ms: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -275,7 +278,7 @@ impl<'a, 'o> Cx<'a, 'o> {
             in_place: SmallVec::new(),
             grew: 0,
             coll_len: 0,
-            now: now_ms(),
+            now: opts.now_ms.unwrap_or_else(now_ms),
             lsn: 0,
             no_expire: opts.from_leader || ks.expiry_held(),
             from_leader: opts.from_leader,

@@ -210,6 +210,7 @@ impl Keyspace {
             from_leader: true,
             meta,
             client: 0,
+            now_ms: None,
         };
         let mut cx = Cx::new(self, &mut out, &mut prefetch, opts, "sync");
         f(&mut cx);

@@ -142,6 +142,16 @@ pub struct Conn {
     pub replica_hello: crate::replication::leader::ReplicaHello,
     pub(crate) psync: Option<(String, i64)>,
     pub(crate) parked: Option<Parked>,
+    /// The last command's name as sent (up to 16 bytes) and its entry.
+    pub(crate) last_cmd: Option<([u8; 16], u8, crate::cmd::Entry)>,
+    /// When the previous command of the current batch ended (None after
+    /// anything that waited): the next one starts there.
+    pub(crate) clock: Option<Instant>,
+    /// When the running command started.
+    pub(crate) started: Instant,
+    /// The wall clock (ms) at an instant of this batch, read once per batch:
+    /// a command's wall time is derived from its monotonic start.
+    pub(crate) wall: Option<(u64, Instant)>,
 }
 
 impl Conn {
@@ -170,6 +180,21 @@ impl Conn {
             monitoring: false,
             tracking: None,
             caching: None,
+            last_cmd: None,
+            clock: None,
+            started: Instant::now(),
+            wall: None,
+        }
+    }
+
+    /// The wall-clock time, ms, at `at` (an instant of this batch).
+    pub(crate) fn wall_ms(&mut self, at: Instant) -> u64 {
+        let (ms, base) = *self
+            .wall
+            .get_or_insert_with(|| (emberkv_core::keyspace::now_ms(), Instant::now()));
+        match at.checked_duration_since(base) {
+            Some(d) => ms + d.as_millis() as u64,
+            None => ms.saturating_sub(base.duration_since(at).as_millis() as u64),
         }
     }
 
@@ -297,6 +322,9 @@ impl Conn {
                 .stats()
                 .net_in
                 .fetch_add(n as u64, Ordering::Relaxed);
+            // A new batch: its clocks are read afresh.
+            self.clock = None;
+            self.wall = None;
             let mut pos = 0;
             let mut flow = Flow::Continue;
             // Messages already waiting (published, invalidations) go before
@@ -319,6 +347,8 @@ impl Conn {
                         if flow == Flow::Block {
                             // Earlier replies go out first; the commands after
                             // it wait in the buffer.
+                            self.clock = None;
+                            self.wall = None;
                             self.flush(&mut socket).await?;
                             flow = if self
                                 .wait_blocked(&mut socket, &mut rbuf, closing.as_mut())
@@ -338,6 +368,7 @@ impl Conn {
                         }
                         if self.wbuf.len() >= FLUSH_AT {
                             self.flush(&mut socket).await?;
+                            self.clock = None;
                         }
                     }
                     Ok(None) => break,

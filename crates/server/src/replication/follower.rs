@@ -631,6 +631,7 @@ impl Applier {
                 from_leader: true,
                 meta: meta.as_ref().map(|m| (META_REPL, m.as_bytes())),
                 client: 0,
+                now_ms: None,
             },
         )
         .await;
@@ -684,6 +685,7 @@ impl Applier {
                         from_leader: true,
                         meta: Some((META_REPL, meta.as_bytes())),
                         client: 0,
+                        now_ms: None,
                     },
                 )
             };
