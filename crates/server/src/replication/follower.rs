@@ -234,6 +234,12 @@ async fn session(h: &Handles, host: &str, port: u16) -> Result<(), String> {
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC ") {
         let mut it = rest.split_whitespace();
         let id = it.next().ok_or("FULLRESYNC without an ID")?.to_string();
+        if has_history {
+            // A demoted leader that comes back, or a follower too far behind.
+            tracing::warn!(
+                "full resync: the leader does not continue our history ({replid} up to offset {offset}); our data is replaced by its snapshot, and any write of ours it never received is discarded"
+            );
+        }
         let off: u64 = it
             .next()
             .and_then(|o| o.parse().ok())
