@@ -2,8 +2,9 @@
 # Installs what the tests need on a fresh Debian machine, if it is missing:
 # redis-server and redis-tools (the differential test's reference and the
 # redis-cli / redis-benchmark checks), iproute2 (the protected-mode test's
-# private network namespace), g++ (libFuzzer is compiled from source) and the
-# Python `redis` package. Uses sudo when not root. Does nothing when all is there.
+# private network namespace), g++ (libFuzzer is compiled from source),
+# nutcracker (twemproxy, for the sharding check) and the Python `redis`
+# package. Uses sudo when not root. Does nothing when all is there.
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -14,6 +15,7 @@ command -v redis-benchmark >/dev/null || need_apt+=(redis-tools)
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v c++ >/dev/null || need_apt+=(g++)
 command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
+[ -x /usr/sbin/nutcracker ] || command -v nutcracker >/dev/null || need_apt+=(nutcracker)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
   sudo_cmd=""
@@ -23,6 +25,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   # The Debian package starts a system instance on 6379; the tests use their
   # own servers on free ports, so stop it to keep the machine quiet.
   (command -v service >/dev/null && $sudo_cmd service redis-server stop >/dev/null 2>&1) || true
+  (command -v service >/dev/null && $sudo_cmd service nutcracker stop >/dev/null 2>&1) || true
 fi
 
 if ! python3 -c 'import redis' 2>/dev/null; then

@@ -32,6 +32,9 @@ python3 scripts/check-reliable-queue.py target/debug/emberkv-server
 echo "== Redis Sentinel failing emberkv over (SIGKILL, SENTINEL FAILOVER, SIGSTOP)"
 python3 scripts/check-sentinel.py target/debug/emberkv-server
 
+echo "== 3 emberkv shards behind twemproxy (nutcracker, ketama)"
+python3 scripts/check-twemproxy.py target/debug/emberkv-server
+
 echo "== benchmark smoke (criterion benches in test mode, bench/compare.sh --quick; no speed assertions)"
 cargo test --workspace --locked --bench '*'
 bench/compare.sh --quick --no-build --profile debug
