@@ -8,7 +8,8 @@ replicate as an ACL user with only +psync +replconf +ping) and 3 Sentinels
 10000) that log in as an ACL user with the minimal rules Redis documents. A redis-py client that finds the leader through `Sentinel` writes
 `SET w<i> <i>` followed by `WAIT 1 1000`, continuously:
 
-1. SIGKILL the leader: a follower is promoted within 15 s,
+1. SIGKILL the leader: the follower of priority 100 is promoted within 15 s
+   (the other has replica-priority 0),
    `SENTINEL get-master-addr-by-name` names it, the other follower follows
    it, the client resumes through Sentinel discovery, and every write
    acknowledged with WAIT >= 1 before the kill is on the new leader.
@@ -20,6 +21,11 @@ replicate as an ACL user with only +psync +replconf +ping) and 3 Sentinels
    resumes there is one leader, the one Sentinel names.
 
 Usage: check-sentinel.py [path/to/emberkv-server] [path/to/redis-server]
+                         [--runs=N] [--against-redis]
+
+--runs=N repeats everything N times and prints the median failover time;
+--against-redis runs the same checks on redis-server nodes (the comparison in
+bench/README.md).
 """
 
 import hashlib
@@ -65,21 +71,38 @@ def wait_for(what, secs, f):
 
 
 class Node:
-    """An emberkv server with its own directory and TOML config file."""
+    """A server with its own directory and config file: emberkv (TOML), or
+    redis-server (redis.conf) when the same checks run against Redis."""
 
-    def __init__(self, binary, root, name, port, leader=None):
+    def __init__(self, binary, root, name, port, leader=None, priority=None, redis_kind=False):
         self.binary, self.port, self.name = binary, port, name
+        self.redis_kind = redis_kind
         self.dir = os.path.join(root, name)
-        os.makedirs(self.dir)
-        self.config = os.path.join(self.dir, "emberkv.toml")
-        # The minimal ACL users, as Redis documents them: Sentinel's, and
-        # the one a follower replicates as (the default user stays open for
-        # the client).
-        lines = [f"port = {port}", f'dir = "{self.dir}/data"',
-                 f"user = [{SENTINEL_USER!r}, {REPLICA_USER!r}]",
-                 'masteruser = "replica-user"', 'masterauth = "replica-pw"']
-        if leader:
-            lines.append(f'replicaof = "127.0.0.1:{leader}"')
+        os.makedirs(os.path.join(self.dir, "data"))
+        if redis_kind:
+            self.config = os.path.join(self.dir, "redis.conf")
+            lines = [f"port {port}", "bind 127.0.0.1", f"dir {self.dir}/data",
+                     'save ""', "appendonly yes", "daemonize no",
+                     "user default on nopass ~* &* +@all",
+                     # Redis's list, with the +script|kill emberkv refuses.
+                     f"user {SENTINEL_USER} +script|kill", f"user {REPLICA_USER}",
+                     "masteruser replica-user", "masterauth replica-pw"]
+            if leader:
+                lines.append(f"replicaof 127.0.0.1 {leader}")
+            if priority is not None:
+                lines.append(f"replica-priority {priority}")
+        else:
+            self.config = os.path.join(self.dir, "emberkv.toml")
+            # The minimal ACL users, as Redis documents them: Sentinel's, and
+            # the one a follower replicates as (the default user stays open
+            # for the client).
+            lines = [f"port = {port}", f'dir = "{self.dir}/data"',
+                     f"user = [{SENTINEL_USER!r}, {REPLICA_USER!r}]",
+                     'masteruser = "replica-user"', 'masterauth = "replica-pw"']
+            if leader:
+                lines.append(f'replicaof = "127.0.0.1:{leader}"')
+            if priority is not None:
+                lines.append(f"replica_priority = {priority}")
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.log = open(os.path.join(self.dir, "server.log"), "ab")
@@ -87,9 +110,19 @@ class Node:
         self.start()
 
     def start(self):
-        self.proc = subprocess.Popen(
-            [self.binary, "--config", self.config], stdout=self.log, stderr=self.log)
+        if self.redis_kind:
+            cmd = [self.binary, self.config]
+        else:
+            cmd = [self.binary, "--config", self.config]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
         wait_for(f"{self.name} up", 30, lambda: self.conn().ping())
+
+    def follows_in_config(self, port):
+        with open(self.config) as f:
+            text = f.read().replace("'", '"')
+        if self.redis_kind:
+            return f"replicaof 127.0.0.1 {port}" in text
+        return f'replicaof = "127.0.0.1:{port}"' in text
 
     def conn(self):
         return redis.Redis(port=self.port, socket_timeout=5, decode_responses=True)
@@ -133,7 +166,8 @@ class Writer:
     def __init__(self, sentinel_ports):
         self.sentinel = Sentinel([("127.0.0.1", p) for p in sentinel_ports],
                                  socket_timeout=1)
-        self.confirmed = []  # (i, time)
+        self.confirmed = []  # (i, time confirmed)
+        self.started = {}  # i -> time its SET was sent
         self.stop_flag = threading.Event()
         self.errors = 0
         self.last_error = None
@@ -145,6 +179,7 @@ class Writer:
         i = 0
         while not self.stop_flag.is_set():
             try:
+                self.started[i] = time.time()
                 master.set(f"w{i}", i)
                 n = master.execute_command("WAIT", 1, 1000)
                 if n >= 1:
@@ -192,18 +227,41 @@ def check_present(new_leader, writes, what):
 
 
 def main():
-    binary = sys.argv[1] if len(sys.argv) > 1 else "target/debug/emberkv-server"
-    redis_server = sys.argv[2] if len(sys.argv) > 2 else shutil.which("redis-server")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    opts = [a for a in sys.argv[1:] if a.startswith("--")]
+    binary = args[0] if args else "target/debug/emberkv-server"
+    redis_server = args[1] if len(args) > 1 else shutil.which("redis-server")
     if not redis_server:
         raise SystemExit("FAIL: redis-server (for --sentinel) not found")
+    runs = next((int(o.split("=")[1]) for o in opts if o.startswith("--runs=")), 1)
+    against_redis = "--against-redis" in opts
+    times = []
+    for run in range(runs):
+        if runs > 1:
+            print(f"== run {run + 1}/{runs}")
+        times.append(scenario(redis_server if against_redis else binary, redis_server,
+                              against_redis))
+    if runs > 1:
+        times.sort()
+        what = "redis-server" if against_redis else "emberkv"
+        print(f"== {what}: failover time (SIGKILL -> first write confirmed through "
+              f"Sentinel) over {runs} runs: median {times[runs // 2]:.2f} s, "
+              f"all {' '.join(f'{t:.2f}' for t in times)}")
+
+
+def scenario(binary, redis_server, redis_kind):
+    """One run of every check; returns the failover time of step 1."""
     root = tempfile.mkdtemp(prefix="emberkv-sentinel-")
     ports = [free_port() for _ in range(3)]
     nodes = {}
     sentinels = []
     try:
-        nodes[ports[0]] = Node(binary, root, "n0", ports[0])
-        for j in (1, 2):
-            nodes[ports[j]] = Node(binary, root, f"n{j}", ports[j], leader=ports[0])
+        nodes[ports[0]] = Node(binary, root, "n0", ports[0], redis_kind=redis_kind)
+        nodes[ports[1]] = Node(binary, root, "n1", ports[1], leader=ports[0],
+                               redis_kind=redis_kind)
+        # replica-priority 0: Sentinel must never promote it.
+        nodes[ports[2]] = Node(binary, root, "n2", ports[2], leader=ports[0], priority=0,
+                               redis_kind=redis_kind)
         wait_for("followers linked", 30, lambda: all(
             nodes[p].role().get("master_link_status") == "up" for p in ports[1:]))
         sports = [free_port() for _ in range(3)]
@@ -235,6 +293,9 @@ def main():
                  and nodes[leader_addr(sports[0])].role()["role"] == "master")
         new = leader_addr(sports[0])
         print(f"  promoted :{new} after {time.time() - t_kill:.1f} s")
+        if new != ports[1]:
+            raise SystemExit(f"FAIL: :{new} promoted; the one follower of priority "
+                             f"100 is :{ports[1]} (:{ports[2]} has replica-priority 0)")
         other = next(p for p in ports if p not in (old, new))
         wait_for("the other follower follows the new leader", 30, lambda: (
             int(nodes[other].role().get("master_port", 0)) == new
@@ -242,6 +303,10 @@ def main():
         wait_for("the client resumes through Sentinel", 30,
                  lambda: len(w.confirmed_after(t_kill + 0.5)) > 20)
         w.finish()
+        # Until a write sent after the kill is confirmed (on the new leader).
+        failover_time = min(at for i, at in w.confirmed if w.started[i] > t_kill) - t_kill
+        print(f"  failover time (SIGKILL -> first write confirmed through Sentinel): "
+              f"{failover_time:.2f} s")
         check_present(nodes[new], w.confirmed_before(t_kill), "before the kill")
         check_present(nodes[new], w.confirmed_after(t_kill), "after the kill")
 
@@ -255,9 +320,8 @@ def main():
         wait_for("every node has the same keys and values", 30,
                  lambda: all(digest(nodes[p].conn()) == want for p in ports))
         print(f"== old leader :{old} rejoined; {want[0]} keys, same digest on all 3")
-        with open(nodes[old].config) as f:
-            assert f"replicaof = \"127.0.0.1:{new}\"" in f.read().replace("'", '"'), \
-                "CONFIG REWRITE persisted the follower role"
+        if not nodes[old].follows_in_config(new):
+            raise SystemExit("FAIL: CONFIG REWRITE did not persist the follower role")
 
         # 3. A planned switch-over.
         w = Writer(sports)
@@ -295,8 +359,11 @@ def main():
             return masters == [named] and leader_addr(sports[0]) == named
 
         wait_for("one leader after the stopped one resumes", 60, one_leader)
+        if named == ports[2]:
+            raise SystemExit("FAIL: the follower of replica-priority 0 was promoted")
         print(f"== :{stopped} stopped past down-after: one leader after it resumed (:{named})")
         print("== sentinel checks passed")
+        return failover_time
     finally:
         for s in sentinels:
             s.terminate()

@@ -3,8 +3,8 @@
 # redis-server and redis-tools (the differential test's reference and the
 # redis-cli / redis-benchmark checks), iproute2 (the protected-mode test's
 # private network namespace), g++ (libFuzzer is compiled from source),
-# nutcracker (twemproxy, for the sharding check) and the Python `redis`
-# package. Uses sudo when not root. Does nothing when all is there.
+# nutcracker (twemproxy, for the sharding check), prometheus-redis-exporter
+# (the metrics check) and the Python `redis` package. Uses sudo when not root. Does nothing when all is there.
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -16,6 +16,7 @@ command -v ip >/dev/null || need_apt+=(iproute2)
 command -v c++ >/dev/null || need_apt+=(g++)
 command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
 [ -x /usr/sbin/nutcracker ] || command -v nutcracker >/dev/null || need_apt+=(nutcracker)
+command -v prometheus-redis-exporter >/dev/null || need_apt+=(prometheus-redis-exporter)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
   sudo_cmd=""
@@ -25,7 +26,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   # The Debian package starts a system instance on 6379; the tests use their
   # own servers on free ports, so stop it to keep the machine quiet.
   (command -v service >/dev/null && $sudo_cmd service redis-server stop >/dev/null 2>&1) || true
-  (command -v service >/dev/null && $sudo_cmd service nutcracker stop >/dev/null 2>&1) || true
+  for svc in nutcracker prometheus-redis-exporter; do
+    (command -v service >/dev/null && $sudo_cmd service "$svc" stop >/dev/null 2>&1) || true
+  done
 fi
 
 if ! python3 -c 'import redis' 2>/dev/null; then

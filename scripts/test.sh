@@ -35,6 +35,9 @@ python3 scripts/check-sentinel.py target/debug/emberkv-server
 echo "== 3 emberkv shards behind twemproxy (nutcracker, ketama)"
 python3 scripts/check-twemproxy.py target/debug/emberkv-server
 
+echo "== operations: backup and restore, a rolling restart, redis_exporter"
+EMBERKV_REQUIRE_EXPORTER=1 python3 scripts/check-operations.py target/debug/emberkv-server
+
 echo "== benchmark smoke (criterion benches in test mode, bench/compare.sh --quick; no speed assertions)"
 cargo test --workspace --locked --bench '*'
 bench/compare.sh --quick --no-build --profile debug

@@ -397,6 +397,12 @@ fn replication(s: &Shared, out: &mut String) {
             );
             field!(out, "slave_read_repl_offset", g.offset);
             field!(out, "slave_repl_offset", g.offset);
+            if !up {
+                // Seconds since the link went down, -1 if it never was up
+                // (Sentinel passes over followers cut off too long).
+                let secs = f.down_since.map_or(-1, |t| t.elapsed().as_secs() as i64);
+                field!(out, "master_link_down_since_seconds", secs);
+            }
             field!(out, "slave_priority", s.settings().replica_priority());
             field!(out, "slave_read_only", 1);
             field!(

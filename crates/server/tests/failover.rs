@@ -391,3 +391,26 @@ fn failover_both_ways_with_redis_server() {
     });
     assert_eq!(q::<u64>(&mut redis.conn(), &["DBSIZE"]), 202);
 }
+
+#[test]
+fn a_follower_reports_how_long_its_link_is_down() {
+    // Never up: -1, as Redis.
+    let orphan = TestServer::start(&["--replicaof", "127.0.0.1:1"]);
+    let mut o = orphan.conn();
+    assert_eq!(info_str(&mut o, "master_link_status"), "down");
+    assert_eq!(info_str(&mut o, "master_link_down_since_seconds"), "-1");
+    let mut leader = TestServer::start(&[]);
+    let f = TestServer::start(&["--replicaof", &leader.addr()]);
+    let mut c = f.conn();
+    wait_until("link up", 20, || link_up(&mut c));
+    let info: String = redis::cmd("INFO").arg("replication").query(&mut c).unwrap();
+    assert!(!info.contains("master_link_down_since_seconds"), "{info}");
+    leader.kill9();
+    wait_until("link down", 20, || {
+        info_str(&mut c, "master_link_status") == "down"
+    });
+    let secs: i64 = info_str(&mut c, "master_link_down_since_seconds")
+        .parse()
+        .unwrap();
+    assert!((0..10).contains(&secs), "{secs}");
+}

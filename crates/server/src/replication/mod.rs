@@ -209,6 +209,9 @@ pub struct Following {
     pub last_io: Instant,
     /// The last error of the link.
     pub last_error: String,
+    /// When a link that was up went down (INFO's
+    /// `master_link_down_since_seconds`; none if it never was up).
+    pub down_since: Option<Instant>,
 }
 
 /// Mutable replication state, behind [`Repl`]'s lock.
@@ -386,6 +389,7 @@ impl Repl {
             link: LinkState::Connecting,
             last_io: Instant::now(),
             last_error: String::new(),
+            down_since: None,
         });
     }
 
@@ -394,6 +398,9 @@ impl Repl {
     fn set_link(&self, link: LinkState, error: Option<String>) {
         let mut g = self.inner.lock();
         if let Some(f) = g.following.as_mut() {
+            if f.link == LinkState::Connected && link != LinkState::Connected {
+                f.down_since = Some(Instant::now());
+            }
             f.link = link;
             if let Some(e) = error {
                 f.last_error = e;
