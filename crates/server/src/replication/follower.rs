@@ -234,10 +234,18 @@ async fn session(h: &Handles, host: &str, port: u16) -> Result<(), String> {
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC ") {
         let mut it = rest.split_whitespace();
         let id = it.next().ok_or("FULLRESYNC without an ID")?.to_string();
+        // A demoted leader that comes back (restarted or not), or a follower
+        // too far behind: say what is thrown away.
+        let keys = h.ks.dbsize();
         if has_history {
-            // A demoted leader that comes back, or a follower too far behind.
             tracing::warn!(
+                keys,
                 "full resync: the leader does not continue our history ({replid} up to offset {offset}); our data is replaced by its snapshot, and any write of ours it never received is discarded"
+            );
+        } else if keys > 0 {
+            tracing::warn!(
+                keys,
+                "full resync: our data (no replication history) is replaced by the leader's snapshot; any write of ours it never received is discarded"
             );
         }
         let off: u64 = it
