@@ -101,6 +101,10 @@ pub(crate) struct Parked {
     pub(crate) timeout_ms: u64,
 }
 
+/// How often a connection thread re-reads the wall clock (see
+/// [`Conn::wall_ms`]).
+const WALL_REFRESH: Duration = Duration::from_millis(100);
+
 /// A connection's state.
 #[derive(Debug)]
 pub struct Conn {
@@ -149,9 +153,6 @@ pub struct Conn {
     pub(crate) clock: Option<Instant>,
     /// When the running command started.
     pub(crate) started: Instant,
-    /// The wall clock (ms) at an instant of this batch, read once per batch:
-    /// a command's wall time is derived from its monotonic start.
-    pub(crate) wall: Option<(u64, Instant)>,
 }
 
 impl Conn {
@@ -183,19 +184,36 @@ impl Conn {
             last_cmd: None,
             clock: None,
             started: Instant::now(),
-            wall: None,
         }
     }
 
-    /// The wall-clock time, ms, at `at` (an instant of this batch).
-    pub(crate) fn wall_ms(&mut self, at: Instant) -> u64 {
-        let (ms, base) = *self
-            .wall
-            .get_or_insert_with(|| (emberkv_core::keyspace::now_ms(), Instant::now()));
-        match at.checked_duration_since(base) {
-            Some(d) => ms + d.as_millis() as u64,
-            None => ms.saturating_sub(base.duration_since(at).as_millis() as u64),
+    /// The wall-clock time, ms, at `at`: derived from the monotonic clock
+    /// and a wall-clock reading this thread refreshes every 100 ms (so a
+    /// command reads no wall clock of its own; a clock step shows within
+    /// 100 ms, slewing adds well under a millisecond).
+    pub(crate) fn wall_ms(at: Instant) -> u64 {
+        thread_local! {
+            static BASE: std::cell::Cell<Option<(u64, Instant)>> =
+                const { std::cell::Cell::new(None) };
         }
+        BASE.with(|b| {
+            let (us, base) = match b.get() {
+                Some((us, base)) if at.saturating_duration_since(base) < WALL_REFRESH => (us, base),
+                _ => {
+                    let us = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_micros() as u64);
+                    let base = Instant::now();
+                    b.set(Some((us, base)));
+                    (us, base)
+                }
+            };
+            let at_us = match at.checked_duration_since(base) {
+                Some(d) => us + d.as_micros() as u64,
+                None => us.saturating_sub(base.duration_since(at).as_micros() as u64),
+            };
+            at_us / 1000
+        })
     }
 
     /// The connection's subscriptions (made empty at first use).
@@ -322,9 +340,8 @@ impl Conn {
                 .stats()
                 .net_in
                 .fetch_add(n as u64, Ordering::Relaxed);
-            // A new batch: its clocks are read afresh.
+            // A new batch: its clock is read afresh.
             self.clock = None;
-            self.wall = None;
             let mut pos = 0;
             let mut flow = Flow::Continue;
             // Messages already waiting (published, invalidations) go before
@@ -348,7 +365,6 @@ impl Conn {
                             // Earlier replies go out first; the commands after
                             // it wait in the buffer.
                             self.clock = None;
-                            self.wall = None;
                             self.flush(&mut socket).await?;
                             flow = if self
                                 .wait_blocked(&mut socket, &mut rbuf, closing.as_mut())

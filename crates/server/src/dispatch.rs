@@ -411,7 +411,7 @@ impl Conn {
                 self.shared.tracking().remember(self.info.id, keys);
             }
         }
-        let now_ms = self.wall_ms(self.started);
+        let now_ms = Conn::wall_ms(self.started);
         let r = crate::exec::run_core(
             &ks,
             c,
