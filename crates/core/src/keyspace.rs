@@ -490,8 +490,13 @@ pub struct Keyspace {
     pub(crate) store: Arc<Store>,
     cache_capacity: AtomicU64,
     max_bulk_len: AtomicU64,
-    /// The collection encodings' thresholds (`hash-max-listpack-entries`, ...).
-    encodings: parking_lot::RwLock<emberkv_rdb::Encodings>,
+    /// The collection encodings' thresholds (`hash-max-listpack-entries`, ...),
+    /// in the order of [`emberkv_rdb::Encodings`]'s fields: plain loads, as
+    /// every collection write reads them (a lock cost two atomic
+    /// read-modify-writes per command). Each is a threshold of its own, so a
+    /// reader seeing some of a `CONFIG SET`'s new values and not others is
+    /// as right as one before or after it.
+    encodings: [AtomicU64; 6],
     /// A follower never expires keys itself (its leader sends the deletes).
     replica: AtomicBool,
     pub(crate) feed: parking_lot::RwLock<Option<Arc<dyn ChangeFeed>>>,
@@ -570,7 +575,7 @@ impl Keyspace {
             store,
             cache_capacity: AtomicU64::new(cache_capacity),
             max_bulk_len: AtomicU64::new(512 * 1024 * 1024),
-            encodings: parking_lot::RwLock::new(emberkv_rdb::Encodings::default()),
+            encodings: encodings_cells(emberkv_rdb::Encodings::default()),
             replica: AtomicBool::new(replica),
             feed: parking_lot::RwLock::new(None),
             ready: parking_lot::RwLock::new(None),
@@ -714,13 +719,23 @@ impl Keyspace {
 
     /// The thresholds collections are encoded by.
     pub fn encodings(&self) -> emberkv_rdb::Encodings {
-        *self.encodings.read()
+        let e = |i: usize| self.encodings[i].load(Ordering::Relaxed);
+        emberkv_rdb::Encodings {
+            hash_max_listpack_entries: e(0),
+            hash_max_listpack_value: e(1),
+            set_max_intset_entries: e(2),
+            zset_max_listpack_entries: e(3),
+            zset_max_listpack_value: e(4),
+            list_max_listpack_size: e(5) as i64,
+        }
     }
 
     /// Sets the thresholds collections are encoded by (`CONFIG SET
     /// hash-max-listpack-entries`, ...); values already held keep their form.
     pub fn set_encodings(&self, e: emberkv_rdb::Encodings) {
-        *self.encodings.write() = e;
+        for (cell, new) in self.encodings.iter().zip(encodings_cells(e)) {
+            cell.store(new.into_inner(), Ordering::Relaxed);
+        }
     }
 
     /// Number of keys (expired ones not yet reclaimed included, as Redis).
@@ -999,6 +1014,18 @@ impl LiveIndex for IndexHandle {
         let obj = crate::coll::fold(vtype, base, deltas, &ks.encodings())?;
         Some(obj.view().body().into_owned())
     }
+}
+
+/// The cells of [`Keyspace::encodings`] holding `e`.
+fn encodings_cells(e: emberkv_rdb::Encodings) -> [AtomicU64; 6] {
+    [
+        AtomicU64::new(e.hash_max_listpack_entries),
+        AtomicU64::new(e.hash_max_listpack_value),
+        AtomicU64::new(e.set_max_intset_entries),
+        AtomicU64::new(e.zset_max_listpack_entries),
+        AtomicU64::new(e.zset_max_listpack_value),
+        AtomicU64::new(e.list_max_listpack_size as u64),
+    ]
 }
 
 #[cfg(test)]

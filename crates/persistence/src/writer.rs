@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::segment::Segment;
-use crate::store::{Chunk, FsyncPolicy, Store, io_message};
+use crate::store::{Chunk, FsyncPolicy, SPARE_CHUNKS, SPARE_MAX_CAPACITY, Store, io_message};
 
 impl Store {
     /// Fsyncs everything written so far, now, on this thread.
@@ -49,7 +49,22 @@ impl Store {
                 return Err(e);
             }
         }
-        self.state.lock().inflight.clear();
+        let mut st = self.state.lock();
+        st.inflight.clear();
+        // Keep a few buffers for the next chunks (the readers of `inflight`
+        // hold the state lock, so each chunk is ours alone now).
+        for c in chunks {
+            if st.spare.len() >= SPARE_CHUNKS {
+                break;
+            }
+            if let Ok(mut c) = Arc::try_unwrap(c)
+                && c.data.capacity() <= SPARE_MAX_CAPACITY
+            {
+                c.data.clear();
+                st.spare.push(c.data);
+            }
+        }
+        drop(st);
         self.written_lsn.fetch_max(end, Ordering::AcqRel);
         Ok(())
     }

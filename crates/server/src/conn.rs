@@ -135,6 +135,9 @@ pub struct Conn {
     pub(crate) cur_row: Option<crate::cmdstats::RowId>,
     /// The last command's statistics row, by (spec, subcommand) address.
     pub(crate) last_row: Option<((usize, usize), crate::cmdstats::RowId)>,
+    /// The (spec, subcommand) address last written to the client's
+    /// `last_cmd` (CLIENT LIST's `cmd=`): a repeat takes no lock.
+    pub(crate) touched: (usize, usize),
     /// Whether the client runs MONITOR (its outbox gets every command).
     pub monitoring: bool,
     /// CLIENT TRACKING's options while it is on.
@@ -178,6 +181,7 @@ impl Conn {
             subs: None,
             cur_row: None,
             last_row: None,
+            touched: (0, 0),
             monitoring: false,
             tracking: None,
             caching: None,

@@ -65,7 +65,10 @@ impl Conn {
                 &format!("ERR wrong number of arguments for '{}' command", spec.name),
             );
         }
-        self.info.touch(spec.name, sub);
+        if self.touched != key {
+            self.touched = key;
+            self.info.touch(spec.name, sub);
+        }
         // Queueing checks a container's subcommand as Redis's lookup does
         // (outside MULTI the handler answers the same).
         if self.tx.in_multi()

@@ -78,6 +78,28 @@ fn prepared(
     }
 }
 
+/// Whether `e` can make a list or sorted set non-empty (and so serve a
+/// blocked client).
+fn may_wake(e: &Effect) -> bool {
+    match e {
+        Effect::Delta {
+            vtype: VType::List,
+            payload,
+            ..
+        } => matches!(payload.first(), Some(&(op::LPUSH | op::RPUSH))),
+        Effect::Delta {
+            vtype: VType::ZSet,
+            payload,
+            ..
+        } => payload.first() == Some(&op::ZADD),
+        Effect::Set {
+            vtype: VType::List | VType::ZSet,
+            ..
+        } => true,
+        _ => false,
+    }
+}
+
 impl<'a, 'o> Cx<'a, 'o> {
     /// Applies each queued delta to its collection (taken out of the cache or
     /// the prefetch, or a new one) and chooses its record: the delta itself, a
@@ -302,29 +324,18 @@ impl<'a, 'o> Cx<'a, 'o> {
             self.derive_events(&prepared);
         }
         // Keys that may have become non-empty lists or sorted sets: clients
-        // blocked on them
-        // can be served once the changes are applied.
-        let waiters = ks.ready.read().as_ref().is_some_and(|h| h.any());
+        // blocked on them can be served once the changes are applied. The
+        // hook's lock is taken once, and only when a change can wake.
+        let ready = self.effects.iter().any(may_wake).then(|| ks.ready.read());
+        let waiters = ready
+            .as_ref()
+            .is_some_and(|r| r.as_ref().is_some_and(|h| h.any()));
         let pushed: SmallVec<[Box<[u8]>; 1]> = self
             .effects
             .iter()
-            .filter(|_| waiters)
+            .filter(|e| waiters && may_wake(e))
             .filter_map(|e| match e {
-                Effect::Delta {
-                    key,
-                    vtype: VType::List,
-                    payload,
-                } if matches!(payload.first(), Some(&(op::LPUSH | op::RPUSH))) => Some(key.clone()),
-                Effect::Delta {
-                    key,
-                    vtype: VType::ZSet,
-                    payload,
-                } if payload.first() == Some(&op::ZADD) => Some(key.clone()),
-                Effect::Set {
-                    key,
-                    vtype: VType::List | VType::ZSet,
-                    ..
-                } => Some(key.clone()),
+                Effect::Delta { key, .. } | Effect::Set { key, .. } => Some(key.clone()),
                 _ => None,
             })
             .collect();
@@ -337,7 +348,7 @@ impl<'a, 'o> Cx<'a, 'o> {
             self.apply(e, tail, p);
         }
         if !pushed.is_empty()
-            && let Some(hook) = &*ks.ready.read()
+            && let Some(hook) = ready.as_deref().and_then(Option::as_ref)
         {
             for key in &pushed {
                 hook.ready(key);
