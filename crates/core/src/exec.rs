@@ -866,6 +866,37 @@ impl Keyspace {
         }
     }
 
+    /// Reads the string values of `reads` that need no wait for the disk
+    /// (in the append buffer, or in the page cache: [`Store::try_read`]) into
+    /// `into`, on the calling thread, so that a cold read the page cache
+    /// serves takes no trip to a reader thread. Returns the reads left for
+    /// [`read_cold`](Self::read_cold): empty when every one was served.
+    /// Collections (chains of records, folded) are always left.
+    pub fn read_cold_nowait(
+        &self,
+        reads: Vec<ColdRead>,
+        into: &mut Prefetch,
+    ) -> Result<Vec<ColdRead>, ReadError> {
+        let mut left = Vec::new();
+        for r in reads {
+            // Once one read would wait, the others go with it.
+            if r.vtype == VType::String && left.is_empty() {
+                match self.store.try_read(r.loc, &r.key) {
+                    Ok(Some(v)) => {
+                        into.insert(r.loc, v.into_boxed_slice());
+                        continue;
+                    }
+                    Ok(None) => {}
+                    // Moved meanwhile: the command's next attempt finds it.
+                    Err(ReadError::Gone) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            left.push(r);
+        }
+        Ok(left)
+    }
+
     /// Reads cold values from the log (blocking: call it off the async threads).
     /// A record that moved meanwhile (compaction) is skipped: the command's next
     /// attempt finds the key's new location.

@@ -14,6 +14,9 @@ use crate::record::{
 use crate::segment::{SegName, Segment};
 use crate::store::{Loc, Store};
 
+/// A record's bytes and the segment they were read from.
+type Span = (Vec<u8>, Arc<Segment>);
+
 /// The state of one dead chain's walk (`settle_dead_chains`): the chain's bytes
 /// per its newest link, the bytes walked, the read-ahead budget left, and the
 /// last bytes read ahead (segment, offset, bytes).
@@ -217,24 +220,30 @@ impl Store {
     /// A delta record is refused (as corrupt): read a collection's chain with
     /// [`read_chain`](Self::read_chain).
     pub fn read(&self, loc: Loc, key: &[u8]) -> Result<Vec<u8>, ReadError> {
-        let (mut rec, seg) = self.read_span(loc.seg, loc.off, loc.len as usize)?;
-        let corrupt = |reason| ReadError::Corrupt {
-            path: seg.path.clone(),
-            offset: u64::from(loc.off),
-            reason,
-        };
-        let h = record::decode_header(&rec).ok_or_else(|| corrupt("bad header"))?;
-        if !record::verify(&rec, &h) {
-            return Err(corrupt("checksum mismatch"));
+        let (rec, seg) = self.read_span(loc.seg, loc.off, loc.len as usize)?;
+        value_of(rec, &seg, loc, key)
+    }
+
+    /// [`read`](Self::read) if it needs no wait for the disk: the record is
+    /// still in the append buffer or its pages are in the page cache
+    /// (`preadv2(RWF_NOWAIT)`), so it may run on an async thread. `Ok(None)`
+    /// when the read would wait (or reading without waiting is off, see
+    /// [`set_read_nowait`](Self::set_read_nowait), or failed: the waiting read
+    /// reports errors).
+    pub fn try_read(&self, loc: Loc, key: &[u8]) -> Result<Option<Vec<u8>>, ReadError> {
+        if !self.read_nowait.load(Ordering::Relaxed) {
+            return Ok(None);
         }
-        if h.kind != Kind::Set || rec.get(HEADER_LEN..HEADER_LEN + h.key_len) != Some(key) {
-            return Err(corrupt("record is not the key's value"));
+        match self.read_span_with(loc.seg, loc.off, loc.len as usize, true)? {
+            Some((rec, seg)) => value_of(rec, &seg, loc, key).map(Some),
+            None => Ok(None),
         }
-        if h.delta {
-            return Err(corrupt("record is a delta: read its chain"));
-        }
-        rec.drain(..HEADER_LEN + h.key_len);
-        Ok(rec)
+    }
+
+    /// Whether [`try_read`](Self::try_read) reads without waiting (setting
+    /// `cold-read-nowait`); off, every cold read goes to a reader thread.
+    pub fn set_read_nowait(&self, on: bool) {
+        self.read_nowait.store(on, Ordering::Relaxed);
     }
 
     /// `n` bytes of segment `seg` from `off`: from the append buffer if they are
@@ -247,6 +256,20 @@ impl Store {
         off: u32,
         n: usize,
     ) -> Result<(Vec<u8>, Arc<Segment>), ReadError> {
+        // A waiting read always has its bytes.
+        self.read_span_with(seg, off, n, false)?
+            .ok_or(ReadError::Gone)
+    }
+
+    /// [`read_span`](Self::read_span); with `nowait`, `None` where the read
+    /// from the file would wait for the disk.
+    fn read_span_with(
+        &self,
+        seg: u32,
+        off: u32,
+        n: usize,
+        nowait: bool,
+    ) -> Result<Option<Span>, ReadError> {
         let (start, end) = (u64::from(off), u64::from(off) + n as u64);
         let buffered = {
             let st = self.state.lock();
@@ -263,7 +286,7 @@ impl Store {
             return Err(ReadError::Gone);
         };
         if let Some(rec) = buffered {
-            return Ok((rec, segment));
+            return Ok(Some((rec, segment)));
         }
         let Some(file) = segment.file.get() else {
             return Err(ReadError::Gone);
@@ -276,13 +299,22 @@ impl Store {
             });
         }
         let mut rec = vec![0u8; n];
+        if nowait {
+            if !matches!(file.read_exact_at_nowait(&mut rec, start), Ok(true)) {
+                self.nowait_misses.fetch_add(1, Ordering::Relaxed);
+                return Ok(None);
+            }
+            self.nowait_reads.fetch_add(1, Ordering::Relaxed);
+            self.disk_reads.fetch_add(1, Ordering::Relaxed);
+            return Ok(Some((rec, segment)));
+        }
         self.disk_reads.fetch_add(1, Ordering::Relaxed);
         file.read_exact_at(&mut rec, start)
             .map_err(|source| ReadError::Io {
                 path: segment.path.clone(),
                 source,
             })?;
-        Ok((rec, segment))
+        Ok(Some((rec, segment)))
     }
 
     /// Reads back the collection whose chain ends at `loc` (the key's index
@@ -419,4 +451,26 @@ impl Store {
             seqs,
         })
     }
+}
+
+/// The value of the set record `rec` read from `loc` of `seg`, verified: its
+/// checksum, its key, and that it is a whole value (not a delta).
+fn value_of(mut rec: Vec<u8>, seg: &Segment, loc: Loc, key: &[u8]) -> Result<Vec<u8>, ReadError> {
+    let corrupt = |reason| ReadError::Corrupt {
+        path: seg.path.clone(),
+        offset: u64::from(loc.off),
+        reason,
+    };
+    let h = record::decode_header(&rec).ok_or_else(|| corrupt("bad header"))?;
+    if !record::verify(&rec, &h) {
+        return Err(corrupt("checksum mismatch"));
+    }
+    if h.kind != Kind::Set || rec.get(HEADER_LEN..HEADER_LEN + h.key_len) != Some(key) {
+        return Err(corrupt("record is not the key's value"));
+    }
+    if h.delta {
+        return Err(corrupt("record is a delta: read its chain"));
+    }
+    rec.drain(..HEADER_LEN + h.key_len);
+    Ok(rec)
 }

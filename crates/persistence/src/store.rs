@@ -251,6 +251,12 @@ pub struct Stats {
     pub appended_lsn: u64,
     /// Records read back from disk (cold reads).
     pub disk_reads: u64,
+    /// Of those, read on the caller's thread because their pages were in
+    /// the page cache ([`Store::try_read`]).
+    pub nowait_reads: u64,
+    /// Reads [`Store::try_read`] handed back because they would have waited
+    /// for the disk.
+    pub nowait_misses: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -357,6 +363,12 @@ pub struct Store {
     pub(crate) housekeeper_mx: Mutex<()>,
     pub(crate) appended_bytes: AtomicU64,
     pub(crate) disk_reads: AtomicU64,
+    /// Reads served by [`Store::try_read`] without waiting.
+    pub(crate) nowait_reads: AtomicU64,
+    /// Reads [`Store::try_read`] found would wait for the disk.
+    pub(crate) nowait_misses: AtomicU64,
+    /// Whether [`Store::try_read`] tries at all (`cold-read-nowait`).
+    pub(crate) read_nowait: AtomicBool,
     pub(crate) threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     pub(crate) lock: Mutex<Option<File>>,
     /// The latest value of each metadata record, and the segment holding it.
@@ -426,6 +438,9 @@ impl Store {
             housekeeper_mx: Mutex::new(()),
             appended_bytes: AtomicU64::new(0),
             disk_reads: AtomicU64::new(0),
+            nowait_reads: AtomicU64::new(0),
+            nowait_misses: AtomicU64::new(0),
+            read_nowait: AtomicBool::new(true),
             threads: Mutex::new(Vec::new()),
             lock: Mutex::new(lock),
             metas: Mutex::new(std::collections::HashMap::new()),
@@ -930,6 +945,8 @@ impl Store {
             synced_lsn: self.synced_lsn.load(Ordering::Relaxed),
             appended_lsn: self.appended_lsn(),
             disk_reads: self.disk_reads.load(Ordering::Relaxed),
+            nowait_reads: self.nowait_reads.load(Ordering::Relaxed),
+            nowait_misses: self.nowait_misses.load(Ordering::Relaxed),
         }
     }
 

@@ -16,6 +16,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 pub trait DataFile: Send + Sync + std::fmt::Debug {
     /// Reads exactly `buf.len()` bytes at `off`.
     fn read_exact_at(&self, buf: &mut [u8], off: u64) -> io::Result<()>;
+    /// Reads exactly `buf.len()` bytes at `off` if they are all in the page
+    /// cache, without waiting for the disk: `Ok(false)` when it would wait
+    /// (or the kernel or file system cannot tell), and the caller reads with
+    /// [`read_exact_at`](Self::read_exact_at) off the async threads instead.
+    fn read_exact_at_nowait(&self, _buf: &mut [u8], _off: u64) -> io::Result<bool> {
+        Ok(false)
+    }
     /// Writes all of `buf` at `off`.
     fn write_all_at(&self, buf: &[u8], off: u64) -> io::Result<()>;
     /// Flushes data (not necessarily metadata) to stable storage.
@@ -55,9 +62,43 @@ pub struct OsVfs;
 #[derive(Debug)]
 struct OsFile(File);
 
+/// Whether `preadv2(RWF_NOWAIT)` works here (Linux 4.14 and later, on file
+/// systems that support it): cleared at the first refusal, after which every
+/// read goes the waiting way.
+static NOWAIT_WORKS: AtomicBool = AtomicBool::new(true);
+
 impl DataFile for OsFile {
     fn read_exact_at(&self, buf: &mut [u8], off: u64) -> io::Result<()> {
         self.0.read_exact_at(buf, off)
+    }
+    #[cfg(target_os = "linux")]
+    fn read_exact_at_nowait(&self, buf: &mut [u8], off: u64) -> io::Result<bool> {
+        use rustix::io::{Errno, ReadWriteFlags};
+        if !NOWAIT_WORKS.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let mut done = 0;
+        while done < buf.len() {
+            let mut iov = [io::IoSliceMut::new(&mut buf[done..])];
+            match rustix::io::preadv2(&self.0, &mut iov, off + done as u64, ReadWriteFlags::NOWAIT)
+            {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "failed to fill whole buffer",
+                    ));
+                }
+                Ok(n) => done += n,
+                Err(Errno::AGAIN) => return Ok(false),
+                Err(Errno::INTR) => {}
+                Err(Errno::OPNOTSUPP | Errno::INVAL | Errno::NOSYS) => {
+                    NOWAIT_WORKS.store(false, Ordering::Relaxed);
+                    return Ok(false);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(true)
     }
     fn write_all_at(&self, buf: &[u8], off: u64) -> io::Result<()> {
         self.0.write_all_at(buf, off)
@@ -192,6 +233,13 @@ impl DataFile for FaultyFile {
     fn read_exact_at(&self, buf: &mut [u8], off: u64) -> io::Result<()> {
         self.faults.check(&self.faults.read_error, eio)?;
         self.inner.read_exact_at(buf, off)
+    }
+    fn read_exact_at_nowait(&self, buf: &mut [u8], off: u64) -> io::Result<bool> {
+        // An injected read error is the waiting read's to report.
+        if self.faults.read_error.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        self.inner.read_exact_at_nowait(buf, off)
     }
     fn write_all_at(&self, buf: &[u8], off: u64) -> io::Result<()> {
         self.faults.check(&self.faults.disk_full, enospc)?;

@@ -73,6 +73,13 @@ pub async fn run_core(
             Outcome::Done { lsn } => break Ok(Ran::Done(lsn)),
             Outcome::Blocked => break Ok(Ran::Blocked),
             Outcome::Need(reads) => {
+                // What the page cache holds is read here; the rest on a
+                // reader thread.
+                let reads = match ks.read_cold_nowait(reads, prefetch) {
+                    Ok(left) if left.is_empty() => continue,
+                    Ok(left) => left,
+                    Err(e) => break Err(RunError::Read(e)),
+                };
                 let ks = ks.clone();
                 let mut pf = std::mem::take(prefetch);
                 let joined = tokio::task::spawn_blocking(move || {

@@ -274,6 +274,8 @@ fn persistence(s: &Shared, out: &mut String) {
     field!(out, "aof_fsync_policy", st.fsync.as_str());
     field!(out, "aof_appended_bytes", st.appended_bytes);
     field!(out, "aof_disk_reads", st.disk_reads);
+    field!(out, "aof_disk_reads_nowait", st.nowait_reads);
+    field!(out, "aof_disk_reads_would_block", st.nowait_misses);
 }
 
 fn stats(s: &Shared, out: &mut String) {

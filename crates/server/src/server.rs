@@ -49,6 +49,7 @@ impl Server {
         let (ks, report) = Keyspace::open(opts, c.cache_capacity(), replicaof.is_some())?;
         ks.set_max_bulk_len(c.proto_max_bulk_len());
         ks.set_encodings(c.type_limits().encodings());
+        ks.store().set_read_nowait(c.cold_read_nowait());
         for t in &report.truncations {
             tracing::warn!(
                 "cut a torn record at the tail of {} at offset {} ({} bytes dropped)",

@@ -375,10 +375,15 @@ impl Conn {
                     return None;
                 }
                 TxOutcome::Need(reads) => {
+                    let reads = match ks.read_cold_nowait(reads, &mut self.prefetch) {
+                        Ok(left) if left.is_empty() => continue,
+                        Ok(left) => Ok(left),
+                        Err(e) => Err(e),
+                    };
                     let ks2 = ks.clone();
                     let mut pf = std::mem::take(&mut self.prefetch);
                     let joined = tokio::task::spawn_blocking(move || {
-                        let r = ks2.read_cold(&reads, &mut pf);
+                        let r = reads.and_then(|reads| ks2.read_cold(&reads, &mut pf));
                         (r, pf)
                     })
                     .await;

@@ -172,6 +172,10 @@ impl Settings {
     pub fn compaction_min_size(&self) -> u64 {
         self.u64(Id::CompactionMinSize)
     }
+    /// `cold-read-nowait`.
+    pub fn cold_read_nowait(&self) -> bool {
+        self.flag(Id::ColdReadNowait)
+    }
     /// `cache-capacity`.
     pub fn cache_capacity(&self) -> u64 {
         self.u64(Id::CacheCapacity)

@@ -54,6 +54,7 @@ pub enum Id {
     SegmentSize,
     CompactionThreshold,
     CompactionMinSize,
+    ColdReadNowait,
     // replication
     Replicaof,
     Masterauth,

@@ -28,6 +28,13 @@ fn apply_segment(s: &dyn Host) -> Result<(), String> {
     Ok(())
 }
 
+fn apply_read_nowait(s: &dyn Host) -> Result<(), String> {
+    s.ks()
+        .store()
+        .set_read_nowait(s.settings().cold_read_nowait());
+    Ok(())
+}
+
 fn apply_compaction(s: &dyn Host) -> Result<(), String> {
     s.ks().store().set_compaction(
         s.settings().compaction_threshold(),
@@ -83,4 +90,8 @@ pub(super) const DEFS: &[Def] = &[
     .runtime()
     .apply(apply_compaction)
     .help("...and the log is at least this large."),
+    Def::bool(Id::ColdReadNowait, "cold-read-nowait", "yes")
+        .runtime()
+        .apply(apply_read_nowait)
+        .help("Serve a cold read on the connection's thread when its pages are in the page cache (preadv2 RWF_NOWAIT); only a read that would wait for the disk goes to a reader thread."),
 ];
