@@ -23,7 +23,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECTIONS = ["main", "always", "zipf", "rss", "cold", "hotget", "threads", "typed", "hashsets",
-            "lists", "zsets", "tx", "pubsub"]
+            "lists", "zsets", "tx", "pubsub", "tier"]
 
 
 T0 = time.time()
@@ -605,6 +605,9 @@ def main():
         if "pubsub" in o.sections:
             import compare_pubsub
             compare_pubsub.run(r, Server, fmt_list)
+        if "tier" in o.sections:
+            import compare_tier
+            compare_tier.run(r, Server, fmt_list)
     except Exception as e:  # noqa: BLE001 - report and fail, after writing what we have
         failed = f"{type(e).__name__}: {e}"
     table = r.table()

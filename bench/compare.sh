@@ -5,7 +5,7 @@
 #   bench/compare.sh            # the full comparison (release build, 3 rounds, ~15 min)
 #   bench/compare.sh --quick    # a seconds-long smoke of every workload (debug build; CI)
 #
-# Other flags: --rounds N, --sections main,always,zipf,rss,cold,hotget,threads,typed,hashsets,lists,zsets,tx,pubsub,
+# Other flags: --rounds N, --sections main,always,zipf,rss,cold,hotget,threads,typed,hashsets,lists,zsets,tx,pubsub,tier,
 # --profile release|debug, --no-build, --out DIR, --target-secs S.
 # Needs redis-server and redis-benchmark (Debian: redis-server, redis-tools).
 set -euo pipefail

@@ -4,7 +4,8 @@
 # redis-cli / redis-benchmark checks), iproute2 (the protected-mode test's
 # private network namespace), g++ (libFuzzer is compiled from source),
 # nutcracker (twemproxy, for the sharding check), prometheus-redis-exporter
-# (the metrics check) and the Python `redis` package. Uses sudo when not root. Does nothing when all is there.
+# (the metrics check), fio (the device's limit in bench/compare.sh's tier
+# section) and the Python `redis` package. Uses sudo when not root. Does nothing when all is there.
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -17,6 +18,7 @@ command -v c++ >/dev/null || need_apt+=(g++)
 command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
 [ -x /usr/sbin/nutcracker ] || command -v nutcracker >/dev/null || need_apt+=(nutcracker)
 command -v prometheus-redis-exporter >/dev/null || need_apt+=(prometheus-redis-exporter)
+command -v fio >/dev/null || need_apt+=(fio)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
   sudo_cmd=""
