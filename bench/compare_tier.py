@@ -5,9 +5,11 @@ servers: one with a 64 MB cache (cold), one with everything cached (hot).
 GETs only (`emberkv-bench --read-ratio 1.0`, 50 clients), uniform and
 Zipfian 0.99 keys, `-P 1` and `-P 16`:
 
-- page-cached cold: the cold server with the log in the page cache, with
-  `cold-read-nowait yes` (the default: read in place with
-  preadv2(RWF_NOWAIT)) and `no` (every cold read handed to a reader thread);
+- page-cached cold: the cold server with the log in the page cache, with its
+  defaults (`cold-read-nowait yes`: read in place with preadv2(RWF_NOWAIT);
+  `cache-admission always`: every cold read promoted), with `cold-read-nowait
+  no` (every cold read handed to a reader thread), and with `cache-admission
+  second-touch` (a string promoted on its key's second cold read);
 - disk-cold: the same after the log's pages are dropped from the page cache
   (`posix_fadvise(POSIX_FADV_DONTNEED)` on every data file, no root needed),
   uniform keys; the run reads pages back, so it is disk-cold at its start;
@@ -22,6 +24,11 @@ import os
 import shutil
 import socket
 import subprocess
+
+
+# (cold-read-nowait, cache-admission) of the cold server's runs: the defaults
+# first, then each with one setting changed (the paths they replace).
+VARIANTS = [("yes", "always"), ("no", "always"), ("yes", "second-touch")]
 
 
 def config_set(port, name, value):
@@ -108,11 +115,14 @@ def run(r, Server, fmt_list):
             for dist in ("uniform", "zipf"):
                 for pl in (1, 16):
                     put((dist, pl), "hot", bench(hot, dist, pl, f"tier-hot-{dist}-P{pl}-{rnd}"))
-                    for mode in ("yes", "no"):
+                    for mode, admission in VARIANTS:
                         config_set(cold.port, "cold-read-nowait", mode)
-                        put((dist, pl), f"cold-{mode}",
-                            bench(cold, dist, pl, f"tier-cold-{mode}-{dist}-P{pl}-{rnd}"))
+                        config_set(cold.port, "cache-admission", admission)
+                        put((dist, pl), f"cold-{mode}-{admission}",
+                            bench(cold, dist, pl,
+                                  f"tier-cold-{mode}-{admission}-{dist}-P{pl}-{rnd}"))
             config_set(cold.port, "cold-read-nowait", "yes")
+            config_set(cold.port, "cache-admission", "always")
             for pl in (1, 16):
                 drop_pages(cold)
                 put(("uniform", pl), "disk", bench(cold, "uniform", pl, f"tier-disk-P{pl}-{rnd}"))
@@ -125,12 +135,13 @@ def run(r, Server, fmt_list):
     for (dist, pl), by in got.items():
         label = {"uniform": "uniform", "zipf": "Zipfian 0.99"}[dist]
         hot_t = [x[0] for x in by["hot"]]
-        for mode, how in (("yes", "read in place (cold-read-nowait yes)"),
-                          ("no", "reader thread (cold-read-nowait no)")):
-            runs = by[f"cold-{mode}"]
-            r.row(section, f"{label}, page-cached cold, {how}, -P {pl}", "req/s",
-                  {"all hot": hot_t, "cold": [x[0] for x in runs]},
-                  ("≥ 0.85" if dist == "uniform" else "≥ 0.9") if mode == "yes" and pl == 1 else "",
+        for mode, admission in VARIANTS:
+            how = {"yes": "read in place", "no": "reader thread"}[mode]
+            runs = by[f"cold-{mode}-{admission}"]
+            default = (mode, admission) == VARIANTS[0]
+            r.row(section, f"{label}, page-cached cold, {how}, admission {admission}, -P {pl}",
+                  "req/s", {"all hot": hot_t, "cold": [x[0] for x in runs]},
+                  ("≥ 0.85" if dist == "uniform" else "≥ 0.9") if default and pl == 1 else "",
                   f"hit ratio {fmt_list([x[2] for x in runs], 3)}; p99 cold "
                   f"{fmt_list([x[1] for x in runs], 2)} ms vs hot {fmt_list([x[1] for x in by['hot']], 2)} ms")
         if "disk" in by:

@@ -646,7 +646,16 @@ impl<'a, 'o> Cx<'a, 'o> {
                     Fetched::Bytes(v) => g.fits(v.len()),
                     Fetched::Coll(o, ..) => g.fits_obj(o),
                 };
-                if !fits {
+                // Second-touch admission applies to strings (a collection is
+                // changed where it is cached).
+                let admitted = !fits
+                    || !matches!(fetched, Fetched::Bytes(_))
+                    || !ks.second_touch()
+                    || g.admit(ks.hash(key));
+                if !admitted {
+                    self.counted.cache_admission_skips += 1;
+                }
+                if !fits || !admitted {
                     let r = f(vtype, fetched.view(), self.out);
                     self.prefetch.put(loc, fetched);
                     return Ok(Some(r));

@@ -44,6 +44,11 @@ pub(crate) use cache::{Big, HeldRef, Pool, Tally, tally_add};
 /// cursors encode it.
 pub const SHARDS: usize = 16;
 
+/// Buckets of a shard's record of keys recently read from the log
+/// ([`Shard::admit`]): 16 KiB per shard, only with `cache-admission
+/// second-touch`.
+const SEEN_BUCKETS: usize = 4096;
+
 /// Bytes charged to the cache per hot value, besides its length (allocator
 /// rounding and bookkeeping).
 pub const CACHE_ENTRY_OVERHEAD: u64 = 16;
@@ -187,6 +192,9 @@ pub struct Counters {
     pub cache_misses: u64,
     /// Values evicted from RAM.
     pub cache_evictions: u64,
+    /// Cold values read but not promoted (`cache-admission second-touch`:
+    /// their key had not been read from the log recently).
+    pub cache_admission_skips: u64,
     /// Keys removed because their TTL passed.
     pub expired_keys: u64,
 }
@@ -198,6 +206,7 @@ impl Counters {
             && self.cache_hits == 0
             && self.cache_misses == 0
             && self.cache_evictions == 0
+            && self.cache_admission_skips == 0
             && self.expired_keys == 0
     }
 
@@ -207,6 +216,7 @@ impl Counters {
         self.cache_hits += o.cache_hits;
         self.cache_misses += o.cache_misses;
         self.cache_evictions += o.cache_evictions;
+        self.cache_admission_skips += o.cache_admission_skips;
         self.expired_keys += o.expired_keys;
     }
 }
@@ -235,6 +245,9 @@ pub(crate) struct Shard {
     big: hashbrown::HashMap<u32, Big, foldhash::fast::FixedState>,
     /// The clients watching this shard's keys (`WATCH`).
     pub(crate) watchers: crate::watch::Watchers,
+    /// Fingerprints of the keys last read from the log, one per bucket
+    /// (`cache-admission second-touch`; allocated at first use).
+    seen: Vec<u32>,
 }
 
 impl Shard {
@@ -255,6 +268,29 @@ impl Shard {
             counters: Counters::default(),
             big: hashbrown::HashMap::default(),
             watchers: Default::default(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Whether a string value just read from the log for the key of hash
+    /// `h` is promoted under `cache-admission second-touch`: yes if the key
+    /// was read from the log recently (its fingerprint is in its bucket),
+    /// else its fingerprint is noted and the value is served without taking
+    /// a place in the cache. A one-off read of a large cold set then leaves
+    /// the hot set alone; a key read twice within about [`SEEN_BUCKETS`]
+    /// cold reads of its shard is promoted.
+    pub(crate) fn admit(&mut self, h: u64) -> bool {
+        if self.seen.is_empty() {
+            self.seen = vec![0; SEEN_BUCKETS];
+        }
+        let i = (h as usize) & (SEEN_BUCKETS - 1);
+        let fp = ((h >> 32) as u32) | 1;
+        if self.seen[i] == fp {
+            self.seen[i] = 0;
+            true
+        } else {
+            self.seen[i] = fp;
+            false
         }
     }
 
@@ -489,6 +525,8 @@ pub struct Keyspace {
     pub(crate) hasher: Hasher,
     pub(crate) store: Arc<Store>,
     cache_capacity: AtomicU64,
+    /// `cache-admission second-touch` (see [`Shard::admit`]).
+    second_touch: AtomicBool,
     max_bulk_len: AtomicU64,
     /// The collection encodings' thresholds (`hash-max-listpack-entries`, ...),
     /// in the order of [`emberkv_rdb::Encodings`]'s fields: plain loads, as
@@ -574,6 +612,7 @@ impl Keyspace {
             hasher,
             store,
             cache_capacity: AtomicU64::new(cache_capacity),
+            second_touch: AtomicBool::new(false),
             max_bulk_len: AtomicU64::new(512 * 1024 * 1024),
             encodings: encodings_cells(emberkv_rdb::Encodings::default()),
             replica: AtomicBool::new(replica),
@@ -693,6 +732,19 @@ impl Keyspace {
     /// The cache budget in bytes.
     pub fn cache_capacity(&self) -> u64 {
         self.cache_capacity.load(Ordering::Relaxed)
+    }
+
+    /// Whether a string read from the log is promoted only on its key's
+    /// second cold read in a while (`cache-admission second-touch`), instead
+    /// of at once (`always`).
+    pub fn set_cache_admission(&self, second_touch: bool) {
+        self.second_touch.store(second_touch, Ordering::Relaxed);
+    }
+
+    /// Whether [`set_cache_admission`](Self::set_cache_admission) asked for
+    /// second-touch admission.
+    pub(crate) fn second_touch(&self) -> bool {
+        self.second_touch.load(Ordering::Relaxed)
     }
 
     /// Changes the cache budget; shrinking evicts at once.

@@ -485,6 +485,11 @@ fn cache(s: &Shared, out: &mut String) {
     field!(out, "cache_evictions", ks.counters.cache_evictions);
     field!(
         out,
+        "cache_admission_skips",
+        ks.counters.cache_admission_skips
+    );
+    field!(
+        out,
         "cache_entry_overhead",
         emberkv_core::keyspace::CACHE_ENTRY_OVERHEAD
     );

@@ -50,6 +50,7 @@ impl Server {
         ks.set_max_bulk_len(c.proto_max_bulk_len());
         ks.set_encodings(c.type_limits().encodings());
         ks.store().set_read_nowait(c.cold_read_nowait());
+        ks.set_cache_admission(c.cache_second_touch());
         for t in &report.truncations {
             tracing::warn!(
                 "cut a torn record at the tail of {} at offset {} ({} bytes dropped)",

@@ -16,7 +16,14 @@ fn value_for(i: usize) -> Vec<u8> {
 
 /// Writes `n` 1 KiB values, then restarts the server so every one is cold.
 fn cold_server(n: usize) -> (TestServer, redis::Connection) {
-    let mut s = TestServer::start(&["--cache-capacity", "64kb", "--appendfsync", "always"]);
+    cold_server_with(n, &["--cache-capacity", "64kb"])
+}
+
+/// [`cold_server`] with `args`.
+fn cold_server_with(n: usize, args: &[&str]) -> (TestServer, redis::Connection) {
+    let mut all = vec!["--appendfsync", "always"];
+    all.extend_from_slice(args);
+    let mut s = TestServer::start(&all);
     let mut c = s.conn();
     for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
         let mut p = redis::pipe();
@@ -133,4 +140,59 @@ fn cold_read_nowait_off_sends_every_cold_read_to_a_reader_thread() {
         .arg("maybe")
         .query(&mut c);
     assert!(bad.is_err());
+}
+
+#[test]
+fn second_touch_admission_promotes_a_cold_value_on_its_second_read() {
+    let (s, mut c) = cold_server_with(
+        200,
+        &[
+            "--cache-capacity",
+            "1mb",
+            "--cache-admission",
+            "second-touch",
+        ],
+    );
+    let stats = |c: &mut redis::Connection| {
+        (
+            s.info_u64(c, "cache_misses"),
+            s.info_u64(c, "cache_admission_skips"),
+            s.info_u64(c, "cache_keys"),
+            s.info_u64(c, "cache_hits"),
+        )
+    };
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut c).unwrap();
+    let base_keys = s.info_u64(&mut c, "cache_keys");
+    let get = |c: &mut redis::Connection, i: usize| {
+        let v: Vec<u8> = redis::cmd("GET").arg(format!("k:{i}")).query(c).unwrap();
+        assert!(v == value_for(i), "k:{i}");
+    };
+    // First read: served from the log, not cached.
+    get(&mut c, 7);
+    assert_eq!(stats(&mut c), (1, 1, base_keys, 0));
+    // Second: read from the log again and promoted.
+    get(&mut c, 7);
+    assert_eq!(stats(&mut c), (2, 1, base_keys + 1, 0));
+    // Third: a cache hit.
+    get(&mut c, 7);
+    assert_eq!(stats(&mut c), (2, 1, base_keys + 1, 1));
+    // One pass over every key caches none of them; a second pass caches all.
+    read_all(&mut c, 200);
+    let keys_after_one = s.info_u64(&mut c, "cache_keys");
+    assert!(keys_after_one <= base_keys + 1 + 5, "{keys_after_one}");
+    read_all(&mut c, 200);
+    assert!(s.info_u64(&mut c, "cache_keys") >= base_keys + 190);
+    // Back to promoting at once, at run time.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("cache-admission")
+        .arg("always")
+        .query(&mut c)
+        .unwrap();
+    let m: std::collections::HashMap<String, String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("cache-admission")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(m["cache-admission"], "always");
 }

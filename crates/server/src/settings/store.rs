@@ -172,6 +172,10 @@ impl Settings {
     pub fn compaction_min_size(&self) -> u64 {
         self.u64(Id::CompactionMinSize)
     }
+    /// `cache-admission second-touch`.
+    pub fn cache_second_touch(&self) -> bool {
+        self.get(Id::CacheAdmission) == "second-touch"
+    }
     /// `cold-read-nowait`.
     pub fn cold_read_nowait(&self) -> bool {
         self.flag(Id::ColdReadNowait)

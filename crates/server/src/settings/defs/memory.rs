@@ -59,6 +59,12 @@ fn apply_cache(s: &dyn Host) -> Result<(), String> {
     Ok(())
 }
 
+fn apply_admission(s: &dyn Host) -> Result<(), String> {
+    s.ks()
+        .set_cache_admission(s.settings().cache_second_touch());
+    Ok(())
+}
+
 fn apply_maxmemory(s: &dyn Host) -> Result<(), String> {
     s.refresh_used_memory();
     Ok(())
@@ -73,6 +79,16 @@ pub(super) const DEFS: &[Def] = &[
         .runtime()
         .apply(apply_cache)
         .help("Bytes of values kept hot in RAM, e.g. 64kb, 256mb, 2gb."),
+    Def::choice(
+        Id::CacheAdmission,
+        "cache-admission",
+        &["always", "second-touch"],
+        "always",
+    )
+    .runtime()
+    .apply(apply_admission)
+    .value_name("POLICY")
+    .help("When a string read from the log is promoted into the cache: always, or second-touch (only when its key was read from the log recently, so one pass over a large cold set leaves the hot set in place)."),
     Def::size(Id::Maxmemory, "maxmemory", 0, LLONG_MAX, "0")
         .runtime()
         .apply(apply_maxmemory)

@@ -86,6 +86,7 @@ pub enum Id {
     BusyReplyThreshold,
     // memory and data types
     CacheCapacity,
+    CacheAdmission,
     Maxmemory,
     MaxmemoryPolicy,
     MaxmemorySamples,
