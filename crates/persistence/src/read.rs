@@ -368,13 +368,7 @@ impl Store {
                 offset: u64::from(cur.off),
                 reason,
             };
-            let h = record::decode_header(&rec).ok_or_else(|| corrupt("bad header"))?;
-            if !record::verify(&rec, &h) {
-                return Err(corrupt("checksum mismatch"));
-            }
-            if h.kind != Kind::Set || rec.get(HEADER_LEN..HEADER_LEN + h.key_len) != Some(key) {
-                return Err(corrupt("chain record is not the key's"));
-            }
+            let h = checked_header(&rec, &seg, cur, key, "chain record is not the key's")?;
             if recs.first().is_some_and(|f| f.2.vtype != h.vtype) {
                 return Err(corrupt("chain record of another type"));
             }
@@ -456,21 +450,40 @@ impl Store {
 /// The value of the set record `rec` read from `loc` of `seg`, verified: its
 /// checksum, its key, and that it is a whole value (not a delta).
 fn value_of(mut rec: Vec<u8>, seg: &Segment, loc: Loc, key: &[u8]) -> Result<Vec<u8>, ReadError> {
+    let h = checked_header(&rec, seg, loc, key, "record is not the key's value")?;
+    if h.delta {
+        return Err(ReadError::Corrupt {
+            path: seg.path.clone(),
+            offset: u64::from(loc.off),
+            reason: "record is a delta: read its chain",
+        });
+    }
+    rec.drain(..HEADER_LEN + h.key_len);
+    Ok(rec)
+}
+
+/// The header of the record `rec` read from `loc` of `seg`, verified: it
+/// decodes, its checksum matches, and it is a set (or delta) record of
+/// `key` — else [`ReadError::Corrupt`] with `not_key` as the reason for the
+/// last.
+fn checked_header(
+    rec: &[u8],
+    seg: &Segment,
+    loc: Loc,
+    key: &[u8],
+    not_key: &'static str,
+) -> Result<record::Header, ReadError> {
     let corrupt = |reason| ReadError::Corrupt {
         path: seg.path.clone(),
         offset: u64::from(loc.off),
         reason,
     };
-    let h = record::decode_header(&rec).ok_or_else(|| corrupt("bad header"))?;
-    if !record::verify(&rec, &h) {
+    let h = record::decode_header(rec).ok_or_else(|| corrupt("bad header"))?;
+    if !record::verify(rec, &h) {
         return Err(corrupt("checksum mismatch"));
     }
     if h.kind != Kind::Set || rec.get(HEADER_LEN..HEADER_LEN + h.key_len) != Some(key) {
-        return Err(corrupt("record is not the key's value"));
+        return Err(corrupt(not_key));
     }
-    if h.delta {
-        return Err(corrupt("record is a delta: read its chain"));
-    }
-    rec.drain(..HEADER_LEN + h.key_len);
-    Ok(rec)
+    Ok(h)
 }

@@ -40,6 +40,16 @@ fn cold_server_with(n: usize, args: &[&str]) -> (TestServer, redis::Connection) 
     (s, c)
 }
 
+/// CONFIG SET `name` `value`, which must succeed.
+fn config_set(c: &mut redis::Connection, name: &str, value: &str) {
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg(name)
+        .arg(value)
+        .query(c)
+        .unwrap();
+}
+
 /// GETs every key in pipelines of 50 and checks each value.
 fn read_all(c: &mut redis::Connection, n: usize) {
     for chunk in (0..n).collect::<Vec<_>>().chunks(50) {
@@ -108,30 +118,15 @@ fn cold_reads_of_dropped_pages_go_to_a_reader_thread() {
 fn cold_read_nowait_off_sends_every_cold_read_to_a_reader_thread() {
     let n = 500;
     let (s, mut c) = cold_server(n);
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("cold-read-nowait")
-        .arg("no")
-        .query(&mut c)
-        .unwrap();
+    config_set(&mut c, "cold-read-nowait", "no");
     let reads = s.info_u64(&mut c, "aof_disk_reads");
     read_all(&mut c, n);
     assert_eq!(s.info_u64(&mut c, "aof_disk_reads_nowait"), 0);
     assert_eq!(s.info_u64(&mut c, "aof_disk_reads_would_block"), 0);
     assert!(s.info_u64(&mut c, "aof_disk_reads") - reads >= n as u64 * 9 / 10);
     // And back on, at run time.
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("cold-read-nowait")
-        .arg("yes")
-        .query(&mut c)
-        .unwrap();
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("cache-capacity")
-        .arg("0")
-        .query(&mut c)
-        .unwrap();
+    config_set(&mut c, "cold-read-nowait", "yes");
+    config_set(&mut c, "cache-capacity", "0");
     read_all(&mut c, n);
     assert!(s.info_u64(&mut c, "aof_disk_reads_nowait") > 0);
     let bad: redis::RedisResult<()> = redis::cmd("CONFIG")
@@ -183,12 +178,7 @@ fn second_touch_admission_promotes_a_cold_value_on_its_second_read() {
     read_all(&mut c, 200);
     assert!(s.info_u64(&mut c, "cache_keys") >= base_keys + 190);
     // Back to promoting at once, at run time.
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("cache-admission")
-        .arg("always")
-        .query(&mut c)
-        .unwrap();
+    config_set(&mut c, "cache-admission", "always");
     let m: std::collections::HashMap<String, String> = redis::cmd("CONFIG")
         .arg("GET")
         .arg("cache-admission")
