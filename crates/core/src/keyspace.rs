@@ -31,23 +31,22 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use emberkv_persistence::{LiveIndex, Loc, Rec, Recovered, Store, VType};
+use emberkv_persistence::{Loc, Rec, Store, VType};
 use hashbrown::HashTable;
 
 use parking_lot::{Mutex, MutexGuard};
 
 mod cache;
+mod key;
+mod recover;
 
 pub(crate) use cache::{Big, HeldRef, Pool, Tally, tally_add};
+pub(crate) use key::{INLINE_KEY, Key};
+use recover::{IndexHandle, recover_one};
 
 /// Number of shards. A power of two; fixed for the life of a process because SCAN
 /// cursors encode it.
 pub const SHARDS: usize = 16;
-
-/// Buckets of a shard's record of keys recently read from the log
-/// ([`Shard::admit`]): 16 KiB per shard, only with `cache-admission
-/// second-touch`.
-const SEEN_BUCKETS: usize = 4096;
 
 /// Bytes charged to the cache per hot value, besides its length (allocator
 /// rounding and bookkeeping).
@@ -57,75 +56,6 @@ pub(crate) const NIL: u32 = u32::MAX;
 
 /// Bits of the SCAN cursor that hold the slot number.
 pub(crate) const CURSOR_SLOT_BITS: u32 = 40;
-
-/// Keys up to this many bytes live inside their slot.
-pub(crate) const INLINE_KEY: usize = 22;
-
-/// A key as the index stores it: short keys (redis-benchmark's
-/// `key:000000012345` is 16 bytes) inline in the slot, so that finding one
-/// costs no extra cache miss and no allocation; longer ones on the heap.
-#[derive(Clone)]
-pub(crate) enum Key {
-    Inline { len: u8, bytes: [u8; INLINE_KEY] },
-    Heap(Box<[u8]>),
-}
-
-const _: () = assert!(std::mem::size_of::<Key>() == 24);
-
-impl Key {
-    pub fn new(k: &[u8]) -> Key {
-        if k.len() <= INLINE_KEY {
-            let mut bytes = [0u8; INLINE_KEY];
-            bytes[..k.len()].copy_from_slice(k);
-            Key::Inline {
-                len: k.len() as u8,
-                bytes,
-            }
-        } else {
-            Key::Heap(k.into())
-        }
-    }
-
-    /// A copy on the heap (for callers that outlive the shard lock).
-    pub fn to_boxed(&self) -> Box<[u8]> {
-        Box::from(&**self)
-    }
-}
-
-impl Default for Key {
-    fn default() -> Key {
-        Key::Inline {
-            len: 0,
-            bytes: [0; INLINE_KEY],
-        }
-    }
-}
-
-impl std::ops::Deref for Key {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            Key::Heap(b) => b,
-        }
-    }
-}
-
-impl From<Box<[u8]>> for Key {
-    fn from(b: Box<[u8]>) -> Key {
-        if b.len() <= INLINE_KEY {
-            Key::new(&b)
-        } else {
-            Key::Heap(b)
-        }
-    }
-}
-
-impl std::fmt::Debug for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", String::from_utf8_lossy(self))
-    }
-}
 
 /// One key's entry.
 #[derive(Debug)]
@@ -269,28 +199,6 @@ impl Shard {
             big: hashbrown::HashMap::default(),
             watchers: Default::default(),
             seen: Vec::new(),
-        }
-    }
-
-    /// Whether a string value just read from the log for the key of hash
-    /// `h` is promoted under `cache-admission second-touch`: yes if the key
-    /// was read from the log recently (its fingerprint is in its bucket),
-    /// else its fingerprint is noted and the value is served without taking
-    /// a place in the cache. A one-off read of a large cold set then leaves
-    /// the hot set alone; a key read twice within about [`SEEN_BUCKETS`]
-    /// cold reads of its shard is promoted.
-    pub(crate) fn admit(&mut self, h: u64) -> bool {
-        if self.seen.is_empty() {
-            self.seen = vec![0; SEEN_BUCKETS];
-        }
-        let i = (h as usize) & (SEEN_BUCKETS - 1);
-        let fp = ((h >> 32) as u32) | 1;
-        if self.seen[i] == fp {
-            self.seen[i] = 0;
-            true
-        } else {
-            self.seen[i] = fp;
-            false
         }
     }
 
@@ -937,137 +845,6 @@ impl Keyspace {
     }
 }
 
-fn recover_one(
-    hasher: &Hasher,
-    guards: &mut [MutexGuard<'_, Shard>],
-    store: &Store,
-    rec: Recovered<'_>,
-    lru: [u8; 3],
-) {
-    match rec {
-        Recovered::Set {
-            key,
-            vtype,
-            loc,
-            expire_at,
-            prev,
-        } => {
-            let h = hasher.hash_one(key);
-            let g = &mut guards[Keyspace::shard_of(h)];
-            match g.find(h, key) {
-                Some(idx) => {
-                    let s = &mut g.slots[idx as usize];
-                    let old_vtype = std::mem::replace(&mut s.vtype, vtype);
-                    let old = std::mem::replace(&mut s.loc, loc);
-                    // A delta onto the key's entry extends its chain: nothing
-                    // dies. Anything else replaces the entry and its chain.
-                    if prev != Some(old) {
-                        retire(store, old_vtype, old);
-                    }
-                    g.set_expire(idx, expire_at);
-                }
-                None => {
-                    let idx = g.insert(hasher, h, Key::new(key), vtype, loc, lru);
-                    g.set_expire(idx, expire_at);
-                }
-            }
-        }
-        Recovered::Del { key } => {
-            let h = hasher.hash_one(key);
-            let g = &mut guards[Keyspace::shard_of(h)];
-            if let Some(idx) = g.find(h, key) {
-                let (loc, vtype) = g.remove(h, idx);
-                retire(store, vtype, loc);
-            }
-        }
-        Recovered::Expire { key, expire_at } => {
-            let h = hasher.hash_one(key);
-            let g = &mut guards[Keyspace::shard_of(h)];
-            if let Some(idx) = g.find(h, key) {
-                g.set_expire(idx, expire_at);
-            }
-        }
-        Recovered::Flush => {
-            for g in guards.iter_mut() {
-                g.clear();
-            }
-        }
-    }
-}
-
-/// Compaction folds the chain of a collection whose base is at most this many
-/// bytes, whatever its deltas (see `IndexHandle::fold`).
-const FOLD_ALWAYS: usize = 64 * 1024;
-
-/// The keyspace as compaction sees it (a weak handle: the housekeeper must not
-/// keep the keyspace alive).
-struct IndexHandle(std::sync::Weak<Keyspace>);
-
-impl LiveIndex for IndexHandle {
-    fn live_expiry(&self, key: &[u8], loc: Loc) -> Option<u64> {
-        let ks = self.0.upgrade()?;
-        let h = ks.hash(key);
-        let g = ks.shards[Keyspace::shard_of(h)].0.lock();
-        let idx = g.find(h, key)?;
-        let s = &g.slots[idx as usize];
-        (s.loc == loc).then_some(s.expire_at)
-    }
-
-    fn relocate(&self, key: &[u8], old: Loc, new: Loc) -> bool {
-        let Some(ks) = self.0.upgrade() else {
-            return false;
-        };
-        let h = ks.hash(key);
-        let mut g = ks.shards[Keyspace::shard_of(h)].0.lock();
-        let Some(idx) = g.find(h, key) else {
-            return false;
-        };
-        let s = &mut g.slots[idx as usize];
-        if s.loc != old {
-            return false;
-        }
-        s.loc = new;
-        g.forget_tally(idx);
-        true
-    }
-
-    fn current(&self, key: &[u8]) -> Option<(Loc, u64)> {
-        let ks = self.0.upgrade()?;
-        let h = ks.hash(key);
-        let g = ks.shards[Keyspace::shard_of(h)].0.lock();
-        let Some(idx) = g.find(h, key) else {
-            // Absent: no record of it is live.
-            return Some((
-                Loc {
-                    seg: u32::MAX,
-                    off: 0,
-                    len: 0,
-                },
-                0,
-            ));
-        };
-        let s = &g.slots[idx as usize];
-        Some((s.loc, s.expire_at))
-    }
-
-    /// Folds a chain when that is cheap or pays: a small collection (base up to
-    /// [`FOLD_ALWAYS`] bytes), or deltas holding more bytes than the base.
-    /// A large collection whose chain the rebase rule keeps within ~2x its base
-    /// is copied instead: folding a 100,000-field hash (building its table,
-    /// applying the deltas, serializing it) cost ~100 ms of the housekeeper per
-    /// compaction under `redis-benchmark -t hset`, where a copy is a memcpy of a
-    /// few MB, and the chain stays bounded either way.
-    fn fold(&self, _key: &[u8], vtype: VType, base: &[u8], deltas: &[Vec<u8>]) -> Option<Vec<u8>> {
-        let delta_bytes: usize = deltas.iter().map(Vec::len).sum();
-        if base.len() > FOLD_ALWAYS && delta_bytes <= base.len() {
-            return None;
-        }
-        let ks = self.0.upgrade()?;
-        let obj = crate::coll::fold(vtype, base, deltas, &ks.encodings())?;
-        Some(obj.view().body().into_owned())
-    }
-}
-
 /// The cells of [`Keyspace::encodings`] holding `e`.
 fn encodings_cells(e: emberkv_rdb::Encodings) -> [AtomicU64; 6] {
     [
@@ -1078,24 +855,4 @@ fn encodings_cells(e: emberkv_rdb::Encodings) -> [AtomicU64; 6] {
         AtomicU64::new(e.zset_max_listpack_value),
         AtomicU64::new(e.list_max_listpack_size as u64),
     ]
-}
-
-#[cfg(test)]
-mod key_tests {
-    use super::{INLINE_KEY, Key};
-
-    #[test]
-    fn keys_inline_up_to_the_limit_and_on_the_heap_beyond() {
-        for len in [0, 1, INLINE_KEY - 1, INLINE_KEY, INLINE_KEY + 1, 300] {
-            let bytes: Vec<u8> = (0..len).map(|i| i as u8).collect();
-            let k = Key::new(&bytes);
-            assert_eq!(&*k, &bytes[..]);
-            assert_eq!(matches!(k, Key::Inline { .. }), len <= INLINE_KEY);
-            let from_box = Key::from(bytes.clone().into_boxed_slice());
-            assert_eq!(&*from_box, &bytes[..]);
-            assert_eq!(matches!(from_box, Key::Inline { .. }), len <= INLINE_KEY);
-            assert_eq!(&*k.to_boxed(), &bytes[..]);
-        }
-        assert!(Key::default().is_empty());
-    }
 }

@@ -46,6 +46,7 @@ pub mod recovery;
 pub mod segment;
 pub mod store;
 pub mod vfs;
+mod watch;
 mod writer;
 
 pub use compaction::{CompactionReport, LiveIndex};

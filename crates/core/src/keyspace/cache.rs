@@ -37,6 +37,11 @@ pub(crate) fn tally_add(t: &mut Tally, loc: Loc) {
     }
 }
 
+/// Buckets of a shard's record of keys recently read from the log
+/// ([`Shard::admit`]): 16 KiB per shard, only with `cache-admission
+/// second-touch`.
+const SEEN_BUCKETS: usize = 4096;
+
 /// A hot collection in the side map.
 #[derive(Debug)]
 pub(crate) struct Big {
@@ -66,6 +71,28 @@ fn charge(len: usize) -> u64 {
 }
 
 impl Shard {
+    /// Whether a string value just read from the log for the key of hash
+    /// `h` is promoted under `cache-admission second-touch`: yes if the key
+    /// was read from the log recently (its fingerprint is in its bucket),
+    /// else its fingerprint is noted and the value is served without taking
+    /// a place in the cache. A one-off read of a large cold set then leaves
+    /// the hot set alone; a key read twice within about [`SEEN_BUCKETS`]
+    /// cold reads of its shard is promoted.
+    pub(crate) fn admit(&mut self, h: u64) -> bool {
+        if self.seen.is_empty() {
+            self.seen = vec![0; SEEN_BUCKETS];
+        }
+        let i = (h as usize) & (SEEN_BUCKETS - 1);
+        let fp = ((h >> 32) as u32) | 1;
+        if self.seen[i] == fp {
+            self.seen[i] = 0;
+            true
+        } else {
+            self.seen[i] = fp;
+            false
+        }
+    }
+
     /// The hot value of `idx` (`None` if cold) and, for a collection, its
     /// chain's bytes.
     pub fn held(&self, idx: u32) -> Option<(HeldRef<'_>, u64)> {
