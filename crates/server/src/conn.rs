@@ -532,6 +532,13 @@ impl Conn {
         self.write_spans.clear();
     }
 
+    /// `REPLICAOF NO ONE` ordered by Sentinel: promotes once the leader is
+    /// fenced and its history applied (bounded), then replies `+OK`.
+    pub(crate) async fn promote(&mut self) {
+        crate::replication::promote_after_handoff(&self.shared.replication_handles()).await;
+        self.enc().ok();
+    }
+
     /// WAIT: until `n` followers acknowledged everything written so far, or the
     /// timeout (0 = none); returns how many did.
     pub(crate) async fn wait_replicas(&mut self, n: i64, timeout_ms: u64) -> usize {

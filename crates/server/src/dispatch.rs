@@ -131,7 +131,11 @@ impl Conn {
         if self.info.kind() == crate::clients::ClientKind::Normal
             && let Some((_, all)) = self.shared.paused()
         {
-            let may_replicate = is_write || spec.name == "publish" || spec.name == "spublish";
+            // A fence holds data writes only: Sentinel's hello PUBLISH on
+            // its command link must not stall the INFO and REPLICAOF after it.
+            let may_replicate = is_write
+                || ((spec.name == "publish" || spec.name == "spublish")
+                    && !self.shared.only_fenced());
             if (all || may_replicate)
                 && !self
                     .shared
@@ -352,6 +356,10 @@ impl Conn {
                 Action::Wait(n, timeout_ms) => {
                     let acked = self.wait_replicas(n, timeout_ms).await;
                     self.enc().int(acked as i64);
+                    Flow::Continue
+                }
+                Action::Promote => {
+                    self.promote().await;
                     Flow::Continue
                 }
                 Action::Exec => match self.exec().await {

@@ -283,7 +283,7 @@ impl Shared {
     pub fn unpause(&self) {
         let mut p = self.pause.lock();
         *p = None;
-        let failover = self.failover_pause.load(Ordering::Acquire);
+        let failover = self.held();
         self.pause_set.store(failover, Ordering::Release);
         self.ks.pause_expiry(failover);
         drop(p);
@@ -302,10 +302,34 @@ impl Shared {
         self.pause_changed.notify_waiters();
     }
 
+    /// Whether writes are held with no set end: by a `FAILOVER`, or by the
+    /// fence of a leader whose follower Sentinel promotes
+    /// ([`crate::replication::failover::Handoff`]).
+    fn held(&self) -> bool {
+        self.failover_pause.load(Ordering::Acquire) || self.repl.handoff.fenced()
+    }
+
+    /// Whether the one hold on writes is a fence (no pause, no `FAILOVER`).
+    pub fn only_fenced(&self) -> bool {
+        self.repl.handoff.fenced()
+            && !self.failover_pause.load(Ordering::Acquire)
+            && self.pause.lock().is_none()
+    }
+
+    /// `REPLICAOF` on a fenced leader ends its fence: held writes go on (to
+    /// their `READONLY`, if it now follows), expiry as the pauses say.
+    pub fn fence_lifted(&self) {
+        let p = self.pause.lock();
+        let set = self.failover_pause.load(Ordering::Acquire) || p.is_some();
+        self.ks.pause_expiry(set);
+        drop(p);
+        self.pause_changed.notify_waiters();
+    }
+
     /// The pause in force: until when, and whether it holds every command
-    /// (a `FAILOVER`'s holds writes with no set end).
+    /// (a `FAILOVER`'s, or a fence's, holds writes with no set end).
     pub fn paused(&self) -> Option<(std::time::Instant, bool)> {
-        if !self.pause_set.load(Ordering::Acquire) {
+        if !self.pause_set.load(Ordering::Acquire) && !self.repl.handoff.fenced() {
             return None;
         }
         let p = *self.pause.lock();
@@ -316,7 +340,7 @@ impl Shared {
             }
             other => other,
         };
-        if !self.failover_pause.load(Ordering::Acquire) {
+        if !self.held() {
             return client;
         }
         // Writes wait until the switch-over ends (it tells pause_changed);

@@ -276,6 +276,7 @@ impl Conn {
                         // WAIT inside a transaction does not block (Redis:
                         // CLIENT_DENY_BLOCKING): it counts the followers that
                         // have acknowledged so far.
+                        Action::Promote => self.promote().await,
                         Action::Wait(..) => {
                             let repl = self.shared.repl().clone();
                             let n = repl.acked(repl.offset());

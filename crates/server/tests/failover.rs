@@ -414,3 +414,98 @@ fn a_follower_reports_how_long_its_link_is_down() {
         .unwrap();
     assert!((0..10).contains(&secs), "{secs}");
 }
+
+/// Sentinel's promotion (`REPLICAOF NO ONE` from a client named
+/// `sentinel-…`, inside its MULTI) first fences the leader: the leader holds
+/// every write from then on, and the promoted follower has every write the
+/// leader acknowledged, even with the leader still up and written to.
+#[test]
+fn sentinel_promotion_fences_the_leader_and_loses_nothing() {
+    let leader = TestServer::start(&[]);
+    let f1 = TestServer::start(&["--replicaof", &leader.addr()]);
+    wait_until("link up", 20, || link_up(&mut f1.conn()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..3)
+        .map(|_| writer(leader.addr(), stop.clone()))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let mut s = f1.conn();
+    let _: () = redis::cmd("CLIENT")
+        .arg(&["SETNAME", "sentinel-1a2b3c4d-cmd"])
+        .query(&mut s)
+        .unwrap();
+    let (ok,): (String,) = redis::pipe()
+        .atomic()
+        .cmd("REPLICAOF")
+        .arg(&["NO", "ONE"])
+        .query(&mut s)
+        .unwrap();
+    assert_eq!(ok, "OK");
+    assert_eq!(info_str(&mut s, "role"), "master");
+    assert!(
+        f1.log()
+            .contains("the leader is fenced and its whole history applied"),
+        "{}",
+        f1.log()
+    );
+
+    // The old leader holds writes (reads go on) until it is made a follower.
+    let mut l = leader.conn();
+    l.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let held: redis::RedisResult<()> = redis::cmd("SET").arg("late").arg("1").query(&mut l);
+    assert!(held.is_err(), "a write on the fenced leader is held");
+    let mut l = leader.conn();
+    let n: u64 = q(&mut l, &["DBSIZE"]);
+    assert!(n > 10, "{n}");
+    let mut c1 = f1.conn();
+    assert_eq!(
+        q::<u64>(&mut c1, &["DBSIZE"]),
+        n,
+        "the promoted follower has every write the old leader took"
+    );
+
+    // Sentinel demotes the old leader: the held writes are refused.
+    let port1 = f1.port.to_string();
+    assert_eq!(
+        q::<String>(&mut l, &["REPLICAOF", "127.0.0.1", &port1]),
+        "OK"
+    );
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        let (acked, refusal) = w.join().unwrap();
+        assert!(
+            refusal.contains("read only replica"),
+            "a held write is refused once demoted: {refusal:?}"
+        );
+        for i in acked {
+            let v: Option<u64> = redis::cmd("GET")
+                .arg(format!("w{i}"))
+                .query(&mut c1)
+                .unwrap();
+            assert_eq!(v, Some(i), "acknowledged w{i} on the new leader");
+        }
+    }
+    let late: Option<String> = redis::cmd("GET").arg("late").query(&mut c1).unwrap();
+    assert_eq!(late, None, "the held write never ran");
+    // The old leader's history is a prefix of the new one's: partial resync.
+    wait_until("old leader follows f1", 20, || link_up(&mut leader.conn()));
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut c1).unwrap();
+    assert!(info.contains("sync_partial_ok:1"), "{info}");
+}
+
+/// Any other `REPLICAOF NO ONE` detaches the follower as Redis does: the
+/// leader goes on taking writes.
+#[test]
+fn a_plain_replicaof_no_one_leaves_the_leader_alone() {
+    let leader = TestServer::start(&[]);
+    let f1 = TestServer::start(&["--replicaof", &leader.addr()]);
+    wait_until("link up", 20, || link_up(&mut f1.conn()));
+    let mut c1 = f1.conn();
+    assert_eq!(q::<String>(&mut c1, &["REPLICAOF", "NO", "ONE"]), "OK");
+    assert_eq!(info_str(&mut c1, "role"), "master");
+    let mut l = leader.conn();
+    l.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(q::<String>(&mut l, &["SET", "k", "v"]), "OK");
+}

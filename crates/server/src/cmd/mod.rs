@@ -67,6 +67,9 @@ pub enum Action {
     Wait(i64, u64),
     /// Run the queued transaction (EXEC).
     Exec,
+    /// `REPLICAOF NO ONE` from Sentinel: promote after the leader's fence,
+    /// then reply `+OK`.
+    Promote,
 }
 
 /// A server command's handler; it writes its reply with `conn.enc()`.

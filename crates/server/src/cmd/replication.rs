@@ -52,7 +52,17 @@ fn replicaof(conn: &mut Conn, argv: &[&[u8]]) -> Action {
             .error("ERR REPLICAOF not allowed while failing over.");
         return Action::Continue;
     }
+    let repl = conn.shared.repl();
+    if repl.handoff.set_fenced(false) {
+        tracing::info!("REPLICAOF: the fence ends; held writes go on");
+        conn.shared.fence_lifted();
+    }
     if eq(argv[1], "NO") && eq(argv[2], "ONE") {
+        // Sentinel names its connections `sentinel-<id>-cmd`: its promotion
+        // of a follower whose leader is still up first fences that leader.
+        if repl.is_follower() && conn.info.name.lock().starts_with("sentinel-") {
+            return Action::Promote;
+        }
         crate::replication::unfollow(&conn.shared.replication_handles());
         conn.enc().ok();
         return Action::Continue;
@@ -261,7 +271,9 @@ fn replconf(conn: &mut Conn, argv: &[&[u8]]) -> Action {
                 }
                 conn.replica_hello.ip_address = Some(lossy(pair[1]));
             }
-            "rdb-filter-only" | "ack" | "getack" => {}
+            // A follower asks whether we can fence ourselves when Sentinel
+            // promotes it (see replication::failover::Handoff).
+            "rdb-filter-only" | "ack" | "getack" | "fence" => {}
             _ => {
                 conn.enc().error(&format!(
                     "ERR Unrecognized REPLCONF option: {}",

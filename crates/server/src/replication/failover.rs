@@ -8,6 +8,7 @@
 //! the follower's link and `INFO` read; the server's `failover` module drives
 //! it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use parking_lot::Mutex;
@@ -142,6 +143,84 @@ impl Failover {
             drop(p);
             self.changed.notify_waiters();
         }
+    }
+}
+
+/// A promotion ordered by Sentinel, handed off without losing a write.
+///
+/// Sentinel promotes a follower with `REPLICAOF NO ONE` while the old leader,
+/// still up in a planned switch (`SENTINEL FAILOVER`), keeps taking writes
+/// that the other followers confirm until Sentinel demotes it a moment later:
+/// with Redis those writes are lost. A follower of an emberkv leader instead
+/// asks it first (`REPLCONF PROMOTING` on the link): the leader holds every
+/// write from then on (*fenced*: as a `FAILOVER`'s pause, until it is made a
+/// follower or told `REPLICAOF NO ONE`), lets the writes already under way
+/// land, and answers, on that link only, `REPLCONF FENCED <offset>`; the
+/// follower has then applied the leader's whole history, and promotes itself.
+#[derive(Debug, Default)]
+pub struct Handoff {
+    /// Follower side: the leader answered `REPLCONF fence 1` in the handshake.
+    leader_can: AtomicBool,
+    /// Follower side: a promotion waits for the link to ask the leader.
+    wanted: AtomicBool,
+    /// Follower side: the leader's `FENCED` arrived (all before it applied).
+    reached: AtomicBool,
+    /// Follower side: told when `wanted` or `reached` turns on.
+    pub changed: Notify,
+    /// Leader side: writes are held for a follower's promotion.
+    fenced: AtomicBool,
+    /// Leader side: told when `fenced` changes (the server holds writes).
+    pub fenced_changed: Notify,
+}
+
+impl Handoff {
+    /// Follower side: what the handshake learnt of the leader.
+    pub fn set_leader_can(&self, can: bool) {
+        self.leader_can.store(can, Ordering::Release);
+    }
+
+    /// Follower side: whether the leader can be asked to fence itself.
+    pub fn leader_can(&self) -> bool {
+        self.leader_can.load(Ordering::Acquire)
+    }
+
+    /// Follower side: a promotion begins (or, `false`, is over).
+    pub fn want(&self, on: bool) {
+        self.wanted.store(on, Ordering::Release);
+        self.reached.store(false, Ordering::Release);
+        self.changed.notify_waiters();
+    }
+
+    /// Follower side: whether the link is to ask the leader.
+    pub fn wanted(&self) -> bool {
+        self.wanted.load(Ordering::Acquire)
+    }
+
+    /// Follower side: the leader's `FENCED` arrived.
+    pub fn reach(&self) {
+        if self.wanted() {
+            self.reached.store(true, Ordering::Release);
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// Follower side: whether everything up to the fence is applied.
+    pub fn reached(&self) -> bool {
+        self.reached.load(Ordering::Acquire)
+    }
+
+    /// Leader side: holds (or releases) writes; true if that changed it.
+    pub fn set_fenced(&self, on: bool) -> bool {
+        let was = self.fenced.swap(on, Ordering::AcqRel);
+        if was != on {
+            self.fenced_changed.notify_waiters();
+        }
+        was != on
+    }
+
+    /// Leader side: whether writes are held for a promoted follower.
+    pub fn fenced(&self) -> bool {
+        self.fenced.load(Ordering::Acquire)
     }
 }
 

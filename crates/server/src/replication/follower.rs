@@ -204,6 +204,13 @@ async fn session(h: &Handles, host: &str, port: u16) -> Result<(), String> {
         link.command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
             .await?,
     )?;
+    // Whether the leader can fence itself when Sentinel promotes us (an
+    // emberkv leader; Redis refuses the option).
+    let can_fence = matches!(
+        link.command(&[b"REPLCONF", b"fence", b"1"]).await?,
+        Frame::Simple(_)
+    );
+    h.repl.handoff.set_leader_can(can_fence);
     let (replid, offset) = h.repl.position();
     let has_history = offset > 0 || h.ks.store().meta(META_REPL).is_some_and(|m| !m.is_empty());
     let (ask_id, ask_off) = if has_history {
@@ -467,6 +474,8 @@ async fn apply_stream(h: &Handles, mut link: Link) -> Result<(), String> {
     };
     let mut ack = tokio::time::interval(Duration::from_secs(1));
     ack.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A promotion ordered by Sentinel asked the leader to fence itself.
+    let mut asked = false;
     loop {
         // Apply every complete command already buffered.
         let mut pos = 0;
@@ -476,6 +485,20 @@ async fn apply_stream(h: &Handles, mut link: Link) -> Result<(), String> {
                 Ok(Some(n)) => {
                     let frame = &link.buf[pos..pos + n];
                     let argv: Vec<&[u8]> = parser.argv(frame).collect();
+                    // The fenced leader's answer, sent to us alone: not part
+                    // of the stream (no offset); all before it is applied.
+                    if argv.len() == 3
+                        && argv[0].eq_ignore_ascii_case(b"REPLCONF")
+                        && argv[1].eq_ignore_ascii_case(b"FENCED")
+                    {
+                        tracing::info!(
+                            "the leader holds its writes from offset {}; all applied",
+                            String::from_utf8_lossy(argv[2])
+                        );
+                        h.repl.handoff.reach();
+                        pos += n;
+                        continue;
+                    }
                     if !argv.is_empty() && apply.apply(&argv, n).await {
                         ack_now = true;
                     }
@@ -499,7 +522,18 @@ async fn apply_stream(h: &Handles, mut link: Link) -> Result<(), String> {
         if ack_now {
             send_ack(h, &mut link).await?;
         }
+        let promotion = h.repl.handoff.changed.notified();
+        tokio::pin!(promotion);
+        promotion.as_mut().enable();
+        let wanted = h.repl.handoff.wanted();
+        if wanted && !asked {
+            let off = h.repl.offset().to_string();
+            link.send(&[b"REPLCONF", b"PROMOTING", off.as_bytes()])
+                .await?;
+        }
+        asked = wanted;
         tokio::select! {
+            _ = promotion => {}
             r = tokio::time::timeout(LINK_TIMEOUT, link.stream.read_buf(&mut link.buf)) => {
                 let n = r.map_err(|_| "no data from the leader for 60 s".to_string())?
                     .map_err(|e| format!("reading from the leader: {e}"))?;
@@ -766,6 +800,53 @@ pub fn follow(h: &Handles, host: String, port: u16) {
     *h.repl.follower_stop.lock() = Some(tx);
     tracing::info!("following {host}:{port}");
     tokio::spawn(run(h.clone(), host, port, rx));
+}
+
+/// How long a promotion ordered by Sentinel waits for the leader's fence
+/// before it promotes anyway (a leader that is stopped, or cut off).
+const HANDOFF_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// `REPLICAOF NO ONE` ordered by Sentinel (see [`super::failover::Handoff`]):
+/// with the link up to an emberkv leader, asks it to hold its writes and
+/// applies everything it took before doing so, then promotes us; otherwise
+/// (link down, a Redis leader, no answer in [`HANDOFF_TIMEOUT`]) promotes
+/// at once, as Redis does.
+pub async fn promote_after_handoff(h: &Handles) {
+    let hand = &h.repl.handoff;
+    let up = h.repl.link_state() == Some(LinkState::Connected);
+    if h.repl.is_follower() && up && hand.leader_can() {
+        let deadline = tokio::time::Instant::now() + HANDOFF_TIMEOUT;
+        let t0 = std::time::Instant::now();
+        hand.want(true);
+        loop {
+            let changed = hand.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if hand.reached() {
+                tracing::info!(
+                    "promotion ordered by Sentinel: the leader is fenced and its whole history applied ({} ms)",
+                    t0.elapsed().as_millis()
+                );
+                break;
+            }
+            if h.repl.link_state() != Some(LinkState::Connected) {
+                tracing::warn!(
+                    "promotion ordered by Sentinel: the link to the leader went down; promoting without its fence"
+                );
+                break;
+            }
+            tokio::select! {
+                _ = changed => {}
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    tracing::warn!("promotion ordered by Sentinel: no fence from the leader in {} ms; promoting without it", HANDOFF_TIMEOUT.as_millis());
+                    break;
+                }
+            }
+        }
+        hand.want(false);
+    }
+    unfollow(h);
 }
 
 /// `REPLICAOF NO ONE`: stops following and becomes a leader, keeping the old

@@ -157,6 +157,8 @@ async fn run<S: Stream>(
     let acks = {
         let rc = rc.clone();
         let repl = repl.clone();
+        let ks = h.ks.clone();
+        let addr = info.addr;
         tokio::spawn(async move {
             let mut buf = BytesMut::with_capacity(1024);
             let mut parser = RequestParser::new(Limits::default());
@@ -168,7 +170,23 @@ async fn run<S: Stream>(
                 let mut pos = 0;
                 while let Ok(Some(n)) = parser.next(&buf[pos..]) {
                     let argv: Vec<&[u8]> = parser.argv(&buf[pos..pos + n]).collect();
-                    if argv.len() >= 3
+                    if argv.len() >= 2
+                        && argv[0].eq_ignore_ascii_case(b"REPLCONF")
+                        && argv[1].eq_ignore_ascii_case(b"PROMOTING")
+                    {
+                        // Hold writes at once; the sender answers once the
+                        // ones under way reached the follower.
+                        if repl.handoff.set_fenced(true) {
+                            // Expiry would write too (DELs into the stream).
+                            ks.pause_expiry(true);
+                            tracing::warn!(
+                                replica = %addr,
+                                "a follower is being promoted (Sentinel): writes are held from now on, until this server is made a follower or told REPLICAOF NO ONE"
+                            );
+                        }
+                        rc.promoting.store(true, Ordering::Release);
+                        rc.notify.notify_one();
+                    } else if argv.len() >= 3
                         && argv[0].eq_ignore_ascii_case(b"REPLCONF")
                         && argv[1].eq_ignore_ascii_case(b"ACK")
                         && let Some(off) = std::str::from_utf8(argv[2])
@@ -266,6 +284,10 @@ async fn run<S: Stream>(
                 return Ok(());
             }
             if chunks.is_empty() {
+                if rc.promoting.swap(false, Ordering::AcqRel) {
+                    fence(h, &mut wr, rc, info, &mut soft_since).await?;
+                    continue;
+                }
                 tokio::select! {
                     _ = rc.notify.notified() => {}
                     _ = info.kill.notified() => return Ok(()),
@@ -290,6 +312,49 @@ async fn run<S: Stream>(
     .await;
     acks.abort();
     result
+}
+
+/// The writes already under way when the fence went up land in the stream
+/// within this long of quiet (a command checks the hold before it runs).
+const FENCE_SETTLE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Sentinel promotes this follower (`REPLCONF PROMOTING`, see
+/// [`super::failover::Handoff`]; writes are held from then on): send it all
+/// the writes under way, then tell it, on its link alone, where our history
+/// ends (`REPLCONF FENCED <offset>`, not part of the stream).
+async fn fence<S: Stream>(
+    h: &Handles,
+    wr: &mut WriteHalf<S>,
+    rc: &ReplicaConn,
+    info: &ClientInfo,
+    soft_since: &mut Option<std::time::Instant>,
+) -> Result<(), String> {
+    let repl = &h.repl;
+    let mut last = repl.offset();
+    let mut quiet_since = std::time::Instant::now();
+    loop {
+        let (chunks, overflow) = rc.take();
+        if overflow {
+            return Err(OVERFLOW.to_string());
+        }
+        if !chunks.is_empty() {
+            send_stream(h, wr, rc, &chunks.concat(), soft_since).await?;
+        }
+        let now = repl.offset();
+        if now != last {
+            last = now;
+            quiet_since = std::time::Instant::now();
+        } else if quiet_since.elapsed() >= FENCE_SETTLE && rc.queued() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let off = last.to_string();
+    let mut out = bytes::BytesMut::new();
+    emberkv_protocol::encode_command(&mut out, &[&b"REPLCONF"[..], b"FENCED", off.as_bytes()]);
+    send(wr, rc, &out).await?;
+    tracing::info!(replica = %info.addr, offset = last, "fenced: the promoted follower has our whole history");
+    Ok(())
 }
 
 /// An `io::Write` that ships 64 KB chunks to the async side.

@@ -26,7 +26,7 @@ pub mod failover;
 pub mod follower;
 pub mod leader;
 pub use emberkv_rdb as rdb;
-pub use follower::{follow, unfollow};
+pub use follower::{follow, promote_after_handoff, unfollow};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -125,6 +125,9 @@ pub struct ReplicaConn {
     pub ack_at: AtomicU64,
     /// How many acknowledgements it sent.
     pub acks: AtomicU64,
+    /// It asked us to fence ourselves: Sentinel promotes it
+    /// (`REPLCONF PROMOTING`).
+    pub promoting: AtomicBool,
     online: AtomicBool,
 }
 
@@ -304,6 +307,8 @@ pub struct Repl {
     follower_stop: Mutex<Option<watch::Sender<bool>>>,
     /// A coordinated switch-over (`FAILOVER`).
     pub failover: failover::Failover,
+    /// A promotion ordered by Sentinel, handed off from the leader.
+    pub handoff: failover::Handoff,
 }
 
 const ZERO_ID: &str = "0000000000000000000000000000000000000000";
@@ -333,6 +338,7 @@ impl Repl {
             started: Instant::now(),
             follower_stop: Mutex::new(None),
             failover: failover::Failover::default(),
+            handoff: failover::Handoff::default(),
         }
     }
 
@@ -569,6 +575,7 @@ impl Repl {
             ack: AtomicU64::new(0),
             ack_at: AtomicU64::new(self.now_ms()),
             acks: AtomicU64::new(0),
+            promoting: AtomicBool::new(false),
             online: AtomicBool::new(false),
         })
     }
