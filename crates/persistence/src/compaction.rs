@@ -260,7 +260,9 @@ impl Store {
                     if store.is_closed() {
                         break;
                     }
-                    store.write_pending_hints();
+                    // Compaction before hints: a sealed segment that a due
+                    // compaction merges away needs no hint (under a busy
+                    // collection's deltas, hints cost as much as the merge).
                     store.settle_dead_chains();
                     let requested = store.compaction_requested.swap(false, Ordering::AcqRel);
                     if requested || store.needs_compaction() {
@@ -279,6 +281,7 @@ impl Store {
                             Err(e) => tracing::error!("compaction failed: {e}"),
                         }
                     }
+                    store.write_pending_hints();
                 }
             });
         match h {

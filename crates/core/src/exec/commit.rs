@@ -22,6 +22,8 @@ struct Prepared {
     /// The base record's body (when not a delta).
     body: Vec<u8>,
     expire_at: u64,
+    /// The replaced chain is one record (a base): it needs no walk.
+    single: bool,
 }
 
 /// Where a changed collection is.
@@ -53,12 +55,14 @@ fn prepared(
     expire_at: u64,
     force_base: bool,
 ) -> Prepared {
+    let single = tail.is_some_and(|t| t.bytes == u64::from(t.loc.len));
     if obj.is_empty() {
         return Prepared {
             obj: Target::Empty,
             tail: None,
             body: Vec::new(),
             expire_at,
+            single,
         };
     }
     let base = base_len(key.len(), obj.view().body_len());
@@ -75,6 +79,7 @@ fn prepared(
         tail: as_delta,
         body,
         expire_at,
+        single,
     }
 }
 
@@ -483,7 +488,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                 value,
                 expire_at,
             } => {
-                let idx = self.set_entry(&key, vtype, loc, true);
+                let idx = self.set_entry(&key, vtype, loc, true, false);
                 let h = ks.hash(&key);
                 let sh = Keyspace::shard_of(h);
                 let g = shard!(self, sh);
@@ -506,6 +511,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                     obj,
                     tail: as_delta,
                     expire_at,
+                    single,
                     ..
                 }) = prepared
                 else {
@@ -540,7 +546,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                     self.dirty |= 1 << sh;
                     return;
                 }
-                let idx = self.set_entry(&key, vtype, loc, as_delta.is_none());
+                let idx = self.set_entry(&key, vtype, loc, as_delta.is_none(), single);
                 let h = ks.hash(&key);
                 let sh = Keyspace::shard_of(h);
                 let g = shard!(self, sh);
@@ -600,8 +606,15 @@ impl<'a, 'o> Cx<'a, 'o> {
 
     /// Points `key` at its new record `loc` (inserting it if absent) and returns
     /// its slot; `replaces` retires the key's previous record or chain (a delta
-    /// extends it instead).
-    fn set_entry(&mut self, key: &[u8], vtype: VType, loc: Loc, replaces: bool) -> u32 {
+    /// extends it instead), `single` when that chain is known to be one record.
+    fn set_entry(
+        &mut self,
+        key: &[u8],
+        vtype: VType,
+        loc: Loc,
+        replaces: bool,
+        single: bool,
+    ) -> u32 {
         let ks = self.ks;
         let now = self.now;
         let h = ks.hash(key);
@@ -614,7 +627,19 @@ impl<'a, 'o> Cx<'a, 'o> {
                 let old_vtype = std::mem::replace(&mut s.vtype, vtype);
                 let old = std::mem::replace(&mut s.loc, loc);
                 if replaces {
-                    retire(&ks.store, old_vtype, old);
+                    // A hot collection whose chain is its one base record
+                    // (a small one, rewritten whole at each change) needs no
+                    // walk of its chain.
+                    let single = single
+                        || old_vtype != VType::String
+                            && s.value
+                                .as_deref()
+                                .is_some_and(|v| crate::coll::held_chain(v) == u64::from(old.len));
+                    if single {
+                        ks.store.note_dead(old);
+                    } else {
+                        retire(&ks.store, old_vtype, old);
+                    }
                 }
                 idx
             }
