@@ -620,21 +620,24 @@ impl<'a, 'o> Cx<'a, 'o> {
         want: Option<VType>,
         f: impl FnOnce(VType, HeldRef<'_>, &mut Encoder<'o>) -> R,
     ) -> Result<Option<R>, CmdError> {
-        let Some((sh, idx)) = self.find(key) else {
+        let Some((sh, idx)) = self.find_notouch(key) else {
             return Ok(None);
         };
         let ks = self.ks;
+        let stamp = lru_clock(self.now);
         let g = &mut **self.guards[sh].get_or_insert_with(|| ks.shards[sh].0.lock());
         let vtype = g.slots[idx as usize].vtype;
         if want.is_some_and(|w| w != vtype) {
+            g.slots[idx as usize].lru = stamp;
             return Err(wrongtype());
         }
         if g.slots[idx as usize].value.is_some() {
-            g.touch(idx);
+            g.touch_read(idx, stamp);
             self.counted.cache_hits += 1;
             let v = g.held(idx).map_or(HeldRef::Str(&[]), |h| h.0);
             return Ok(Some(f(vtype, v, self.out)));
         }
+        g.slots[idx as usize].lru = stamp;
         let loc = g.slots[idx as usize].loc;
         match self.prefetch.take(loc) {
             Some(fetched) => {

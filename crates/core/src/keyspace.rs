@@ -178,6 +178,9 @@ pub(crate) struct Shard {
     /// Fingerprints of the keys last read from the log, one per bucket
     /// (`cache-admission second-touch`; allocated at first use).
     seen: Vec<u32>,
+    /// Whether a read of a value already read this second may keep its
+    /// place in the eviction order ([`touch_read`](Self::touch_read)).
+    pub(crate) lazy: cache::LazyLru,
 }
 
 impl Shard {
@@ -199,6 +202,7 @@ impl Shard {
             big: hashbrown::HashMap::default(),
             watchers: Default::default(),
             seen: Vec::new(),
+            lazy: Default::default(),
         }
     }
 
