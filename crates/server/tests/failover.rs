@@ -69,6 +69,18 @@ fn writer(addr: String, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(Vec<u
     })
 }
 
+/// Writer threads (see [`writer`]).
+type Writers = Vec<std::thread::JoinHandle<(Vec<u64>, String)>>;
+
+/// `n` writers on `leader` and the flag that stops them.
+fn writers(leader: &TestServer, n: usize) -> (Arc<AtomicBool>, Writers) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let w = (0..n)
+        .map(|_| writer(leader.addr(), stop.clone()))
+        .collect();
+    (stop, w)
+}
+
 #[test]
 fn failover_hands_over_under_load_and_loses_nothing() {
     let leader = TestServer::start(&[]);
@@ -77,10 +89,7 @@ fn failover_hands_over_under_load_and_loses_nothing() {
     wait_until("links up", 20, || {
         link_up(&mut f1.conn()) && link_up(&mut f2.conn())
     });
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..3)
-        .map(|_| writer(leader.addr(), stop.clone()))
-        .collect();
+    let (stop, writers) = writers(&leader, 3);
     std::thread::sleep(Duration::from_millis(500));
     let mut l = leader.conn();
     let port1 = f1.port.to_string();
@@ -424,10 +433,7 @@ fn sentinel_promotion_fences_the_leader_and_loses_nothing() {
     let leader = TestServer::start(&[]);
     let f1 = TestServer::start(&["--replicaof", &leader.addr()]);
     wait_until("link up", 20, || link_up(&mut f1.conn()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..3)
-        .map(|_| writer(leader.addr(), stop.clone()))
-        .collect();
+    let (stop, writers) = writers(&leader, 3);
     std::thread::sleep(Duration::from_millis(300));
 
     let mut s = f1.conn();
