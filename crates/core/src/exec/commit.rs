@@ -496,7 +496,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                 ks.tracked_change(&key, self.client);
                 g.set_expire(idx, expire_at);
                 if vtype == VType::String {
-                    g.cache_put(idx, value);
+                    g.cache_store(idx, value, lru_clock(now));
                 } else if let Some(obj) = Obj::from_body(vtype, &value, &ks.encodings()) {
                     g.cache_put_obj(idx, obj, tail.bytes);
                 }

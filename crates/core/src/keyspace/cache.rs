@@ -271,6 +271,16 @@ impl Shard {
     /// ([`evict`](Self::evict)) so the order left from the calm time does not
     /// evict the hot values first.
     pub fn touch_read(&mut self, idx: u32, stamp: [u8; 3]) {
+        let calm = self.calm_at(stamp);
+        self.slots[idx as usize].lru = stamp;
+        if !calm {
+            self.touch(idx);
+        }
+    }
+
+    /// Whether the shard has evicted nothing in the LRU-clock second of
+    /// `stamp` and the one before (see [`touch_read`](Self::touch_read)).
+    fn calm_at(&mut self, stamp: [u8; 3]) -> bool {
         let sec = clock_secs(stamp);
         let evictions = self.counters.cache_evictions;
         let l = &mut self.lazy;
@@ -280,10 +290,30 @@ impl Shard {
             l.sec = sec;
             l.chances = 0;
         }
-        let calm = l.calm && evictions == l.evictions;
-        self.slots[idx as usize].lru = stamp;
-        if !calm {
-            self.touch(idx);
+        l.calm && evictions == l.evictions
+    }
+
+    /// A string written at `stamp` (SET, INCR...) becomes the hot value of
+    /// `idx`, as [`cache_put`](Self::cache_put); but in a calm shard a hot
+    /// value is replaced where it is in the LRU list (its slot is stamped),
+    /// without the neighbours' writes of a move to the front.
+    pub fn cache_store(&mut self, idx: u32, value: Box<[u8]>, stamp: [u8; 3]) {
+        let c = charge(value.len());
+        let in_place = c <= self.pool.cap()
+            && !self.big.contains_key(&idx)
+            && self.slots[idx as usize].value.is_some()
+            && self.calm_at(stamp);
+        if !in_place {
+            self.cache_put(idx, value);
+            return;
+        }
+        let s = &mut self.slots[idx as usize];
+        s.lru = stamp;
+        let old = s.value.replace(value).map_or(0, |v| charge(v.len()));
+        if c >= old {
+            self.charge_more(c - old);
+        } else {
+            self.uncharge(old - c);
         }
     }
 
@@ -476,6 +506,25 @@ mod tests {
         assert!(t.hot(2));
         assert!(!t.hot(3), "3 was not read");
         assert_eq!(t.g.counters.cache_evictions, 2);
+    }
+
+    #[test]
+    fn a_calm_shard_replaces_a_written_value_in_place() {
+        let mut t = shard();
+        for i in 0..3 {
+            t.put(i, at(300));
+        }
+        let used = t.g.cache_used;
+        t.g.cache_store(t.idx[0], vec![9; 20].into(), at(301));
+        assert_eq!(t.g.tail, t.idx[0], "kept its place");
+        assert_eq!(t.g.cache_used, used + charge(20) - charge(10));
+        assert_eq!(t.g.slots[t.idx[0] as usize].lru, at(301));
+        // Once the shard evicts, a write moves its value to the front.
+        t.put(3, at(301));
+        t.put(4, at(301));
+        assert_eq!(t.g.counters.cache_evictions, 1);
+        t.g.cache_store(t.idx[2], vec![2; 10].into(), at(302));
+        assert_eq!(t.g.head, t.idx[2]);
     }
 
     #[test]
