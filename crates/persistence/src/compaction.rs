@@ -84,8 +84,10 @@ pub trait LiveIndex: Send + Sync {
     }
 }
 
-/// Slots of the per-compaction memo of keys' latest records.
-const MEMO_SLOTS: usize = 256;
+/// Slots of the per-compaction memo of keys' latest records (~2.6 MB while
+/// a compaction runs): a working set of tens of thousands of overwritten keys
+/// costs one index lookup per key, not one per dead record.
+const MEMO_SLOTS: usize = 1 << 16;
 
 /// What compaction remembers of recently met keys: their latest record as the
 /// index said when first met. A key's latest record only ever moves to newer
