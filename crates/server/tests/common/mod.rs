@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod calls;
+pub mod repl;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
