@@ -81,6 +81,14 @@ fn writers(leader: &TestServer, n: usize) -> (Arc<AtomicBool>, Writers) {
     (stop, w)
 }
 
+/// Every acknowledged `w{i}` holds `i` on `con` (the new leader).
+fn assert_all_present(con: &mut redis::Connection, acked: &[u64]) {
+    for &i in acked {
+        let v: Option<u64> = redis::cmd("GET").arg(format!("w{i}")).query(con).unwrap();
+        assert_eq!(v, Some(i), "acknowledged w{i} on the new leader");
+    }
+}
+
 #[test]
 fn failover_hands_over_under_load_and_loses_nothing() {
     let leader = TestServer::start(&[]);
@@ -111,13 +119,7 @@ fn failover_hands_over_under_load_and_loses_nothing() {
             "a held write is refused once the switch-over is done: {refusal:?}"
         );
         assert!(acked.len() > 10);
-        for i in acked {
-            let v: Option<u64> = redis::cmd("GET")
-                .arg(format!("w{i}"))
-                .query(&mut c1)
-                .unwrap();
-            assert_eq!(v, Some(i), "acknowledged w{i} on the new leader");
-        }
+        assert_all_present(&mut c1, &acked);
     }
     // The hand-over continued the stream: no full sync anywhere.
     let info: String = redis::cmd("INFO").arg("stats").query(&mut c1).unwrap();
@@ -341,21 +343,9 @@ fn a_follower_announces_its_address_and_priority() {
     assert_eq!(q::<String>(&mut l, &["SET", "k", "v"]), "OK");
 }
 
-fn require_redis() -> bool {
-    if common::which("redis-server").is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var("EMBERKV_REQUIRE_REDIS").is_err(),
-        "redis-server is required (EMBERKV_REQUIRE_REDIS is set) but not installed"
-    );
-    eprintln!("redis-server not installed: interop test skipped");
-    false
-}
-
 #[test]
 fn failover_both_ways_with_redis_server() {
-    if !require_redis() {
+    if !common::require_redis() {
         return;
     }
     // emberkv leads, redis-server follows: FAILOVER hands over to it.
@@ -485,13 +475,7 @@ fn sentinel_promotion_fences_the_leader_and_loses_nothing() {
             refusal.contains("read only replica"),
             "a held write is refused once demoted: {refusal:?}"
         );
-        for i in acked {
-            let v: Option<u64> = redis::cmd("GET")
-                .arg(format!("w{i}"))
-                .query(&mut c1)
-                .unwrap();
-            assert_eq!(v, Some(i), "acknowledged w{i} on the new leader");
-        }
+        assert_all_present(&mut c1, &acked);
     }
     let late: Option<String> = redis::cmd("GET").arg("late").query(&mut c1).unwrap();
     assert_eq!(late, None, "the held write never ran");

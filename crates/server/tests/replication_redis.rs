@@ -11,21 +11,9 @@ use std::time::{Duration, Instant};
 use common::repl::*;
 use common::{RedisServer, TestServer};
 
-fn require_redis() -> bool {
-    if common::which("redis-server").is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var("EMBERKV_REQUIRE_REDIS").is_err(),
-        "redis-server is required (EMBERKV_REQUIRE_REDIS is set) but not installed"
-    );
-    eprintln!("redis-server not installed: interop test skipped");
-    false
-}
-
 #[test]
 fn redis_server_follows_emberkv() {
-    if !require_redis() {
+    if !common::require_redis() {
         return;
     }
     let leader = TestServer::start(&[]);
@@ -66,7 +54,7 @@ fn redis_server_follows_emberkv() {
 
 #[test]
 fn emberkv_follows_redis_server() {
-    if !require_redis() {
+    if !common::require_redis() {
         return;
     }
     let redis = RedisServer::start(&["--repl-diskless-sync-delay", "0"]).unwrap();

@@ -510,3 +510,17 @@ pub fn log_bytes(dir: &Path) -> u64 {
         .map(|e| e.metadata().unwrap().len())
         .sum()
 }
+
+/// Whether redis-server is installed for an interop test; without it the test
+/// is skipped, unless `EMBERKV_REQUIRE_REDIS` is set (CI), where that fails.
+pub fn require_redis() -> bool {
+    if which("redis-server").is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var("EMBERKV_REQUIRE_REDIS").is_err(),
+        "redis-server is required (EMBERKV_REQUIRE_REDIS is set) but not installed"
+    );
+    eprintln!("redis-server not installed: interop test skipped");
+    false
+}
