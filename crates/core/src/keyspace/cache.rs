@@ -70,6 +70,23 @@ fn charge(len: usize) -> u64 {
     len as u64 + CACHE_ENTRY_OVERHEAD
 }
 
+/// Loads one byte of each of the first cache lines of a held collection
+/// (up to 512 bytes), independently of each other: a listpack is walked entry
+/// by entry, each entry's length giving the next one's place, so without this
+/// a lookup past the first line waits for one memory miss after another; with
+/// it the misses overlap (HGET of the 4th field of a 10-field hash, 100,000
+/// hashes, `-P 16`: see bench/README.md).
+#[inline]
+fn touch_lines(v: &[u8]) {
+    let mut acc = 0u8;
+    let mut i = 64;
+    while i < v.len().min(512) {
+        acc ^= v[i];
+        i += 64;
+    }
+    std::hint::black_box(acc);
+}
+
 impl Shard {
     /// Whether a string value just read from the log for the key of hash
     /// `h` is promoted under `cache-admission second-touch`: yes if the key
@@ -101,6 +118,7 @@ impl Shard {
         if s.vtype == VType::String {
             return Some((HeldRef::Str(v), 0));
         }
+        touch_lines(v);
         match CollRef::from_held(s.vtype, v) {
             Some(c) => Some((HeldRef::Coll(c), crate::coll::held_chain(v))),
             None => self
