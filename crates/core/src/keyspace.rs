@@ -5,7 +5,7 @@
 //!
 //! [`SHARDS`] shards, each behind its own mutex, own a slice of the keys chosen by
 //! hash. A shard keeps its entries in a slab (`Vec<Slot>`) and indexes them with a
-//! `hashbrown::HashTable<u32>` of slot numbers (5 bytes a key). The slab gives
+//! hash index of slot numbers ([`index`]: 9-18 bytes a key). The slab gives
 //! entries stable numbers, which serve three purposes:
 //!
 //! - the LRU list of hot values is threaded through the slots (`prev`/`next` slot
@@ -32,11 +32,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use emberkv_persistence::{Loc, Rec, Store, VType};
-use hashbrown::HashTable;
 
 use parking_lot::{Mutex, MutexGuard};
 
+mod ahead;
+pub use ahead::Lookahead;
 mod cache;
+mod index;
 mod key;
 mod recover;
 
@@ -154,7 +156,7 @@ impl Counters {
 /// One shard.
 #[derive(Debug)]
 pub(crate) struct Shard {
-    table: HashTable<u32>,
+    table: index::Index,
     pub slots: Vec<Slot>,
     free: Vec<u32>,
     head: u32,
@@ -187,7 +189,7 @@ impl Shard {
     fn new(cache_cap: u64, pool: Arc<Pool>) -> Self {
         Shard {
             pool,
-            table: HashTable::new(),
+            table: index::Index::default(),
             slots: Vec::new(),
             free: Vec::new(),
             head: NIL,
@@ -208,22 +210,12 @@ impl Shard {
 
     pub fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
         let slots = &self.slots;
-        self.table
-            .find(hash, |&i| &*slots[i as usize].key == key)
-            .copied()
+        self.table.find(hash, |i| &*slots[i as usize].key == key)
     }
 
     /// Inserts a new key (which must be absent) and returns its slot; the
     /// caller sets its expiry ([`set_expire`](Self::set_expire)).
-    pub fn insert(
-        &mut self,
-        hasher: &Hasher,
-        hash: u64,
-        key: Key,
-        vtype: VType,
-        loc: Loc,
-        lru: [u8; 3],
-    ) -> u32 {
+    pub fn insert(&mut self, hash: u64, key: Key, vtype: VType, loc: Loc, lru: [u8; 3]) -> u32 {
         let slot = Slot {
             key,
             value: None,
@@ -244,9 +236,7 @@ impl Shard {
                 (self.slots.len() - 1) as u32
             }
         };
-        let slots = &self.slots;
-        self.table
-            .insert_unique(hash, idx, |&i| hasher.hash_one(&*slots[i as usize].key));
+        self.table.insert_unique(hash, idx);
         self.keys += 1;
         idx
     }
@@ -256,9 +246,7 @@ impl Shard {
     pub fn remove(&mut self, hash: u64, idx: u32) -> (Loc, VType) {
         self.set_expire(idx, 0);
         self.cache_drop(idx);
-        if let Ok(e) = self.table.find_entry(hash, |&i| i == idx) {
-            e.remove();
-        }
+        self.table.remove(hash, idx);
         let s = &mut self.slots[idx as usize];
         let loc = s.loc;
         let vtype = s.vtype;
@@ -271,7 +259,7 @@ impl Shard {
             // The last key is gone: give the slab's memory back.
             self.slots = Vec::new();
             self.free = Vec::new();
-            self.table = HashTable::new();
+            self.table = index::Index::default();
             self.head = NIL;
             self.tail = NIL;
         } else {
@@ -551,8 +539,8 @@ impl Keyspace {
         self.hasher.hash_one(key)
     }
 
-    /// The shard of a key hash: bits the hash table does not use for buckets or
-    /// control bytes.
+    /// The shard of a key hash: bits the shard's index does not use (it keeps
+    /// the low 32).
     pub(crate) fn shard_of(hash: u64) -> usize {
         ((hash >> 40) as usize) & (SHARDS - 1)
     }

@@ -29,4 +29,4 @@ pub mod request;
 
 pub use encode::{Encoder, Proto, encode_command};
 pub use frame::{Frame, FrameError};
-pub use request::{Limits, ProtocolError, RequestParser};
+pub use request::{Limits, ProtocolError, RequestParser, peek_frame};

@@ -270,6 +270,36 @@ impl RequestParser {
     }
 }
 
+/// A complete multibulk request at the start of `buf`, read without the
+/// parser's state or limits, for looking ahead in a pipeline: its length and
+/// its second argument (the first key of most commands), if it has one.
+/// `None` if `buf` does not start with a whole well-formed multibulk frame
+/// (an inline command, a partial frame): the caller stops looking ahead.
+pub fn peek_frame(buf: &[u8]) -> Option<(usize, Option<std::ops::Range<usize>>)> {
+    fn line(buf: &[u8], at: usize, lead: u8) -> Option<(usize, usize)> {
+        if *buf.get(at)? != lead {
+            return None;
+        }
+        let nl = at + 1 + memchr::memchr(b'\r', buf.get(at + 1..)?)?;
+        let n = std::str::from_utf8(&buf[at + 1..nl]).ok()?.parse().ok()?;
+        (buf.get(nl + 1) == Some(&b'\n')).then_some((n, nl + 2))
+    }
+    let (argc, mut at) = line(buf, 0, b'*')?;
+    let mut key = None;
+    for i in 0..argc {
+        let (len, start) = line(buf, at, b'$')?;
+        let end = start.checked_add(len)?;
+        if buf.get(end..end + 2)? != b"\r\n" {
+            return None;
+        }
+        if i == 1 {
+            key = Some(start..end);
+        }
+        at = end + 2;
+    }
+    Some((at, key))
+}
+
 /// Redis's `string2ll`: an optional `-`, then digits without leading zeros, in `i64`.
 pub fn parse_i64(s: &[u8]) -> Option<i64> {
     let (neg, digits) = match s {
@@ -397,6 +427,20 @@ pub fn split_args(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn peek_frame_finds_length_and_key() {
+        let buf = b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$1\r\nv\r\n*1\r\n$4\r\nPING\r\n";
+        let (len, key) = peek_frame(buf).expect("whole");
+        assert_eq!(&buf[key.expect("key")], b"key");
+        assert_eq!(len, 29);
+        assert_eq!(peek_frame(&buf[len..]), Some((14, None)));
+        assert_eq!(peek_frame(&buf[..len - 1]), None);
+        assert_eq!(peek_frame(b"PING\r\n"), None);
+        assert_eq!(peek_frame(b"*2\r\n$99999999999999999999\r\n"), None);
+        assert_eq!(peek_frame(b"*1\r\n$1\r\nxyz\r\n"), None);
+        assert_eq!(peek_frame(b""), None);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

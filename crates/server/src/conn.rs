@@ -286,6 +286,8 @@ impl Conn {
         let mut parser = RequestParser::new(self.limits());
         let mut parser_authed = self.authed;
         let info = self.info.clone();
+        let ks = self.shared.ks().clone();
+        let mut ahead = emberkv_core::keyspace::Lookahead::default();
         // Resolves when the client is killed or the server shuts down. Built
         // once: a `Notified` registered anew for every read cost more than the
         // rest of a GET's bookkeeping.
@@ -348,6 +350,7 @@ impl Conn {
             self.clock = None;
             let mut pos = 0;
             let mut flow = Flow::Continue;
+            ahead.reset();
             // Messages already waiting (published, invalidations) go before
             // the replies to what was just read, as Redis orders its
             // output buffer.
@@ -363,6 +366,9 @@ impl Conn {
                         if argv.is_empty() {
                             continue;
                         }
+                        // The keys of the commands behind this one, into the
+                        // CPU cache while it runs (pipelines only).
+                        ahead.step(&ks, &rbuf, pos);
                         flow = self.execute(&argv).await;
                         drop(argv);
                         if flow == Flow::Block {
@@ -370,6 +376,7 @@ impl Conn {
                             // it wait in the buffer.
                             self.clock = None;
                             self.flush(&mut socket).await?;
+                            ahead.reset();
                             flow = if self
                                 .wait_blocked(&mut socket, &mut rbuf, closing.as_mut())
                                 .await?

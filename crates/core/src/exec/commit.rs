@@ -644,7 +644,6 @@ impl<'a, 'o> Cx<'a, 'o> {
                 idx
             }
             None => g.insert(
-                &ks.hasher,
                 h,
                 crate::keyspace::Key::new(key),
                 vtype,

@@ -475,9 +475,7 @@ mod tests {
                 off: u32::from(i),
                 len: 1,
             };
-            let idx = self
-                .g
-                .insert(&self.hasher, h, Key::new(&[i]), VType::String, loc, stamp);
+            let idx = self.g.insert(h, Key::new(&[i]), VType::String, loc, stamp);
             self.g.cache_put(idx, vec![i; 10].into());
             self.g.evict();
             self.idx.push(idx);

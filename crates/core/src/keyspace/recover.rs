@@ -39,7 +39,7 @@ pub(super) fn recover_one(
                     g.set_expire(idx, expire_at);
                 }
                 None => {
-                    let idx = g.insert(hasher, h, Key::new(key), vtype, loc, lru);
+                    let idx = g.insert(h, Key::new(key), vtype, loc, lru);
                     g.set_expire(idx, expire_at);
                 }
             }
