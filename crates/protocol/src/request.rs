@@ -280,9 +280,17 @@ pub fn peek_frame(buf: &[u8]) -> Option<(usize, Option<std::ops::Range<usize>>)>
         if *buf.get(at)? != lead {
             return None;
         }
-        let nl = at + 1 + memchr::memchr(b'\r', buf.get(at + 1..)?)?;
-        let n = std::str::from_utf8(&buf[at + 1..nl]).ok()?.parse().ok()?;
-        (buf.get(nl + 1) == Some(&b'\n')).then_some((n, nl + 2))
+        let mut n: usize = 0;
+        let mut i = at + 1;
+        loop {
+            match *buf.get(i)? {
+                d @ b'0'..=b'9' => n = n.checked_mul(10)?.checked_add(usize::from(d - b'0'))?,
+                b'\r' if i > at + 1 => break,
+                _ => return None,
+            }
+            i += 1;
+        }
+        (buf.get(i + 1) == Some(&b'\n')).then_some((n, i + 2))
     }
     let (argc, mut at) = line(buf, 0, b'*')?;
     let mut key = None;
@@ -439,6 +447,9 @@ mod tests {
         assert_eq!(peek_frame(b"*2\r\n$99999999999999999999\r\n"), None);
         assert_eq!(peek_frame(b"*1\r\n$1\r\nxyz\r\n"), None);
         assert_eq!(peek_frame(b""), None);
+        assert_eq!(peek_frame(b"*\r\n"), None);
+        assert_eq!(peek_frame(b"*-1\r\n"), None);
+        assert_eq!(peek_frame(b"*0\r\n"), Some((4, None)));
     }
 
     use super::*;

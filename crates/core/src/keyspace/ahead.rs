@@ -42,6 +42,9 @@ pub struct Lookahead {
     len: usize,
     /// Where the next frame to peek starts.
     peek: usize,
+    /// Where the last key peeked lies in the buffer: a frame with the same
+    /// key as the one before it (a pipeline on one key) needs no prefetch.
+    last: Option<(usize, usize)>,
 }
 
 impl Lookahead {
@@ -49,6 +52,7 @@ impl Lookahead {
     pub fn reset(&mut self) {
         self.len = 0;
         self.peek = 0;
+        self.last = None;
     }
 
     /// Called with the read buffer and the start of the frames after the
@@ -75,9 +79,13 @@ impl Lookahead {
                 break;
             };
             let start = self.peek;
-            let key = key.map(|r| {
+            let key = key.and_then(|r| {
                 let (a, b) = (start + r.start, start + r.end);
-                (a, b, ks.hash(&buf[a..b]))
+                let same = self
+                    .last
+                    .replace((a, b))
+                    .is_some_and(|(c, d)| buf.get(c..d) == buf.get(a..b));
+                (!same).then(|| (a, b, ks.hash(&buf[a..b])))
             });
             self.ring[self.len] = Ahead {
                 start,
@@ -186,5 +194,25 @@ mod tests {
         la.reset();
         la.step(&ks, &buf, buf.len());
         assert_eq!(la.peeked(), 0);
+    }
+
+    #[test]
+    fn a_pipeline_on_one_key_is_not_prefetched_again() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (ks, _) = Keyspace::open(
+            emberkv_persistence::Options::new(dir.path().join("data")),
+            1 << 20,
+            false,
+        )
+        .expect("open");
+        let buf = frames(&["k", "k", "k", "j"]);
+        let mut la = Lookahead::default();
+        la.step(&ks, &buf, 0);
+        assert_eq!(la.peeked(), 3);
+        assert!(la.ring[0].key.is_some());
+        assert!(la.ring[1].key.is_none());
+        assert!(la.ring[2].key.is_none());
+        la.step(&ks, &buf, 20);
+        assert!(la.ring[2].key.is_some(), "another key is");
     }
 }
