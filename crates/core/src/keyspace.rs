@@ -213,6 +213,11 @@ impl Shard {
         self.table.find(hash, |i| &*slots[i as usize].key == key)
     }
 
+    /// Starts loading the index line a lookup of `hash` reads first.
+    pub fn prefetch_index(&self, hash: u64) {
+        self.table.prefetch(hash);
+    }
+
     /// Inserts a new key (which must be absent) and returns its slot; the
     /// caller sets its expiry ([`set_expire`](Self::set_expire)).
     pub fn insert(&mut self, hash: u64, key: Key, vtype: VType, loc: Loc, lru: [u8; 3]) -> u32 {

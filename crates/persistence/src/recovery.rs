@@ -22,6 +22,10 @@ use crate::segment::{self, Damage, SegName};
 use crate::store::{Loc, Options, Store};
 use crate::vfs::Vfs;
 
+/// How many hint entries ahead [`Recovered::Soon`] names a key: enough for a
+/// memory miss to complete while the records before it are applied.
+const SOON: usize = 16;
+
 /// One record replayed into the index at start-up.
 #[derive(Debug, Clone, Copy)]
 pub enum Recovered<'a> {
@@ -46,6 +50,13 @@ pub enum Recovered<'a> {
         /// chain: reading it fails, `--check` reports it, `--repair` deletes the
         /// key).
         prev: Option<Loc>,
+    },
+    /// Nothing to apply: a record a few entries later names `key`, so a sink
+    /// may start loading what it will touch for it (the index line of its
+    /// hash) while it applies the records before. Sent while replaying hints.
+    Soon {
+        /// The key.
+        key: &'a [u8],
     },
     /// The key was deleted.
     Del {
@@ -207,7 +218,12 @@ impl Store {
                 {
                     seg.hint_bytes.store(hbuf.len() as u64, Ordering::Relaxed);
                     let mut last_meta: Vec<(&[u8], Loc)> = Vec::new();
-                    for e in &entries {
+                    for (n, e) in entries.iter().enumerate() {
+                        if let Some(soon) = entries.get(n + SOON)
+                            && soon.kind != Kind::Meta
+                        {
+                            sink(&store, Recovered::Soon { key: soon.key });
+                        }
                         max_seq = max_seq.max(e.seq);
                         let loc = Loc {
                             seg: seg.id,
@@ -228,7 +244,7 @@ impl Store {
                             expire_at: e.expire_at,
                             prev,
                         };
-                        emit(&store, sink, r);
+                        emit(&store, &seg.live, sink, r);
                     }
                     for (name, loc) in last_meta {
                         let value = read_meta(&*file, loc, name).ok_or_else(|| Error::Corrupt {
@@ -338,7 +354,7 @@ impl Store {
                     expire_at: h.expire_at,
                     prev,
                 };
-                emit(&store, sink, r);
+                emit(&store, &seg.live, sink, r);
             }
             report.records += scan.records.len() as u64;
             let is_empty = seg.size.load(Ordering::Relaxed) <= SEGMENT_HEADER_LEN as u64;
@@ -391,7 +407,13 @@ fn resolve(ids: &HashMap<SegName, u32>, prev: &DiskLoc, name: SegName, off: u32)
     })
 }
 
-fn emit(store: &Store, sink: &mut dyn FnMut(&Store, Recovered<'_>), r: Replayed<'_>) {
+/// Applies one replayed record; `live` is its segment's live-byte count.
+fn emit(
+    store: &Store,
+    live: &std::sync::atomic::AtomicI64,
+    sink: &mut dyn FnMut(&Store, Recovered<'_>),
+    r: Replayed<'_>,
+) {
     let Replayed {
         kind,
         vtype,
@@ -402,8 +424,10 @@ fn emit(store: &Store, sink: &mut dyn FnMut(&Store, Recovered<'_>), r: Replayed<
     } = r;
     match kind {
         Kind::Set => {
-            store.note_live(loc);
-            if let (Some(p), Some(links)) = (prev, store.replay_links.lock().as_mut()) {
+            live.fetch_add(i64::from(loc.len), Ordering::Relaxed);
+            if let Some(p) = prev
+                && let Some(links) = store.replay_links.lock().as_mut()
+            {
                 links.insert((loc.seg, loc.off), p);
             }
             sink(

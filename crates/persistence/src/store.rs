@@ -759,12 +759,6 @@ impl Store {
         }
     }
 
-    pub(crate) fn note_live(&self, loc: Loc) {
-        if let Some(s) = self.segments.read().get(&loc.seg) {
-            s.live.fetch_add(i64::from(loc.len), Ordering::Relaxed);
-        }
-    }
-
     /// The log position after the last append.
     pub fn appended_lsn(&self) -> u64 {
         self.appended_lsn.load(Ordering::Acquire)

@@ -87,6 +87,7 @@ impl Model {
                     e.expire_at = expire_at;
                 }
             }
+            Recovered::Soon { .. } => {}
             Recovered::Flush => m.clear(),
         }
     }

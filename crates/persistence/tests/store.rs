@@ -41,6 +41,7 @@ impl Model {
                     e.1 = expire_at;
                 }
             }
+            Recovered::Soon { .. } => {}
             Recovered::Flush => m.clear(),
         }
     }

@@ -44,6 +44,10 @@ pub(super) fn recover_one(
                 }
             }
         }
+        Recovered::Soon { key } => {
+            let h = hasher.hash_one(key);
+            guards[Keyspace::shard_of(h)].prefetch_index(h);
+        }
         Recovered::Del { key } => {
             let h = hasher.hash_one(key);
             let g = &mut guards[Keyspace::shard_of(h)];
