@@ -476,10 +476,12 @@ async fn apply_stream(h: &Handles, mut link: Link) -> Result<(), String> {
     ack.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // A promotion ordered by Sentinel asked the leader to fence itself.
     let mut asked = false;
+    let mut ahead = emberkv_core::keyspace::Lookahead::default();
     loop {
         // Apply every complete command already buffered.
         let mut pos = 0;
         let mut ack_now = false;
+        ahead.reset();
         loop {
             match parser.next(&link.buf[pos..]) {
                 Ok(Some(n)) => {
@@ -499,6 +501,9 @@ async fn apply_stream(h: &Handles, mut link: Link) -> Result<(), String> {
                         pos += n;
                         continue;
                     }
+                    // The keys of the commands behind this one, into the
+                    // CPU cache while it is applied.
+                    ahead.step(&h.ks, &link.buf, pos + n);
                     if !argv.is_empty() && apply.apply(&argv, n).await {
                         ack_now = true;
                     }
