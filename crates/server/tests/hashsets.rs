@@ -315,3 +315,84 @@ fn a_huge_negative_random_count_is_refused_not_allocated() {
     let pong: String = redis::cmd("PING").query(&mut c).unwrap();
     assert_eq!(pong, "PONG");
 }
+
+#[test]
+fn an_hset_that_changes_nothing_logs_nothing_but_still_signals() {
+    let s = TestServer::start(&["--appendfsync", "always"]);
+    let mut c = s.conn();
+    fill_hash(&mut c, "big", 1_000);
+    let enc: String = redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg("big")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(enc, "hashtable");
+    let dir = s.dir().to_path_buf();
+    let before = log_bytes(&dir);
+    let same = [
+        "field:0000001",
+        "value:0000001",
+        "field:0000002",
+        "value:0000002",
+    ];
+    let n: i64 = redis::cmd("HSET")
+        .arg("big")
+        .arg(&same)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(n, 0);
+    let ok: String = redis::cmd("HMSET")
+        .arg("big")
+        .arg(&same)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(ok, "OK");
+    assert_eq!(log_bytes(&dir), before, "nothing changed, nothing logged");
+
+    // WATCH still sees the key written, as in Redis.
+    let mut w = s.conn();
+    let _: () = redis::cmd("WATCH").arg("big").query(&mut w).unwrap();
+    let _: i64 = redis::cmd("HSET")
+        .arg("big")
+        .arg(&same[..2])
+        .query(&mut c)
+        .unwrap();
+    let r: Option<Vec<i64>> = redis::pipe()
+        .atomic()
+        .cmd("HLEN")
+        .arg("big")
+        .query(&mut w)
+        .unwrap();
+    assert_eq!(r, None, "the transaction is aborted");
+
+    // And the keyspace event is sent.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("notify-keyspace-events")
+        .arg("Kh")
+        .query(&mut c)
+        .unwrap();
+    let mut sub = s.conn();
+    sub.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut ps = sub.as_pubsub();
+    ps.subscribe("__keyspace@0__:big").unwrap();
+    let _: i64 = redis::cmd("HSET")
+        .arg("big")
+        .arg(&same[..2])
+        .query(&mut c)
+        .unwrap();
+    let msg = ps.get_message().unwrap();
+    assert_eq!(msg.get_payload::<String>().unwrap(), "hset");
+    drop(ps);
+
+    // A different value is a change: logged and applied.
+    let n: i64 = c.hset("big", "field:0000001", "other").unwrap();
+    assert_eq!(n, 0);
+    assert!(log_bytes(&dir) > before);
+    assert_eq!(
+        c.hget::<_, _, String>("big", "field:0000001").unwrap(),
+        "other"
+    );
+    assert_eq!(c.hlen::<_, u64>("big").unwrap(), 1_000);
+}

@@ -19,10 +19,15 @@ const H: VType = VType::Hash;
 
 /// `HSET key field value [field value ...]`, and `HMSET` (replies `+OK`).
 ///
-/// HSET always changes the hash, so it needs no read before the change: it
-/// checks the key's type, makes sure a cold hash is fetched, commits its delta
-/// and counts the new fields from the hash's size before and after (one table
-/// lookup per field instead of two).
+/// HSET checks the key's type, makes sure a cold hash is fetched, commits its
+/// delta and counts the new fields from the hash's size before and after (one
+/// table lookup per field instead of two). An HSET that gives a hashtable-
+/// encoded hash only the values it already holds changes nothing: it logs no
+/// delta (a re-written session or cache hash costs no log bytes, no
+/// compaction), and still signals the key (`WATCH`, client tracking) and
+/// notifies `hset`, as Redis does. A listpack hash always takes the delta:
+/// Redis converts it to a hashtable when an argument passes
+/// `hash-max-listpack-value`, even one that changes nothing.
 pub fn hset(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     if !argv.len().is_multiple_of(2) {
         return Err(CmdError::reply(format!(
@@ -36,6 +41,23 @@ pub fn hset(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
             return Err(crate::exec::wrongtype());
         }
         cx.need_values([key])?;
+        let pairs = &argv[2..];
+        let unchanged = cx.with_coll(key, H, |c, _| match c {
+            crate::coll::CollRef::Hash(t) => {
+                pairs.chunks_exact(2).all(|p| t.get(p[0]) == Some(p[1]))
+            }
+            _ => false,
+        })?;
+        if unchanged == Some(true) {
+            cx.signal_modified(key);
+            cx.notify_after(crate::notify::HASH, "hset", key);
+            if cx.name == "hmset" {
+                cx.out.ok();
+            } else {
+                cx.out.int(0);
+            }
+            return Ok(());
+        }
     }
     cx.delta(key, H, op::encode(code::HSET, &argv[2..]));
     cx.commit()?;

@@ -164,15 +164,15 @@ mod tests {
         out
     }
 
+    fn keyspace(dir: &std::path::Path) -> std::sync::Arc<Keyspace> {
+        let opts = emberkv_persistence::Options::new(dir.join("data"));
+        Keyspace::open(opts, 1 << 20, false).expect("open").0
+    }
+
     #[test]
     fn lookahead_follows_the_parser_and_resyncs() {
         let dir = tempfile::tempdir().expect("tmp");
-        let (ks, _) = Keyspace::open(
-            emberkv_persistence::Options::new(dir.path().join("data")),
-            1 << 20,
-            false,
-        )
-        .expect("open");
+        let ks = keyspace(dir.path());
         let buf = frames(&["a", "bb", "ccc", "dddd", "e"]);
         let len = |k: &str| 4 + 9 + 4 + k.len() + 2;
         let mut la = Lookahead::default();
@@ -199,12 +199,7 @@ mod tests {
     #[test]
     fn a_pipeline_on_one_key_is_not_prefetched_again() {
         let dir = tempfile::tempdir().expect("tmp");
-        let (ks, _) = Keyspace::open(
-            emberkv_persistence::Options::new(dir.path().join("data")),
-            1 << 20,
-            false,
-        )
-        .expect("open");
+        let ks = keyspace(dir.path());
         let buf = frames(&["k", "k", "k", "j"]);
         let mut la = Lookahead::default();
         la.step(&ks, &buf, 0);
