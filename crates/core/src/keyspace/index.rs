@@ -74,6 +74,8 @@ impl Index {
 
     /// Adds `idx` under `hash` (the caller knows no entry for its key exists).
     pub fn insert_unique(&mut self, hash: u64, idx: u32) {
+        // Slot numbers stop below `NIL`; `idx + 1` must fit the entry's half.
+        debug_assert!(idx < u32::MAX);
         if (self.len + 1) * 8 > self.entries.len() * 7 {
             self.grow();
         }
