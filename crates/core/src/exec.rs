@@ -601,6 +601,26 @@ impl<'a, 'o> Cx<'a, 'o> {
         })
     }
 
+    /// `f` of the hot collection at `key` of type `want` (`None` if absent,
+    /// cold or another type), counting no hit and moving nothing: for a write
+    /// that asks whether it would change anything.
+    pub(crate) fn peek_hot_coll<R>(
+        &mut self,
+        key: &[u8],
+        want: VType,
+        f: impl FnOnce(CollRef<'_>) -> R,
+    ) -> Option<R> {
+        let (sh, idx) = self.find_notouch(key)?;
+        let g = shard!(self, sh);
+        if g.slots[idx as usize].vtype != want {
+            return None;
+        }
+        match g.held(idx)?.0 {
+            HeldRef::Coll(c) => Some(f(c)),
+            HeldRef::Str(_) => None,
+        }
+    }
+
     /// Calls `f` with the type and value of `key` (any type) and the reply
     /// encoder, if the key is present. Counts and fetches as
     /// [`with_value`](Self::with_value).

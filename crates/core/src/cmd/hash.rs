@@ -21,7 +21,7 @@ const H: VType = VType::Hash;
 ///
 /// HSET checks the key's type, makes sure a cold hash is fetched, commits its
 /// delta and counts the new fields from the hash's size before and after (one
-/// table lookup per field instead of two). An HSET that gives a hashtable-
+/// table lookup per field instead of two). An HSET that gives a hot hashtable-
 /// encoded hash only the values it already holds changes nothing: it logs no
 /// delta (a re-written session or cache hash costs no log bytes, no
 /// compaction), and still signals the key (`WATCH`, client tracking) and
@@ -40,14 +40,13 @@ pub fn hset(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
         if m.vtype != H {
             return Err(crate::exec::wrongtype());
         }
-        cx.need_values([key])?;
         let pairs = &argv[2..];
-        let unchanged = cx.with_coll(key, H, |c, _| match c {
+        let unchanged = cx.peek_hot_coll(key, H, |c| match c {
             crate::coll::CollRef::Hash(t) => {
                 pairs.chunks_exact(2).all(|p| t.get(p[0]) == Some(p[1]))
             }
             _ => false,
-        })?;
+        });
         if unchanged == Some(true) {
             cx.signal_modified(key);
             cx.notify_after(crate::notify::HASH, "hset", key);
@@ -58,6 +57,7 @@ pub fn hset(cx: &mut Cx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
             }
             return Ok(());
         }
+        cx.need_values([key])?;
     }
     cx.delta(key, H, op::encode(code::HSET, &argv[2..]));
     cx.commit()?;
