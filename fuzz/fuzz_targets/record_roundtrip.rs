@@ -1,14 +1,17 @@
-//! Records generated from the input, encoded with `record::encode` into a segment,
+//! Records generated from the input, encoded with `record::encode` (and set
+//! records chosen as deltas with `record::encode_linked`, near the record
+//! before them) into a segment,
 //! then read back with `record::decode` and `segment::scan`: every field comes back;
 //! a trailing atomic group left open is dropped as a torn tail; the segment cut
 //! anywhere keeps exactly the complete groups before the cut; a byte changed
 //! anywhere keeps the records before it.
 #![no_main]
 
-use emberkv_persistence::Damage;
 use emberkv_persistence::record::{
-    self, FLAG_MORE, Kind, Rec, SEGMENT_HEADER_LEN, VType, segment_header,
+    self, ChainTail, DiskLoc, FLAG_MORE, Kind, Rec, SEGMENT_HEADER_LEN, VType, segment_header,
 };
+use emberkv_persistence::segment::SegName;
+use emberkv_persistence::{Damage, Loc};
 use emberkv_persistence::segment::scan;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -21,7 +24,11 @@ struct Owned {
     expire_at: u64,
     seq: u64,
     flags: u8,
+    /// A delta linked to the record before it.
+    delta: bool,
 }
+
+const SEG: SegName = SegName { major: 9, minor: 0 };
 
 fn gen_record(u: &mut Unstructured<'_>, seq: u64) -> Result<Owned> {
     let kind = *u.choose(&[Kind::Set, Kind::Del, Kind::Expire, Kind::Flush, Kind::Meta])?;
@@ -52,7 +59,9 @@ fn gen_record(u: &mut Unstructured<'_>, seq: u64) -> Result<Owned> {
         VType::String
     };
     let flags = if u.ratio(1u8, 4)? { FLAG_MORE } else { 0 };
+    let delta = kind == Kind::Set && u.ratio(1u8, 3)?;
     Ok(Owned {
+        delta,
         kind,
         vtype,
         key,
@@ -91,24 +100,53 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut buf = segment_header().to_vec();
     let mut offs = Vec::new();
+    // Each delta's link: the record before it.
+    let mut links = Vec::new();
     for r in &recs {
-        offs.push(buf.len());
+        let before = buf.len();
+        let prev = offs.last().map(|&o| DiskLoc {
+            seg: SEG,
+            off: o as u32,
+            len: (before - o) as u32,
+        });
+        offs.push(before);
+        let tail = ChainTail {
+            loc: Loc {
+                seg: 0,
+                off: 0,
+                len: 1,
+            },
+            bytes: 1,
+        };
         let rec = Rec {
             kind: r.kind,
             vtype: r.vtype,
             key: &r.key,
             value: &r.value,
             expire_at: r.expire_at,
-            prev: None,
+            prev: r.delta.then_some(tail),
         };
-        let before = buf.len();
-        record::encode(&mut buf, &rec, r.seq, r.flags);
-        assert_eq!(buf.len() - before, rec.encoded_len());
+        match prev.filter(|_| r.delta) {
+            Some(p) => {
+                let here = (SEG, before as u32);
+                let n = record::encode_linked(&mut buf, &rec, p, 7, here, r.seq, r.flags);
+                assert_eq!(buf.len() - before, n);
+                assert!(n < rec.encoded_len());
+                links.push(Some(p));
+            }
+            None => {
+                let rec = Rec { prev: None, ..rec };
+                record::encode(&mut buf, &rec, r.seq, r.flags);
+                assert_eq!(buf.len() - before, rec.encoded_len());
+                links.push(None);
+            }
+        }
     }
     offs.push(buf.len());
 
-    for (r, &off) in recs.iter().zip(&offs) {
+    for ((r, &off), link) in recs.iter().zip(&offs).zip(&links) {
         let d = record::decode(&buf[off..]).expect("an encoded record decodes");
+        assert_eq!(d.link(SEG, off as u32).map(|l| l.prev), *link);
         assert_eq!(d.header.kind, r.kind);
         assert_eq!(d.header.vtype, r.vtype);
         assert_eq!((d.key, d.value), (&r.key[..], &r.value[..]));

@@ -22,23 +22,24 @@ use emberkv_persistence::segment::{Scan, scan};
 use libfuzzer_sys::fuzz_target;
 
 fn scan_bounded(buf: &[u8]) -> Scan {
-    // One `Scanned` (48 bytes) per record of at least 32 bytes, doubled by Vec growth.
-    bounded("segment::scan", buf.len(), 4, 1024, || scan(buf))
+    // One `Scanned` (~88 bytes) per record of at least 14 bytes (a near
+    // delta's), doubled by Vec growth.
+    bounded("segment::scan", buf.len(), 16, 1024, || scan(buf))
 }
 
 fn check(buf: &[u8]) {
     for at in 0..buf.len().min(64) {
         if let Some(d) = record::decode(&buf[at..]) {
-            // A delta's value is its payload; the link sits before it.
-            let link = if d.link.is_some() {
+            // A delta's value is its payload; a full delta's link sits before
+            // it (a near delta's is in its header).
+            let h = d.header;
+            let link = if h.delta && h.near.is_none() {
                 record::LINK_LEN
             } else {
                 0
             };
-            assert_eq!(
-                d.header.record_len(),
-                HEADER_LEN + d.key.len() + link + d.value.len()
-            );
+            assert_eq!(h.record_len(), h.key_at + d.key.len() + link + d.value.len());
+            assert_eq!(h.key_at == HEADER_LEN, h.near.is_none());
         }
     }
     let s = scan_bounded(buf);
@@ -54,7 +55,7 @@ fn check(buf: &[u8]) {
             r.off as usize, pos,
             "record {i} is not where the previous one ends"
         );
-        assert_eq!(r.key_at, pos + HEADER_LEN);
+        assert_eq!(r.key_at, pos + r.header.key_at);
         let d = record::decode(&buf[pos..]).expect("a scanned record decodes");
         assert_eq!(d.header, r.header);
         if i + 1 == s.records.len() {

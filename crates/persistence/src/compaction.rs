@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, ReadError, Result};
 use crate::hint::{HintEntry, HintWriter};
 use crate::read::Chain;
-use crate::record::{self, ChainTail, DiskLoc, Kind, Link, Rec, SEGMENT_HEADER_LEN, VType};
+use crate::record::{self, ChainTail, DiskLoc, Kind, Rec, SEGMENT_HEADER_LEN, VType};
 use crate::recovery::read_file;
 use crate::segment::{self, SegName, Segment};
 use crate::store::{GroupMode, Loc, Store};
@@ -311,7 +311,7 @@ impl Store {
     fn write_hint_for(&self, seg: &Segment) -> Result<()> {
         let io = |e| Error::io("reading", &seg.path, e);
         let file = self.vfs.open(&seg.path, false).map_err(io)?;
-        let Some(hint) = hint_by_blocks(&*file, HINT_READ_BLOCK).map_err(io)? else {
+        let Some(hint) = hint_by_blocks(&*file, seg.name, HINT_READ_BLOCK).map_err(io)? else {
             return Err(self.damage_of(&seg.path));
         };
         let n = self.write_file_atomically(&self.dir.join(seg.name.hint_name()), &hint)?;
@@ -418,7 +418,7 @@ impl Store {
                 if h.kind != Kind::Set {
                     return true;
                 }
-                let key = &rec[record::HEADER_LEN..record::HEADER_LEN + h.key_len];
+                let key = &rec[h.key_at..h.key_at + h.key_len];
                 let old = Loc {
                     seg: input.id,
                     off,
@@ -447,7 +447,7 @@ impl Store {
                 let recs: Vec<Rec<'_>> = if let Some(c) = &chain {
                     chain_records(key, c, folded.as_deref(), expire_at)
                 } else {
-                    let value = &rec[record::HEADER_LEN + h.key_len..];
+                    let value = &rec[h.value_at()..];
                     vec![Rec::set_typed(key, h.vtype, value, expire_at)]
                 };
                 let total: u64 = recs.iter().map(|r| r.encoded_len() as u64).sum();
@@ -479,26 +479,35 @@ impl Store {
                     _ => vec![h.seq],
                 };
                 let mut prev: Option<(Loc, u64)> = None;
+                let mut written = 0u64;
                 for (i, r) in recs.iter().enumerate() {
                     let seq = seqs.get(i).copied().unwrap_or(h.seq);
-                    let new = Loc {
-                        seg: o.seg.id,
-                        off: o.len as u32,
-                        len: r.encoded_len() as u32,
-                    };
-                    let chain_bytes = prev.map_or(0, |p| p.1) + u64::from(new.len);
-                    let link = prev.filter(|_| r.is_delta()).map(|(p, _)| Link {
-                        prev: DiskLoc {
+                    let off = o.len as u32;
+                    let link = prev.filter(|_| r.is_delta()).map(|(p, chain)| {
+                        let at = DiskLoc {
                             seg: o.seg.name,
                             off: p.off,
                             len: p.len,
-                        },
-                        chain_bytes,
+                        };
+                        (at, chain)
                     });
-                    match &link {
-                        Some(l) => record::encode_delta(&mut o.buf, r, l, seq, 0),
-                        None => record::encode(&mut o.buf, r, seq, 0),
-                    }
+                    let len = match link {
+                        Some((at, chain)) => {
+                            let here = (o.seg.name, off);
+                            record::encode_linked(&mut o.buf, r, at, chain, here, seq, 0)
+                        }
+                        None => {
+                            record::encode(&mut o.buf, r, seq, 0);
+                            r.encoded_len()
+                        }
+                    };
+                    let new = Loc {
+                        seg: o.seg.id,
+                        off,
+                        len: len as u32,
+                    };
+                    let chain_bytes = prev.map_or(0, |p| p.1) + u64::from(new.len);
+                    written += u64::from(new.len);
                     o.hint.push(&HintEntry {
                         kind: Kind::Set,
                         flags: 0,
@@ -508,13 +517,13 @@ impl Store {
                         len: new.len,
                         seq,
                         expire_at,
-                        prev: link.map(|l| l.prev),
+                        prev: link.map(|l| l.0),
                     });
                     o.len += u64::from(new.len);
                     prev = Some((new, chain_bytes));
                 }
                 if let Some((new, _)) = prev {
-                    o.relocs.push((key.to_vec(), old, new, total));
+                    o.relocs.push((key.to_vec(), old, new, written));
                 }
                 report.live_records += recs.len() as u64;
                 if o.buf.len() >= BATCH
@@ -821,8 +830,12 @@ fn records_by_blocks(
     loop {
         let mut pos = 0;
         let mut need = block;
-        while buf.len() - pos >= record::HEADER_LEN {
+        while pos < buf.len() {
             let Some(h) = record::decode_header(&buf[pos..]) else {
+                // A header cut by the end of the bytes read so far: read on.
+                if buf.len() - pos < record::MAX_HEADER_LEN && read_to < len {
+                    break;
+                }
                 return Ok(Streamed::Damaged);
             };
             let n = h.record_len();
@@ -863,19 +876,23 @@ fn records_by_blocks(
 
 /// The hint of a sealed segment, read by blocks; `None` if the segment is
 /// damaged (the caller's whole-file scan then names the damage).
-fn hint_by_blocks(file: &dyn DataFile, block: usize) -> std::io::Result<Option<Vec<u8>>> {
+fn hint_by_blocks(
+    file: &dyn DataFile,
+    name: SegName,
+    block: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
     let mut w = HintWriter::new();
     let r = records_by_blocks(file, block, |h, off, rec| {
         w.push(&HintEntry {
             kind: h.kind,
             flags: h.flags,
             vtype: h.vtype,
-            key: &rec[record::HEADER_LEN..record::HEADER_LEN + h.key_len],
+            key: &rec[h.key_at..h.key_at + h.key_len],
             off,
             len: rec.len() as u32,
             seq: h.seq,
             expire_at: h.expire_at,
-            prev: record::link_of(rec, h).map(|l| l.prev),
+            prev: record::link_of(rec, h, name, off).map(|l| l.prev),
         });
         true
     })?;
@@ -888,6 +905,8 @@ mod tests {
 
     use super::*;
     use crate::vfs::{OsVfs, Vfs};
+
+    const NAME: SegName = SegName { major: 5, minor: 0 };
 
     /// The reference: the hint built from a whole-file scan.
     fn hint_from_scan(path: &std::path::Path, buf: &[u8]) -> Result<Vec<u8>> {
@@ -911,7 +930,7 @@ mod tests {
                 len: h.record_len() as u32,
                 seq: h.seq,
                 expire_at: h.expire_at,
-                prev: record::link_of(&buf[r.off as usize..], &h).map(|l| l.prev),
+                prev: record::link_of(&buf[r.off as usize..], &h, NAME, r.off).map(|l| l.prev),
             });
         }
         Ok(w.finish())
@@ -920,6 +939,7 @@ mod tests {
     fn segment_bytes() -> Vec<u8> {
         let mut b = record::segment_header().to_vec();
         let mut seq = 1;
+        let mut last: Option<(DiskLoc, u64)> = None;
         for i in 0..300u32 {
             let key = format!("key:{i}");
             let value = vec![b'v'; (i as usize * 37) % 5000];
@@ -935,8 +955,48 @@ mod tests {
                 record::encode(&mut b, &Rec::del(key.as_bytes()), seq, 0);
                 seq += 1;
             }
+            // Deltas of one hash, near (short ones end the file) and, every
+            // 40th, far (linked to another segment).
+            let prev = match &last {
+                Some((at, _)) if i % 40 != 0 => *at,
+                _ => DiskLoc {
+                    seg: SegName { major: 2, minor: 0 },
+                    off: 16,
+                    len: 40,
+                },
+            };
+            let chain = last.map_or(40, |l| l.1);
+            let d = Rec::delta(
+                b"h",
+                VType::Hash,
+                placeholder(),
+                &value[..i as usize % 3],
+                0,
+            );
+            let off = b.len() as u32;
+            let n = record::encode_linked(&mut b, &d, prev, chain, (NAME, off), seq, 0);
+            seq += 1;
+            last = Some((
+                DiskLoc {
+                    seg: NAME,
+                    off,
+                    len: n as u32,
+                },
+                chain + n as u64,
+            ));
         }
         b
+    }
+
+    fn placeholder() -> ChainTail {
+        ChainTail {
+            loc: Loc {
+                seg: 0,
+                off: 0,
+                len: 1,
+            },
+            bytes: 1,
+        }
     }
 
     #[test]
@@ -947,10 +1007,24 @@ mod tests {
         let f = OsVfs.create(&path).unwrap();
         f.write_all_at(&bytes, 0).unwrap();
         let whole = hint_from_scan(&path, &bytes).unwrap();
+        // 300 deltas, 8 of them far (i = 0, 40, ... 280).
+        let linked = crate::hint::parse(&whole)
+            .unwrap()
+            .iter()
+            .filter(|e| e.prev.is_some())
+            .count();
+        assert_eq!(linked, 300);
+        let scan = segment::scan(&bytes);
+        let near = scan
+            .records
+            .iter()
+            .filter(|r| r.header.near.is_some())
+            .count();
+        assert_eq!(near, 292);
         // Blocks smaller than a header, than a record, and larger than the file.
         for block in [1, 7, 31, 100, 4096, 1 << 20] {
             assert_eq!(
-                hint_by_blocks(&*f, block).unwrap().as_deref(),
+                hint_by_blocks(&*f, NAME, block).unwrap().as_deref(),
                 Some(&whole[..])
             );
         }
@@ -979,7 +1053,7 @@ mod tests {
             let path = dir.path().join(format!("seg{i}"));
             let f = OsVfs.create(&path).unwrap();
             f.write_all_at(b, 0).unwrap();
-            assert_eq!(hint_by_blocks(&*f, 100).unwrap(), None, "case {i}");
+            assert_eq!(hint_by_blocks(&*f, NAME, 100).unwrap(), None, "case {i}");
         }
     }
 }

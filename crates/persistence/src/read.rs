@@ -8,9 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::error::ReadError;
-use crate::record::{
-    self, ChainTail, DiskLoc, HEADER_LEN, Kind, LINK_LEN, SEGMENT_HEADER_LEN, VType,
-};
+use crate::record::{self, ChainTail, DiskLoc, Kind, SEGMENT_HEADER_LEN, VType};
 use crate::segment::{SegName, Segment};
 use crate::store::{Loc, Store};
 
@@ -169,11 +167,12 @@ impl Store {
         if !h.delta || h.record_len() != loc.len as usize {
             return None;
         }
-        let need = HEADER_LEN + h.key_len + LINK_LEN;
+        let need = h.value_at();
         let link = if b.len() < need {
-            record::link_of(&self.read_span(loc.seg, loc.off, need).ok()?.0, &h)?
+            let b = self.read_span(loc.seg, loc.off, need).ok()?.0;
+            record::link_of(&b, &h, seg.name, loc.off)?
         } else {
-            record::link_of(b, &h)?
+            record::link_of(b, &h, seg.name, loc.off)?
         };
         if walk.chain_bytes == 0 {
             walk.chain_bytes = link.chain_bytes;
@@ -372,7 +371,7 @@ impl Store {
             if recs.first().is_some_and(|f| f.2.vtype != h.vtype) {
                 return Err(corrupt("chain record of another type"));
             }
-            let link = record::link_of(&rec, &h);
+            let link = record::link_of(&rec, &h, seg.name, cur.off);
             recs.push((cur, rec, h));
             let Some(link) = link else { break };
             let prev = match self.resolve(&link.prev, (seg.name, seg.id), cur.off) {
@@ -427,11 +426,10 @@ impl Store {
         for (loc, mut rec, h) in recs.into_iter().rev() {
             locs.push(loc);
             seqs.push(h.seq);
+            rec.drain(..h.value_at());
             if h.delta {
-                rec.drain(..HEADER_LEN + h.key_len + LINK_LEN);
                 deltas.push(rec);
             } else {
-                rec.drain(..HEADER_LEN + h.key_len);
                 base = rec;
             }
         }
@@ -458,7 +456,7 @@ fn value_of(mut rec: Vec<u8>, seg: &Segment, loc: Loc, key: &[u8]) -> Result<Vec
             reason: "record is a delta: read its chain",
         });
     }
-    rec.drain(..HEADER_LEN + h.key_len);
+    rec.drain(..h.value_at());
     Ok(rec)
 }
 
@@ -482,7 +480,7 @@ fn checked_header(
     if !record::verify(rec, &h) {
         return Err(corrupt("checksum mismatch"));
     }
-    if h.kind != Kind::Set || rec.get(HEADER_LEN..HEADER_LEN + h.key_len) != Some(key) {
+    if h.kind != Kind::Set || rec.get(h.key_at..h.key_at + h.key_len) != Some(key) {
         return Err(corrupt(not_key));
     }
     Ok(h)

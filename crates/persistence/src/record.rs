@@ -44,11 +44,45 @@
 //! matching every kind (the replication feed) keeps compiling — such code must
 //! check `Rec::prev` before taking a set record's value for the whole value.
 //!
+//! # Near delta records
+//!
+//! Most deltas link to a record of the same segment (a busy collection's
+//! changes follow one another). Such a delta is written in a compact form,
+//! kind byte 7 ([`KIND_NEAR_DELTA`]), whose header holds varints (LEB128)
+//! instead of fixed fields and whose link is relative to the record itself:
+//!
+//! ```text
+//! offset size field
+//!      0    4 crc32c of bytes [4, record length)
+//!      4    1 kind: 7
+//!      5    1 flags (as above)
+//!      6    1 value type
+//!      7    - varint sequence number
+//!           - varint absolute expiry in Unix ms, 0 = none
+//!           - varint key length K
+//!           - varint payload length P
+//!           - varint back: this record's offset minus the previous record's
+//!           - varint the previous record's length
+//!           - varint the chain's bytes up to and including the previous record
+//!           K key
+//!           P payload
+//! ```
+//!
+//! `LPUSH` of a 3-byte element onto `mylist` is a 31-byte near delta where the
+//! full form takes 72 bytes: half the log bytes per change, so half the
+//! rebases and compactions a busy collection causes. A delta whose previous
+//! record is in another segment (the first delta after a roll, or a change to
+//! a collection last written long ago) keeps the full form. [`Header::near`]
+//! holds the relative link; [`link_of`] resolves it with the segment and offset
+//! the record was read from.
+//!
 //! A segment file starts with a 16-byte header: the magic `EMBRSEG1`, a `u32`
 //! format version and four zero bytes; records follow back to back. Version 1
 //! (the first release) had byte 6 reserved as zero, which reads as "string":
-//! version 2 files differ only in allowing the other value types, so both are
-//! read by the same code. A version newer than [`FORMAT_VERSION`] is refused.
+//! version 2 files differ only in allowing the other value types, and version 3
+//! files in allowing near delta records, so all three are read by the same
+//! code. A version newer than [`FORMAT_VERSION`] is refused (an older release
+//! refuses version 3 segments instead of taking near deltas for damage).
 
 use crate::segment::SegName;
 use crate::store::Loc;
@@ -60,7 +94,7 @@ pub const SEGMENT_HEADER_LEN: usize = 16;
 /// The segment file magic.
 pub const SEGMENT_MAGIC: &[u8; 8] = b"EMBRSEG1";
 /// The segment format version this code writes (and the newest it reads).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest segment format version this code reads.
 pub const MIN_FORMAT_VERSION: u32 = 1;
 /// Flag: another record of the same atomic group follows this one.
@@ -69,6 +103,16 @@ pub const FLAG_MORE: u8 = 1;
 pub const KIND_DELTA: u8 = 6;
 /// Size of the [`Link`] that starts a delta record's value.
 pub const LINK_LEN: usize = 28;
+/// The kind byte of a near delta record (a delta with a compact header and a
+/// link relative to itself, see the module docs).
+pub const KIND_NEAR_DELTA: u8 = 7;
+/// The most bytes any record's header takes (a near delta's, with the longest
+/// varints): a scanner holding fewer bytes than this may need more to decode a
+/// header.
+pub const MAX_HEADER_LEN: usize = 7 + 10 + 10 + 5 + 5 + 5 + 5 + 10;
+/// The shortest record (a near delta with an empty key and payload and
+/// one-byte varints).
+pub const MIN_RECORD_LEN: usize = 7 + 7;
 
 /// The longest key a record may hold (a sanity bound for recovery).
 pub const MAX_KEY_LEN: usize = 512 * 1024 * 1024;
@@ -268,7 +312,9 @@ impl<'a> Rec<'a> {
             prev: None,
         }
     }
-    /// The encoded length.
+    /// The encoded length in the full form: exact for every record but a
+    /// delta, which [`encode_linked`] may write shorter (near form); it returns
+    /// the length written.
     pub fn encoded_len(&self) -> usize {
         let link = if self.is_delta() { LINK_LEN } else { 0 };
         HEADER_LEN + self.key.len() + link + self.value.len()
@@ -374,14 +420,87 @@ pub fn encode(out: &mut Vec<u8>, rec: &Rec<'_>, seq: u64, flags: u8) {
     encode_with(out, rec, link.as_ref(), seq, flags);
 }
 
-/// Appends a delta record with its resolved `link` (`rec.prev` is ignored) to
-/// `out`; a record without `prev` is encoded as by [`encode`].
-pub fn encode_delta(out: &mut Vec<u8>, rec: &Rec<'_>, link: &Link, seq: u64, flags: u8) {
-    if rec.is_delta() {
-        encode_with(out, rec, Some(link), seq, flags);
-    } else {
+/// Appends `rec` at offset `off` of segment `seg` and returns its length. A
+/// delta record extends the chain whose newest record is `prev`, holding
+/// `prev_chain` bytes of chain: in the near form if `prev` lies before it in the
+/// same segment, else with a full [`Link`]. A record without `prev` is encoded
+/// as by [`encode`].
+#[allow(clippy::too_many_arguments)]
+pub fn encode_linked(
+    out: &mut Vec<u8>,
+    rec: &Rec<'_>,
+    prev: DiskLoc,
+    prev_chain: u64,
+    (seg, off): (SegName, u32),
+    seq: u64,
+    flags: u8,
+) -> usize {
+    let start = out.len();
+    if !rec.is_delta() {
         encode_with(out, rec, None, seq, flags);
+    } else if prev.seg == seg && prev.off < off && prev.len <= off - prev.off && prev.len > 0 {
+        encode_near(out, rec, off - prev.off, prev.len, prev_chain, seq, flags);
+    } else {
+        let link = Link {
+            prev,
+            chain_bytes: prev_chain + rec.encoded_len() as u64,
+        };
+        encode_with(out, rec, Some(&link), seq, flags);
     }
+    out.len() - start
+}
+
+/// Appends `v` as a LEB128 varint.
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads a LEB128 varint at `*pos`, advancing it; `None` past the end of `b`
+/// or beyond 64 bits.
+fn get_varint(b: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for i in 0..10 {
+        let byte = *b.get(*pos)?;
+        *pos += 1;
+        let bits = u64::from(byte & 0x7f);
+        if i == 9 && bits > 1 {
+            return None;
+        }
+        v |= bits << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+fn encode_near(
+    out: &mut Vec<u8>,
+    rec: &Rec<'_>,
+    back: u32,
+    prev_len: u32,
+    prev_chain: u64,
+    seq: u64,
+    flags: u8,
+) {
+    let start = out.len();
+    out.reserve(MAX_HEADER_LEN + rec.key.len() + rec.value.len());
+    out.extend_from_slice(&[0, 0, 0, 0, KIND_NEAR_DELTA, flags, rec.vtype as u8]);
+    put_varint(out, seq);
+    put_varint(out, rec.expire_at);
+    put_varint(out, rec.key.len() as u64);
+    put_varint(out, rec.value.len() as u64);
+    put_varint(out, u64::from(back));
+    put_varint(out, u64::from(prev_len));
+    put_varint(out, prev_chain);
+    out.extend_from_slice(rec.key);
+    out.extend_from_slice(rec.value);
+    let crc = crc32c::crc32c(&out[start + 4..]);
+    out[start..start + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
 fn encode_with(out: &mut Vec<u8>, rec: &Rec<'_>, link: Option<&Link>, seq: u64, flags: u8) {
@@ -430,14 +549,40 @@ pub struct Header {
     pub expire_at: u64,
     /// Key length.
     pub key_len: usize,
-    /// Value length.
+    /// Value length (a full delta's includes its [`Link`]).
     pub val_len: usize,
+    /// Where the key starts in the record: [`HEADER_LEN`], or after a near
+    /// delta's varints.
+    pub key_at: usize,
+    /// A near delta's link, relative to the record's own place.
+    pub near: Option<Near>,
+}
+
+/// The link of a near delta record: where its previous record is, relative to
+/// itself (always in the same segment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Near {
+    /// This record's offset minus the previous record's.
+    pub back: u32,
+    /// The previous record's length.
+    pub prev_len: u32,
+    /// The chain's bytes up to and including the previous record.
+    pub prev_chain: u64,
 }
 
 impl Header {
     /// Total record length.
     pub fn record_len(&self) -> usize {
-        HEADER_LEN + self.key_len + self.val_len
+        self.key_at + self.key_len + self.val_len
+    }
+    /// Where the value (a delta's payload, after any link) starts in the record.
+    pub fn value_at(&self) -> usize {
+        let link = if self.delta && self.near.is_none() {
+            LINK_LEN
+        } else {
+            0
+        };
+        self.key_at + self.key_len + link
     }
 }
 
@@ -456,6 +601,9 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 /// Decodes a header; `None` if it is not a plausible record header (unknown kind,
 /// non-zero reserved bytes, absurd lengths). Does not verify the checksum.
 pub fn decode_header(b: &[u8]) -> Option<Header> {
+    if b.get(4) == Some(&KIND_NEAR_DELTA) {
+        return decode_near(b);
+    }
     let b = b.get(..HEADER_LEN)?;
     let delta = b[4] == KIND_DELTA;
     let kind = if delta {
@@ -486,6 +634,45 @@ pub fn decode_header(b: &[u8]) -> Option<Header> {
         expire_at: u64_at(b, 16),
         key_len,
         val_len,
+        key_at: HEADER_LEN,
+        near: None,
+    })
+}
+
+/// Decodes a near delta's header (kind byte 7).
+fn decode_near(b: &[u8]) -> Option<Header> {
+    let fixed = b.get(..7)?;
+    let vtype = VType::from_u8(fixed[6])?;
+    if fixed[5] & !FLAG_MORE != 0 {
+        return None;
+    }
+    let mut pos = 7;
+    let seq = get_varint(b, &mut pos)?;
+    let expire_at = get_varint(b, &mut pos)?;
+    let key_len = usize::try_from(get_varint(b, &mut pos)?).ok()?;
+    let val_len = usize::try_from(get_varint(b, &mut pos)?).ok()?;
+    let back = u32::try_from(get_varint(b, &mut pos)?).ok()?;
+    let prev_len = u32::try_from(get_varint(b, &mut pos)?).ok()?;
+    let prev_chain = get_varint(b, &mut pos)?;
+    if key_len > MAX_KEY_LEN || val_len > MAX_VALUE_LEN || prev_len == 0 || prev_len > back {
+        return None;
+    }
+    Some(Header {
+        crc: u32_at(b, 0),
+        kind: Kind::Set,
+        flags: fixed[5],
+        vtype,
+        delta: true,
+        seq,
+        expire_at,
+        key_len,
+        val_len,
+        key_at: pos,
+        near: Some(Near {
+            back,
+            prev_len,
+            prev_chain,
+        }),
     })
 }
 
@@ -503,8 +690,33 @@ pub struct Decoded<'a> {
     pub key: &'a [u8],
     /// Its value (for a delta record: the payload, after the link).
     pub value: &'a [u8],
-    /// A delta record's link.
-    pub link: Option<Link>,
+    /// A full delta record's link (a near delta's is in `header.near`: see
+    /// [`Decoded::link`]).
+    far: Option<Link>,
+}
+
+impl Decoded<'_> {
+    /// A delta record's link, the record having been read at offset `off` of
+    /// segment `seg`; `None` for other records.
+    pub fn link(&self, seg: SegName, off: u32) -> Option<Link> {
+        resolve(&self.header, self.far, seg, off)
+    }
+}
+
+/// The link of a delta record with header `h` (and, for the full form, link
+/// `far`) read at offset `off` of segment `seg`.
+fn resolve(h: &Header, far: Option<Link>, seg: SegName, off: u32) -> Option<Link> {
+    match h.near {
+        Some(n) => Some(Link {
+            prev: DiskLoc {
+                seg,
+                off: off.checked_sub(n.back)?,
+                len: n.prev_len,
+            },
+            chain_bytes: n.prev_chain.checked_add(h.record_len() as u64)?,
+        }),
+        None => far.filter(|_| h.delta),
+    }
 }
 
 /// Decodes and verifies the record at the start of `b`.
@@ -514,27 +726,31 @@ pub fn decode(b: &[u8]) -> Option<Decoded<'_>> {
     if !verify(rec, &h) {
         return None;
     }
-    let value = &rec[HEADER_LEN + h.key_len..];
-    let (link, value) = if h.delta {
-        (Some(Link::from_bytes(value)?), &value[LINK_LEN..])
+    let far = if h.delta && h.near.is_none() {
+        Some(Link::from_bytes(&rec[h.key_at + h.key_len..])?)
     } else {
-        (None, value)
+        None
     };
     Some(Decoded {
         header: h,
-        key: &rec[HEADER_LEN..HEADER_LEN + h.key_len],
-        value,
-        link,
+        key: &rec[h.key_at..h.key_at + h.key_len],
+        value: &rec[h.value_at()..],
+        far,
     })
 }
 
 /// The link of the delta record whose header is `h` and whose bytes (at least
-/// the header, key and link) are `rec`; `None` for other records.
-pub fn link_of(rec: &[u8], h: &Header) -> Option<Link> {
+/// the header, key and link) are `rec`, read at offset `off` of segment `seg`;
+/// `None` for other records.
+pub fn link_of(rec: &[u8], h: &Header, seg: SegName, off: u32) -> Option<Link> {
     if !h.delta {
         return None;
     }
-    Link::from_bytes(rec.get(HEADER_LEN + h.key_len..)?)
+    let far = match h.near {
+        Some(_) => None,
+        None => Some(Link::from_bytes(rec.get(h.key_at + h.key_len..)?)?),
+    };
+    resolve(h, far, seg, off)
 }
 
 /// The 16-byte segment header.
@@ -598,8 +814,10 @@ mod tests {
         v1[8..12].copy_from_slice(&1u32.to_le_bytes());
         assert!(check_segment_header(&v1));
         v1[8..12].copy_from_slice(&3u32.to_le_bytes());
+        assert!(check_segment_header(&v1));
+        v1[8..12].copy_from_slice(&4u32.to_le_bytes());
         assert!(!check_segment_header(&v1));
-        assert_eq!(segment_version(&v1), Some(3));
+        assert_eq!(segment_version(&v1), Some(4));
     }
 
     #[test]
@@ -628,14 +846,28 @@ mod tests {
             chain_bytes: rec.chain_bytes(),
         };
         assert_eq!(Link::from_bytes(&link.to_bytes()), Some(link));
+        // In another segment than its previous record: the full form.
+        let here = (
+            SegName {
+                major: 13,
+                minor: 0,
+            },
+            16,
+        );
         let mut buf = Vec::new();
-        encode_delta(&mut buf, &rec, &link, 9, 0);
-        assert_eq!(buf.len(), rec.encoded_len());
+        let n = encode_linked(&mut buf, &rec, link.prev, 150, here, 9, 0);
+        assert_eq!((n, buf.len()), (rec.encoded_len(), rec.encoded_len()));
         assert_eq!(buf[4], KIND_DELTA);
         let d = decode(&buf).unwrap();
-        assert!(d.header.delta);
+        assert!(d.header.delta && d.header.near.is_none());
         assert_eq!(
-            (d.header.kind, d.header.vtype, d.key, d.value, d.link),
+            (
+                d.header.kind,
+                d.header.vtype,
+                d.key,
+                d.value,
+                d.link(here.0, here.1)
+            ),
             (
                 Kind::Set,
                 VType::Hash,
@@ -644,16 +876,104 @@ mod tests {
                 Some(link)
             )
         );
-        assert_eq!(link_of(&buf, &d.header), Some(link));
+        assert_eq!(link_of(&buf, &d.header, here.0, here.1), Some(link));
         // Without a resolved link, `encode` writes an unresolvable one.
         let mut plain = Vec::new();
         encode(&mut plain, &rec, 9, 0);
-        let l = decode(&plain).unwrap().link.unwrap();
+        let l = decode(&plain).unwrap().link(here.0, 0).unwrap();
         assert_eq!((l.prev.seg.major, l.prev.off), (0, 100));
         // A delta too short for its link is not a record.
         let mut short = buf.clone();
         short[28..32].copy_from_slice(&((LINK_LEN - 1) as u32).to_le_bytes());
         assert!(decode_header(&short).is_none());
+    }
+
+    #[test]
+    fn near_deltas_are_compact_and_link_relative_to_themselves() {
+        let seg = SegName {
+            major: 12,
+            minor: 3,
+        };
+        let prev = DiskLoc {
+            seg,
+            off: 100,
+            len: 50,
+        };
+        let rec = Rec::delta(b"mylist", VType::List, tail(), b"\x01\x01\x03xyz", 0);
+        let mut buf = vec![0xee; 3];
+        let n = encode_linked(&mut buf, &rec, prev, 150, (seg, 400), 1_000_000, FLAG_MORE);
+        assert_eq!(n, buf.len() - 3);
+        // 7 fixed bytes, varints 3 (seq) + 1 + 1 + 1 + 2 (back 300) + 1 + 2 (150),
+        // the key and the payload: against 32 + 6 + 28 + 6 in the full form.
+        assert_eq!(n, 7 + 3 + 1 + 1 + 1 + 2 + 1 + 2 + 6 + 6);
+        assert_eq!(buf[3 + 4], KIND_NEAR_DELTA);
+        let d = decode(&buf[3..]).unwrap();
+        let h = d.header;
+        assert!(h.delta);
+        assert_eq!(
+            (h.kind, h.vtype, h.flags, h.seq, h.expire_at, d.key, d.value),
+            (
+                Kind::Set,
+                VType::List,
+                FLAG_MORE,
+                1_000_000,
+                0,
+                &b"mylist"[..],
+                &b"\x01\x01\x03xyz"[..]
+            )
+        );
+        assert_eq!(h.record_len(), n);
+        let want = Link {
+            prev,
+            chain_bytes: 150 + n as u64,
+        };
+        assert_eq!(d.link(seg, 400), Some(want));
+        assert_eq!(link_of(&buf[3..], &h, seg, 400), Some(want));
+        // A link that would reach before the segment's start is no link.
+        assert_eq!(d.link(seg, 10), None);
+        // The record is refused cut short at any point, and its header needs no
+        // more than MAX_HEADER_LEN bytes.
+        for cut in 0..n {
+            assert!(decode(&buf[3..3 + cut]).is_none(), "cut at {cut}");
+        }
+        assert!(h.key_at <= MAX_HEADER_LEN);
+        // The largest varints still fit MAX_HEADER_LEN; expiry is kept.
+        let big = Rec::delta(b"", VType::ZSet, tail(), b"", u64::MAX);
+        let mut b = Vec::new();
+        let far_prev = DiskLoc {
+            seg,
+            off: 0,
+            len: u32::MAX,
+        };
+        let n = encode_linked(
+            &mut b,
+            &big,
+            far_prev,
+            u64::MAX - 100,
+            (seg, u32::MAX),
+            u64::MAX,
+            0,
+        );
+        let h = decode(&b).unwrap().header;
+        // (Key and payload lengths take one byte each here, 5 at most.)
+        assert_eq!((h.key_at, n), (MAX_HEADER_LEN - 8, MAX_HEADER_LEN - 8));
+        assert_eq!((h.seq, h.expire_at), (u64::MAX, u64::MAX));
+        // A near delta written before its previous record is not possible:
+        // the full form is used.
+        let mut b = Vec::new();
+        encode_linked(&mut b, &rec, prev, 150, (seg, 120), 1, 0);
+        assert_eq!(b[4], KIND_DELTA);
+    }
+
+    fn tail() -> ChainTail {
+        ChainTail {
+            loc: Loc {
+                seg: 1,
+                off: 0,
+                len: 1,
+            },
+            bytes: 1,
+        }
     }
 
     #[test]
@@ -667,6 +987,27 @@ mod tests {
     fn any_flipped_bit_is_detected() {
         let mut buf = Vec::new();
         encode(&mut buf, &Rec::set(b"k", b"v", 0), 1, 0);
+        let seg = SegName { major: 1, minor: 0 };
+        let prev = DiskLoc {
+            seg,
+            off: 16,
+            len: 30,
+        };
+        let near = Rec::delta(b"k", VType::Set, tail(), b"v", 0);
+        let at = buf.len() as u32;
+        encode_linked(&mut buf, &near, prev, 30, (seg, at + 16), 2, 0);
+        assert_eq!(buf[at as usize + 4], KIND_NEAR_DELTA);
+        let near_bytes = buf.split_off(at as usize);
+        for i in 0..near_bytes.len() * 8 {
+            let mut b = near_bytes.clone();
+            b[i / 8] ^= 1 << (i % 8);
+            assert!(
+                decode(&b).is_none_or(|d| d.header.record_len() != near_bytes.len()
+                    || d.key != b"k"
+                    || d.value != b"v"),
+                "near bit {i}"
+            );
+        }
         for i in 0..buf.len() * 8 {
             let mut b = buf.clone();
             b[i / 8] ^= 1 << (i % 8);
@@ -678,6 +1019,26 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..128)) {
             let _ = decode(&data);
+        }
+
+        #[test]
+        fn near_deltas_round_trip(key in proptest::collection::vec(any::<u8>(), 0..64),
+                                  payload in proptest::collection::vec(any::<u8>(), 0..256),
+                                  seq in any::<u64>(), exp in any::<u64>(),
+                                  back in 1u32..1 << 30, chain in any::<u32>()) {
+            let seg = SegName { major: 4, minor: 1 };
+            let rec = Rec::delta(&key, VType::Hash, tail(), &payload, exp);
+            let prev = DiskLoc { seg, off: 16, len: back.min(1000) };
+            let mut buf = Vec::new();
+            let n = encode_linked(&mut buf, &rec, prev, u64::from(chain), (seg, 16 + back), seq, 0);
+            prop_assert!(n <= rec.encoded_len());
+            let d = decode(&buf).unwrap();
+            prop_assert_eq!(d.key, &key[..]);
+            prop_assert_eq!(d.value, &payload[..]);
+            prop_assert_eq!((d.header.seq, d.header.expire_at), (seq, exp));
+            let l = d.link(seg, 16 + back).unwrap();
+            prop_assert_eq!(l.prev, prev);
+            prop_assert_eq!(l.chain_bytes, u64::from(chain) + n as u64);
         }
 
         #[test]

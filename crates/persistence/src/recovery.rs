@@ -344,8 +344,8 @@ impl Store {
                     len: h.record_len() as u32,
                 };
                 let rec = &buf[r.off as usize..r.off as usize + h.record_len()];
-                let prev =
-                    record::link_of(rec, &h).and_then(|l| resolve(&ids, &l.prev, name, r.off));
+                let prev = record::link_of(rec, &h, name, r.off)
+                    .and_then(|l| resolve(&ids, &l.prev, name, r.off));
                 let r = Replayed {
                     kind: h.kind,
                     vtype: h.vtype,
@@ -656,7 +656,7 @@ fn walk_chain(
         if d.header.kind != Kind::Set || d.key != key || d.header.record_len() != len as usize {
             return bad("chain link to another key's record");
         }
-        let Some(link) = d.link else {
+        let Some(link) = d.link(name, off) else {
             return Ok(());
         };
         if (link.prev.seg, link.prev.off) >= (name, off) {

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::{Arc, OnceLock};
 
-use crate::record::{self, FLAG_MORE, HEADER_LEN, Header, SEGMENT_HEADER_LEN};
+use crate::record::{self, FLAG_MORE, Header, MIN_RECORD_LEN, SEGMENT_HEADER_LEN};
 use crate::vfs::DataFile;
 
 /// A segment's position in the log order.
@@ -142,7 +142,7 @@ pub fn scan(buf: &[u8]) -> Scan {
                 out.records.push(Scanned {
                     header: h,
                     off: pos as u32,
-                    key_at: pos + HEADER_LEN,
+                    key_at: pos + h.key_at,
                 });
                 out.max_seq = out.max_seq.max(h.seq);
                 pos += h.record_len();
@@ -152,7 +152,7 @@ pub fn scan(buf: &[u8]) -> Scan {
             }
             None => {
                 let last_seq = out.max_seq;
-                let later_valid = (pos + 1..buf.len().saturating_sub(HEADER_LEN - 1))
+                let later_valid = (pos + 1..buf.len().saturating_sub(MIN_RECORD_LEN - 1))
                     .any(|p| record::decode(&buf[p..]).is_some_and(|d| d.header.seq > last_seq));
                 out.damage = Some(if later_valid {
                     Damage::Corrupt { offset: pos as u64 }

@@ -37,7 +37,7 @@ use smallvec::SmallVec;
 use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
-use crate::record::{self, ChainTail, DiskLoc, FLAG_MORE, Kind, Link, Rec, SEGMENT_HEADER_LEN};
+use crate::record::{self, ChainTail, DiskLoc, FLAG_MORE, Kind, Rec, SEGMENT_HEADER_LEN};
 use crate::segment::{SegName, Segment};
 use crate::vfs::{OsVfs, Vfs};
 use crate::watch::Watch;
@@ -557,7 +557,8 @@ impl Store {
         }
         // Resolve the links before anything is encoded: an error leaves no trace.
         let chained = matches!(mode, GroupMode::Fixup { .. });
-        let mut links: SmallVec<[Option<Link>; 2]> = SmallVec::new();
+        // Each delta's previous record and the chain's bytes up to it.
+        let mut links: SmallVec<[Option<(DiskLoc, u64)>; 2]> = SmallVec::new();
         // Plain values (the hot path) take no extra lock.
         if !chained && recs.iter().any(Rec::is_delta) {
             // A chain's previous record is most often in the active segment,
@@ -580,14 +581,12 @@ impl Store {
                         segs.get(&t.loc.seg).ok_or(Error::StaleChain)?.name
                     }
                 };
-                links.push(Some(Link {
-                    prev: DiskLoc {
-                        seg: name,
-                        off: t.loc.off,
-                        len: t.loc.len,
-                    },
-                    chain_bytes: t.bytes + r.encoded_len() as u64,
-                }));
+                let prev = DiskLoc {
+                    seg: name,
+                    off: t.loc.off,
+                    len: t.loc.len,
+                };
+                links.push(Some((prev, t.bytes)));
             }
         }
         let seg_size = self.segment_size.load(Ordering::Relaxed);
@@ -651,6 +650,8 @@ impl Store {
         };
         let mut locs: SmallVec<[Loc; 2]> = SmallVec::new();
         let mut chain: SmallVec<[u64; 2]> = SmallVec::new();
+        // The bytes encoded (`total` is an upper bound: near deltas are shorter).
+        let mut written = 0u64;
         for (i, r) in recs.iter().enumerate() {
             let open = matches!(mode, GroupMode::Open);
             let flags = if i + 1 < recs.len() || open {
@@ -658,32 +659,43 @@ impl Store {
             } else {
                 0
             };
-            let n = r.encoded_len() as u32;
             let link = match (links.get(i).copied().flatten(), locs.last()) {
                 (Some(l), _) => Some(l),
-                (None, Some(p)) if chained && r.is_delta() => Some(Link {
-                    prev: DiskLoc {
+                (None, Some(p)) if chained && r.is_delta() => Some((
+                    DiskLoc {
                         seg: seg.name,
                         off: p.off,
                         len: p.len,
                     },
-                    chain_bytes: chain.last().copied().unwrap_or(0) + u64::from(n),
-                }),
+                    chain.last().copied().unwrap_or(0),
+                )),
                 _ => None,
             };
-            match link {
-                Some(l) => {
-                    record::encode_delta(&mut chunk.data, r, &l, st.seq, flags);
-                    chain.push(l.chain_bytes);
+            let here = (seg.name, *len as u32);
+            let n = match link {
+                Some((prev, prev_chain)) => {
+                    let n = record::encode_linked(
+                        &mut chunk.data,
+                        r,
+                        prev,
+                        prev_chain,
+                        here,
+                        st.seq,
+                        flags,
+                    ) as u32;
+                    chain.push(prev_chain + u64::from(n));
+                    n
                 }
                 None => {
                     // A delta without a link cannot happen (resolved above);
                     // encode it as a plain set rather than with a bad link.
                     let plain = Rec { prev: None, ..*r };
                     record::encode(&mut chunk.data, &plain, st.seq, flags);
+                    let n = plain.encoded_len() as u32;
                     chain.push(u64::from(n));
+                    n
                 }
-            }
+            };
             st.seq += 1;
             let loc = Loc {
                 seg: seg.id,
@@ -692,6 +704,7 @@ impl Store {
             };
             locs.push(loc);
             *len += u64::from(n);
+            written += u64::from(n);
             if let Some(w) = st.watch.as_mut()
                 && !chained
             {
@@ -726,11 +739,10 @@ impl Store {
             GroupMode::Plain => st.group_open = false,
             GroupMode::Fixup { .. } => {}
         }
-        st.lsn += total as u64;
+        st.lsn += written;
         chunk.end_lsn = st.lsn;
         self.appended_lsn.store(st.lsn, Ordering::Release);
-        self.appended_bytes
-            .fetch_add(total as u64, Ordering::Relaxed);
+        self.appended_bytes.fetch_add(written, Ordering::Relaxed);
         Ok(Some(Appended {
             locs,
             lsn: st.lsn,
