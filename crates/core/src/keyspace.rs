@@ -213,6 +213,21 @@ impl Shard {
         self.table.find(hash, |i| &*slots[i as usize].key == key)
     }
 
+    /// Makes room for up to `n` more keys (start-up, `n` from the log's
+    /// record count, which overwritten and deleted records inflate): in the
+    /// slab (untouched capacity costs address space, not RAM) and the index
+    /// (whose pages all get touched: [`fit_index`](Self::fit_index) after the
+    /// load halves it if the keys turned out fewer).
+    pub fn reserve(&mut self, n: usize) {
+        self.slots.reserve(n.saturating_sub(self.free.len()));
+        self.table.reserve(n);
+    }
+
+    /// Shrinks the index to the size its keys would have grown it to.
+    pub fn fit_index(&mut self) {
+        self.table.shrink_to_fit();
+    }
+
     /// Starts loading the index line a lookup of `hash` reads first.
     pub fn prefetch_index(&self, hash: u64) {
         self.table.prefetch(hash);
@@ -496,6 +511,11 @@ impl Keyspace {
         let (store, report) = Store::open(opts, &mut |store, rec| {
             recover_one(&hasher, &mut guards, store, rec, lru);
         })?;
+        // Sized for every hinted record (`Recovered::Expect`): as large as
+        // growing would have made it, unless many records were overwritten.
+        for g in guards.iter_mut() {
+            g.fit_index();
+        }
         if !replica {
             let now = now_ms();
             for g in guards.iter_mut() {

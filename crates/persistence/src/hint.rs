@@ -113,6 +113,22 @@ fn take<const N: usize>(b: &[u8], pos: &mut usize) -> Option<[u8; N]> {
     Some(a)
 }
 
+/// Bytes of a hint file's header (magic, version, entry count).
+pub const HEADER_LEN: usize = 16;
+
+/// The entry count a hint file of `file_len` bytes starting with `head` says it
+/// holds, unverified (the checksum covers the whole file) but bounded by what
+/// the file can hold; `None` if the header is not a hint's.
+pub fn entry_count(head: &[u8], file_len: u64) -> Option<u32> {
+    if head.len() < HEADER_LEN || &head[..8] != MAGIC {
+        return None;
+    }
+    let version = u32::from_le_bytes(head[8..12].try_into().ok()?);
+    let count = u32::from_le_bytes(head[12..16].try_into().ok()?);
+    ((1..=VERSION).contains(&version) && u64::from(count) * (ENTRY_FIXED as u64 - 1) <= file_len)
+        .then_some(count)
+}
+
 /// Parses a hint file; `None` if it is damaged in any way.
 pub fn parse(b: &[u8]) -> Option<Vec<HintEntry<'_>>> {
     if b.len() < 20 || &b[..8] != MAGIC {

@@ -51,6 +51,15 @@ pub enum Recovered<'a> {
         /// key).
         prev: Option<Loc>,
     },
+    /// Nothing to apply: the hints of the segments about to be replayed
+    /// hold `records` records in all (sent once, first; not sent without
+    /// hints). A sink may size its tables for that many keys: every key
+    /// replayed from hints is among them (fewer, if some are overwritten or
+    /// deleted).
+    Expect {
+        /// Records in the hints.
+        records: u64,
+    },
     /// Nothing to apply: a record a few entries later names `key`, so a sink
     /// may start loading what it will touch for it (the index line of its
     /// hash) while it applies the records before. Sent while replaying hints.
@@ -130,6 +139,26 @@ fn lock_dir(dir: &Path) -> Result<File> {
     }
 }
 
+/// The records the hints of `names` (all but the last segment, which is
+/// scanned) say they hold, from their headers: the [`Recovered::Expect`]
+/// estimate. A hint that cannot be read counts nothing here.
+fn hinted_records(vfs: &dyn Vfs, dir: &Path, names: &[(SegName, bool)]) -> u64 {
+    let Some((_, hinted)) = names.split_last() else {
+        return 0;
+    };
+    hinted
+        .iter()
+        .filter(|(_, has_hint)| *has_hint)
+        .filter_map(|(name, _)| {
+            let f = vfs.open(&dir.join(name.hint_name()), false).ok()?;
+            let mut head = [0u8; hint::HEADER_LEN];
+            f.read_exact_at(&mut head, 0).ok()?;
+            hint::entry_count(&head, f.len().ok()?)
+        })
+        .map(u64::from)
+        .sum()
+}
+
 /// The segments and hints of a directory, in log order; removes `*.tmp` leftovers.
 fn list_segments(
     vfs: &dyn Vfs,
@@ -190,6 +219,10 @@ impl Store {
         let mut ids: HashMap<SegName, u32> = HashMap::new();
         let mut max_seq = 0u64;
         let mut max_major = 0u64;
+        let expect = hinted_records(&*vfs, &dir, &names);
+        if expect > 0 {
+            sink(&store, Recovered::Expect { records: expect });
+        }
         let mut i = 0;
         let mut end = names.len();
         while i < end {

@@ -87,7 +87,7 @@ impl Model {
                     e.expire_at = expire_at;
                 }
             }
-            Recovered::Soon { .. } => {}
+            Recovered::Soon { .. } | Recovered::Expect { .. } => {}
             Recovered::Flush => m.clear(),
         }
     }

@@ -93,7 +93,33 @@ impl Index {
     }
 
     fn grow(&mut self) {
-        let cap = (self.entries.len() * 2).max(MIN_CAP);
+        self.resize((self.entries.len() * 2).max(MIN_CAP));
+    }
+
+    /// Makes room for `n` more entries without growing (start-up, knowing how
+    /// many keys the log holds): one allocation instead of a doubling series,
+    /// each of which re-places every entry.
+    pub fn reserve(&mut self, n: usize) {
+        let want = (self.len + n).saturating_mul(8) / 7 + 1;
+        if want > self.entries.len() {
+            self.resize(want.next_power_of_two().max(MIN_CAP));
+        }
+    }
+
+    /// Shrinks the table to the capacity growing one entry at a time would
+    /// have reached for its entries (after a [`reserve`](Self::reserve) that
+    /// overestimated).
+    pub fn shrink_to_fit(&mut self) {
+        let mut cap = MIN_CAP;
+        while self.len * 8 > cap * 7 {
+            cap *= 2;
+        }
+        if cap < self.entries.len() {
+            self.resize(cap);
+        }
+    }
+
+    fn resize(&mut self, cap: usize) {
         let old = std::mem::replace(&mut self.entries, vec![0; cap]);
         for e in old.into_iter().filter(|&e| e != 0) {
             self.place(e);
@@ -223,6 +249,40 @@ mod tests {
         assert_eq!(ix.len, 0);
         assert!(ix.entries.iter().all(|&e| e == 0));
         assert!(ix.bytes() >= MIN_CAP * 8);
+    }
+
+    /// A table reserved up front ends as large as one grown entry by entry,
+    /// and one reserved for too many shrinks back to that size.
+    #[test]
+    fn reserve_and_shrink_match_growing() {
+        let hash = |i: u32| u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        for n in [0u32, 1, 13, 14, 15, 1000, 3584, 3585, 50_000] {
+            let mut grown = Index::default();
+            let mut reserved = Index::default();
+            let mut over = Index::default();
+            reserved.reserve(n as usize);
+            over.reserve(n as usize * 2 + 100);
+            let (r0, o0) = (reserved.entries.len(), over.entries.len());
+            for i in 0..n {
+                grown.insert_unique(hash(i), i);
+                reserved.insert_unique(hash(i), i);
+                over.insert_unique(hash(i), i);
+            }
+            // Reserved: never grew while filling.
+            assert_eq!(reserved.entries.len(), r0, "n {n}");
+            assert_eq!(over.entries.len(), o0, "n {n}");
+            reserved.shrink_to_fit();
+            over.shrink_to_fit();
+            let want = grown.entries.len().max(MIN_CAP);
+            assert_eq!(
+                (reserved.entries.len(), over.entries.len()),
+                (want, want),
+                "n {n}"
+            );
+            for i in 0..n {
+                assert_eq!(over.find(hash(i), |j| j == i), Some(i));
+            }
+        }
     }
 
     #[test]

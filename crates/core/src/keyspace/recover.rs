@@ -44,6 +44,14 @@ pub(super) fn recover_one(
                 }
             }
         }
+        Recovered::Expect { records } => {
+            // Spread evenly by the hash; a little over, so that no shard
+            // doubles for its last few keys.
+            let per = usize::try_from(records / guards.len() as u64 * 17 / 16).unwrap_or(0);
+            for g in guards.iter_mut() {
+                g.reserve(per);
+            }
+        }
         Recovered::Soon { key } => {
             let h = hasher.hash_one(key);
             guards[Keyspace::shard_of(h)].prefetch_index(h);
