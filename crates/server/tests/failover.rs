@@ -221,29 +221,36 @@ fn failover_errors_timeout_force_and_abort() {
         err(&mut l, &["REPLICAOF", "NO", "ONE"]),
         "ERR REPLICAOF not allowed while failing over."
     );
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let held = {
         let addr = leader.addr();
+        let (sent, done) = (sent.clone(), done.clone());
         std::thread::spawn(move || {
             let mut c = redis::Client::open(format!("redis://{addr}/"))
                 .unwrap()
                 .get_connection()
                 .unwrap();
-            let t = Instant::now();
+            sent.store(true, std::sync::atomic::Ordering::SeqCst);
             let r: String = redis::cmd("SET")
                 .arg("held")
                 .arg("1")
                 .query(&mut c)
                 .unwrap();
-            (r, t.elapsed())
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            r
         })
     };
-    std::thread::sleep(Duration::from_millis(400));
-    // Reads are not held.
+    // (Flags, not timings: on a loaded machine the thread may start late.)
+    wait_until("SET sent", 10, || {
+        sent.load(std::sync::atomic::Ordering::SeqCst)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // Reads are not held; the write is.
     assert_eq!(q::<Option<String>>(&mut l, &["GET", "held"]), None);
+    assert!(!done.load(std::sync::atomic::Ordering::SeqCst));
     assert_eq!(q::<String>(&mut l, &["FAILOVER", "ABORT"]), "OK");
-    let (r, waited) = held.join().unwrap();
-    assert_eq!(r, "OK");
-    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+    assert_eq!(held.join().unwrap(), "OK");
     assert_eq!(info_str(&mut l, "master_failover_state"), "no-failover");
     assert_eq!(info_str(&mut l, "role"), "master");
 
