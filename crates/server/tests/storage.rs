@@ -148,6 +148,16 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
         .sum()
 }
 
+/// Bytes of the log's segment files (records), without hint files.
+fn log_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
 fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !f() {
@@ -162,17 +172,22 @@ fn overwrite_heavy_load_is_compacted_automatically_to_within_2x() {
     let mut c = s.conn();
     overwrite(&mut c, 10_000, 100);
     let mut ratio = 0.0;
+    // The log's records stay within 2x the live ones (the compaction
+    // threshold); hint files come on top (not garbage, see ARCHITECTURE.md):
+    // an entry of these 100-byte values is ~30% of its record's bytes, so the
+    // directory stays within 2.6x. (Asking 2x of the directory too failed when
+    // the load happened to end with the records at 1.9x: nothing more was
+    // due, and the check waited out its minute.)
     wait_for("automatic compaction", 60, || {
-        let disk = s.info_u64(&mut c, "aof_disk_bytes");
         let live = s.info_u64(&mut c, "aof_live_bytes");
-        ratio = disk as f64 / live.max(1) as f64;
-        ratio <= 2.0 && dir_bytes(s.dir()) <= 2 * live
+        ratio = log_bytes(s.dir()) as f64 / live.max(1) as f64;
+        ratio <= 2.0 && dir_bytes(s.dir()) * 10 <= 26 * live
     });
     let compactions = s.info_u64(&mut c, "aof_compactions");
     assert!(compactions >= 1);
     assert_eq!(s.info_field(&mut c, "aof_last_compaction_status"), "ok");
     println!(
-        "overwrite 10,000 keys x100: disk/live = {ratio:.2} after {compactions} compactions ({} bytes on disk)",
+        "overwrite 10,000 keys x100: log/live = {ratio:.2} after {compactions} compactions ({} bytes on disk)",
         dir_bytes(s.dir())
     );
     check_overwritten(&mut c, 10_000, 99);
