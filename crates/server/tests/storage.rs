@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::TestServer;
+use common::{TestServer, log_bytes};
 use emberkv_persistence::{FaultyVfs, OsVfs};
 use emberkv_server::{Cli, Server, Settings};
 use redis::Commands;
@@ -145,16 +145,6 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().metadata().unwrap().len())
-        .sum()
-}
-
-/// Bytes of the log's segment files (records), without hint files.
-fn log_bytes(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
-        .map(|e| e.metadata().unwrap().len())
         .sum()
 }
 
