@@ -7,12 +7,15 @@ Zipfian 0.99 keys, `-P 1` and `-P 16`:
 
 - page-cached cold: the cold server with the log in the page cache, with its
   defaults (`cold-read-nowait yes`: read in place with preadv2(RWF_NOWAIT);
-  `cache-admission always`: every cold read promoted), with `cold-read-nowait
-  no` (every cold read handed to a reader thread), and with `cache-admission
+  `cold-read-uring yes`: a read that would wait goes through the connection
+  thread's io_uring; `cache-admission always`: every cold read promoted),
+  with every cold read handed to a reader thread (`cold-read-nowait no`,
+  `cold-read-uring no`: the path before both), and with `cache-admission
   second-touch` (a string promoted on its key's second cold read);
 - disk-cold: the same after the log's pages are dropped from the page cache
   (`posix_fadvise(POSIX_FADV_DONTNEED)` on every data file, no root needed),
-  uniform keys; the run reads pages back, so it is disk-cold at its start;
+  uniform keys, with the io_uring and with reader threads (`cold-read-uring
+  no`); the run reads pages back, so it is disk-cold at its start;
 - the device's limit: `fio --rw=randread --bs=4k --direct=1 --iodepth=50` on
   the same file system (if fio is installed), IOPS and p99 completion latency.
 
@@ -26,9 +29,20 @@ import socket
 import subprocess
 
 
-# (cold-read-nowait, cache-admission) of the cold server's runs: the defaults
-# first, then each with one setting changed (the paths they replace).
-VARIANTS = [("yes", "always"), ("no", "always"), ("yes", "second-touch")]
+# The cold server's runs: (label, settings), the defaults first, then the
+# paths they replace.
+DEFAULTS = {"cold-read-nowait": "yes", "cold-read-uring": "yes", "cache-admission": "always"}
+VARIANTS = [
+    ("read in place or io_uring, admission always", {}),
+    ("reader thread, admission always", {"cold-read-nowait": "no", "cold-read-uring": "no"}),
+    ("read in place or io_uring, admission second-touch", {"cache-admission": "second-touch"}),
+]
+
+
+def configure(port, changes):
+    """Sets the cold server's defaults, then `changes`."""
+    for name, value in {**DEFAULTS, **changes}.items():
+        config_set(port, name, value)
 
 
 def config_set(port, name, value):
@@ -115,17 +129,16 @@ def run(r, Server, fmt_list):
             for dist in ("uniform", "zipf"):
                 for pl in (1, 16):
                     put((dist, pl), "hot", bench(hot, dist, pl, f"tier-hot-{dist}-P{pl}-{rnd}"))
-                    for mode, admission in VARIANTS:
-                        config_set(cold.port, "cold-read-nowait", mode)
-                        config_set(cold.port, "cache-admission", admission)
-                        put((dist, pl), f"cold-{mode}-{admission}",
-                            bench(cold, dist, pl,
-                                  f"tier-cold-{mode}-{admission}-{dist}-P{pl}-{rnd}"))
-            config_set(cold.port, "cold-read-nowait", "yes")
-            config_set(cold.port, "cache-admission", "always")
+                    for n, (_, changes) in enumerate(VARIANTS):
+                        configure(cold.port, changes)
+                        put((dist, pl), f"cold-{n}",
+                            bench(cold, dist, pl, f"tier-cold-{n}-{dist}-P{pl}-{rnd}"))
             for pl in (1, 16):
-                drop_pages(cold)
-                put(("uniform", pl), "disk", bench(cold, "uniform", pl, f"tier-disk-P{pl}-{rnd}"))
+                for uring in ("yes", "no"):
+                    configure(cold.port, {"cold-read-uring": uring})
+                    drop_pages(cold)
+                    put(("uniform", pl), f"disk-{uring}",
+                        bench(cold, "uniform", pl, f"tier-disk-uring-{uring}-P{pl}-{rnd}"))
         device = fio(r, cold.tmp, 64 if o.quick else 1024, 1 if o.quick else 10)
     finally:
         cold.stop()
@@ -135,21 +148,23 @@ def run(r, Server, fmt_list):
     for (dist, pl), by in got.items():
         label = {"uniform": "uniform", "zipf": "Zipfian 0.99"}[dist]
         hot_t = [x[0] for x in by["hot"]]
-        for mode, admission in VARIANTS:
-            how = {"yes": "read in place", "no": "reader thread"}[mode]
-            runs = by[f"cold-{mode}-{admission}"]
-            default = (mode, admission) == VARIANTS[0]
-            r.row(section, f"{label}, page-cached cold, {how}, admission {admission}, -P {pl}",
+        for n, (how, _) in enumerate(VARIANTS):
+            runs = by[f"cold-{n}"]
+            default = n == 0
+            r.row(section, f"{label}, page-cached cold, {how}, -P {pl}",
                   "req/s", {"all hot": hot_t, "cold": [x[0] for x in runs]},
                   ("≥ 0.85" if dist == "uniform" else "≥ 0.9") if default and pl == 1 else "",
                   f"hit ratio {fmt_list([x[2] for x in runs], 3)}; p99 cold "
                   f"{fmt_list([x[1] for x in runs], 2)} ms vs hot {fmt_list([x[1] for x in by['hot']], 2)} ms")
-        if "disk" in by:
-            runs = by["disk"]
+        for uring in ("yes", "no"):
+            if f"disk-{uring}" not in by:
+                continue
+            runs = by[f"disk-{uring}"]
             note = f"p99 {fmt_list([x[1] for x in runs], 2)} ms"
             if device:
                 note += (f"; fio randread 4k depth 50 direct: {device[0]:,.0f} IOPS, "
                          f"p99 {device[1]:.2f} ms")
-            r.row(section, f"{label}, disk-cold (pages dropped), -P {pl}", "req/s",
+            how = {"yes": "io_uring", "no": "reader threads"}[uring]
+            r.row(section, f"{label}, disk-cold (pages dropped), {how}, -P {pl}", "req/s",
                   {"all hot": hot_t, "cold": [x[0] for x in runs]}, "state it", note)
     r.tier = {"device": device}

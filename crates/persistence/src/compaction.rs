@@ -680,7 +680,7 @@ impl Store {
             .create(&tmp)
             .map_err(|e| Error::io("creating", &tmp, e))?;
         let seg = self.new_segment(name, path);
-        let _ = seg.file.set(file.clone());
+        seg.set_file(file.clone());
         self.segments.write().insert(seg.id, seg.clone());
         let mut buf = Vec::with_capacity(BATCH + 4096);
         buf.extend_from_slice(&record::segment_header());

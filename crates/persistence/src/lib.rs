@@ -52,7 +52,7 @@ mod writer;
 pub use compaction::{CompactionReport, LiveIndex};
 pub use error::{Error, ReadError, Result};
 pub use holds::SegmentHold;
-pub use read::Chain;
+pub use read::{Chain, FileRead, Located};
 pub use record::{ChainTail, DiskLoc, Kind, Link, Rec, VType, base_len, should_rebase};
 pub use recovery::{BrokenChain, CheckReport, Recovered, RecoveryReport, check, repair};
 pub use segment::Damage;

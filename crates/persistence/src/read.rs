@@ -11,9 +11,61 @@ use crate::error::ReadError;
 use crate::record::{self, ChainTail, DiskLoc, Kind, SEGMENT_HEADER_LEN, VType};
 use crate::segment::{SegName, Segment};
 use crate::store::{Loc, Store};
+use crate::vfs::DataFile;
 
 /// A record's bytes and the segment they were read from.
 type Span = (Vec<u8>, Arc<Segment>);
+
+/// Where a span of a segment is (`Store::span_at`).
+enum SpanAt {
+    /// Still in the append buffer: its bytes.
+    Buffered(Vec<u8>, Arc<Segment>),
+    /// In the segment's file, from this offset.
+    File(Arc<Segment>, Arc<dyn DataFile>, u64),
+}
+
+/// A cold value located by [`Store::locate`].
+#[derive(Debug)]
+pub enum Located {
+    /// The record was still in the append buffer: the value, verified.
+    Value(Vec<u8>),
+    /// The record is in a file: read it, then [`Store::finish_read`].
+    File(FileRead),
+}
+
+/// A set record to read from its segment's file (see [`Store::locate`]).
+/// Holding it keeps the file open, even if a compaction removes the segment
+/// meanwhile: a read in flight is never pointed at a closed or reused file
+/// descriptor.
+#[derive(Debug)]
+pub struct FileRead {
+    segment: Arc<Segment>,
+    file: Arc<dyn DataFile>,
+    off: u64,
+    loc: Loc,
+}
+
+impl FileRead {
+    /// The file's descriptor, if it is a real file (not a test double).
+    pub fn fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.file.fd()
+    }
+
+    /// The offset of the record in the file.
+    pub fn offset(&self) -> u64 {
+        self.off
+    }
+
+    /// The record's length in bytes.
+    pub fn len(&self) -> usize {
+        self.loc.len as usize
+    }
+
+    /// Whether the record is empty (never: a record has a header).
+    pub fn is_empty(&self) -> bool {
+        self.loc.len == 0
+    }
+}
 
 /// The state of one dead chain's walk (`settle_dead_chains`): the chain's bytes
 /// per its newest link, the bytes walked, the read-ahead budget left, and the
@@ -269,34 +321,10 @@ impl Store {
         n: usize,
         nowait: bool,
     ) -> Result<Option<Span>, ReadError> {
-        let (start, end) = (u64::from(off), u64::from(off) + n as u64);
-        let buffered = {
-            let st = self.state.lock();
-            let mut chunks = st.pending.iter().chain(st.inflight.iter().map(|c| &**c));
-            chunks
-                .find(|c| c.seg == seg && c.off <= start && end <= c.off + c.data.len() as u64)
-                .map(|c| {
-                    let at = (start - c.off) as usize;
-                    c.data[at..at + n].to_vec()
-                })
+        let (segment, file, start) = match self.span_at(seg, off, n)? {
+            SpanAt::Buffered(rec, segment) => return Ok(Some((rec, segment))),
+            SpanAt::File(segment, file, start) => (segment, file, start),
         };
-        let segment = self.segments.read().get(&seg).cloned();
-        let Some(segment) = segment else {
-            return Err(ReadError::Gone);
-        };
-        if let Some(rec) = buffered {
-            return Ok(Some((rec, segment)));
-        }
-        let Some(file) = segment.file.get() else {
-            return Err(ReadError::Gone);
-        };
-        if end > segment.size.load(Ordering::Acquire) {
-            return Err(ReadError::Corrupt {
-                path: segment.path.clone(),
-                offset: start,
-                reason: "record past the end of its segment",
-            });
-        }
         let mut rec = vec![0u8; n];
         if nowait {
             if !matches!(file.read_exact_at_nowait(&mut rec, start), Ok(true)) {
@@ -314,6 +342,72 @@ impl Store {
                 source,
             })?;
         Ok(Some((rec, segment)))
+    }
+
+    /// Where the `n` bytes of segment `seg` from `off` are: still in the
+    /// append buffer (copied out), or in the segment's file. A span past the
+    /// bytes written to the segment is refused before anything is allocated
+    /// for it (a damaged link cannot make it allocate gigabytes).
+    fn span_at(&self, seg: u32, off: u32, n: usize) -> Result<SpanAt, ReadError> {
+        let (start, end) = (u64::from(off), u64::from(off) + n as u64);
+        let buffered = {
+            let st = self.state.lock();
+            let mut chunks = st.pending.iter().chain(st.inflight.iter().map(|c| &**c));
+            chunks
+                .find(|c| c.seg == seg && c.off <= start && end <= c.off + c.data.len() as u64)
+                .map(|c| {
+                    let at = (start - c.off) as usize;
+                    c.data[at..at + n].to_vec()
+                })
+        };
+        let segment = self.segments.read().get(&seg).cloned();
+        let Some(segment) = segment else {
+            return Err(ReadError::Gone);
+        };
+        if let Some(rec) = buffered {
+            return Ok(SpanAt::Buffered(rec, segment));
+        }
+        let Some(file) = segment.file.get().cloned() else {
+            return Err(ReadError::Gone);
+        };
+        if end > segment.size.load(Ordering::Acquire) {
+            return Err(ReadError::Corrupt {
+                path: segment.path.clone(),
+                offset: start,
+                reason: "record past the end of its segment",
+            });
+        }
+        Ok(SpanAt::File(segment, file, start))
+    }
+
+    /// Locates the set record at `loc` of `key` for a caller that reads the
+    /// file itself (an io_uring on a connection thread): its value when the
+    /// record is still in the append buffer, else the file, offset and length
+    /// to read, which [`finish_read`](Self::finish_read) then verifies.
+    /// [`ReadError::Gone`] when a compaction removed the segment meanwhile.
+    pub fn locate(&self, loc: Loc, key: &[u8]) -> Result<Located, ReadError> {
+        match self.span_at(loc.seg, loc.off, loc.len as usize)? {
+            SpanAt::Buffered(rec, segment) => value_of(rec, &segment, loc, key).map(Located::Value),
+            SpanAt::File(segment, file, off) => Ok(Located::File(FileRead {
+                segment,
+                file,
+                off,
+                loc,
+            })),
+        }
+    }
+
+    /// The value in `rec`, the bytes `read` asked for as read from its file:
+    /// verified as [`read`](Self::read) verifies them, and counted as a disk
+    /// read.
+    pub fn finish_read(
+        &self,
+        read: &FileRead,
+        rec: Vec<u8>,
+        key: &[u8],
+    ) -> Result<Vec<u8>, ReadError> {
+        self.disk_reads.fetch_add(1, Ordering::Relaxed);
+        value_of(rec, &read.segment, read.loc, key)
     }
 
     /// Reads back the collection whose chain ends at `loc` (the key's index

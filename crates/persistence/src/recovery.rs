@@ -235,7 +235,7 @@ impl Store {
                 .map_err(|e| Error::io("opening", &path, e))?;
             let size = file.len().map_err(|e| Error::io("reading", &path, e))?;
             let seg = store.new_segment(name, path.clone());
-            let _ = seg.file.set(file.clone());
+            seg.set_file(file.clone());
             seg.size.store(size, Ordering::Relaxed);
             store.segments.write().insert(seg.id, seg.clone());
             ids.insert(name, seg.id);

@@ -27,6 +27,15 @@ pub struct SegName {
     pub minor: u32,
 }
 
+impl Segment {
+    /// Sets the file cold reads read from (once), advised as read at
+    /// random ([`DataFile::advise_random`]).
+    pub fn set_file(&self, file: Arc<dyn DataFile>) {
+        file.advise_random();
+        let _ = self.file.set(file);
+    }
+}
+
 impl SegName {
     /// The segment file name.
     pub fn file_name(&self) -> String {

@@ -23,6 +23,18 @@ pub trait DataFile: Send + Sync + std::fmt::Debug {
     fn read_exact_at_nowait(&self, _buf: &mut [u8], _off: u64) -> io::Result<bool> {
         Ok(false)
     }
+    /// The file's descriptor, for a caller that issues its own reads (an
+    /// io_uring); `None` for a file that is not a plain OS file.
+    fn fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        None
+    }
+    /// Tells the kernel that reads of this file are random (no read-ahead):
+    /// a segment serves single records at scattered offsets, and read-ahead
+    /// of a larger-than-RAM log would spend the device's bandwidth on pages
+    /// nobody asked for and push useful ones out of the page cache. Scans
+    /// (recovery, compaction) read through other descriptors, in large
+    /// blocks. Best effort.
+    fn advise_random(&self) {}
     /// Writes all of `buf` at `off`.
     fn write_all_at(&self, buf: &[u8], off: u64) -> io::Result<()>;
     /// Flushes data (not necessarily metadata) to stable storage.
@@ -99,6 +111,14 @@ impl DataFile for OsFile {
             }
         }
         Ok(true)
+    }
+    fn fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        Some(self.0.as_fd())
+    }
+    #[cfg(target_os = "linux")]
+    fn advise_random(&self) {
+        let _ = rustix::fs::fadvise(&self.0, 0, None, rustix::fs::Advice::Random);
     }
     fn write_all_at(&self, buf: &[u8], off: u64) -> io::Result<()> {
         self.0.write_all_at(buf, off)

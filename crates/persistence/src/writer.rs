@@ -90,7 +90,7 @@ impl Store {
                 self.vfs
                     .sync_dir(&self.dir)
                     .map_err(|e| Error::io("syncing directory", &self.dir, e))?;
-                let _ = seg.file.set(f.clone());
+                seg.set_file(f.clone());
                 if let Some(prev) = last.take().filter(|p| p.id != seg.id) {
                     self.to_seal.lock().push(prev);
                 }

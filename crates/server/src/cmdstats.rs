@@ -40,16 +40,28 @@ fn bucket_top(b: usize) -> u64 {
     ((8 + sub + 1) << (e - 3)) - 1
 }
 
+/// A latency histogram in microseconds (see the module docs); also the
+/// cold reads' (`crate::coldread`).
 #[derive(Debug)]
-struct Hist([AtomicU64; BUCKETS]);
+pub struct Hist([AtomicU64; BUCKETS]);
 
 impl Hist {
     fn new() -> Box<Hist> {
-        Box::new(Hist(std::array::from_fn(|_| AtomicU64::new(0))))
+        Box::new(Hist::zeroed())
+    }
+
+    /// An empty histogram (for a `static`).
+    pub const fn zeroed() -> Hist {
+        Hist([const { AtomicU64::new(0) }; BUCKETS])
+    }
+
+    /// Counts one value of `us` microseconds.
+    pub fn record(&self, us: u64) {
+        self.0[bucket(us)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The value at quantile `q` (0..=1), µs.
-    fn quantile(&self, q: f64) -> u64 {
+    pub fn quantile(&self, q: f64) -> u64 {
         let counts: Vec<u64> = self.0.iter().map(|c| c.load(Ordering::Relaxed)).collect();
         let total: u64 = counts.iter().sum();
         if total == 0 {
@@ -169,7 +181,7 @@ impl CommandStats {
         if failed {
             r.failed.fetch_add(1, Ordering::Relaxed);
         }
-        r.hist.get_or_init(Hist::new).0[bucket(usec)].fetch_add(1, Ordering::Relaxed);
+        r.hist.get_or_init(Hist::new).record(usec);
     }
 
     /// A call refused before it ran.

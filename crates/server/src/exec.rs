@@ -3,9 +3,10 @@
 //!
 //! [`Keyspace::execute`] never reads the disk: when a command needs a cold
 //! value it reports which records, and nothing has changed. [`run_core`] then
-//! reads them on the blocking pool (so a slow disk never stalls the other
-//! clients of the connection thread), keeps them in the prefetch, and runs the
-//! command again, until it completes.
+//! reads them ([`crate::coldread`]: in place from the page cache, through the
+//! thread's io_uring or on a reader thread, so a slow disk never stalls the
+//! other clients of the connection thread), keeps them in the prefetch, and
+//! runs the command again, until it completes.
 
 use std::fmt;
 use std::sync::Arc;
@@ -73,24 +74,8 @@ pub async fn run_core(
             Outcome::Done { lsn } => break Ok(Ran::Done(lsn)),
             Outcome::Blocked => break Ok(Ran::Blocked),
             Outcome::Need(reads) => {
-                // What the page cache holds is read here; the rest on a
-                // reader thread.
-                let reads = match ks.read_cold_nowait(reads, prefetch) {
-                    Ok(left) if left.is_empty() => continue,
-                    Ok(left) => left,
-                    Err(e) => break Err(RunError::Read(e)),
-                };
-                let ks = ks.clone();
-                let mut pf = std::mem::take(prefetch);
-                let joined = tokio::task::spawn_blocking(move || {
-                    let r = ks.read_cold(&reads, &mut pf);
-                    (r, pf)
-                })
-                .await;
-                match joined {
-                    Ok((Ok(()), pf)) => *prefetch = pf,
-                    Ok((Err(e), _)) => break Err(RunError::Read(e)),
-                    Err(e) => break Err(RunError::Join(e)),
+                if let Err(e) = crate::coldread::read_cold(ks, reads, prefetch).await {
+                    break Err(e);
                 }
             }
         }

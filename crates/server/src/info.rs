@@ -276,6 +276,34 @@ fn persistence(s: &Shared, out: &mut String) {
     field!(out, "aof_disk_reads", st.disk_reads);
     field!(out, "aof_disk_reads_nowait", st.nowait_reads);
     field!(out, "aof_disk_reads_would_block", st.nowait_misses);
+    let cold = &crate::coldread::STATS;
+    field!(
+        out,
+        "cold_read_uring",
+        u8::from(crate::coldread::uring_active())
+    );
+    field!(
+        out,
+        "cold_reads_uring",
+        cold.uring_reads.load(Ordering::Relaxed)
+    );
+    field!(
+        out,
+        "cold_reads_thread",
+        cold.thread_reads.load(Ordering::Relaxed)
+    );
+    field!(
+        out,
+        "cold_reads_in_flight",
+        cold.in_flight.load(Ordering::Relaxed)
+    );
+    let _ = write!(
+        out,
+        "cold_read_latency_usec:p50={},p99={},p99.9={}\r\n",
+        cold.latency.quantile(0.5),
+        cold.latency.quantile(0.99),
+        cold.latency.quantile(0.999)
+    );
 }
 
 fn stats(s: &Shared, out: &mut String) {

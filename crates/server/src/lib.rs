@@ -31,6 +31,7 @@ pub mod catalog;
 pub mod clients;
 pub mod cmd;
 pub mod cmdstats;
+pub mod coldread;
 pub mod conn;
 pub mod dispatch;
 pub mod exec;

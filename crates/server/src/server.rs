@@ -50,6 +50,7 @@ impl Server {
         ks.set_max_bulk_len(c.proto_max_bulk_len());
         ks.set_encodings(c.type_limits().encodings());
         ks.store().set_read_nowait(c.cold_read_nowait());
+        crate::coldread::set_uring(c.cold_read_uring());
         ks.set_cache_admission(c.cache_second_touch());
         for t in &report.truncations {
             tracing::warn!(
@@ -252,6 +253,7 @@ impl Workers {
                 .name(format!("emberkv-conn-{i}"))
                 .spawn(move || {
                     rt.block_on(async {
+                        crate::coldread::start_thread();
                         let _ = rx.await;
                     });
                     rt.shutdown_timeout(Duration::from_secs(1));

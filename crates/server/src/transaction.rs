@@ -376,24 +376,9 @@ impl Conn {
                     return None;
                 }
                 TxOutcome::Need(reads) => {
-                    let reads = match ks.read_cold_nowait(reads, &mut self.prefetch) {
-                        Ok(left) if left.is_empty() => continue,
-                        Ok(left) => Ok(left),
-                        Err(e) => Err(e),
-                    };
-                    let ks2 = ks.clone();
-                    let mut pf = std::mem::take(&mut self.prefetch);
-                    let joined = tokio::task::spawn_blocking(move || {
-                        let r = reads.and_then(|reads| ks2.read_cold(&reads, &mut pf));
-                        (r, pf)
-                    })
-                    .await;
-                    let err = match joined {
-                        Ok((Ok(()), pf)) => {
-                            self.prefetch = pf;
-                            continue;
-                        }
-                        Ok((Err(e), _)) => e.to_string(),
+                    let err = match crate::coldread::read_cold(ks, reads, &mut self.prefetch).await
+                    {
+                        Ok(()) => continue,
                         Err(e) => e.to_string(),
                     };
                     tracing::error!("cold read failed: {err}");

@@ -1,8 +1,9 @@
 //! Cold reads: a value whose pages are in the page cache is read on the
 //! connection's thread (`preadv2(RWF_NOWAIT)`), one that would wait for the
-//! disk goes to a reader thread, and `cold-read-nowait no` sends every one
-//! there; each way returns the exact value and the INFO counters say which
-//! way each read went.
+//! disk goes through the connection thread's io_uring (or, with
+//! `cold-read-uring no`, and for collections, to a reader thread), and
+//! `cold-read-nowait no` skips the read in place; each way returns the exact
+//! value and the INFO counters say which way each read went.
 
 #![allow(clippy::unwrap_used)]
 
@@ -98,24 +99,138 @@ fn cold_reads_in_the_page_cache_are_served_without_a_reader_thread() {
     assert!(nowait + blocked >= misses);
 }
 
+/// INFO's `cold_read_latency_usec` percentiles (p50, p99, p99.9).
+fn cold_latency(s: &TestServer, c: &mut redis::Connection) -> Vec<u64> {
+    let line = s.info_field(c, "cold_read_latency_usec");
+    line.split(',')
+        .map(|kv| kv.split_once('=').unwrap().1.parse().unwrap())
+        .collect()
+}
+
 #[test]
-fn cold_reads_of_dropped_pages_go_to_a_reader_thread() {
+fn cold_reads_of_dropped_pages_go_through_the_io_uring() {
     let n = 2000;
     let (s, mut c) = cold_server(n);
+    assert_eq!(
+        s.info_u64(&mut c, "cold_read_uring"),
+        1,
+        "this kernel has io_uring: each connection thread has a ring"
+    );
     drop_page_cache(s.dir());
     read_all(&mut c, n);
     let nowait = s.info_u64(&mut c, "aof_disk_reads_nowait");
     let blocked = s.info_u64(&mut c, "aof_disk_reads_would_block");
-    println!("after dropping the pages: {nowait} without waiting, {blocked} would block");
-    // The first read of a dropped page would wait; the kernel's read-ahead
-    // for it brings its neighbours back, so some later ones do not.
+    let uring = s.info_u64(&mut c, "cold_reads_uring");
+    let thread = s.info_u64(&mut c, "cold_reads_thread");
+    println!(
+        "after dropping the pages: {nowait} without waiting, {blocked} would block, \
+         {uring} through io_uring, {thread} on reader threads"
+    );
+    // The first read of a dropped page would wait, and so goes to the ring;
+    // no string read needs a reader thread.
     assert!(blocked >= 1, "a read of a dropped page would block");
+    assert!(
+        uring >= blocked,
+        "{uring} through the ring, {blocked} would block"
+    );
+    assert_eq!(thread, 0);
+    assert_eq!(s.info_u64(&mut c, "cold_reads_in_flight"), 0);
+    let lat = cold_latency(&s, &mut c);
+    assert!(
+        lat[0] > 0 && lat[0] <= lat[1] && lat[1] <= lat[2],
+        "{lat:?}"
+    );
     // Again, with values read back exactly: the files' pages are cached now.
     read_all(&mut c, n);
 }
 
 #[test]
-fn cold_read_nowait_off_sends_every_cold_read_to_a_reader_thread() {
+fn cold_read_uring_off_sends_reads_that_would_wait_to_reader_threads() {
+    let n = 1000;
+    let (s, mut c) = cold_server(n);
+    config_set(&mut c, "cold-read-uring", "no");
+    assert_eq!(s.info_u64(&mut c, "cold_read_uring"), 0);
+    drop_page_cache(s.dir());
+    read_all(&mut c, n);
+    let thread = s.info_u64(&mut c, "cold_reads_thread");
+    assert!(thread >= 1, "reads that would wait went to reader threads");
+    assert_eq!(s.info_u64(&mut c, "cold_reads_uring"), 0);
+    // Back on at run time: the next reads that would wait use the ring.
+    config_set(&mut c, "cold-read-uring", "yes");
+    config_set(&mut c, "cold-read-nowait", "no");
+    drop_page_cache(s.dir());
+    read_all(&mut c, n);
+    assert!(s.info_u64(&mut c, "cold_reads_uring") >= n as u64 * 9 / 10);
+    assert_eq!(s.info_u64(&mut c, "cold_reads_thread"), thread);
+    assert_eq!(s.info_u64(&mut c, "cold_reads_in_flight"), 0);
+}
+
+#[test]
+fn cold_collections_are_read_on_a_reader_thread_beside_the_ring() {
+    let mut s = TestServer::start(&["--cache-capacity", "64kb"]);
+    let mut c = s.conn();
+    for i in 0..50 {
+        let _: () = redis::cmd("HSET")
+            .arg(format!("h:{i}"))
+            .arg("f")
+            .arg(value_for(i))
+            .arg("g")
+            .arg(i)
+            .query(&mut c)
+            .unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(format!("k:{i}"))
+            .arg(value_for(i))
+            .query(&mut c)
+            .unwrap();
+    }
+    s.restart();
+    let mut c = s.conn();
+    config_set(&mut c, "cold-read-nowait", "no");
+    // One pipeline mixing cold strings and cold hashes.
+    let mut p = redis::pipe();
+    for i in 0..50 {
+        p.cmd("GET").arg(format!("k:{i}"));
+        p.cmd("HGET").arg(format!("h:{i}")).arg("f");
+    }
+    let got: Vec<Vec<u8>> = p.query(&mut c).unwrap();
+    for (i, pair) in got.chunks(2).enumerate() {
+        assert!(pair[0] == value_for(i) && pair[1] == value_for(i), "{i}");
+    }
+    assert!(s.info_u64(&mut c, "cold_reads_uring") >= 1);
+    assert!(s.info_u64(&mut c, "cold_reads_thread") >= 1);
+    assert_eq!(s.info_u64(&mut c, "cold_reads_in_flight"), 0);
+}
+
+#[test]
+fn a_client_gone_with_reads_in_flight_leaves_none_behind() {
+    let n = 2000;
+    let (s, mut c) = cold_server(n);
+    config_set(&mut c, "cold-read-nowait", "no");
+    for round in 0..5 {
+        drop_page_cache(s.dir());
+        let mut raw = s.raw();
+        let mut req = Vec::new();
+        for i in (round * 400)..(round * 400 + 400) {
+            let key = format!("k:{i}");
+            req.extend_from_slice(
+                format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).as_bytes(),
+            );
+        }
+        raw.send(&req);
+        drop(raw);
+    }
+    // The server serves on, and every read it had started completes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.info_u64(&mut c, "cold_reads_in_flight") > 0 {
+        assert!(std::time::Instant::now() < deadline, "reads left in flight");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    read_all(&mut c, n);
+}
+
+#[test]
+fn cold_read_nowait_off_reads_nothing_in_place() {
     let n = 500;
     let (s, mut c) = cold_server(n);
     config_set(&mut c, "cold-read-nowait", "no");

@@ -180,6 +180,11 @@ impl Settings {
     pub fn cold_read_nowait(&self) -> bool {
         self.flag(Id::ColdReadNowait)
     }
+
+    /// `cold-read-uring`.
+    pub fn cold_read_uring(&self) -> bool {
+        self.flag(Id::ColdReadUring)
+    }
     /// `cache-capacity`.
     pub fn cache_capacity(&self) -> u64 {
         self.u64(Id::CacheCapacity)

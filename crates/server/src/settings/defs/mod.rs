@@ -55,6 +55,7 @@ pub enum Id {
     CompactionThreshold,
     CompactionMinSize,
     ColdReadNowait,
+    ColdReadUring,
     // replication
     Replicaof,
     Masterauth,

@@ -35,6 +35,11 @@ fn apply_read_nowait(s: &dyn Host) -> Result<(), String> {
     Ok(())
 }
 
+fn apply_read_uring(s: &dyn Host) -> Result<(), String> {
+    crate::coldread::set_uring(s.settings().cold_read_uring());
+    Ok(())
+}
+
 fn apply_compaction(s: &dyn Host) -> Result<(), String> {
     s.ks().store().set_compaction(
         s.settings().compaction_threshold(),
@@ -93,5 +98,9 @@ pub(super) const DEFS: &[Def] = &[
     Def::bool(Id::ColdReadNowait, "cold-read-nowait", "yes")
         .runtime()
         .apply(apply_read_nowait)
-        .help("Serve a cold read on the connection's thread when its pages are in the page cache (preadv2 RWF_NOWAIT); only a read that would wait for the disk goes to a reader thread."),
+        .help("Serve a cold read on the connection's thread when its pages are in the page cache (preadv2 RWF_NOWAIT); only a read that would wait for the disk goes further."),
+    Def::bool(Id::ColdReadUring, "cold-read-uring", "yes")
+        .runtime()
+        .apply(apply_read_uring)
+        .help("Read a cold string that would wait for the disk through the connection thread's io_uring, with no thread hop; no (or no io_uring in the kernel): on a reader thread."),
 ];

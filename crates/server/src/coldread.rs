@@ -1,0 +1,462 @@
+//! Cold reads: reading the values a command needs from the log without
+//! stalling the connection thread (docs/ARCHITECTURE.md, "Cold reads").
+//!
+//! [`read_cold`] takes the records a command asked for, in three steps:
+//!
+//! 1. what the page cache holds is read in place (`preadv2(RWF_NOWAIT)`,
+//!    setting `cold-read-nowait`);
+//! 2. strings that would wait for the disk are queued on the connection
+//!    thread's io_uring (setting `cold-read-uring`), all of a command's (or a
+//!    pipeline's look-ahead's) reads in one submission; the thread serves its
+//!    other connections until they complete, and the completions come back on
+//!    the same thread through the ring's eventfd — no thread hop, and as many
+//!    reads in flight as clients wait, up to the ring's 256 per thread;
+//! 3. the rest — collections' chains (several dependent reads and a fold),
+//!    every read where io_uring is off or missing (an old kernel, a sandbox
+//!    that refuses it), a read the ring could not finish (short read, error),
+//!    reads past a full ring — go to a reader thread (tokio's blocking pool),
+//!    which also reports the errors.
+//!
+//! The counters ([`STATS`]: reads by path, reads in flight, a latency
+//! histogram from hand-off to completion) are the process's, shown in INFO
+//! `persistence`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::os::fd::BorrowedFd;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use emberkv_core::{ColdRead, Keyspace, Prefetch};
+use emberkv_persistence::{FileRead, Located, ReadError, VType};
+use emberkv_uring::{Done, Events, Ring, Source};
+
+use crate::cmdstats::Hist;
+use crate::exec::RunError;
+
+/// Reads in flight at most per connection thread's ring.
+const RING_ENTRIES: u32 = 256;
+
+/// The cold reads' counters (see the module docs).
+#[derive(Debug)]
+pub struct ColdStats {
+    /// Reads completed through a connection thread's io_uring.
+    pub uring_reads: AtomicU64,
+    /// Reads handed to a reader thread (strings and collections).
+    pub thread_reads: AtomicU64,
+    /// Reads handed off (to a ring or a reader thread) and not completed.
+    pub in_flight: AtomicU64,
+    /// Connection threads with a working io_uring.
+    pub rings: AtomicU64,
+    /// Microseconds from hand-off to completion, per read.
+    pub latency: Hist,
+}
+
+/// The process's cold-read counters.
+pub static STATS: ColdStats = ColdStats {
+    uring_reads: AtomicU64::new(0),
+    thread_reads: AtomicU64::new(0),
+    in_flight: AtomicU64::new(0),
+    rings: AtomicU64::new(0),
+    latency: Hist::zeroed(),
+};
+
+/// Setting `cold-read-uring`.
+static URING_ON: AtomicBool = AtomicBool::new(true);
+
+/// Whether reads that would wait go through the connection threads'
+/// io_uring (setting `cold-read-uring`); off, to reader threads.
+pub fn set_uring(on: bool) {
+    URING_ON.store(on, Ordering::Relaxed);
+}
+
+/// Whether reads would go through an io_uring now: the setting is on and
+/// the connection threads have rings.
+pub fn uring_active() -> bool {
+    URING_ON.load(Ordering::Relaxed) && STATS.rings.load(Ordering::Relaxed) > 0
+}
+
+/// Reads `reads` into `into` (see the module docs). A record that moved
+/// meanwhile (a compaction) is skipped: the command's next attempt finds the
+/// key's new location.
+pub async fn read_cold(
+    ks: &Arc<Keyspace>,
+    reads: Vec<ColdRead>,
+    into: &mut Prefetch,
+) -> Result<(), RunError> {
+    let ring = has_ring();
+    let reads = if !ring || nowait_pays() {
+        let strings = count_strings(&reads);
+        let left = ks.read_cold_nowait(reads, into).map_err(RunError::Read)?;
+        if ring {
+            note_nowait(strings - count_strings(&left), count_strings(&left) > 0);
+        }
+        left
+    } else {
+        reads
+    };
+    if reads.is_empty() {
+        return Ok(());
+    }
+    let reads = read_uring(ks, reads, into).await.map_err(RunError::Read)?;
+    if reads.is_empty() {
+        return Ok(());
+    }
+    let n = reads.len() as u64;
+    STATS.in_flight.fetch_add(n, Ordering::Relaxed);
+    let started = Instant::now();
+    let ks = ks.clone();
+    let mut pf = std::mem::take(into);
+    let joined = tokio::task::spawn_blocking(move || {
+        let r = ks.read_cold(&reads, &mut pf);
+        (r, pf)
+    })
+    .await;
+    STATS.in_flight.fetch_sub(n, Ordering::Relaxed);
+    STATS.thread_reads.fetch_add(n, Ordering::Relaxed);
+    let us = started.elapsed().as_micros() as u64;
+    for _ in 0..n {
+        STATS.latency.record(us);
+    }
+    match joined {
+        Ok((Ok(()), pf)) => {
+            *into = pf;
+            Ok(())
+        }
+        Ok((Err(e), _)) => Err(RunError::Read(e)),
+        Err(e) => Err(RunError::Join(e)),
+    }
+}
+
+fn count_strings(reads: &[ColdRead]) -> usize {
+    reads.iter().filter(|r| r.vtype == VType::String).count()
+}
+
+/// How often reads in place found their pages lately, of 1024 (an average
+/// over about the last 16 tries).
+static NOWAIT_SCORE: AtomicU32 = AtomicU32::new(1024);
+/// Cold reads sent to the ring without a try in place.
+static NOWAIT_SKIPS: AtomicU32 = AtomicU32::new(0);
+
+/// Whether to try reading in place first, on a thread with a ring. A try
+/// that misses is not free: the kernel starts the disk read within it, one
+/// read at a time, where the ring would have started a whole pass's reads
+/// with one doorbell (measured: disk-cold GETs 42-48k/s with the try first,
+/// 57-58k/s without). So the try is made while tries mostly hit (the log in
+/// the page cache), and once in 8 reads while they mostly miss, to notice
+/// when the cache has warmed up.
+fn nowait_pays() -> bool {
+    NOWAIT_SCORE.load(Ordering::Relaxed) >= 512
+        || NOWAIT_SKIPS
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(8)
+}
+
+/// Counts a try in place: `hits` reads found their pages; `missed`, one
+/// would have waited.
+fn note_nowait(hits: usize, missed: bool) {
+    let mut score = NOWAIT_SCORE.load(Ordering::Relaxed);
+    for _ in 0..hits.min(16) {
+        score += (1024 - score) / 16;
+    }
+    if missed {
+        score -= score / 16;
+    }
+    NOWAIT_SCORE.store(score, Ordering::Relaxed);
+}
+
+/// Whether this thread has a working ring and the setting is on.
+fn has_ring() -> bool {
+    URING_ON.load(Ordering::Relaxed)
+        && DRIVER.with(|d| d.borrow().as_ref().is_some_and(|d| !d.broken))
+}
+
+/// Step 2 of [`read_cold`]: the strings among `reads` through this thread's
+/// ring. Returns the reads left for a reader thread.
+async fn read_uring(
+    ks: &Keyspace,
+    reads: Vec<ColdRead>,
+    into: &mut Prefetch,
+) -> Result<Vec<ColdRead>, ReadError> {
+    if !URING_ON.load(Ordering::Relaxed) {
+        return Ok(reads);
+    }
+    let mut left = Vec::new();
+    let mut waiting = Vec::new();
+    let queued = DRIVER.with(|d| -> Result<(), ReadError> {
+        let mut d = d.borrow_mut();
+        let Some(d) = d.as_mut().filter(|d| !d.broken) else {
+            left.extend(reads);
+            return Ok(());
+        };
+        let mut result = Ok(());
+        for r in reads {
+            if r.vtype != VType::String || result.is_err() {
+                left.push(r);
+                continue;
+            }
+            match ks.store().locate(r.loc, &r.key) {
+                Ok(Located::Value(v)) => into.insert(r.loc, v.into_boxed_slice()),
+                Ok(Located::File(f)) => match d.queue(f) {
+                    Some(id) => waiting.push((r, Completion { id, done: false })),
+                    None => left.push(r),
+                },
+                Err(ReadError::Gone) => {}
+                Err(e) => result = Err(e),
+            }
+        }
+        if !waiting.is_empty() {
+            // Submitted by the thread's driver task, which runs after the
+            // connections ready now: their reads go to the kernel together.
+            d.kick.notify_one();
+        }
+        result
+    });
+    queued?;
+    for (r, c) in waiting {
+        let Some(done) = c.await else {
+            left.push(r);
+            continue;
+        };
+        let Done {
+            result, buf, data, ..
+        } = done;
+        match result {
+            Ok(n) if n == data.read.len() => {
+                let v = ks.store().finish_read(&data.read, buf, &r.key)?;
+                STATS.uring_reads.fetch_add(1, Ordering::Relaxed);
+                into.insert(r.loc, v.into_boxed_slice());
+            }
+            // A short read or an error: the reader thread reads it again and
+            // reports what is wrong.
+            _ => left.push(r),
+        }
+    }
+    Ok(left)
+}
+
+/// A read in the ring: the file it reads (kept open until it completes),
+/// its id, and when it was handed off.
+#[derive(Debug)]
+struct InRing {
+    read: FileRead,
+    id: u64,
+    started: Instant,
+}
+
+impl Source for InRing {
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        self.read.fd()
+    }
+}
+
+/// What a read's [`Completion`] waits for.
+enum Wait {
+    /// In flight; the task to wake.
+    Waiting(Option<Waker>),
+    /// Completed, not yet taken.
+    Done(Done<InRing>),
+}
+
+/// A connection thread's ring and the reads it carries.
+struct Driver {
+    ring: Ring<InRing>,
+    waits: HashMap<u64, Wait>,
+    next: u64,
+    /// A submission failed: no new reads (the ones queued are the ring's
+    /// until it is dropped).
+    broken: bool,
+    scratch: Vec<Done<InRing>>,
+    /// Wakes the driver task to submit what is queued.
+    kick: Arc<tokio::sync::Notify>,
+}
+
+thread_local! {
+    static DRIVER: RefCell<Option<Driver>> = const { RefCell::new(None) };
+}
+
+impl Driver {
+    /// Queues a read of `read` in the ring: its id, or `None` when the ring
+    /// is full or the file has no descriptor.
+    fn queue(&mut self, read: FileRead) -> Option<u64> {
+        let id = self.next;
+        let len = read.len();
+        let off = read.offset();
+        let in_ring = InRing {
+            read,
+            id,
+            started: Instant::now(),
+        };
+        self.ring.read(off, vec![0; len], in_ring).ok()?;
+        self.next += 1;
+        self.waits.insert(id, Wait::Waiting(None));
+        STATS.in_flight.fetch_add(1, Ordering::Relaxed);
+        Some(id)
+    }
+
+    /// Submits the queued reads; on failure no new reads, and the waiting
+    /// ones go to the reader threads.
+    fn submit(&mut self) {
+        if self.ring.submit().is_ok() {
+            return;
+        }
+        // EBUSY: completions to take first.
+        self.reap();
+        if self.ring.submit().is_ok() {
+            return;
+        }
+        tracing::warn!("io_uring submission failed; cold reads go to reader threads");
+        self.broken = true;
+        let wakers: Vec<Waker> = self
+            .waits
+            .drain()
+            .filter_map(|(_, w)| match w {
+                Wait::Waiting(w) => w,
+                Wait::Done(_) => None,
+            })
+            .collect();
+        for w in wakers {
+            w.wake();
+        }
+    }
+
+    /// Takes the completed reads and wakes their tasks.
+    fn reap(&mut self) -> Vec<Waker> {
+        let mut wakers = Vec::new();
+        self.ring.complete(&mut self.scratch);
+        for done in self.scratch.drain(..) {
+            STATS.in_flight.fetch_sub(1, Ordering::Relaxed);
+            STATS
+                .latency
+                .record(done.data.started.elapsed().as_micros() as u64);
+            let id = done.data.id;
+            // No waiter: the command's task dropped it (its client went); the
+            // buffer and the file go now.
+            if let Some(w) = self.waits.get_mut(&id)
+                && let Wait::Waiting(Some(waker)) = std::mem::replace(w, Wait::Done(done))
+            {
+                wakers.push(waker);
+            }
+        }
+        wakers
+    }
+}
+
+/// Sets up this connection thread's ring and the task that takes its
+/// completions. Call on a connection thread, inside its runtime. Where
+/// io_uring is missing or refused, the thread has no ring and its cold reads
+/// go to reader threads.
+pub fn start_thread() {
+    let ring = match Ring::<InRing>::new(RING_ENTRIES) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!("no io_uring ({e}): cold reads that wait go to reader threads");
+            return;
+        }
+    };
+    let events = match ring.events() {
+        Ok(ev) => ev,
+        Err(e) => {
+            tracing::info!("no io_uring eventfd ({e}): cold reads that wait go to reader threads");
+            return;
+        }
+    };
+    let kick = Arc::new(tokio::sync::Notify::new());
+    DRIVER.with(|d| {
+        *d.borrow_mut() = Some(Driver {
+            ring,
+            waits: HashMap::new(),
+            next: 0,
+            broken: false,
+            scratch: Vec::new(),
+            kick: kick.clone(),
+        })
+    });
+    STATS.rings.fetch_add(1, Ordering::Relaxed);
+    tokio::spawn(drive(events, kick));
+}
+
+/// The thread's driver task: submits the queued reads when kicked (once per
+/// pass of the thread's ready connections: one system call, and one
+/// doorbell of the device, for all their reads), takes the completions
+/// when the ring's eventfd says there are some (or right after submitting:
+/// a read whose pages were cached completes within the submission), and
+/// wakes the commands waiting for them.
+async fn drive(mut events: Events, kick: Arc<tokio::sync::Notify>) {
+    loop {
+        tokio::select! {
+            r = events.wait() => if r.is_err() {
+                return;
+            },
+            _ = kick.notified() => {}
+        }
+        let wakers = DRIVER.with(|d| match d.borrow_mut().as_mut() {
+            Some(d) => {
+                d.submit();
+                d.reap()
+            }
+            None => Vec::new(),
+        });
+        for w in wakers {
+            w.wake();
+        }
+    }
+}
+
+/// A read's completion: the ring's result, or `None` when the ring gave up
+/// (the read goes to a reader thread).
+struct Completion {
+    id: u64,
+    done: bool,
+}
+
+impl std::future::Future for Completion {
+    type Output = Option<Done<InRing>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let id = self.id;
+        let got = DRIVER.with(|d| {
+            let mut d = d.borrow_mut();
+            let Some(d) = d.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match d.waits.get_mut(&id) {
+                Some(Wait::Waiting(w)) => {
+                    *w = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+                Some(Wait::Done(_)) => match d.waits.remove(&id) {
+                    Some(Wait::Done(done)) => Poll::Ready(Some(done)),
+                    _ => Poll::Ready(None),
+                },
+                None => Poll::Ready(None),
+            }
+        });
+        if got.is_ready() {
+            self.done = true;
+        }
+        got
+    }
+}
+
+impl Drop for Completion {
+    /// A command dropped before its read completed (its client went): the
+    /// read's buffer and file stay with the ring until the kernel is done,
+    /// and go when it completes.
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let id = self.id;
+        let _ = DRIVER.try_with(|d| {
+            if let Ok(mut d) = d.try_borrow_mut()
+                && let Some(d) = d.as_mut()
+            {
+                d.waits.remove(&id);
+            }
+        });
+    }
+}
