@@ -55,10 +55,16 @@ impl Fetched {
     }
 }
 
-/// Values read from the log for the next attempt of a command.
+/// Values read from the log for the next attempt of a command, and string
+/// values read ahead for the commands queued behind it in a pipeline (kept
+/// until [`clear_ahead`](Prefetch::clear_ahead)). A value is keyed by its
+/// record's location; records never change, so a value read ahead is right
+/// for as long as the key's index entry still points at that record, and is
+/// simply not used if the key changed meanwhile.
 #[derive(Debug, Default)]
 pub struct Prefetch {
     vals: Vec<(Loc, Fetched)>,
+    ahead: Vec<(Loc, Box<[u8]>)>,
 }
 
 impl Prefetch {
@@ -70,17 +76,34 @@ impl Prefetch {
         self.vals.push((loc, f));
     }
     fn take(&mut self, loc: Loc) -> Option<Fetched> {
-        let i = self.vals.iter().position(|(l, _)| *l == loc)?;
-        Some(self.vals.swap_remove(i).1)
+        if let Some(i) = self.vals.iter().position(|(l, _)| *l == loc) {
+            return Some(self.vals.swap_remove(i).1);
+        }
+        let i = self.ahead.iter().position(|(l, _)| *l == loc)?;
+        Some(Fetched::Bytes(self.ahead.swap_remove(i).1))
     }
-    fn contains(&self, loc: Loc) -> bool {
-        self.vals.iter().any(|(l, _)| *l == loc)
+    /// Whether a value for `loc` is held (read for the command or ahead).
+    pub fn contains(&self, loc: Loc) -> bool {
+        self.vals.iter().any(|(l, _)| *l == loc) || self.ahead.iter().any(|(l, _)| *l == loc)
     }
-    /// Drops everything.
+    /// Keeps the string values of `read` (values read for commands further
+    /// on in a pipeline) until [`clear_ahead`](Self::clear_ahead).
+    pub fn keep_ahead(&mut self, read: Prefetch) {
+        for (loc, f) in read.vals {
+            if let Fetched::Bytes(v) = f {
+                self.ahead.push((loc, v));
+            }
+        }
+    }
+    /// Drops what was read for the command (not the values read ahead).
     pub fn clear(&mut self) {
         self.vals.clear();
     }
-    /// Whether it holds nothing.
+    /// Drops the values read ahead (the pipeline's batch is done).
+    pub fn clear_ahead(&mut self) {
+        self.ahead.clear();
+    }
+    /// Whether it holds nothing read for the command.
     pub fn is_empty(&self) -> bool {
         self.vals.is_empty()
     }

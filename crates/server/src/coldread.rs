@@ -49,6 +49,8 @@ pub struct ColdStats {
     pub thread_reads: AtomicU64,
     /// Reads handed off (to a ring or a reader thread) and not completed.
     pub in_flight: AtomicU64,
+    /// Values read ahead for the GETs queued in a pipeline.
+    pub ahead_reads: AtomicU64,
     /// Connection threads with a working io_uring.
     pub rings: AtomicU64,
     /// Microseconds from hand-off to completion, per read.
@@ -60,6 +62,7 @@ pub static STATS: ColdStats = ColdStats {
     uring_reads: AtomicU64::new(0),
     thread_reads: AtomicU64::new(0),
     in_flight: AtomicU64::new(0),
+    ahead_reads: AtomicU64::new(0),
     rings: AtomicU64::new(0),
     latency: Hist::zeroed(),
 };
@@ -101,6 +104,7 @@ pub async fn read_cold(
     if reads.is_empty() {
         return Ok(());
     }
+    WAITS.with(|w| w.set(w.get() + 1));
     let reads = read_uring(ks, reads, into).await.map_err(RunError::Read)?;
     if reads.is_empty() {
         return Ok(());
@@ -129,6 +133,73 @@ pub async fn read_cold(
         Ok((Err(e), _)) => Err(RunError::Read(e)),
         Err(e) => Err(RunError::Join(e)),
     }
+}
+
+thread_local! {
+    /// Cold reads on this thread that went past the page cache.
+    static WAITS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many cold reads on this thread went past the page cache (to the ring
+/// or a reader thread) so far: a connection compares it before and after a
+/// command to learn that the command waited for the disk (or another
+/// connection's command did meanwhile; either way the disk is being read).
+pub fn waits() -> u64 {
+    WAITS.with(|w| w.get())
+}
+
+/// Most frames of a pipeline whose values are read ahead at once.
+const AHEAD_FRAMES: usize = 32;
+/// Most bytes of records read ahead at once.
+const AHEAD_BYTES: u64 = 256 << 10;
+
+/// Reads ahead in a pipeline: the cold string values of the GETs among the
+/// frames at the start of `buf` (at most 32 frames, 256 KiB of records) are
+/// read together, as one batch of cold reads, and kept in `into` for those
+/// commands (see [`Prefetch::keep_ahead`]). A connection calls it after a
+/// command waited for the disk, so a pipeline of cold GETs costs two rounds
+/// of disk reads instead of one per command, and the device sees the whole
+/// pipeline's reads at once. Returns the bytes of `buf` looked at. Errors are
+/// left to the commands themselves (they read again and report them).
+pub async fn read_ahead(ks: &Arc<Keyspace>, buf: &[u8], into: &mut Prefetch) -> usize {
+    let mut reads: Vec<ColdRead> = Vec::new();
+    let (mut at, mut bytes, mut frames) = (0, 0u64, 0);
+    while frames < AHEAD_FRAMES && bytes < AHEAD_BYTES {
+        let Some((len, key)) = buf.get(at..).and_then(emberkv_protocol::peek_frame) else {
+            break;
+        };
+        let frame = &buf[at..at + len];
+        at += len;
+        frames += 1;
+        if !is_get(frame) {
+            continue;
+        }
+        if let Some(r) = key.and_then(|k| ks.cold_string(&frame[k]))
+            && !into.contains(r.loc)
+            && !reads.iter().any(|x| x.loc == r.loc)
+        {
+            bytes += u64::from(r.loc.len);
+            reads.push(r);
+        }
+    }
+    if reads.is_empty() {
+        return at;
+    }
+    STATS
+        .ahead_reads
+        .fetch_add(reads.len() as u64, Ordering::Relaxed);
+    let mut got = Prefetch::default();
+    if read_cold(ks, reads, &mut got).await.is_ok() {
+        into.keep_ahead(got);
+    }
+    at
+}
+
+/// Whether `frame` is `GET key` (any case).
+fn is_get(frame: &[u8]) -> bool {
+    frame.len() > 11
+        && frame.starts_with(b"*2\r\n$3\r\n")
+        && frame[8..11].eq_ignore_ascii_case(b"get")
 }
 
 fn count_strings(reads: &[ColdRead]) -> usize {

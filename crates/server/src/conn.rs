@@ -351,6 +351,7 @@ impl Conn {
             let mut pos = 0;
             let mut flow = Flow::Continue;
             ahead.reset();
+            let mut read_ahead_to = 0;
             // Messages already waiting (published, invalidations) go before
             // the replies to what was just read, as Redis orders its
             // output buffer.
@@ -369,8 +370,20 @@ impl Conn {
                         // The keys of the commands behind this one, into the
                         // CPU cache while it runs (pipelines only).
                         ahead.step(&ks, &rbuf, pos);
+                        let waits = crate::coldread::waits();
                         flow = self.execute(&argv).await;
                         drop(argv);
+                        // A command waited for the disk: read the cold values
+                        // of the GETs queued behind it together.
+                        if crate::coldread::waits() != waits && pos >= read_ahead_to {
+                            read_ahead_to = pos
+                                + crate::coldread::read_ahead(
+                                    &ks,
+                                    &rbuf[pos..],
+                                    &mut self.prefetch,
+                                )
+                                .await;
+                        }
                         if flow == Flow::Block {
                             // Earlier replies go out first; the commands after
                             // it wait in the buffer.
@@ -411,6 +424,7 @@ impl Conn {
                 }
             }
             rbuf.advance(pos);
+            self.prefetch.clear_ahead();
             let qbuf = rbuf.len() + parser.argc() * ARG_OVERHEAD;
             info.qbuf.store(qbuf, Ordering::Relaxed);
             self.shared

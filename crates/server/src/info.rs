@@ -297,6 +297,11 @@ fn persistence(s: &Shared, out: &mut String) {
         "cold_reads_in_flight",
         cold.in_flight.load(Ordering::Relaxed)
     );
+    field!(
+        out,
+        "cold_reads_ahead",
+        cold.ahead_reads.load(Ordering::Relaxed)
+    );
     let _ = write!(
         out,
         "cold_read_latency_usec:p50={},p99={},p99.9={}\r\n",

@@ -301,3 +301,40 @@ fn second_touch_admission_promotes_a_cold_value_on_its_second_read() {
         .unwrap();
     assert_eq!(m["cache-admission"], "always");
 }
+
+#[test]
+fn a_pipeline_of_cold_gets_is_read_ahead_together() {
+    let n = 400;
+    let (s, mut c) = cold_server(n);
+    config_set(&mut c, "cold-read-nowait", "no");
+    drop_page_cache(s.dir());
+    let reads = s.info_u64(&mut c, "aof_disk_reads");
+    // 40 GETs in one pipeline, one written in between: the GET after the SET
+    // must see the new value, not the one read ahead.
+    let mut p = redis::pipe();
+    for i in 0..20 {
+        p.cmd("GET").arg(format!("k:{i}"));
+    }
+    p.cmd("SET").arg("k:25").arg("new").ignore();
+    for i in 20..40 {
+        p.cmd("GET").arg(format!("k:{i}"));
+    }
+    let got: Vec<Vec<u8>> = p.query(&mut c).unwrap();
+    for (i, v) in got.iter().enumerate() {
+        if i == 25 {
+            assert_eq!(v, b"new");
+        } else {
+            assert!(*v == value_for(i), "k:{i}");
+        }
+    }
+    let ahead = s.info_u64(&mut c, "cold_reads_ahead");
+    let disk = s.info_u64(&mut c, "aof_disk_reads") - reads;
+    println!("40 cold GETs: {ahead} read ahead, {disk} disk reads");
+    assert!(
+        ahead >= 30,
+        "the GETs behind the first were read ahead: {ahead}"
+    );
+    // Each value read once (k:25's old value perhaps as well).
+    assert!((39..=41).contains(&disk), "{disk} disk reads");
+    assert_eq!(s.info_u64(&mut c, "cold_reads_in_flight"), 0);
+}

@@ -117,6 +117,23 @@ impl Lookahead {
 }
 
 impl Keyspace {
+    /// Where the cold string value of `key` is, to read it ahead of the
+    /// command that will want it: `None` if the key is missing, cached or
+    /// not a string, or its shard's lock is busy (nothing waits here).
+    pub fn cold_string(&self, key: &[u8]) -> Option<crate::exec::ColdRead> {
+        let hash = self.hash(key);
+        let g = self.shards[Self::shard_of(hash)].0.try_lock()?;
+        let idx = g.find(hash, key)?;
+        let s = &g.slots[idx as usize];
+        (s.value.is_none() && s.vtype == emberkv_persistence::VType::String).then(|| {
+            crate::exec::ColdRead {
+                key: s.key.to_boxed(),
+                loc: s.loc,
+                vtype: s.vtype,
+            }
+        })
+    }
+
     /// Stage 1: the index line `hash` probes.
     fn prefetch_index(&self, hash: u64) {
         if let Some(g) = self.shards[Self::shard_of(hash)].0.try_lock() {
