@@ -97,6 +97,20 @@ def fio(r, where, size_mb, secs):
         return None
 
 
+def simulated(runs):
+    """The hit ratios emberkv-bench simulated on the same key trace and
+    cache bytes, once settled (its `ideal_lru.settled_hit_ratios`): an exact
+    LRU, the second-touch doorkeeper and TinyLFU admission."""
+    sims = [x[3] for x in runs if x[3]]
+    if not sims:
+        return ""
+    def avg(name):
+        vals = [s[name] for s in sims if s.get(name) is not None]
+        return f"{sum(vals) / len(vals):.3f}" if vals else "n/a"
+    return (f"; simulated on the same trace, settled: LRU {avg('always')}, "
+            f"second-touch {avg('second_touch')}, TinyLFU {avg('tinylfu')}")
+
+
 def run(r, Server, fmt_list):
     o = r.o
     keys = 20_000 if o.quick else 1_000_000
@@ -114,9 +128,10 @@ def run(r, Server, fmt_list):
                               "-c", 50, "-P", pl, "--assume-loaded", "--warmup", warm,
                               "--duration", secs, "--seed", 1], name)
         if not v:
-            return (0.0, 0.0, None)
+            return (0.0, 0.0, None, None)
         p99 = ((v.get("commands") or {}).get("get") or {}).get("latency_ms", {}).get("p99", 0.0)
-        return (v["throughput"], p99, (v.get("cache") or {}).get("hit_ratio"))
+        settled = (v.get("ideal_lru") or {}).get("settled_hit_ratios")
+        return (v["throughput"], p99, (v.get("cache") or {}).get("hit_ratio"), settled)
 
     def put(key, what, val):
         got.setdefault(key, {}).setdefault(what, []).append(val)
@@ -155,7 +170,8 @@ def run(r, Server, fmt_list):
                   "req/s", {"all hot": hot_t, "cold": [x[0] for x in runs]},
                   ("≥ 0.85" if dist == "uniform" else "≥ 0.9") if default and pl == 1 else "",
                   f"hit ratio {fmt_list([x[2] for x in runs], 3)}; p99 cold "
-                  f"{fmt_list([x[1] for x in runs], 2)} ms vs hot {fmt_list([x[1] for x in by['hot']], 2)} ms")
+                  f"{fmt_list([x[1] for x in runs], 2)} ms vs hot {fmt_list([x[1] for x in by['hot']], 2)} ms"
+                  + simulated(runs))
         for uring in ("yes", "no"):
             if f"disk-{uring}" not in by:
                 continue

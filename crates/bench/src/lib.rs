@@ -14,6 +14,7 @@
 //! - [`subscribe`]: subscribers for pub/sub runs, with publish-to-receive
 //!   latency.
 
+pub mod admission;
 pub mod info;
 pub mod lru;
 pub mod reply;

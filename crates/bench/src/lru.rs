@@ -7,7 +7,11 @@
 //! write stores it hot), each value is charged `len + overhead` bytes, the least
 //! recently used values are evicted until the budget holds, and a value larger than
 //! the whole budget is never cached. Keys are dense indices `0..keyspace`, so the
-//! lists are plain arrays: O(1) per access, 13 bytes per key.
+//! lists are plain arrays: O(1) per access, 13 bytes per key. A read miss may
+//! instead leave the value out, by an admission policy
+//! ([`LruSim::with_admission`], [`crate::admission`]).
+
+use crate::admission::Admission;
 
 const NIL: u32 = u32::MAX;
 
@@ -33,6 +37,8 @@ pub struct LruStats {
     pub absent: u64,
     /// Values evicted.
     pub evictions: u64,
+    /// Read misses the admission policy kept out of the cache.
+    pub skipped: u64,
 }
 
 impl LruStats {
@@ -56,6 +62,7 @@ pub struct LruSim {
     cached: Vec<bool>,
     head: u32,
     tail: u32,
+    admission: Admission,
     /// Counters since the last [`reset_stats`](Self::reset_stats).
     pub stats: LruStats,
 }
@@ -82,8 +89,15 @@ impl LruSim {
             cached: vec![false; n],
             head: NIL,
             tail: NIL,
+            admission: Admission::Always,
             stats: LruStats::default(),
         }
+    }
+
+    /// The same cache with `admission` deciding what a read miss caches.
+    pub fn with_admission(mut self, admission: Admission) -> LruSim {
+        self.admission = admission;
+        self
     }
 
     /// Zeroes the counters (the cache contents stay).
@@ -104,6 +118,9 @@ impl LruSim {
     /// Applies one access of `key`.
     pub fn access(&mut self, key: u32, access: Access) {
         let k = key as usize;
+        if access != Access::Delete && self.size[k] != NIL || matches!(access, Access::Write(_)) {
+            self.admission.record(key);
+        }
         match access {
             Access::Read => {
                 if self.size[k] == NIL {
@@ -114,7 +131,13 @@ impl LruSim {
                     self.push_front(key);
                 } else {
                     self.stats.misses += 1;
-                    self.insert(key);
+                    let full = self.used + self.charge(self.size[k]) > self.capacity;
+                    let victim = (full && self.tail != NIL).then_some(self.tail);
+                    if self.admission.admit(key, victim) {
+                        self.insert(key);
+                    } else {
+                        self.stats.skipped += 1;
+                    }
                 }
             }
             Access::Write(len) => {
@@ -267,7 +290,8 @@ mod tests {
                 hits: 1,
                 misses: 1,
                 absent: 1,
-                evictions: 2
+                evictions: 2,
+                skipped: 0
             }
         );
         assert_eq!(lru.used(), 30);

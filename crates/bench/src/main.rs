@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
+use emberkv_bench::admission::Admission;
 use emberkv_bench::info::{self, Info};
 use emberkv_bench::lru::{Access, LruSim};
 use emberkv_bench::run::{Phase, PhaseResult, Progress, Stop, run_phase};
@@ -474,6 +475,21 @@ async fn bench(args: &Args) -> anyhow::Result<u64> {
                     .map(|h| format!("{h:.4}"))
                     .unwrap_or_else(|| "n/a".into())
             );
+            let ratio = |set: &str, name: &str| {
+                i[set][name]
+                    .as_f64()
+                    .map(|h| format!("{h:.4}"))
+                    .unwrap_or_else(|| "n/a".into())
+            };
+            println!(
+                "same trace, same bytes: second-touch admission {}, TinyLFU admission {}; \
+                 settled (the trace's second half, after its first): LRU {}, second-touch {}, TinyLFU {}",
+                ratio("admission_hit_ratios", "second_touch"),
+                ratio("admission_hit_ratios", "tinylfu"),
+                ratio("settled_hit_ratios", "always"),
+                ratio("settled_hit_ratios", "second_touch"),
+                ratio("settled_hit_ratios", "tinylfu")
+            );
         } else if simulate {
             println!("ideal LRU: not computed (no cache capacity: pass --cache-capacity)");
         }
@@ -511,12 +527,21 @@ fn simulate_lru(
         LoadType::Hash => args.hash_fields * (args.value_size + 2 + 2 + 4) + 12,
     };
     let value = u32::try_from(value).context("value size")?;
-    let mut sim = LruSim::new(args.keyspace, capacity, overhead);
-    if loaded {
-        for k in 0..args.keyspace as u32 {
-            sim.access(k, Access::Write(value));
-        }
-    }
+    let entries = capacity / (u64::from(value) + overhead).max(1);
+    let policies = [
+        ("always", Admission::Always),
+        ("second_touch", Admission::second_touch()),
+        ("tinylfu", Admission::tiny_lfu(entries)),
+    ];
+    let mut sims: Vec<(&str, LruSim)> = policies
+        .into_iter()
+        .map(|(name, a)| {
+            (
+                name,
+                LruSim::new(args.keyspace, capacity, overhead).with_admission(a),
+            )
+        })
+        .collect();
     let replay = |sim: &mut LruSim, trace: &[(u32, Cmd)]| {
         for &(k, c) in trace {
             match c {
@@ -527,12 +552,41 @@ fn simulate_lru(
             }
         }
     };
-    if let Some(w) = warmup {
-        replay(&mut sim, &w.interleaved_trace(args.pipeline));
-    }
     let trace = r.interleaved_trace(args.pipeline);
-    sim.reset_stats();
-    replay(&mut sim, &trace);
+    let warm = warmup.map(|w| w.interleaved_trace(args.pipeline));
+    let mut fresh = Vec::new();
+    for (name, sim) in &mut sims {
+        if loaded {
+            for k in 0..args.keyspace as u32 {
+                sim.access(k, Access::Write(value));
+            }
+        }
+        if let Some(w) = &warm {
+            replay(sim, w);
+        }
+        fresh.push((*name, sim.clone()));
+        sim.reset_stats();
+        replay(sim, &trace);
+    }
+    let admission: serde_json::Map<String, Value> = sims
+        .iter()
+        .map(|(name, s)| (name.to_string(), json!(s.stats.hit_ratio())))
+        .collect();
+    // The policies once they have settled (a doorkeeper or a sketch needs
+    // accesses to learn the hot set; a server that has run for a while has):
+    // the trace's second half, measured after its first half
+    // (not the trace twice: its keys' second reads would all be repeats).
+    let (first, second) = trace.split_at(trace.len() / 2);
+    let settled: serde_json::Map<String, Value> = fresh
+        .into_iter()
+        .map(|(name, mut s)| {
+            replay(&mut s, first);
+            s.reset_stats();
+            replay(&mut s, second);
+            (name.to_string(), json!(s.stats.hit_ratio()))
+        })
+        .collect();
+    let sim = &sims[0].1;
     Ok(json!({
         "capacity_bytes": capacity,
         "entry_overhead": overhead,
@@ -541,6 +595,8 @@ fn simulate_lru(
         "hits": sim.stats.hits,
         "misses": sim.stats.misses,
         "hit_ratio": sim.stats.hit_ratio(),
+        "admission_hit_ratios": admission,
+        "settled_hit_ratios": settled,
         "assumes": format!(
             "{}{}, one global LRU",
             if loaded { "every key loaded in order first" } else { "keys exist once the trace writes them" },
