@@ -51,6 +51,9 @@ pub struct ColdStats {
     pub in_flight: AtomicU64,
     /// Values read ahead for the GETs queued in a pipeline.
     pub ahead_reads: AtomicU64,
+    /// Submissions to the rings (`io_uring_enter` calls that handed reads
+    /// over): reads per submission is the batching the driver achieves.
+    pub submits: AtomicU64,
     /// Connection threads with a working io_uring.
     pub rings: AtomicU64,
     /// Microseconds from hand-off to completion, per read.
@@ -63,6 +66,7 @@ pub static STATS: ColdStats = ColdStats {
     thread_reads: AtomicU64::new(0),
     in_flight: AtomicU64::new(0),
     ahead_reads: AtomicU64::new(0),
+    submits: AtomicU64::new(0),
     rings: AtomicU64::new(0),
     latency: Hist::zeroed(),
 };
@@ -371,15 +375,31 @@ impl Driver {
     /// Submits the queued reads; on failure no new reads, and the waiting
     /// ones go to the reader threads.
     fn submit(&mut self) {
-        if self.ring.submit().is_ok() {
-            return;
+        let mut submitted = self.ring.submit();
+        if submitted.is_err() {
+            // EBUSY: completions to take first (their commands woken).
+            for w in self.reap() {
+                w.wake();
+            }
+            submitted = self.ring.submit();
         }
-        // EBUSY: completions to take first.
-        self.reap();
-        if self.ring.submit().is_ok() {
+        if let Ok(n) = submitted {
+            if n > 0 {
+                STATS.submits.fetch_add(1, Ordering::Relaxed);
+            }
             return;
         }
         tracing::warn!("io_uring submission failed; cold reads go to reader threads");
+        self.give_up();
+    }
+
+    /// Stops using the ring: no new reads, and the commands waiting for
+    /// reads go to reader threads (the reads in flight stay the ring's until
+    /// the kernel completes them or the ring is dropped).
+    fn give_up(&mut self) {
+        if !self.broken {
+            STATS.rings.fetch_sub(1, Ordering::Relaxed);
+        }
         self.broken = true;
         let wakers: Vec<Waker> = self
             .waits
@@ -459,7 +479,13 @@ pub fn start_thread() {
 async fn drive(mut events: Events, kick: Arc<tokio::sync::Notify>) {
     loop {
         tokio::select! {
-            r = events.wait() => if r.is_err() {
+            r = events.wait() => if let Err(e) = r {
+                tracing::warn!("io_uring eventfd failed ({e}); cold reads go to reader threads");
+                DRIVER.with(|d| {
+                    if let Some(d) = d.borrow_mut().as_mut() {
+                        d.give_up();
+                    }
+                });
                 return;
             },
             _ = kick.notified() => {}

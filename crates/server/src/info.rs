@@ -302,6 +302,11 @@ fn persistence(s: &Shared, out: &mut String) {
         "cold_reads_ahead",
         cold.ahead_reads.load(Ordering::Relaxed)
     );
+    field!(
+        out,
+        "cold_read_uring_submits",
+        cold.submits.load(Ordering::Relaxed)
+    );
     let _ = write!(
         out,
         "cold_read_latency_usec:p50={},p99={},p99.9={}\r\n",

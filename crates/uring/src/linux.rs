@@ -132,16 +132,16 @@ impl<T> Ring<T> {
     }
 
     /// Hands the queued reads to the kernel (one system call for all of
-    /// them). A read the kernel could not take completes with its error.
-    pub fn submit(&mut self) -> io::Result<()> {
+    /// them; none without queued reads) and returns how many. A read the
+    /// kernel could not take completes with its error.
+    pub fn submit(&mut self) -> io::Result<usize> {
         if self.queued == 0 {
-            return Ok(());
+            return Ok(0);
         }
         loop {
             match self.uring.submit() {
                 Ok(_) => {
-                    self.queued = 0;
-                    return Ok(());
+                    return Ok(std::mem::take(&mut self.queued));
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 // EBUSY (completions to take first) or a broken ring: the

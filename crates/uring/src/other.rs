@@ -43,7 +43,7 @@ impl<T> Ring<T> {
         match self.1 {}
     }
     /// No ring exists.
-    pub fn submit(&mut self) -> io::Result<()> {
+    pub fn submit(&mut self) -> io::Result<usize> {
         match self.1 {}
     }
     /// No ring exists.
