@@ -541,7 +541,10 @@ impl Store {
 
 /// The value of the set record `rec` read from `loc` of `seg`, verified: its
 /// checksum, its key, and that it is a whole value (not a delta).
-fn value_of(mut rec: Vec<u8>, seg: &Segment, loc: Loc, key: &[u8]) -> Result<Vec<u8>, ReadError> {
+/// The value is copied out into a buffer of its exact length: callers keep it
+/// as a `Box<[u8]>`, and shifting it down in place (then shrinking the
+/// buffer, which moves it to a smaller allocation class) copied it twice.
+fn value_of(rec: Vec<u8>, seg: &Segment, loc: Loc, key: &[u8]) -> Result<Vec<u8>, ReadError> {
     let h = checked_header(&rec, seg, loc, key, "record is not the key's value")?;
     if h.delta {
         return Err(ReadError::Corrupt {
@@ -550,8 +553,7 @@ fn value_of(mut rec: Vec<u8>, seg: &Segment, loc: Loc, key: &[u8]) -> Result<Vec
             reason: "record is a delta: read its chain",
         });
     }
-    rec.drain(..h.value_at());
-    Ok(rec)
+    Ok(rec[h.value_at()..].to_vec())
 }
 
 /// The header of the record `rec` read from `loc` of `seg`, verified: it
