@@ -557,3 +557,99 @@ impl Drop for Completion {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use emberkv_core::ExecOpts;
+    use emberkv_persistence::Options;
+    use emberkv_protocol::{Encoder, Proto};
+
+    /// A keyspace in `dir` holding `k` = 1 KiB, reopened (so the value is
+    /// cold), its files' pages dropped from the page cache.
+    fn cold_keyspace(dir: &std::path::Path) -> Arc<Keyspace> {
+        let ks = Keyspace::open(Options::new(dir), 1 << 20, false).unwrap().0;
+        let set = emberkv_core::cmd::lookup(b"set").unwrap();
+        let mut out = bytes::BytesMut::new();
+        let value = vec![b'v'; 1024];
+        let argv: [&[u8]; 3] = [b"SET", b"k", &value];
+        let mut enc = Encoder::new(&mut out, Proto::Resp2);
+        let mut pf = Prefetch::default();
+        ks.execute(
+            set.handler,
+            "set",
+            &argv,
+            &mut enc,
+            &mut pf,
+            ExecOpts::default(),
+        );
+        ks.close().unwrap();
+        drop(ks);
+        // Recovery reads the files: drop their pages after it.
+        let ks = Keyspace::open(Options::new(dir), 1 << 20, false).unwrap().0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_file() {
+                let f = std::fs::File::open(path).unwrap();
+                rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed).unwrap();
+            }
+        }
+        ks
+    }
+
+    async fn get_k(ks: &Arc<Keyspace>) -> bytes::BytesMut {
+        let get = emberkv_core::cmd::lookup(b"get").unwrap();
+        let mut out = bytes::BytesMut::new();
+        let mut pf = Prefetch::default();
+        let argv: [&[u8]; 2] = [b"GET", b"k"];
+        crate::exec::run_core(
+            ks,
+            get,
+            &argv,
+            &mut out,
+            Proto::Resp2,
+            &mut pf,
+            ExecOpts::default(),
+        )
+        .await
+        .unwrap();
+        out
+    }
+
+    fn want() -> Vec<u8> {
+        let mut w = b"$1024\r\n".to_vec();
+        w.extend_from_slice(&[b'v'; 1024]);
+        w.extend_from_slice(b"\r\n");
+        w
+    }
+
+    /// A thread without a ring (a kernel without io_uring, or not a
+    /// connection thread): a read that would wait goes to a reader thread.
+    #[tokio::test(flavor = "current_thread")]
+    async fn without_a_ring_a_read_that_would_wait_goes_to_a_reader_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = cold_keyspace(dir.path());
+        assert!(!has_ring());
+        let before = STATS.thread_reads.load(Ordering::Relaxed);
+        assert_eq!(&get_k(&ks).await[..], &want()[..]);
+        assert!(STATS.thread_reads.load(Ordering::Relaxed) > before);
+        ks.close().unwrap();
+    }
+
+    /// A connection thread's ring: the read goes through it, and the value
+    /// comes back exact.
+    #[tokio::test(flavor = "current_thread")]
+    async fn with_a_ring_a_read_that_would_wait_goes_through_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = cold_keyspace(dir.path());
+        start_thread();
+        assert!(has_ring(), "this kernel has io_uring");
+        let before = STATS.uring_reads.load(Ordering::Relaxed);
+        let threads = STATS.thread_reads.load(Ordering::Relaxed);
+        assert_eq!(&get_k(&ks).await[..], &want()[..]);
+        assert!(STATS.uring_reads.load(Ordering::Relaxed) > before);
+        assert_eq!(STATS.thread_reads.load(Ordering::Relaxed), threads);
+        ks.close().unwrap();
+    }
+}
