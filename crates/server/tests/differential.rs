@@ -9,7 +9,9 @@
 //!   type distinction (`_` vs `$-1` vs `*-1`, doubles as text, maps, sets).
 //! - Odd seeds run against an emberkv whose cache holds everything, even seeds
 //!   against one with a 4 KB cache, so most values are cold (read back from the
-//!   log) and every command also goes through its cold-value path.
+//!   log) and every command also goes through its cold-value path: read in
+//!   place from the page cache, or (seeds ≡ 2 mod 4) through the connection
+//!   thread's io_uring.
 //!
 //! Keys come from a small key space, so commands collide; values include empty,
 //! binary, numeric-looking and large-ish strings; arguments include wrong arities,
@@ -731,6 +733,19 @@ fn transactions_match_redis() {
     );
 }
 
+/// The cold server's read path for `seed`: seeds ≡ 2 (mod 4) read every cold
+/// string through the connection thread's io_uring (`cold-read-nowait no`),
+/// the other even seeds read what the page cache holds in place first.
+fn cold_read_path(cold: &mut redis::Connection, seed: u64) {
+    let nowait = if seed % 4 == 2 { "no" } else { "yes" };
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("cold-read-nowait")
+        .arg(nowait)
+        .query(cold)
+        .unwrap();
+}
+
 #[test]
 fn emberkv_matches_redis() {
     let Some(redis_srv) = reference() else {
@@ -762,6 +777,7 @@ fn emberkv_matches_redis() {
 
     let mut runs = Vec::new();
     for &seed in &seeds {
+        cold_read_path(&mut cold_c, seed);
         let ember = if seed.is_multiple_of(2) {
             &mut cold_c
         } else {
@@ -782,6 +798,7 @@ fn emberkv_matches_redis() {
 
     let mut runs3 = Vec::new();
     for &seed in &resp3_seeds {
+        cold_read_path(&mut cold_c, seed);
         let mut e3 = RawConn::connect(server_for(seed).port);
         let mut r3 = RawConn::connect(redis_srv.port);
         for c in [&mut e3, &mut r3] {
@@ -827,6 +844,12 @@ fn emberkv_matches_redis() {
         }
     }
     println!("differential: typed replies agreed on: {typed:?}");
+    // The cold seeds ≡ 2 (mod 4) read through the io_uring.
+    if seeds.iter().chain(&resp3_seeds).any(|s| s % 4 == 2) {
+        let uring = cold.info_u64(&mut cold_c, "cold_reads_uring");
+        println!("differential: {uring} cold reads through io_uring");
+        assert!(uring > 0, "the io_uring seeds read through it");
+    }
     if env_u64("DIFF_SEED").is_none() {
         // The full run must have met every type and encoding, and WRONGTYPE.
         for want in [
