@@ -599,21 +599,9 @@ mod tests {
     }
 
     async fn get_k(ks: &Arc<Keyspace>) -> bytes::BytesMut {
-        let get = emberkv_core::cmd::lookup(b"get").unwrap();
         let mut out = bytes::BytesMut::new();
         let mut pf = Prefetch::default();
-        let argv: [&[u8]; 2] = [b"GET", b"k"];
-        crate::exec::run_core(
-            ks,
-            get,
-            &argv,
-            &mut out,
-            Proto::Resp2,
-            &mut pf,
-            ExecOpts::default(),
-        )
-        .await
-        .unwrap();
+        crate::exec::run_argv(ks, &[b"GET", b"k"], &mut out, &mut pf).await;
         out
     }
 

@@ -84,6 +84,30 @@ pub async fn run_core(
     r
 }
 
+/// Runs `argv` (its command looked up by name) in RESP2 with the default
+/// options, and unwraps the result (tests).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) async fn run_argv(
+    ks: &Arc<Keyspace>,
+    argv: &[&[u8]],
+    out: &mut BytesMut,
+    prefetch: &mut Prefetch,
+) -> Ran {
+    let c = emberkv_core::cmd::lookup(&argv[0].to_ascii_lowercase()).unwrap();
+    run_core(
+        ks,
+        c,
+        argv,
+        out,
+        Proto::Resp2,
+        prefetch,
+        ExecOpts::default(),
+    )
+    .await
+    .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,23 +120,10 @@ mod tests {
     #[tokio::test]
     async fn a_cold_value_is_read_and_the_command_retried() {
         let dir = tempfile::tempdir().unwrap();
-        let set = emberkv_core::cmd::lookup(b"set").unwrap();
-        let get = emberkv_core::cmd::lookup(b"get").unwrap();
         let mut out = BytesMut::new();
         let mut pf = Prefetch::default();
         let ks = open(dir.path());
-        let argv: [&[u8]; 3] = [b"SET", b"k", b"value"];
-        let lsn = run_core(
-            &ks,
-            set,
-            &argv,
-            &mut out,
-            Proto::Resp2,
-            &mut pf,
-            ExecOpts::default(),
-        )
-        .await
-        .unwrap();
+        let lsn = run_argv(&ks, &[b"SET", b"k", b"value"], &mut out, &mut pf).await;
         assert!(matches!(lsn, Ran::Done(l) if l > 0));
         assert_eq!(&out[..], b"+OK\r\n");
         ks.close().unwrap();
@@ -120,18 +131,7 @@ mod tests {
         // After a restart every value is cold: the first GET reads it from disk.
         let ks = open(dir.path());
         out.clear();
-        let argv: [&[u8]; 2] = [b"GET", b"k"];
-        let lsn = run_core(
-            &ks,
-            get,
-            &argv,
-            &mut out,
-            Proto::Resp2,
-            &mut pf,
-            ExecOpts::default(),
-        )
-        .await
-        .unwrap();
+        let lsn = run_argv(&ks, &[b"GET", b"k"], &mut out, &mut pf).await;
         assert_eq!(lsn, Ran::Done(0));
         assert_eq!(&out[..], b"$5\r\nvalue\r\n");
         assert_eq!(ks.stats().counters.cache_misses, 1);
