@@ -4,12 +4,14 @@
 //! [`read_cold`] takes the records a command asked for, in three steps:
 //!
 //! 1. what the page cache holds is read in place (`preadv2(RWF_NOWAIT)`,
-//!    setting `cold-read-nowait`);
+//!    setting `cold-read-nowait`; on a thread with a ring, only while such
+//!    tries mostly hit: a miss costs more than it saves there);
 //! 2. strings that would wait for the disk are queued on the connection
-//!    thread's io_uring (setting `cold-read-uring`), all of a command's (or a
-//!    pipeline's look-ahead's) reads in one submission; the thread serves its
-//!    other connections until they complete, and the completions come back on
-//!    the same thread through the ring's eventfd — no thread hop, and as many
+//!    thread's io_uring (setting `cold-read-uring`) and submitted by the
+//!    thread's driver task with every other connection's reads of the same
+//!    scheduler pass, in one `io_uring_enter`; the thread serves its other
+//!    connections until they complete, and the completions come back on the
+//!    same thread through the ring's eventfd — no thread hop, and as many
 //!    reads in flight as clients wait, up to the ring's 256 per thread;
 //! 3. the rest — collections' chains (several dependent reads and a fold),
 //!    every read where io_uring is off or missing (an old kernel, a sandbox
@@ -17,9 +19,10 @@
 //!    reads past a full ring — go to a reader thread (tokio's blocking pool),
 //!    which also reports the errors.
 //!
-//! The counters ([`STATS`]: reads by path, reads in flight, a latency
-//! histogram from hand-off to completion) are the process's, shown in INFO
-//! `persistence`.
+//! [`read_ahead`] reads the cold GETs queued behind a command that waited in
+//! a pipeline as one such batch. The counters ([`STATS`]: reads by path,
+//! reads in flight, a latency histogram from hand-off to completion) are the
+//! process's, shown in INFO `persistence`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
