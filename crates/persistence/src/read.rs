@@ -11,7 +11,6 @@ use crate::error::ReadError;
 use crate::record::{self, ChainTail, DiskLoc, Kind, SEGMENT_HEADER_LEN, VType};
 use crate::segment::{SegName, Segment};
 use crate::store::{Loc, Store};
-use crate::vfs::DataFile;
 
 /// A record's bytes and the segment they were read from.
 type Span = (Vec<u8>, Arc<Segment>);
@@ -20,8 +19,8 @@ type Span = (Vec<u8>, Arc<Segment>);
 enum SpanAt {
     /// Still in the append buffer: its bytes.
     Buffered(Vec<u8>, Arc<Segment>),
-    /// In the segment's file, from this offset.
-    File(Arc<Segment>, Arc<dyn DataFile>, u64),
+    /// In the segment's file (set: `span_at` checked), from this offset.
+    File(Arc<Segment>, u64),
 }
 
 /// A cold value located by [`Store::locate`].
@@ -34,13 +33,12 @@ pub enum Located {
 }
 
 /// A set record to read from its segment's file (see [`Store::locate`]).
-/// Holding it keeps the file open, even if a compaction removes the segment
-/// meanwhile: a read in flight is never pointed at a closed or reused file
-/// descriptor.
+/// Holding it holds the segment, and so its file open, even if a compaction
+/// removes the segment meanwhile: a read in flight is never pointed at a
+/// closed or reused file descriptor.
 #[derive(Debug)]
 pub struct FileRead {
     segment: Arc<Segment>,
-    file: Arc<dyn DataFile>,
     off: u64,
     loc: Loc,
 }
@@ -48,7 +46,7 @@ pub struct FileRead {
 impl FileRead {
     /// The file's descriptor, if it is a real file (not a test double).
     pub fn fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
-        self.file.fd()
+        self.segment.file.get().and_then(|f| f.fd())
     }
 
     /// The offset of the record in the file.
@@ -321,9 +319,12 @@ impl Store {
         n: usize,
         nowait: bool,
     ) -> Result<Option<Span>, ReadError> {
-        let (segment, file, start) = match self.span_at(seg, off, n)? {
+        let (segment, start) = match self.span_at(seg, off, n)? {
             SpanAt::Buffered(rec, segment) => return Ok(Some((rec, segment))),
-            SpanAt::File(segment, file, start) => (segment, file, start),
+            SpanAt::File(segment, start) => (segment, start),
+        };
+        let Some(file) = segment.file.get() else {
+            return Err(ReadError::Gone);
         };
         let mut rec = vec![0u8; n];
         if nowait {
@@ -367,9 +368,9 @@ impl Store {
         if let Some(rec) = buffered {
             return Ok(SpanAt::Buffered(rec, segment));
         }
-        let Some(file) = segment.file.get().cloned() else {
+        if segment.file.get().is_none() {
             return Err(ReadError::Gone);
-        };
+        }
         if end > segment.size.load(Ordering::Acquire) {
             return Err(ReadError::Corrupt {
                 path: segment.path.clone(),
@@ -377,7 +378,7 @@ impl Store {
                 reason: "record past the end of its segment",
             });
         }
-        Ok(SpanAt::File(segment, file, start))
+        Ok(SpanAt::File(segment, start))
     }
 
     /// Locates the set record at `loc` of `key` for a caller that reads the
@@ -388,12 +389,7 @@ impl Store {
     pub fn locate(&self, loc: Loc, key: &[u8]) -> Result<Located, ReadError> {
         match self.span_at(loc.seg, loc.off, loc.len as usize)? {
             SpanAt::Buffered(rec, segment) => value_of(rec, &segment, loc, key).map(Located::Value),
-            SpanAt::File(segment, file, off) => Ok(Located::File(FileRead {
-                segment,
-                file,
-                off,
-                loc,
-            })),
+            SpanAt::File(segment, off) => Ok(Located::File(FileRead { segment, off, loc })),
         }
     }
 

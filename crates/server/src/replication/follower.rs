@@ -744,23 +744,10 @@ impl Applier {
             };
             match outcome {
                 emberkv_core::TxOutcome::Need(reads) => {
-                    let ks2 = ks.clone();
-                    let mut pf = std::mem::take(&mut self.prefetch);
-                    let joined = tokio::task::spawn_blocking(move || {
-                        let r = ks2.read_cold(&reads, &mut pf);
-                        (r, pf)
-                    })
-                    .await;
-                    match joined {
-                        Ok((Ok(()), pf)) => self.prefetch = pf,
-                        Ok((Err(e), _)) => {
-                            self.error(format!("MULTI from the leader failed: {e}"));
-                            break;
-                        }
-                        Err(e) => {
-                            self.error(format!("MULTI from the leader failed: {e}"));
-                            break;
-                        }
+                    if let Err(e) = crate::coldread::read_cold(&ks, reads, &mut self.prefetch).await
+                    {
+                        self.error(format!("MULTI from the leader failed: {e}"));
+                        break;
                     }
                 }
                 _ => break,
