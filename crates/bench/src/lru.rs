@@ -118,7 +118,13 @@ impl LruSim {
     /// Applies one access of `key`.
     pub fn access(&mut self, key: u32, access: Access) {
         let k = key as usize;
-        if access != Access::Delete && self.size[k] != NIL || matches!(access, Access::Write(_)) {
+        // The admission policy counts reads of existing keys and writes.
+        let counted = match access {
+            Access::Read => self.size[k] != NIL,
+            Access::Write(_) => true,
+            Access::Delete => false,
+        };
+        if counted {
             self.admission.record(key);
         }
         match access {
