@@ -15,7 +15,9 @@
 //! blocked on `k`, and waiters are served first come, first served whatever
 //! their connection thread. (A client on another thread whose pop lands
 //! between the push and the hand-off can take the element first: the waiter
-//! then keeps its place.)
+//! then keeps its place.) The serving connection writes the log at once, then
+//! lets the served clients send their replies before its own, as Redis does
+//! (`Conn::flush`): a waiter's wake-up does not wait for the pusher's turn.
 //!
 //! A waiter leaves on its timeout, on `CLIENT UNBLOCK`, or when its client
 //! disconnects; one being served at that moment gets its reply first (the pop
@@ -288,12 +290,13 @@ impl Blocking {
 }
 
 /// Serves the clients blocked on keys that changes readied (see the module
-/// docs). Cheap when nothing is ready.
-pub async fn serve_ready(shared: &Shared) {
+/// docs) and returns how many it handed a reply. Cheap when nothing is ready.
+pub async fn serve_ready(shared: &Shared) -> usize {
     let b = shared.blocking();
     if !b.has_ready() {
-        return;
+        return 0;
     }
+    let mut served = 0;
     let _one = b.serving.lock().await;
     let ks = shared.ks().clone();
     let mut prefetch = Prefetch::default();
@@ -320,7 +323,10 @@ pub async fn serve_ready(shared: &Shared) {
                     b.end(id, None);
                     break;
                 }
-                Ok(Ran::Done(lsn)) => b.end(id, Some(Wake::Served { reply, lsn })),
+                Ok(Ran::Done(lsn)) => {
+                    b.end(id, Some(Wake::Served { reply, lsn }));
+                    served += 1;
+                }
                 Ok(Ran::Blocked) => {
                     b.end(id, None);
                     break;
@@ -329,10 +335,12 @@ pub async fn serve_ready(shared: &Shared) {
                     let mut reply = BytesMut::new();
                     emberkv_protocol::Encoder::new(&mut reply, proto).error(&format!("ERR {e}"));
                     b.end(id, Some(Wake::Served { reply, lsn: 0 }));
+                    served += 1;
                 }
             }
         }
     }
+    served
 }
 
 /// The registry, shared.

@@ -154,6 +154,8 @@ pub struct Conn {
     /// When the previous command of the current batch ended (None after
     /// anything that waited): the next one starts there.
     pub(crate) clock: Option<Instant>,
+    /// This batch handed replies to blocked clients (see `flush`).
+    pub(crate) served_waiters: bool,
     /// When the running command started.
     pub(crate) started: Instant,
 }
@@ -187,6 +189,7 @@ impl Conn {
             caching: None,
             last_cmd: None,
             clock: None,
+            served_waiters: false,
             started: Instant::now(),
         }
     }
@@ -472,6 +475,13 @@ impl Conn {
     /// closes one that makes no progress for that long.
     async fn flush<S: Stream>(&mut self, socket: &mut S) -> std::io::Result<()> {
         self.settle().await;
+        if std::mem::take(&mut self.served_waiters) {
+            // The clients this batch served (`settle` wrote their pops too)
+            // send their replies first, as Redis writes a served blocked
+            // client's reply before the pushing client's: their wake-up does
+            // not wait for this client's `send`.
+            tokio::task::yield_now().await;
+        }
         // Messages published to this client go out with its replies.
         if let Some(s) = &self.subs {
             s.outbox.drain_into(&mut self.wbuf);
@@ -521,6 +531,11 @@ impl Conn {
         let target = store.appended_lsn().max(self.batch_lsn);
         let result = if store.is_durable(target) {
             Ok(())
+        } else if self.served_waiters {
+            // Blocked clients served by this batch wait for their pops to be
+            // written: write now rather than after the other connections' turn
+            // (they send their replies before this one, see `flush`).
+            store.wait_durable(target).await
         } else {
             // Let the other connections that are ready in this round of the
             // runtime (and those the next poll of the sockets finds) run their
@@ -621,7 +636,7 @@ impl Conn {
         for k in &keys {
             emberkv_core::ReadyHook::ready(&*b, k);
         }
-        crate::blocking::serve_ready(&self.shared).await;
+        let _ = crate::blocking::serve_ready(&self.shared).await;
         let mut rx = ticket.rx;
         let mut deadline = (p.timeout_ms > 0)
             .then(|| tokio::time::Instant::now() + Duration::from_millis(p.timeout_ms));

@@ -314,8 +314,10 @@ impl Conn {
         match entry {
             Entry::Core(c) => {
                 let blocked = self.run_core(c, argv).await;
-                if self.shared.blocking().has_ready() {
-                    crate::blocking::serve_ready(&self.shared).await;
+                if self.shared.blocking().has_ready()
+                    && crate::blocking::serve_ready(&self.shared).await > 0
+                {
+                    self.served_waiters = true;
                 }
                 if blocked {
                     self.parked = Some(Parked {

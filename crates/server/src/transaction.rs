@@ -299,8 +299,10 @@ impl Conn {
         }
         self.count_queued(&queue.cmds, &usecs, body);
         drop(watch);
-        if self.shared.blocking().has_ready() {
-            crate::blocking::serve_ready(&self.shared).await;
+        if self.shared.blocking().has_ready()
+            && crate::blocking::serve_ready(&self.shared).await > 0
+        {
+            self.served_waiters = true;
         }
         after
     }
