@@ -213,37 +213,53 @@ fn count_strings(reads: &[ColdRead]) -> usize {
     reads.iter().filter(|r| r.vtype == VType::String).count()
 }
 
-/// How often reads in place found their pages lately, of 1024 (an average
-/// over about the last 16 tries).
+/// How often cold reads found their pages in the page cache lately, of 1024:
+/// an average over about the last 16 reads, counted from the tries in place
+/// and, while they are not made, from the ring (see [`note_ring`]).
 static NOWAIT_SCORE: AtomicU32 = AtomicU32::new(1024);
-/// Cold reads sent to the ring without a try in place.
-static NOWAIT_SKIPS: AtomicU32 = AtomicU32::new(0);
 
 /// Whether to try reading in place first, on a thread with a ring. A try
 /// that misses is not free: the kernel starts the disk read within it, one
-/// read at a time, where the ring would have started a whole pass's reads
-/// with one doorbell (measured: disk-cold GETs 42-48k/s with the try first,
-/// 57-58k/s without). So the try is made while tries mostly hit (the log in
-/// the page cache), and once in 8 reads while they mostly miss, to notice
-/// when the cache has warmed up.
+/// read and one doorbell of the device at a time, where the ring starts a
+/// whole pass's reads with one doorbell (measured: disk-cold GETs 42-48k/s
+/// with the try first, 57-58k/s without; on this VM a doorbell is a trap to
+/// the hypervisor, and probes that missed once in 8 reads still spent 10% of
+/// the connection thread's time in them). So the try is made while reads
+/// mostly find their pages; while they mostly do not, the ring tells when the
+/// page cache has warmed up: a read whose pages are cached completes within
+/// its submission, without a doorbell.
 fn nowait_pays() -> bool {
     NOWAIT_SCORE.load(Ordering::Relaxed) >= 512
-        || NOWAIT_SKIPS
-            .fetch_add(1, Ordering::Relaxed)
-            .is_multiple_of(8)
 }
 
-/// Counts a try in place: `hits` reads found their pages; `missed`, one
-/// would have waited.
-fn note_nowait(hits: usize, missed: bool) {
+/// One step of the score per read, up to 64 reads a call: a hit moves it
+/// 1/16 of the way to 1024, a miss 1/16 of the way to 0 (so it settles at
+/// 1024 × the hit ratio).
+fn note_reads(hits: usize, misses: usize) {
     let mut score = NOWAIT_SCORE.load(Ordering::Relaxed);
-    for _ in 0..hits.min(16) {
+    for _ in 0..hits.min(64) {
         score += (1024 - score) / 16;
     }
-    if missed {
+    for _ in 0..misses.min(64) {
         score -= score / 16;
     }
     NOWAIT_SCORE.store(score, Ordering::Relaxed);
+}
+
+/// Counts a try in place: `hits` reads found their pages; `missed`, one
+/// would have waited (the tries stop there).
+fn note_nowait(hits: usize, missed: bool) {
+    note_reads(hits, usize::from(missed));
+}
+
+/// Counts a submission of `submitted` reads made without tries in place, of
+/// which `inline` completed within it (their pages were cached). While tries
+/// are made, the reads that reach the ring are the ones whose try missed,
+/// already counted.
+fn note_ring(submitted: usize, inline: usize) {
+    if submitted > 0 && !nowait_pays() {
+        note_reads(inline, submitted.saturating_sub(inline));
+    }
 }
 
 /// Whether this thread has a working ring and the setting is on.
@@ -348,6 +364,10 @@ struct Driver {
     /// until it is dropped).
     broken: bool,
     scratch: Vec<Done<InRing>>,
+    /// The ids of the reads of the last submission, and how many of them
+    /// have completed.
+    batch: std::ops::Range<u64>,
+    batch_done: u64,
     /// Wakes the driver task to submit what is queued.
     kick: Arc<tokio::sync::Notify>,
 }
@@ -377,7 +397,7 @@ impl Driver {
 
     /// Submits the queued reads; on failure no new reads, and the waiting
     /// ones go to the reader threads.
-    fn submit(&mut self) {
+    fn submit(&mut self) -> usize {
         let mut submitted = self.ring.submit();
         if submitted.is_err() {
             // EBUSY: completions to take first (their commands woken).
@@ -390,10 +410,11 @@ impl Driver {
             if n > 0 {
                 STATS.submits.fetch_add(1, Ordering::Relaxed);
             }
-            return;
+            return n;
         }
         tracing::warn!("io_uring submission failed; cold reads go to reader threads");
         self.give_up();
+        0
     }
 
     /// Stops using the ring: no new reads, and the commands waiting for
@@ -422,6 +443,9 @@ impl Driver {
         let mut wakers = Vec::new();
         self.ring.complete(&mut self.scratch);
         for done in self.scratch.drain(..) {
+            if self.batch.contains(&done.data.id) {
+                self.batch_done += 1;
+            }
             STATS.in_flight.fetch_sub(1, Ordering::Relaxed);
             STATS
                 .latency
@@ -466,6 +490,8 @@ pub fn start_thread() {
             next: 0,
             broken: false,
             scratch: Vec::new(),
+            batch: 0..0,
+            batch_done: 0,
             kick: kick.clone(),
         })
     });
@@ -495,8 +521,15 @@ async fn drive(mut events: Events, kick: Arc<tokio::sync::Notify>) {
         }
         let wakers = DRIVER.with(|d| match d.borrow_mut().as_mut() {
             Some(d) => {
-                d.submit();
-                d.reap()
+                // The reads the disk completed so far, then this pass's: those
+                // completed within the submission found their pages cached.
+                let mut wakers = d.reap();
+                d.batch = d.batch.end..d.next;
+                d.batch_done = 0;
+                let submitted = d.submit();
+                wakers.extend(d.reap());
+                note_ring(submitted, d.batch_done as usize);
+                wakers
             }
             None => Vec::new(),
         });

@@ -338,3 +338,75 @@ fn a_pipeline_of_cold_gets_is_read_ahead_together() {
     assert!((39..=41).contains(&disk), "{disk} disk reads");
     assert_eq!(s.info_u64(&mut c, "cold_reads_in_flight"), 0);
 }
+
+#[test]
+fn reads_in_place_stop_while_they_miss_and_resume_once_the_pages_are_cached() {
+    // 8 KiB values: each record has pages of its own, so a read of one brings
+    // no other into the page cache.
+    let n = 400;
+    let value = |i: usize| -> Vec<u8> { (0..8192).map(|j| (i * 7 + j * 13) as u8).collect() };
+    let mut s = TestServer::start(&["--appendfsync", "always", "--cache-capacity", "64kb"]);
+    let mut c = s.conn();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(50) {
+        let mut p = redis::pipe();
+        for &i in chunk {
+            p.cmd("SET").arg(format!("k:{i}")).arg(value(i)).ignore();
+        }
+        let _: () = p.query(&mut c).unwrap();
+    }
+    s.restart();
+    let mut c = s.conn();
+    assert_eq!(
+        s.info_u64(&mut c, "cold_read_uring"),
+        1,
+        "a ring per thread"
+    );
+    drop_page_cache(s.dir());
+    // A pass over the keys, one GET at a time (each its own cold read), in an
+    // order unrelated to the file's.
+    let pass = |c: &mut redis::Connection| {
+        for i in (0..n).map(|i| (i * 97) % n) {
+            let v: Vec<u8> = redis::cmd("GET").arg(format!("k:{i}")).query(c).unwrap();
+            assert!(v == value(i), "k:{i}");
+        }
+    };
+    let counters = |c: &mut redis::Connection| {
+        (
+            s.info_u64(c, "aof_disk_reads_nowait"),
+            s.info_u64(c, "aof_disk_reads_would_block"),
+            s.info_u64(c, "cold_reads_uring"),
+        )
+    };
+    let (nowait0, blocked0, uring0) = counters(&mut c);
+    pass(&mut c);
+    let (nowait1, blocked1, uring1) = counters(&mut c);
+    println!(
+        "pages dropped: {} read in place, {} tries missed, {} through the ring",
+        nowait1 - nowait0,
+        blocked1 - blocked0,
+        uring1 - uring0
+    );
+    // A dozen misses turn the tries off (each one starts its disk read by
+    // itself, one doorbell each); the ring reads the rest.
+    assert!(
+        blocked1 - blocked0 <= 30,
+        "tries in place went on while they missed: {}",
+        blocked1 - blocked0
+    );
+    assert!(uring1 - uring0 >= n as u64 - 40, "{}", uring1 - uring0);
+    // The pages are cached now: the ring's reads complete within their
+    // submission, which turns the tries in place back on.
+    pass(&mut c);
+    let (nowait2, _, uring2) = counters(&mut c);
+    println!(
+        "pages cached: {} read in place, {} through the ring",
+        nowait2 - nowait1,
+        uring2 - uring1
+    );
+    assert!(
+        nowait2 - nowait1 >= n as u64 / 2,
+        "cached pages are read in place again: {}",
+        nowait2 - nowait1
+    );
+    assert_eq!(s.info_u64(&mut c, "cold_reads_in_flight"), 0);
+}
