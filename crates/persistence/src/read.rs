@@ -15,6 +15,17 @@ use crate::store::{Loc, Store};
 /// A record's bytes and the segment they were read from.
 type Span = (Vec<u8>, Arc<Segment>);
 
+/// How [`Store::read_span_with`] reads from a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Waits for the disk.
+    Wait,
+    /// `preadv2(RWF_NOWAIT)`: nothing if the pages are not cached.
+    NoWait,
+    /// As `NoWait`, only if the pages are known to be cached.
+    NoWaitKnown,
+}
+
 /// Where a span of a segment is (`Store::span_at`).
 enum SpanAt {
     /// Still in the append buffer: its bytes.
@@ -280,10 +291,28 @@ impl Store {
     /// [`set_read_nowait`](Self::set_read_nowait), or failed: the waiting read
     /// reports errors).
     pub fn try_read(&self, loc: Loc, key: &[u8]) -> Result<Option<Vec<u8>>, ReadError> {
+        self.try_read_with(loc, key, Mode::NoWait)
+    }
+
+    /// [`try_read`](Self::try_read) only if the record's pages are known to
+    /// be in the page cache (reads found or brought them there lately, and
+    /// none found them missing since); `Ok(None)` without a system call
+    /// otherwise. For when most cold reads miss the page cache, and a try
+    /// that misses costs a disk read started by itself.
+    pub fn try_read_known(&self, loc: Loc, key: &[u8]) -> Result<Option<Vec<u8>>, ReadError> {
+        self.try_read_with(loc, key, Mode::NoWaitKnown)
+    }
+
+    fn try_read_with(
+        &self,
+        loc: Loc,
+        key: &[u8],
+        mode: Mode,
+    ) -> Result<Option<Vec<u8>>, ReadError> {
         if !self.read_nowait.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        match self.read_span_with(loc.seg, loc.off, loc.len as usize, true)? {
+        match self.read_span_with(loc.seg, loc.off, loc.len as usize, mode)? {
             Some((rec, seg)) => value_of(rec, &seg, loc, key).map(Some),
             None => Ok(None),
         }
@@ -306,18 +335,20 @@ impl Store {
         n: usize,
     ) -> Result<(Vec<u8>, Arc<Segment>), ReadError> {
         // A waiting read always has its bytes.
-        self.read_span_with(seg, off, n, false)?
+        self.read_span_with(seg, off, n, Mode::Wait)?
             .ok_or(ReadError::Gone)
     }
 
-    /// [`read_span`](Self::read_span); with `nowait`, `None` where the read
-    /// from the file would wait for the disk.
+    /// [`read_span`](Self::read_span); without waiting (`mode`), `None`
+    /// where the read from the file would wait for the disk (or, for
+    /// `NoWaitKnown`, where its pages are not known to be cached). The
+    /// segment's page hints follow what each read finds.
     fn read_span_with(
         &self,
         seg: u32,
         off: u32,
         n: usize,
-        nowait: bool,
+        mode: Mode,
     ) -> Result<Option<Span>, ReadError> {
         let (segment, start) = match self.span_at(seg, off, n)? {
             SpanAt::Buffered(rec, segment) => return Ok(Some((rec, segment))),
@@ -326,14 +357,24 @@ impl Store {
         let Some(file) = segment.file.get() else {
             return Err(ReadError::Gone);
         };
+        if mode == Mode::NoWaitKnown && !segment.pages.cached(start, n as u64) {
+            return Ok(None);
+        }
+        let size = segment.size.load(Ordering::Relaxed);
         let mut rec = vec![0u8; n];
-        if nowait {
+        if mode != Mode::Wait {
             if !matches!(file.read_exact_at_nowait(&mut rec, start), Ok(true)) {
                 self.nowait_misses.fetch_add(1, Ordering::Relaxed);
+                if mode == Mode::NoWaitKnown {
+                    segment.pages.forget();
+                } else {
+                    segment.pages.mark(start, n as u64, false, size);
+                }
                 return Ok(None);
             }
             self.nowait_reads.fetch_add(1, Ordering::Relaxed);
             self.disk_reads.fetch_add(1, Ordering::Relaxed);
+            segment.pages.mark(start, n as u64, true, size);
             return Ok(Some((rec, segment)));
         }
         self.disk_reads.fetch_add(1, Ordering::Relaxed);
@@ -342,6 +383,7 @@ impl Store {
                 path: segment.path.clone(),
                 source,
             })?;
+        segment.pages.mark(start, n as u64, true, size);
         Ok(Some((rec, segment)))
     }
 
@@ -403,7 +445,14 @@ impl Store {
         key: &[u8],
     ) -> Result<Vec<u8>, ReadError> {
         self.disk_reads.fetch_add(1, Ordering::Relaxed);
-        value_of(rec, &read.segment, read.loc, key)
+        let seg = &read.segment;
+        seg.pages.mark(
+            read.off,
+            rec.len() as u64,
+            true,
+            seg.size.load(Ordering::Relaxed),
+        );
+        value_of(rec, seg, read.loc, key)
     }
 
     /// Reads back the collection whose chain ends at `loc` (the key's index

@@ -12,7 +12,7 @@
 //! compaction before its inputs were deleted.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::record::{self, FLAG_MORE, Header, MIN_RECORD_LEN, SEGMENT_HEADER_LEN};
@@ -81,6 +81,79 @@ pub(crate) struct Segment {
     pub live: AtomicI64,
     /// Size of its hint file, when one exists.
     pub hint_bytes: AtomicU64,
+    /// Which of its file's pages reads found or brought into the page cache.
+    pub pages: PageHints,
+}
+
+/// Which pages of a segment file are likely in the page cache: those a read
+/// found there or brought in (and that no read found missing since), one bit
+/// per 4 KiB page. It lets a cold read whose pages are known to be cached be
+/// tried in place while most cold reads go to the disk (a try that misses
+/// costs a disk read started by itself). A guess: the kernel may have evicted
+/// a page marked here (the try then misses and clears it); unmarked pages are
+/// unknown, not absent. Sized at first use for the larger of the file and 64
+/// MiB (2 KiB of bits); pages past that are never marked.
+#[derive(Debug, Default)]
+pub(crate) struct PageHints {
+    bits: OnceLock<Box<[AtomicU64]>>,
+}
+
+/// The page size the hints count in.
+const PAGE: u64 = 4096;
+
+impl PageHints {
+    fn bits(&self, size: u64) -> &[AtomicU64] {
+        self.bits.get_or_init(|| {
+            let pages = size.max(64 << 20).div_ceil(PAGE);
+            (0..pages.div_ceil(64)).map(|_| AtomicU64::new(0)).collect()
+        })
+    }
+
+    /// The pages of `len` bytes from `off`, if the hints cover them all.
+    fn pages(&self, off: u64, len: u64) -> Option<std::ops::RangeInclusive<u64>> {
+        let bits = self.bits.get()?;
+        let (first, last) = (off / PAGE, off.saturating_add(len.max(1) - 1) / PAGE);
+        ((last / 64) < bits.len() as u64).then_some(first..=last)
+    }
+
+    /// Whether every page of `len` bytes from `off` is marked cached.
+    pub fn cached(&self, off: u64, len: u64) -> bool {
+        let (Some(bits), Some(pages)) = (self.bits.get(), self.pages(off, len)) else {
+            return false;
+        };
+        pages
+            .into_iter()
+            .all(|p| bits[(p / 64) as usize].load(Ordering::Relaxed) & (1 << (p % 64)) != 0)
+    }
+
+    /// Forgets every page: a read found a page marked here evicted, and the
+    /// kernel evicts its page cache by age, not by file offset, so others
+    /// marked as long are likely gone too. Costs at most one try that misses
+    /// per segment per round of evictions.
+    pub fn forget(&self) {
+        if let Some(bits) = self.bits.get() {
+            for w in bits.iter() {
+                w.store(0, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Marks the pages of `len` bytes from `off` cached or not; `size` is the
+    /// file's size now (for the first use's sizing).
+    pub fn mark(&self, off: u64, len: u64, cached: bool, size: u64) {
+        let bits = self.bits(size);
+        let Some(pages) = self.pages(off, len) else {
+            return;
+        };
+        for p in pages {
+            let (word, bit) = (&bits[(p / 64) as usize], 1u64 << (p % 64));
+            if cached {
+                word.fetch_or(bit, Ordering::Relaxed);
+            } else {
+                word.fetch_and(!bit, Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 /// One record found by a scan: its header and where its key is in the scanned buffer.
@@ -202,6 +275,33 @@ mod tests {
     use super::*;
     use crate::record::{Rec, encode, segment_header};
     use proptest::prelude::*;
+
+    #[test]
+    fn page_hints_mark_forget_and_stay_within_their_size() {
+        let h = super::PageHints::default();
+        // Nothing known before the first mark.
+        assert!(!h.cached(0, 1));
+        h.mark(4096, 8192, true, 0);
+        assert!(h.cached(4096, 8192));
+        assert!(h.cached(5000, 100));
+        // A span reaching an unmarked page is not known.
+        assert!(!h.cached(4000, 200));
+        assert!(!h.cached(12_000, 1000));
+        // Unmarking a page unmarks every span over it.
+        h.mark(8192, 1, false, 0);
+        assert!(!h.cached(4096, 8192));
+        assert!(h.cached(4096, 4096));
+        // Sized for 64 MiB at least: past it nothing is marked, nothing panics.
+        h.mark((64 << 20) - 10, 100, true, 0);
+        assert!(!h.cached((64 << 20) - 10, 100));
+        h.mark(u64::MAX / 2, 1 << 20, true, 0);
+        assert!(!h.cached(u64::MAX / 2, 1));
+        h.mark(1 << 20, 0, true, 0);
+        assert!(h.cached(1 << 20, 0));
+        h.forget();
+        assert!(!h.cached(4096, 4096));
+        assert!(!h.cached(1 << 20, 0));
+    }
 
     fn seg(recs: &[(Rec<'_>, u8)]) -> Vec<u8> {
         let mut b = segment_header().to_vec();

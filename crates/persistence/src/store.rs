@@ -418,6 +418,7 @@ impl Store {
             size: AtomicU64::new(0),
             live: AtomicI64::new(0),
             hint_bytes: AtomicU64::new(0),
+            pages: Default::default(),
         })
     }
 

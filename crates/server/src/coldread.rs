@@ -105,6 +105,17 @@ pub async fn read_cold(
             note_nowait(strings - count_strings(&left), count_strings(&left) > 0);
         }
         left
+    } else if reads.len() == 1 {
+        // Most reads miss the page cache: a read whose pages reads found or
+        // brought there lately is tried in place (not counted in the score,
+        // which is about the others). A batch (a pipeline read ahead) goes to
+        // the ring whole: its cached reads complete within the one
+        // submission, cheaper than a system call each (measured: disk-cold
+        // `-P 16` 113-116k/s trying them in place, 130-150k/s without). The
+        // read counts as one past the page cache whatever it finds, so that
+        // the commands behind it in a pipeline are read ahead together.
+        WAITS.with(|w| w.set(w.get() + 1));
+        ks.read_cold_known(reads, into).map_err(RunError::Read)?
     } else {
         reads
     };
@@ -148,9 +159,10 @@ thread_local! {
 }
 
 /// How many cold reads on this thread went past the page cache (to the ring
-/// or a reader thread) so far: a connection compares it before and after a
-/// command to learn that the command waited for the disk (or another
-/// connection's command did meanwhile; either way the disk is being read).
+/// or a reader thread), or were made while most do, so far: a connection
+/// compares it before and after a command to learn that the command waited
+/// for the disk or likely would have (or another connection's command did
+/// meanwhile; either way the disk is being read).
 pub fn waits() -> u64 {
     WAITS.with(|w| w.get())
 }

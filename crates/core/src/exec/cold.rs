@@ -124,6 +124,34 @@ impl Keyspace {
         Ok(left)
     }
 
+    /// [`read_cold_nowait`](Self::read_cold_nowait) for the strings whose
+    /// pages are known to be in the page cache only
+    /// ([`Store::try_read_known`](emberkv_persistence::Store::try_read_known)):
+    /// each read is tried on its own, the others cost no system call.
+    pub fn read_cold_known(
+        &self,
+        reads: Vec<ColdRead>,
+        into: &mut Prefetch,
+    ) -> Result<Vec<ColdRead>, ReadError> {
+        let mut left = Vec::new();
+        for r in reads {
+            if r.vtype == VType::String {
+                match self.store.try_read_known(r.loc, &r.key) {
+                    Ok(Some(v)) => {
+                        into.insert(r.loc, v.into_boxed_slice());
+                        continue;
+                    }
+                    Ok(None) => {}
+                    // Moved meanwhile: the command's next attempt finds it.
+                    Err(ReadError::Gone) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            left.push(r);
+        }
+        Ok(left)
+    }
+
     /// Reads cold values from the log (blocking: call it off the async threads).
     /// A record that moved meanwhile (compaction) is skipped: the command's next
     /// attempt finds the key's new location.
