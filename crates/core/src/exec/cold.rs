@@ -104,24 +104,7 @@ impl Keyspace {
         reads: Vec<ColdRead>,
         into: &mut Prefetch,
     ) -> Result<Vec<ColdRead>, ReadError> {
-        let mut left = Vec::new();
-        for r in reads {
-            // Once one read would wait, the others go with it.
-            if r.vtype == VType::String && left.is_empty() {
-                match self.store.try_read(r.loc, &r.key) {
-                    Ok(Some(v)) => {
-                        into.insert(r.loc, v.into_boxed_slice());
-                        continue;
-                    }
-                    Ok(None) => {}
-                    // Moved meanwhile: the command's next attempt finds it.
-                    Err(ReadError::Gone) => continue,
-                    Err(e) => return Err(e),
-                }
-            }
-            left.push(r);
-        }
-        Ok(left)
+        self.read_in_place(reads, into, false)
     }
 
     /// [`read_cold_nowait`](Self::read_cold_nowait) for the strings whose
@@ -133,10 +116,26 @@ impl Keyspace {
         reads: Vec<ColdRead>,
         into: &mut Prefetch,
     ) -> Result<Vec<ColdRead>, ReadError> {
+        self.read_in_place(reads, into, true)
+    }
+
+    fn read_in_place(
+        &self,
+        reads: Vec<ColdRead>,
+        into: &mut Prefetch,
+        known: bool,
+    ) -> Result<Vec<ColdRead>, ReadError> {
         let mut left = Vec::new();
         for r in reads {
-            if r.vtype == VType::String {
-                match self.store.try_read_known(r.loc, &r.key) {
+            // Once one read would wait, the others go with it (a read whose
+            // pages are known cached is tried on its own).
+            if r.vtype == VType::String && (known || left.is_empty()) {
+                let got = if known {
+                    self.store.try_read_known(r.loc, &r.key)
+                } else {
+                    self.store.try_read(r.loc, &r.key)
+                };
+                match got {
                     Ok(Some(v)) => {
                         into.insert(r.loc, v.into_boxed_slice());
                         continue;
