@@ -688,4 +688,58 @@ mod tests {
         assert_eq!(STATS.thread_reads.load(Ordering::Relaxed), threads);
         ks.close().unwrap();
     }
+
+    /// While reads mostly miss (no tries in place), reads whose pages are in
+    /// the page cache complete within their ring submission: they count as
+    /// hits, and turn the tries in place back on.
+    #[tokio::test(flavor = "current_thread")]
+    async fn reads_completed_within_their_submission_turn_the_tries_back_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = Keyspace::open(Options::new(dir.path()), 1 << 20, false)
+            .unwrap()
+            .0;
+        // 8 KiB values: each record has pages of its own (no read marks
+        // another's as known).
+        let set = emberkv_core::cmd::lookup(b"set").unwrap();
+        let value = vec![b'v'; 8192];
+        for i in 0..24 {
+            let key = format!("k{i}");
+            let argv: [&[u8]; 3] = [b"SET", key.as_bytes(), &value];
+            let mut out = bytes::BytesMut::new();
+            let mut enc = Encoder::new(&mut out, Proto::Resp2);
+            let mut pf = Prefetch::default();
+            ks.execute(
+                set.handler,
+                "set",
+                &argv,
+                &mut enc,
+                &mut pf,
+                ExecOpts::default(),
+            );
+        }
+        ks.close().unwrap();
+        drop(ks);
+        // Reopened: every value cold, the files' pages cached (just written
+        // and read by the recovery).
+        let ks = Keyspace::open(Options::new(dir.path()), 1 << 10, false)
+            .unwrap()
+            .0;
+        start_thread();
+        assert!(has_ring(), "this kernel has io_uring");
+        NOWAIT_SCORE.store(0, Ordering::Relaxed);
+        let before = STATS.uring_reads.load(Ordering::Relaxed);
+        for i in 0..24 {
+            let key = format!("k{i}");
+            let mut out = bytes::BytesMut::new();
+            let mut pf = Prefetch::default();
+            crate::exec::run_argv(&ks, &[b"GET", key.as_bytes()], &mut out, &mut pf).await;
+            assert!(out.ends_with(&[b'v', b'v', b'\r', b'\n']), "{key}");
+            assert_eq!(out.len(), 8192 + 9, "{key}");
+        }
+        let through_ring = STATS.uring_reads.load(Ordering::Relaxed) - before;
+        let score = NOWAIT_SCORE.load(Ordering::Relaxed);
+        assert!(through_ring >= 11, "{through_ring} reads through the ring");
+        assert!(nowait_pays(), "score {score}: the tries are back on");
+        ks.close().unwrap();
+    }
 }
