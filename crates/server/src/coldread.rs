@@ -733,7 +733,7 @@ mod tests {
             let mut out = bytes::BytesMut::new();
             let mut pf = Prefetch::default();
             crate::exec::run_argv(&ks, &[b"GET", key.as_bytes()], &mut out, &mut pf).await;
-            assert!(out.ends_with(&[b'v', b'v', b'\r', b'\n']), "{key}");
+            assert!(out.ends_with(b"vv\r\n"), "{key}");
             assert_eq!(out.len(), 8192 + 9, "{key}");
         }
         let through_ring = STATS.uring_reads.load(Ordering::Relaxed) - before;
