@@ -618,20 +618,7 @@ mod tests {
     /// cold), its files' pages dropped from the page cache.
     fn cold_keyspace(dir: &std::path::Path) -> Arc<Keyspace> {
         let ks = Keyspace::open(Options::new(dir), 1 << 20, false).unwrap().0;
-        let set = emberkv_core::cmd::lookup(b"set").unwrap();
-        let mut out = bytes::BytesMut::new();
-        let value = vec![b'v'; 1024];
-        let argv: [&[u8]; 3] = [b"SET", b"k", &value];
-        let mut enc = Encoder::new(&mut out, Proto::Resp2);
-        let mut pf = Prefetch::default();
-        ks.execute(
-            set.handler,
-            "set",
-            &argv,
-            &mut enc,
-            &mut pf,
-            ExecOpts::default(),
-        );
+        set(&ks, b"k", &[b'v'; 1024]);
         ks.close().unwrap();
         drop(ks);
         // Recovery reads the files: drop their pages after it.
@@ -644,6 +631,24 @@ mod tests {
             }
         }
         ks
+    }
+
+    /// SET `key` `value` (synchronously: values are written, never read).
+    fn set(ks: &Keyspace, key: &[u8], value: &[u8]) {
+        let set = emberkv_core::cmd::lookup(b"set").unwrap();
+        let mut out = bytes::BytesMut::new();
+        let mut enc = Encoder::new(&mut out, Proto::Resp2);
+        let argv: [&[u8]; 3] = [b"SET", key, value];
+        let mut pf = Prefetch::default();
+        ks.execute(
+            set.handler,
+            "set",
+            &argv,
+            &mut enc,
+            &mut pf,
+            ExecOpts::default(),
+        );
+        assert_eq!(&out[..], b"+OK\r\n");
     }
 
     async fn get_k(ks: &Arc<Keyspace>) -> bytes::BytesMut {
@@ -700,22 +705,8 @@ mod tests {
             .0;
         // 8 KiB values: each record has pages of its own (no read marks
         // another's as known).
-        let set = emberkv_core::cmd::lookup(b"set").unwrap();
-        let value = vec![b'v'; 8192];
         for i in 0..24 {
-            let key = format!("k{i}");
-            let argv: [&[u8]; 3] = [b"SET", key.as_bytes(), &value];
-            let mut out = bytes::BytesMut::new();
-            let mut enc = Encoder::new(&mut out, Proto::Resp2);
-            let mut pf = Prefetch::default();
-            ks.execute(
-                set.handler,
-                "set",
-                &argv,
-                &mut enc,
-                &mut pf,
-                ExecOpts::default(),
-            );
+            set(&ks, format!("k{i}").as_bytes(), &[b'v'; 8192]);
         }
         ks.close().unwrap();
         drop(ks);
