@@ -147,9 +147,12 @@ impl PageHints {
         };
         for p in pages {
             let (word, bit) = (&bits[(p / 64) as usize], 1u64 << (p % 64));
-            if cached {
+            // Most reads find the bit as they leave it: a load, not a
+            // read-modify-write, on every page-cached read.
+            let set = word.load(Ordering::Relaxed) & bit != 0;
+            if cached && !set {
                 word.fetch_or(bit, Ordering::Relaxed);
-            } else {
+            } else if !cached && set {
                 word.fetch_and(!bit, Ordering::Relaxed);
             }
         }
