@@ -351,6 +351,82 @@ fn fsync_errors_refuse_writes_until_fsync_works_again() {
     srv.stop();
 }
 
+/// A change to a hot collection is applied in place before its record is
+/// appended; when the log refuses the record (the store failed), the changed
+/// copy is dropped from the cache and the next read fetches the log's: every
+/// refused HSET/SADD/ZADD/RPUSH/LPOP leaves no trace, before and after a
+/// restart.
+#[test]
+fn a_refused_change_to_a_hot_collection_leaves_it_as_the_log_has_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let (vfs, faults) = FaultyVfs::new(Arc::new(OsVfs));
+    let srv = InProcess::start(config_for(&dir, "everysec"), Arc::new(vfs));
+    let mut c = srv.conn();
+    // Past every listpack threshold: held in the side map, changed in place.
+    let fields: Vec<(String, String)> = (0..600)
+        .map(|i| (format!("f{i}"), format!("v{i}")))
+        .collect();
+    let _: () = c.hset_multiple("h", &fields).unwrap();
+    let members: Vec<String> = (0..300).map(|i| format!("m{i}")).collect();
+    let _: () = c.sadd("s", &members).unwrap();
+    let scored: Vec<(f64, String)> = (0..300).map(|i| (f64::from(i), format!("z{i}"))).collect();
+    let _: () = c.zadd_multiple("z", &scored).unwrap();
+    let elems: Vec<String> = (0..3000).map(|i| format!("element-{i:05}")).collect();
+    let _: () = c.rpush("l", &elems).unwrap();
+    let enc: String = redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg("h")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(enc, "hashtable");
+    faults.disk_full.store(true, Ordering::SeqCst);
+    // The first write after the fault is accepted in memory and fails on its
+    // way to the disk; those after it are refused before they change anything.
+    assert!(set(&mut c, "first", "1").is_err());
+    let refused: [(&str, redis::Cmd); 6] = [
+        (
+            "HSET",
+            redis::cmd("HSET").arg("h").arg("f1").arg("changed").clone(),
+        ),
+        ("HDEL", redis::cmd("HDEL").arg("h").arg("f2").clone()),
+        ("SADD", redis::cmd("SADD").arg("s").arg("new").clone()),
+        (
+            "ZADD",
+            redis::cmd("ZADD").arg("z").arg("-1").arg("z5").clone(),
+        ),
+        ("RPUSH", redis::cmd("RPUSH").arg("l").arg("new").clone()),
+        ("LPOP", redis::cmd("LPOP").arg("l").clone()),
+    ];
+    for (name, cmd) in &refused {
+        let err = cmd.query::<redis::Value>(&mut c).unwrap_err();
+        assert_eq!(err.code(), Some("MISCONF"), "{name}: {err}");
+    }
+    let check = |c: &mut redis::Connection| {
+        assert_eq!(c.hget::<_, _, String>("h", "f1").unwrap(), "v1");
+        assert_eq!(c.hget::<_, _, String>("h", "f2").unwrap(), "v2");
+        assert_eq!(c.hlen::<_, usize>("h").unwrap(), 600);
+        assert!(!c.sismember::<_, _, bool>("s", "new").unwrap());
+        assert_eq!(c.scard::<_, usize>("s").unwrap(), 300);
+        assert_eq!(c.zscore::<_, _, f64>("z", "z5").unwrap(), 5.0);
+        assert_eq!(c.zrank::<_, _, usize>("z", "z5").unwrap(), 5);
+        assert_eq!(c.llen::<_, usize>("l").unwrap(), 3000);
+        assert_eq!(c.lindex::<_, String>("l", 0).unwrap(), "element-00000");
+        assert_eq!(c.lindex::<_, String>("l", -1).unwrap(), "element-02999");
+    };
+    check(&mut c);
+    faults.heal();
+    wait_for("writes to succeed again", 10, || {
+        set(&mut c, "after", "1").is_ok()
+    });
+    check(&mut c);
+    srv.stop();
+    let srv = InProcess::start(config_for(&dir, "everysec"), Arc::new(OsVfs));
+    let mut c = srv.conn();
+    check(&mut c);
+    srv.stop();
+}
+
 /// With a 64 KB cache most values are cold: `keyspace_hits + keyspace_misses`
 /// equals the lookups made and `cache_hits + cache_misses` the reads of
 /// present keys, on the cold path (a read that stops for the disk and runs

@@ -105,6 +105,14 @@ fn may_wake(e: &Effect) -> bool {
     }
 }
 
+/// The key a delta or set effect changes.
+fn effect_key(e: &Effect) -> &[u8] {
+    match e {
+        Effect::Delta { key, .. } | Effect::Set { key, .. } => key,
+        _ => &[],
+    }
+}
+
 impl<'a, 'o> Cx<'a, 'o> {
     /// Applies each queued delta to its collection (taken out of the cache or
     /// the prefetch, or a new one) and chooses its record: the delta itself, a
@@ -224,6 +232,9 @@ impl<'a, 'o> Cx<'a, 'o> {
         // Inside a transaction the metadata record ends its group instead.
         if let Some((name, value)) = self.meta.filter(|_| self.tx.is_none()) {
             self.set_meta(name, value);
+        }
+        if let Some(done) = self.commit_one_in_place() {
+            return done;
         }
         let mut prepared = match self.prepare_deltas() {
             Ok(p) => p,
@@ -360,6 +371,91 @@ impl<'a, 'o> Cx<'a, 'o> {
             }
         }
         Ok(())
+    }
+
+    /// The most common write, committed without the general path's
+    /// per-commit vectors and second lookups: one delta onto a hot
+    /// collection held in the shard's side map (a hashtable, quicklist or
+    /// skiplist), outside a transaction, with no metadata record and no
+    /// keyspace events. The same steps as [`commit`](Self::commit) for one
+    /// key: applied in place, its record chosen, appended, published, the
+    /// index pointed at it, blocked clients told. `None` (nothing done) for
+    /// any other commit.
+    fn commit_one_in_place(&mut self) -> Option<CmdResult> {
+        if self.effects.len() != 1 || self.tx.is_some() || self.meta.is_some() || self.nflags != 0 {
+            return None;
+        }
+        let ks = self.ks;
+        let Some(Effect::Delta {
+            key,
+            vtype,
+            payload,
+        }) = self.effects.first()
+        else {
+            return None;
+        };
+        let (key, vtype): (&[u8], VType) = (key, *vtype);
+        let payload: &[u8] = payload;
+        let h = ks.hash(key);
+        let sh = Keyspace::shard_of(h);
+        // The guard, not `shard!`: `self.effects` stays borrowed.
+        let g = &mut **self.guards[sh].get_or_insert_with(|| ks.shards[sh].0.lock());
+        let idx = g.find(h, key)?;
+        let (loc, expire_at) = {
+            let s = &g.slots[idx as usize];
+            (s.loc, s.expire_at)
+        };
+        let (obj, chain) = g.big_mut(idx)?;
+        let before = obj.view().len() as i64;
+        if obj.apply(payload, &ks.encodings()).is_err() {
+            g.cache_drop(idx);
+            return Some(Err(CmdError::reply("ERR internal error: malformed change")));
+        }
+        self.grew = obj.view().len() as i64 - before;
+        self.coll_len = obj.view().len();
+        let tail = ChainTail { loc, bytes: chain };
+        let force = ks.store.must_rebase(key);
+        let mut p = prepared(key, vtype, payload, obj, Some(tail), expire_at, force);
+        let rec = match (&p.obj, p.tail) {
+            (Target::Empty, _) => Rec::del(key),
+            (_, Some(t)) => Rec::delta(key, vtype, t, payload, expire_at),
+            (_, None) => Rec::set_typed(key, vtype, &p.body, expire_at),
+        };
+        let appended = match ks.store.append(std::slice::from_ref(&rec)) {
+            Ok(a) => a,
+            Err(e) => {
+                // The log is the truth: the next read fetches it.
+                g.cache_drop(idx);
+                return Some(Err(CmdError::Store(e.to_string())));
+            }
+        };
+        if let Some(feed) = &*ks.feed.read() {
+            feed.publish(&[Change::Delta {
+                key,
+                vtype,
+                payload,
+            }]);
+        }
+        self.lsn = self.lsn.max(appended.lsn);
+        if !matches!(p.obj, Target::Empty) {
+            p.obj = Target::InPlace(sh, idx);
+        }
+        let Some(effect) = self.effects.pop() else {
+            return Some(Ok(()));
+        };
+        let ready = may_wake(&effect).then(|| ks.ready.read());
+        let hook = ready
+            .as_deref()
+            .and_then(Option::as_ref)
+            .filter(|h| h.any());
+        let woken = hook.map(|_| effect_key(&effect).to_vec());
+        if let Some(tail) = appended.tail(0) {
+            self.apply(effect, tail, Some(p));
+        }
+        if let (Some(hook), Some(key)) = (hook, woken) {
+            hook.ready(&key);
+        }
+        Some(Ok(()))
     }
 
     /// Queues the keyspace events of the effects about to be applied (see
