@@ -624,7 +624,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                 match fetched {
                     Fetched::Bytes(v) => g.cache_put(idx, v),
                     Fetched::Coll(o, chain, tally) => {
-                        g.cache_put_obj(idx, o, chain);
+                        g.cache_put_obj(idx, *o, chain);
                         g.set_tally(idx, Some(tally));
                     }
                 }

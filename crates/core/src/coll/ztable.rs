@@ -72,6 +72,10 @@ pub(crate) const BLOCK: usize = 512;
 pub(crate) struct ZTable {
     table: Table,
     blocks: Vec<Vec<(f64, u32)>>,
+    /// Each block's last entry, side by side: a search over the blocks reads
+    /// this one dense array (in the CPU cache) instead of one cache line in
+    /// every block it visits.
+    lasts: Vec<(f64, u32)>,
     /// Fenwick tree (1-based) of the blocks' sizes.
     tree: Vec<usize>,
 }
@@ -103,6 +107,7 @@ impl ZTable {
         ZTable {
             table: Table::new(true, capacity),
             blocks: Vec::new(),
+            lasts: Vec::new(),
             tree: vec![0],
         }
     }
@@ -117,6 +122,7 @@ impl ZTable {
         self.table.mem_bytes()
             + self.blocks.iter().map(|b| b.capacity() * 16).sum::<usize>()
             + self.blocks.capacity() * 24
+            + self.lasts.capacity() * 16
             + self.tree.capacity() * 8
     }
 
@@ -148,10 +154,9 @@ impl ZTable {
     /// The block and place where `key` is, or would go.
     fn seek(&self, key: (f64, &[u8])) -> (usize, usize) {
         // The first block whose last entry is >= key.
-        let b = self.blocks.partition_point(|blk| {
-            blk.last()
-                .is_some_and(|&e| self.cmp_at(e, key) == Ordering::Less)
-        });
+        let b = self
+            .lasts
+            .partition_point(|&e| self.cmp_at(e, key) == Ordering::Less);
         if b == self.blocks.len() {
             return match self.blocks.last() {
                 Some(last) => (b - 1, last.len()),
@@ -223,10 +228,19 @@ impl ZTable {
         let (b, j) = self.seek((score, &member));
         if self.blocks.is_empty() {
             self.blocks.push(Vec::with_capacity(16));
+            self.lasts.push((score, pos));
         }
         self.blocks[b].insert(j, (score, pos));
+        if j + 1 == self.blocks[b].len() {
+            self.lasts[b] = (score, pos);
+        }
         if self.blocks[b].len() > BLOCK {
             let second = self.blocks[b].split_off(BLOCK / 2);
+            let (first_last, second_last) = (self.blocks[b].last(), second.last());
+            if let (Some(&f), Some(&l)) = (first_last, second_last) {
+                self.lasts[b] = f;
+                self.lasts.insert(b + 1, l);
+            }
             self.blocks.insert(b + 1, second);
             self.rebuild_tree();
         } else if self.tree.len() != self.blocks.len() + 1 {
@@ -237,17 +251,34 @@ impl ZTable {
     }
 
     fn remove_order(&mut self, score: f64, member: &[u8]) -> Option<u32> {
-        let (b, j) = self.seek((score, member));
+        let key = (score, member);
+        // The first or the last member (ZPOPMIN, ZPOPMAX) without a search.
+        let first = self.blocks.first().and_then(|b| b.first().copied());
+        let (b, j) = match first {
+            Some(e) if self.cmp_at(e, key) == Ordering::Equal => (0, 0),
+            _ => match self.lasts.last() {
+                Some(&e) if self.cmp_at(e, key) == Ordering::Equal => {
+                    let b = self.blocks.len() - 1;
+                    (b, self.blocks[b].len() - 1)
+                }
+                _ => self.seek(key),
+            },
+        };
         let e = *self.blocks.get(b)?.get(j)?;
-        if self.cmp_at(e, (score, member)) != Ordering::Equal {
+        if self.cmp_at(e, key) != Ordering::Equal {
             return None;
         }
         self.blocks[b].remove(j);
-        if self.blocks[b].is_empty() {
-            self.blocks.remove(b);
-            self.rebuild_tree();
-        } else {
-            self.tree_add(b, -1);
+        match self.blocks[b].last() {
+            None => {
+                self.blocks.remove(b);
+                self.lasts.remove(b);
+                self.rebuild_tree();
+            }
+            Some(&last) => {
+                self.lasts[b] = last;
+                self.tree_add(b, -1);
+            }
         }
         Some(e.1)
     }
@@ -289,9 +320,13 @@ impl ZTable {
         let (pos, from) = self.table.remove_moving(member)?;
         if pos != from
             && let Some((b, j)) = fix
-            && let Some(e) = self.blocks.get_mut(b).and_then(|blk| blk.get_mut(j))
+            && let Some(blk) = self.blocks.get_mut(b)
+            && let Some(e) = blk.get_mut(j)
         {
             e.1 = pos as u32;
+            if j + 1 == blk.len() {
+                self.lasts[b].1 = pos as u32;
+            }
         }
         Some(score)
     }
@@ -313,10 +348,9 @@ impl ZTable {
     /// The number of members with a score below `score` (`inclusive`: at most
     /// `score`).
     pub fn count_below(&self, score: f64, inclusive: bool) -> usize {
-        let b = self.blocks.partition_point(|blk| {
-            blk.last()
-                .is_some_and(|&(s, _)| if inclusive { s <= score } else { s < score })
-        });
+        let b = self
+            .lasts
+            .partition_point(|&(s, _)| if inclusive { s <= score } else { s < score });
         let Some(blk) = self.blocks.get(b) else {
             return self.len();
         };
@@ -393,6 +427,8 @@ mod tests {
         let total: usize = z.blocks.iter().map(Vec::len).sum();
         assert_eq!(total, z.len());
         assert!(z.blocks.iter().all(|b| !b.is_empty() && b.len() <= BLOCK));
+        let lasts: Vec<(f64, u32)> = z.blocks.iter().filter_map(|b| b.last().copied()).collect();
+        assert_eq!(z.lasts, lasts);
     }
 
     #[test]
@@ -451,6 +487,12 @@ mod tests {
                             m.insert(k.clone(), s);
                         }
                         assert_eq!(old, prev);
+                    }
+                    6 | 7 if !m.is_empty() => {
+                        // The first or the last member (ZPOPMIN, ZPOPMAX).
+                        let r = if rng.random_bool(0.5) { 0 } else { z.len() - 1 };
+                        let (k, _) = z.at_rank(r).map(|(k, s)| (k.to_vec(), s)).unwrap();
+                        assert_eq!(z.remove(&k), m.remove(&k));
                     }
                     _ => {
                         assert_eq!(z.remove(&k), m.remove(&k));

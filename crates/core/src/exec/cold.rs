@@ -25,8 +25,9 @@ pub struct ColdRead {
 pub(crate) enum Fetched {
     /// A string.
     Bytes(Box<[u8]>),
-    /// A collection, folded, its chain's bytes and where its records are.
-    Coll(Obj, u64, Tally),
+    /// A collection, folded, its chain's bytes and where its records are
+    /// (boxed: a sorted set's `Obj` is several times a string's size).
+    Coll(Box<Obj>, u64, Tally),
 }
 
 impl Fetched {
@@ -211,6 +212,6 @@ impl Keyspace {
         for l in &chain.locs {
             crate::keyspace::tally_add(&mut tally, *l);
         }
-        Ok(Fetched::Coll(obj, chain.bytes, tally))
+        Ok(Fetched::Coll(Box::new(obj), chain.bytes, tally))
     }
 }

@@ -181,7 +181,7 @@ impl<'a, 'o> Cx<'a, 'o> {
                     let taken = match g.take_obj(idx) {
                         Some(t) => Some(t),
                         None => match self.prefetch.take(loc) {
-                            Some(Fetched::Coll(o, chain, _)) => Some((o, chain)),
+                            Some(Fetched::Coll(o, chain, _)) => Some((*o, chain)),
                             Some(other) => {
                                 self.prefetch.put(loc, other);
                                 None
