@@ -68,7 +68,7 @@ pub(crate) fn fmt_score(v: f64) -> String {
 pub(crate) const BLOCK: usize = 512;
 
 /// A large sorted set (see the module docs).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct ZTable {
     table: Table,
     blocks: Vec<Vec<(f64, u32)>>,
@@ -76,8 +76,26 @@ pub(crate) struct ZTable {
     /// this one dense array (in the CPU cache) instead of one cache line in
     /// every block it visits.
     lasts: Vec<(f64, u32)>,
+    /// The blocks' capacities, summed (kept as they change: `mem_bytes` is
+    /// asked at every change and must not walk thousands of blocks).
+    order_cap: usize,
     /// Fenwick tree (1-based) of the blocks' sizes.
     tree: Vec<usize>,
+}
+
+impl Clone for ZTable {
+    fn clone(&self) -> Self {
+        let blocks = self.blocks.clone();
+        // A cloned block holds no spare capacity: counted afresh.
+        let order_cap = blocks.iter().map(Vec::capacity).sum();
+        ZTable {
+            table: self.table.clone(),
+            blocks,
+            lasts: self.lasts.clone(),
+            order_cap,
+            tree: self.tree.clone(),
+        }
+    }
 }
 
 impl Default for ZTable {
@@ -108,6 +126,7 @@ impl ZTable {
             table: Table::new(true, capacity),
             blocks: Vec::new(),
             lasts: Vec::new(),
+            order_cap: 0,
             tree: vec![0],
         }
     }
@@ -120,7 +139,7 @@ impl ZTable {
     /// RAM held, for the cache budget.
     pub fn mem_bytes(&self) -> usize {
         self.table.mem_bytes()
-            + self.blocks.iter().map(|b| b.capacity() * 16).sum::<usize>()
+            + self.order_cap * 16
             + self.blocks.capacity() * 24
             + self.lasts.capacity() * 16
             + self.tree.capacity() * 8
@@ -227,15 +246,20 @@ impl ZTable {
         let member = self.member(pos).to_vec();
         let (b, j) = self.seek((score, &member));
         if self.blocks.is_empty() {
-            self.blocks.push(Vec::with_capacity(16));
+            let first = Vec::with_capacity(16);
+            self.order_cap += first.capacity();
+            self.blocks.push(first);
             self.lasts.push((score, pos));
         }
+        let cap = self.blocks[b].capacity();
         self.blocks[b].insert(j, (score, pos));
+        self.order_cap += self.blocks[b].capacity() - cap;
         if j + 1 == self.blocks[b].len() {
             self.lasts[b] = (score, pos);
         }
         if self.blocks[b].len() > BLOCK {
             let second = self.blocks[b].split_off(BLOCK / 2);
+            self.order_cap += second.capacity();
             let (first_last, second_last) = (self.blocks[b].last(), second.last());
             if let (Some(&f), Some(&l)) = (first_last, second_last) {
                 self.lasts[b] = f;
@@ -271,7 +295,8 @@ impl ZTable {
         self.blocks[b].remove(j);
         match self.blocks[b].last() {
             None => {
-                self.blocks.remove(b);
+                let gone = self.blocks.remove(b);
+                self.order_cap -= gone.capacity();
                 self.lasts.remove(b);
                 self.rebuild_tree();
             }
@@ -429,6 +454,8 @@ mod tests {
         assert!(z.blocks.iter().all(|b| !b.is_empty() && b.len() <= BLOCK));
         let lasts: Vec<(f64, u32)> = z.blocks.iter().filter_map(|b| b.last().copied()).collect();
         assert_eq!(z.lasts, lasts);
+        let cap: usize = z.blocks.iter().map(Vec::capacity).sum();
+        assert_eq!(z.order_cap, cap);
     }
 
     #[test]
@@ -503,6 +530,7 @@ mod tests {
                 }
             }
             check(&z, &m);
+            check(&z.clone(), &m);
             let below = z.count_below(0.0, false);
             assert_eq!(below, m.values().filter(|&&s| s < 0.0).count());
             let upto = z.count_below(0.0, true);
