@@ -274,9 +274,9 @@ impl ZTable {
         }
     }
 
-    fn remove_order(&mut self, score: f64, member: &[u8]) -> Option<u32> {
-        let key = (score, member);
-        // The first or the last member (ZPOPMIN, ZPOPMAX) without a search.
+    /// Where the entry of `key` is: the first or the last member (ZPOPMIN,
+    /// ZPOPMAX) without a search.
+    fn locate(&self, key: (f64, &[u8])) -> Option<(usize, usize)> {
         let first = self.blocks.first().and_then(|b| b.first().copied());
         let (b, j) = match first {
             Some(e) if self.cmp_at(e, key) == Ordering::Equal => (0, 0),
@@ -289,10 +289,28 @@ impl ZTable {
             },
         };
         let e = *self.blocks.get(b)?.get(j)?;
-        if self.cmp_at(e, key) != Ordering::Equal {
-            return None;
-        }
-        self.blocks[b].remove(j);
+        (self.cmp_at(e, key) == Ordering::Equal).then_some((b, j))
+    }
+
+    /// Whether the entry at `(b, j)` may take the order key `key` where it
+    /// is: its neighbours stay below and above it.
+    fn stays_at(&self, b: usize, j: usize, key: (f64, &[u8])) -> bool {
+        let blk = &self.blocks[b];
+        let prev = match j.checked_sub(1) {
+            Some(i) => blk.get(i).copied(),
+            None => b.checked_sub(1).and_then(|p| self.lasts.get(p).copied()),
+        };
+        let next = match blk.get(j + 1) {
+            Some(&e) => Some(e),
+            None => self.blocks.get(b + 1).and_then(|n| n.first().copied()),
+        };
+        prev.is_none_or(|e| self.cmp_at(e, key) == Ordering::Less)
+            && next.is_none_or(|e| self.cmp_at(e, key) == Ordering::Greater)
+    }
+
+    /// Removes the order entry at `(b, j)`; its table position.
+    fn remove_at(&mut self, b: usize, j: usize) -> u32 {
+        let e = self.blocks[b].remove(j);
         match self.blocks[b].last() {
             None => {
                 let gone = self.blocks.remove(b);
@@ -305,7 +323,12 @@ impl ZTable {
                 self.tree_add(b, -1);
             }
         }
-        Some(e.1)
+        e.1
+    }
+
+    fn remove_order(&mut self, score: f64, member: &[u8]) -> Option<u32> {
+        let (b, j) = self.locate((score, member))?;
+        Some(self.remove_at(b, j))
     }
 
     /// Sets `member`'s score; its previous score, if it was a member.
@@ -316,7 +339,20 @@ impl ZTable {
             if o == score {
                 return old;
             }
-            let pos = self.remove_order(o, member);
+            let at = self.locate((o, member));
+            // A new score that keeps its place (ZINCRBY by a little, most
+            // often) is written where it is: no removal, search or insertion.
+            if let Some((b, j)) = at
+                && self.stays_at(b, j, (score, member))
+            {
+                self.blocks[b][j].0 = score;
+                if j + 1 == self.blocks[b].len() {
+                    self.lasts[b].0 = score;
+                }
+                self.table.insert(member, &score.to_le_bytes());
+                return old;
+            }
+            let pos = at.map(|(b, j)| self.remove_at(b, j));
             self.table.insert(member, &score.to_le_bytes());
             let pos = pos.or_else(|| self.table.find(member).map(|p| p as u32));
             if let Some(p) = pos {
@@ -489,6 +525,35 @@ mod tests {
         ] {
             assert_eq!(fmt_score(v), want, "{v:e}");
         }
+    }
+
+    #[test]
+    fn a_score_that_keeps_its_place_is_changed_in_place() {
+        let mut z = ZTable::new(0);
+        let mut m = std::collections::HashMap::new();
+        for i in 0..2000u32 {
+            let k = format!("m:{i:06}").into_bytes();
+            z.set(&k, f64::from(i));
+            m.insert(k, f64::from(i));
+        }
+        // The last entry of every block, the first, the very last, one in
+        // the middle: each nudged within its neighbours, then past them.
+        let mut picks: Vec<u32> = z.lasts.iter().map(|e| e.1).collect();
+        picks.extend([0, 999]);
+        for pos in picks {
+            let (k, s) = z.at_pos(pos as usize);
+            let (k, s) = (k.to_vec(), s);
+            for new in [s + 0.5, s - 0.25, s + 3.5] {
+                assert_eq!(z.set(&k, new), m.insert(k.clone(), new));
+                check(&z, &m);
+            }
+        }
+        // Ties on the score order by member: a tie that keeps the order.
+        let (k, s) = z.at_rank(10).map(|(k, s)| (k.to_vec(), s)).unwrap();
+        let next = z.at_rank(11).map(|(_, s)| s).unwrap();
+        assert_eq!(z.set(&k, next), Some(s));
+        m.insert(k, next);
+        check(&z, &m);
     }
 
     #[test]
