@@ -8,11 +8,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use bytes::BytesMut;
-use emberkv_core::{ExecOpts, Keyspace, Outcome, Prefetch, cmd};
+use emberkv_core::Keyspace;
 use emberkv_persistence::{FsyncPolicy, Options};
-use emberkv_protocol::{Encoder, Proto};
 use proptest::prelude::*;
+
+mod common;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 struct Model {
@@ -131,32 +131,11 @@ impl Op {
     }
 }
 
-/// Runs a command to completion (reading cold values as asked); its reply.
+/// Runs a command to completion; its reply (every write durable).
 fn run(ks: &Keyspace, argv: &[String]) -> Vec<u8> {
-    let c = cmd::lookup(argv[0].as_bytes()).unwrap();
-    let args: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
-    let mut prefetch = Prefetch::default();
-    loop {
-        let mut buf = BytesMut::new();
-        let mut out = Encoder::new(&mut buf, Proto::Resp2);
-        match ks.execute(
-            c.handler,
-            c.spec.name,
-            &args,
-            &mut out,
-            &mut prefetch,
-            ExecOpts::default(),
-        ) {
-            Outcome::Done { lsn } => {
-                if lsn > 0 {
-                    ks.store().wait_durable_blocking(lsn).unwrap();
-                }
-                return buf.to_vec();
-            }
-            Outcome::Need(reads) => ks.read_cold(&reads, &mut prefetch).unwrap(),
-            Outcome::Blocked => panic!("a blocking command in the chain test"),
-        }
-    }
+    let (reply, durable) = common::run(ks, argv);
+    assert!(durable, "{argv:?}");
+    reply
 }
 
 fn open(dir: &Path, cache: u64) -> std::sync::Arc<Keyspace> {

@@ -9,36 +9,16 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use bytes::BytesMut;
-use emberkv_core::{ExecOpts, Keyspace, Outcome, Prefetch, cmd};
+use emberkv_core::Keyspace;
 use emberkv_persistence::{FaultyVfs, FsyncPolicy, Options, OsVfs};
-use emberkv_protocol::{Encoder, Proto};
 
-/// Runs a command to completion (reading cold values as asked): its reply,
-/// and whether its writes reached the disk.
+mod common;
+
+/// Runs a command to completion: its reply, and whether its writes reached
+/// the disk.
 fn run(ks: &Keyspace, argv: &[&str]) -> (String, bool) {
-    let c = cmd::lookup(argv[0].as_bytes()).unwrap();
-    let args: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
-    let mut prefetch = Prefetch::default();
-    loop {
-        let mut buf = BytesMut::new();
-        let mut out = Encoder::new(&mut buf, Proto::Resp2);
-        match ks.execute(
-            c.handler,
-            c.spec.name,
-            &args,
-            &mut out,
-            &mut prefetch,
-            ExecOpts::default(),
-        ) {
-            Outcome::Done { lsn } => {
-                let durable = lsn == 0 || ks.store().wait_durable_blocking(lsn).is_ok();
-                return (String::from_utf8_lossy(&buf).into_owned(), durable);
-            }
-            Outcome::Need(reads) => ks.read_cold(&reads, &mut prefetch).unwrap(),
-            Outcome::Blocked => panic!("a blocking command"),
-        }
-    }
+    let (reply, durable) = common::run(ks, argv);
+    (String::from_utf8_lossy(&reply).into_owned(), durable)
 }
 
 #[test]
