@@ -278,6 +278,17 @@ pub fn entry(lp: &[u8], pos: usize) -> Option<(Entry<'_>, usize)> {
     if pos < HEADER || pos >= end {
         return None;
     }
+    // The two most common encodings (a 7-bit integer, a string of up to 63
+    // bytes) without the general decoder's error values.
+    let b = lp[pos];
+    if b < 0x80 {
+        return Some((Entry::Int(i64::from(b)), pos + 2));
+    }
+    if b < 0xC0 {
+        let size = 1 + usize::from(b & 0x3F);
+        let data = lp.get(pos + 1..pos + size).filter(|_| pos + size <= end)?;
+        return Some((Entry::Str(data), pos + size + backlen_len(size)));
+    }
     let (e, size) = entry_at(lp, pos, end).ok()?;
     Some((e, pos + size + backlen_len(size)))
 }
@@ -445,6 +456,50 @@ mod tests {
         b.push(b"f");
         b.push(b"v");
         assert_eq!(b.finish(), redis);
+    }
+
+    /// `entry` as the general decoder alone reads it.
+    fn entry_general(lp: &[u8], pos: usize) -> Option<(Entry<'_>, usize)> {
+        let end = lp.len().checked_sub(1)?;
+        if pos < HEADER || pos >= end {
+            return None;
+        }
+        let (e, size) = entry_at(lp, pos, end).ok()?;
+        Some((e, pos + size + backlen_len(size)))
+    }
+
+    #[test]
+    fn the_short_encodings_read_as_the_general_decoder_reads_them() {
+        let mut b = Builder::new();
+        for s in [
+            &b"0"[..],
+            b"127",
+            b"128",
+            b"-1",
+            b"",
+            b"abc",
+            &[b'q'; 63],
+            &[b'r'; 64],
+            b"4095",
+            b"70000",
+        ] {
+            b.push(s);
+        }
+        let lp = b.finish();
+        let mut cases = vec![lp.clone()];
+        for i in 0..lp.len() {
+            for mask in [1u8, 0x40, 0x80, 0xff] {
+                let mut bad = lp.clone();
+                bad[i] ^= mask;
+                cases.push(bad);
+            }
+        }
+        cases.extend((0..lp.len()).map(|cut| lp[..cut].to_vec()));
+        for c in &cases {
+            for pos in 0..=c.len() {
+                assert_eq!(entry(c, pos), entry_general(c, pos), "{c:?} at {pos}");
+            }
+        }
     }
 
     #[test]
