@@ -345,6 +345,15 @@ mod tests {
     }
 
     #[test]
+    fn bulk_strings_of_every_length_are_framed() {
+        for n in [0usize, 1, 9, 10, 11, 99, 100, 101, 1000, 70_000] {
+            let data: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            let want = format!("${n}\r\n{}\r\n", String::from_utf8(data.clone()).unwrap());
+            assert_eq!(enc(Proto::Resp2, |e| e.bulk(&data)), want);
+        }
+    }
+
+    #[test]
     fn verbatim_declares_its_real_length() {
         // A format that is not three bytes still gives a well-formed frame.
         assert_eq!(
