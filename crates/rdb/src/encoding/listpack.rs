@@ -91,12 +91,12 @@ impl<'a> Iterator for Iter<'a> {
         if self.pos >= self.end {
             return None;
         }
-        match entry_at(self.lp, self.pos, self.end) {
-            Ok((e, size)) => {
+        match entry_fast(self.lp, self.pos, self.end) {
+            Some((e, size)) => {
                 self.pos += size + backlen_len(size);
                 Some(e)
             }
-            Err(_) => {
+            None => {
                 self.pos = self.end;
                 None
             }
@@ -113,6 +113,23 @@ fn backlen_len(size: usize) -> usize {
         2_097_151..=268_435_454 => 4,
         _ => 5,
     }
+}
+
+/// [`entry_at`], with the two encodings of nearly every small element (a
+/// 7-bit integer, a string of up to 63 bytes) read inline, without the general
+/// decoder's error values; `None` where it fails.
+#[inline]
+fn entry_fast(lp: &[u8], pos: usize, end: usize) -> Option<(Entry<'_>, usize)> {
+    let b = *lp.get(pos)?;
+    if b < 0x80 {
+        return Some((Entry::Int(i64::from(b)), 1));
+    }
+    if b < 0xC0 {
+        let size = 1 + usize::from(b & 0x3F);
+        let data = lp.get(pos + 1..pos + size).filter(|_| pos + size <= end)?;
+        return Some((Entry::Str(data), size));
+    }
+    entry_at(lp, pos, end).ok()
 }
 
 /// The entry at `pos` and its size without backlen; it must end before `end`.
@@ -278,18 +295,7 @@ pub fn entry(lp: &[u8], pos: usize) -> Option<(Entry<'_>, usize)> {
     if pos < HEADER || pos >= end {
         return None;
     }
-    // The two most common encodings (a 7-bit integer, a string of up to 63
-    // bytes) without the general decoder's error values.
-    let b = lp[pos];
-    if b < 0x80 {
-        return Some((Entry::Int(i64::from(b)), pos + 2));
-    }
-    if b < 0xC0 {
-        let size = 1 + usize::from(b & 0x3F);
-        let data = lp.get(pos + 1..pos + size).filter(|_| pos + size <= end)?;
-        return Some((Entry::Str(data), pos + size + backlen_len(size)));
-    }
-    let (e, size) = entry_at(lp, pos, end).ok()?;
+    let (e, size) = entry_fast(lp, pos, end)?;
     Some((e, pos + size + backlen_len(size)))
 }
 
@@ -499,6 +505,18 @@ mod tests {
             for pos in 0..=c.len() {
                 assert_eq!(entry(c, pos), entry_general(c, pos), "{c:?} at {pos}");
             }
+            // A walk with `iter` stops where the general decoder fails.
+            let mut want = Vec::new();
+            let end = c.len().saturating_sub(1);
+            let mut pos = HEADER.min(end);
+            while pos < end {
+                let Ok((e, size)) = entry_at(c, pos, end) else {
+                    break;
+                };
+                want.push(e);
+                pos += size + backlen_len(size);
+            }
+            assert_eq!(iter(c).collect::<Vec<_>>(), want, "{c:?}");
         }
     }
 
