@@ -38,7 +38,7 @@ use emberkv_rdb::Encodings;
 use emberkv_rdb::compact::{self, intset, listpack};
 
 use super::table::{get_varint, put_varint};
-use super::{CollRef, Obj, Quicklist, Table, intset_width, make_intset};
+use super::{CollRef, Elem, Obj, Quicklist, Table, intset_width, make_intset};
 
 /// Op codes (see the module docs).
 pub(crate) mod code {
@@ -305,11 +305,15 @@ impl Obj {
 /// Redis's `hashTypeSet` one pair at a time).
 fn lp_hset(lp: &[u8], pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
     let last_value = |f: &[u8]| pairs.iter().rev().find(|(pf, _)| *pf == f).map(|p| p.1);
-    let mut b = listpack::Builder::new();
+    // Room for the old entries and every new pair (with their encodings'
+    // few bytes each): the rebuild does not reallocate.
+    let more: usize = pairs.iter().map(|(f, v)| f.len() + v.len() + 12).sum();
+    let mut b = listpack::Builder::with_capacity(lp.len() + more);
     let mut seen: Vec<&[u8]> = Vec::new();
     let mut it = listpack::iter(lp);
     while let (Some(k), Some(v)) = (it.next(), it.next()) {
-        let k = k.to_vec();
+        // Read in place (an integer entry on the stack): no allocation per field.
+        let k = Elem::of(k);
         match last_value(&k) {
             Some(nv) => {
                 b.push(&k);
@@ -320,7 +324,7 @@ fn lp_hset(lp: &[u8], pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
             }
             None => {
                 b.push(&k);
-                b.push(&v.to_vec());
+                b.push(&Elem::of(v));
             }
         }
     }

@@ -232,7 +232,12 @@ pub struct Builder {
 impl Builder {
     /// An empty listpack.
     pub fn new() -> Self {
-        let mut buf = Vec::with_capacity(64);
+        Builder::with_capacity(64)
+    }
+
+    /// An empty listpack with room for `bytes` bytes.
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut buf = Vec::with_capacity(bytes.max(HEADER + 1));
         buf.extend_from_slice(&[0; HEADER]);
         Builder { buf, count: 0 }
     }
